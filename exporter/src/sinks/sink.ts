@@ -1,0 +1,59 @@
+// The one place where delivery targets plug in, in the spirit of Gatekeeper's export driver
+// (Publish / CreateConnection / CloseConnection), but batch-first and with explicit retry semantics.
+
+/** One record as a sink receives it: the queue's sequence number and the exact JSON text that was committed. */
+export interface OutgoingRecord {
+  /** Position in the durable log; strictly increasing, per-sink order follows it. */
+  readonly seq: number;
+  readonly decisionId: string;
+  readonly eventType: string;
+  /** The record as committed, serialised JSON (one line, no trailing newline). */
+  readonly json: string;
+}
+
+/** A per-record failure inside a batch that otherwise went through (e.g. one Dapr bulk entry, one oversized Kafka message). */
+export interface RecordFailure {
+  /** Index into the batch passed to send(). */
+  readonly index: number;
+  readonly error: string;
+  /** true: try this record again later; false: the sink refuses it for good (dead letter after maxAttempts). */
+  readonly retryable: boolean;
+}
+
+/** What send() returns when the call itself succeeded; records not listed in failures are delivered. */
+export interface SendResult {
+  readonly failures?: readonly RecordFailure[];
+}
+
+/** Thrown by send() when the whole batch failed. */
+export class SinkError extends Error {
+  readonly retryable: boolean;
+  /** Server-requested delay (e.g. HTTP 429/503 Retry-After), honoured by the worker's backoff. */
+  readonly retryAfterMs?: number;
+  constructor(message: string, opts: { retryable: boolean; retryAfterMs?: number; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.name = 'SinkError';
+    this.retryable = opts.retryable;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export interface SinkHealth {
+  readonly ready: boolean;
+  readonly detail?: string;
+}
+
+export interface Sink {
+  readonly name: string;
+  readonly type: string;
+  /** Connect / wait for the peer. Must not throw for a peer that is merely unavailable: report it in health(). */
+  start(signal: AbortSignal): Promise<void>;
+  /**
+   * Deliver a batch, in order. Resolve only once the peer has acknowledged it (durably, where the peer offers that).
+   * Throw SinkError for a whole-batch failure; any other exception is treated as retryable.
+   */
+  send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult>;
+  health(): SinkHealth;
+  /** Flush and release resources; called once, after the last send() settled. */
+  close(): Promise<void>;
+}
