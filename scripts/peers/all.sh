@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Gets every real peer the tests talk to (pinned in versions.env, cached outside the repo, reused when present).
+# Gets every real peer the tests talk to: runs each scripts/peers/get-*.sh (pinned in versions.env, cached outside
+# the repository, reused when present). Each get script prints the path of what it got.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for peer in opa; do
+for script in "$PEERS_DIR"/get-*.sh; do
+  peer="$(basename "$script" .sh)"; peer="${peer#get-}"
+  start=$SECONDS
   log "ensuring $peer"
-  bash "$PEERS_DIR/$peer.sh" >/dev/null
+  bash "$script" >/dev/null
+  log "$peer ready ($((SECONDS - start)) s)"
 done
