@@ -42,7 +42,23 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const parser = new Parser();
+// Failing assertions inside a test, at any depth, with what was expected and what came.
+function watchNested(p, trail) {
+  p.on('child', (c) => watchNested(c, `${trail} > ${c.name}`));
+  p.on('assert', (a) => {
+    if (a.ok || a.skip || a.todo || !a.diag) return;
+    const d = a.diag;
+    const parts = [`    ${trail} > ${a.name}`];
+    for (const k of ['found', 'wanted', 'pattern', 'error', 'message', 'code', 'signal']) {
+      if (d[k] !== undefined) parts.push(`      ${k}: ${typeof d[k] === 'string' ? d[k] : JSON.stringify(d[k])}`.slice(0, 2000));
+    }
+    if (d.at) parts.push(`      at: ${d.at.fileName ?? ''}:${d.at.lineNumber ?? ''}`);
+    console.log(parts.join('\n'));
+  });
+}
+
 parser.on('child', (file) => {
+  file.on('child', (c) => watchNested(c, `${file.name} > ${c.name}`));
   let filePassed = 0;
   let fileFailed = 0;
   let fileSkipped = 0;
@@ -54,7 +70,6 @@ parser.on('child', (file) => {
     } else {
       fileFailed++;
       console.log(`  not ok ${file.name} > ${a.name}`);
-      if (a.diag) console.log(String(JSON.stringify(a.diag, null, 2)).split('\n').map((l) => '      ' + l).join('\n'));
     }
   });
   file.on('complete', (res) => {
