@@ -49,8 +49,8 @@ function watchNested(p, trail) {
     if (a.ok || a.skip || a.todo || !a.diag) return;
     const d = a.diag;
     const parts = [`    ${trail} > ${a.name}`];
-    for (const k of ['found', 'wanted', 'pattern', 'error', 'message', 'code', 'signal']) {
-      if (d[k] !== undefined) parts.push(`      ${k}: ${typeof d[k] === 'string' ? d[k] : JSON.stringify(d[k])}`.slice(0, 2000));
+    for (const k of ['diff', 'found', 'wanted', 'pattern', 'error', 'message', 'code', 'signal', 'stack']) {
+      if (d[k] !== undefined) parts.push(`      ${k}: ${(typeof d[k] === 'string' ? d[k] : JSON.stringify(d[k])).slice(0, 2000).replace(/\n/g, '\n        ')}`);
     }
     if (d.at) parts.push(`      at: ${d.at.fileName ?? ''}:${d.at.lineNumber ?? ''}`);
     console.log(parts.join('\n'));
