@@ -1,0 +1,369 @@
+// HTTP sink: POSTs batches of records as ndjson (default) or a JSON array, optionally gzip-compressed.
+// Wire contract: proto-docs/sinks/http.md.
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
+
+const gzip = promisify(gzipCb);
+
+export interface HttpSinkConfig {
+  name: string;
+  type: 'http';
+  url: string;
+  /** POST (default) or PUT. */
+  method?: 'POST' | 'PUT';
+  /** ndjson (default, Content-Type application/x-ndjson) or json-array (application/json). */
+  format?: 'ndjson' | 'json-array';
+  /** gzip the body and send Content-Encoding: gzip. Default false. */
+  gzip?: boolean;
+  /** Extra request headers; a value may be a secret ({file}, {env}, {value}). */
+  headers?: Record<string, SecretSpec>;
+  /** Sent as "Authorization: Bearer <token>". */
+  bearerToken?: SecretSpec;
+  tls?: {
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    servername?: string;
+    /** Default true; false accepts any server certificate (testing only). */
+    rejectUnauthorized?: boolean;
+  };
+  timeouts?: {
+    /** TCP + TLS connect. Default 5000 ms. */
+    connectMs?: number;
+    /** Whole request, from send to the end of the response. Default 30000 ms. */
+    requestMs?: number;
+  };
+  batch?: {
+    /** Records per request; a larger batch from the worker is split into several requests, in order. Default 500. */
+    maxRecords?: number;
+    /** Uncompressed body bytes per request (a single larger record is still sent alone). Default 1 MiB. */
+    maxBytes?: number | string;
+  };
+  /** On 413 Payload Too Large, halve the request and retry the halves; a single record refused with 413 is permanent. Default true. */
+  splitOn413?: boolean;
+  /** Bytes of the response body kept in error messages. Default 512. */
+  errorBodyBytes?: number;
+}
+
+export interface HttpSinkContext {
+  logger?: Logger;
+}
+
+const sizeSchema = { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B?|B)?$' }] };
+
+/** JSON Schema of the sink's config entry (validated by the config loader and again by createSink). */
+export const configSchema = {
+  type: 'object',
+  required: ['name', 'type', 'url'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    type: { const: 'http' },
+    url: { type: 'string', pattern: '^https?://' },
+    method: { enum: ['POST', 'PUT'] },
+    format: { enum: ['ndjson', 'json-array'] },
+    gzip: { type: 'boolean' },
+    headers: { type: 'object', additionalProperties: secretSpecSchema },
+    bearerToken: secretSpecSchema,
+    tls: {
+      type: 'object',
+      properties: {
+        caFile: { type: 'string', minLength: 1 },
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        servername: { type: 'string', minLength: 1 },
+        rejectUnauthorized: { type: 'boolean' },
+      },
+      additionalProperties: false,
+    },
+    timeouts: {
+      type: 'object',
+      properties: { connectMs: { type: 'integer', minimum: 1 }, requestMs: { type: 'integer', minimum: 1 } },
+      additionalProperties: false,
+    },
+    batch: {
+      type: 'object',
+      properties: { maxRecords: { type: 'integer', minimum: 1 }, maxBytes: sizeSchema },
+      additionalProperties: false,
+    },
+    splitOn413: { type: 'boolean' },
+    errorBodyBytes: { type: 'integer', minimum: 0 },
+  },
+  additionalProperties: false,
+} as const;
+
+/** "1Mi", "512KiB", "10MB", 1048576 -> bytes. Binary (Ki, Mi) and decimal (K, M) units. */
+export function parseByteSize(v: number | string, key: string): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
+  const m = typeof v === 'string' ? /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?)?B?$/i.exec(v.trim()) : null;
+  if (!m) throw new Error(`${key}: expected a positive byte size like 1048576, "512Ki" or "1Mi", got ${JSON.stringify(v)}`);
+  const unit = (m[2] ?? '').toUpperCase();
+  const pow = { '': 0, K: 1, M: 2, G: 3, T: 4 }[unit[0] ?? ''] ?? 0;
+  const base = unit.endsWith('I') ? 1024 : 1000;
+  return Math.floor(Number(m[1]) * base ** pow);
+}
+
+export function createSink(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}): HttpSink {
+  return new HttpSink(cfg, ctx);
+}
+
+interface Chunk {
+  start: number;
+  records: readonly OutgoingRecord[];
+}
+
+const RETRYABLE_STATUS = new Set([408, 429]);
+
+export class HttpSink implements Sink {
+  readonly name: string;
+  readonly type = 'http';
+  readonly #url: URL;
+  readonly #method: 'POST' | 'PUT';
+  readonly #format: 'ndjson' | 'json-array';
+  readonly #gzip: boolean;
+  readonly #headers: [string, Secret][];
+  readonly #bearer: Secret | undefined;
+  readonly #agent: Agent;
+  readonly #requestMs: number;
+  readonly #maxRecords: number;
+  readonly #maxBytes: number;
+  readonly #splitOn413: boolean;
+  readonly #errorBodyBytes: number;
+  readonly #log: Logger | undefined;
+  #health: SinkHealth = { ready: true };
+
+  constructor(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}) {
+    const key = `sinks[${cfg.name}]`;
+    this.name = cfg.name;
+    try {
+      this.#url = new URL(cfg.url);
+    } catch {
+      throw new Error(`${key}.url: not a valid URL: ${JSON.stringify(cfg.url)}`);
+    }
+    if (this.#url.protocol !== 'http:' && this.#url.protocol !== 'https:') {
+      throw new Error(`${key}.url: must be http:// or https://, got ${this.#url.protocol}`);
+    }
+    this.#method = cfg.method ?? 'POST';
+    if (this.#method !== 'POST' && this.#method !== 'PUT') throw new Error(`${key}.method: must be POST or PUT`);
+    this.#format = cfg.format ?? 'ndjson';
+    if (this.#format !== 'ndjson' && this.#format !== 'json-array') {
+      throw new Error(`${key}.format: must be ndjson or json-array, got ${JSON.stringify(cfg.format)}`);
+    }
+    this.#gzip = cfg.gzip ?? false;
+    this.#headers = Object.entries(cfg.headers ?? {}).map(([h, spec]) => [h.toLowerCase(), Secret.from(spec, `${key}.headers.${h}`)]);
+    this.#bearer = cfg.bearerToken === undefined ? undefined : Secret.from(cfg.bearerToken, `${key}.bearerToken`);
+    this.#requestMs = positiveInt(cfg.timeouts?.requestMs, 30_000, `${key}.timeouts.requestMs`);
+    this.#maxRecords = positiveInt(cfg.batch?.maxRecords, 500, `${key}.batch.maxRecords`);
+    this.#maxBytes = cfg.batch?.maxBytes === undefined ? 1024 * 1024 : parseByteSize(cfg.batch.maxBytes, `${key}.batch.maxBytes`);
+    this.#splitOn413 = cfg.splitOn413 ?? true;
+    this.#errorBodyBytes = cfg.errorBodyBytes ?? 512;
+    this.#log = ctx.logger?.child({ sink: cfg.name });
+
+    const tls = cfg.tls ?? {};
+    const connect: Record<string, unknown> = {
+      timeout: positiveInt(cfg.timeouts?.connectMs, 5000, `${key}.timeouts.connectMs`),
+    };
+    if (tls.caFile) connect['ca'] = readConfigFile(tls.caFile, `${key}.tls.caFile`);
+    if (tls.certFile) connect['cert'] = readConfigFile(tls.certFile, `${key}.tls.certFile`);
+    if (tls.keyFile) connect['key'] = readConfigFile(tls.keyFile, `${key}.tls.keyFile`);
+    if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new Error(`${key}.tls: certFile and keyFile go together`);
+    if (tls.servername) connect['servername'] = tls.servername;
+    if (tls.rejectUnauthorized === false) connect['rejectUnauthorized'] = false;
+    this.#agent = new Agent({ connect, connections: 4, pipelining: 1 });
+  }
+
+  async start(): Promise<void> {
+    // File secrets are read now so a wrong path shows up at start, not at the first batch.
+    await this.#bearer?.load();
+    for (const [, s] of this.#headers) await s.load();
+  }
+
+  health(): SinkHealth {
+    return this.#health;
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
+    const failures: RecordFailure[] = [];
+    const chunks = this.#chunk(batch);
+    let delivered = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i]!;
+      try {
+        await this.#deliver(chunk, signal, failures);
+        delivered += chunk.records.length;
+      } catch (e) {
+        const err = asSinkError(e);
+        if (err.retryable) {
+          // Order matters: nothing after a retryable failure is sent now. If nothing went through, fail the whole
+          // batch (keeping Retry-After); otherwise report the rest as retryable so only they are sent again.
+          if (delivered === 0 && failures.length === 0) throw err;
+          for (const c of chunks.slice(i)) {
+            for (let j = 0; j < c.records.length; j++) failures.push({ index: c.start + j, error: err.message, retryable: true });
+          }
+          break;
+        }
+        // A permanent refusal of one request must not hold up the requests behind it.
+        if (chunks.length === 1) throw err;
+        for (let j = 0; j < chunk.records.length; j++) failures.push({ index: chunk.start + j, error: err.message, retryable: false });
+      }
+    }
+    return failures.length ? { failures } : {};
+  }
+
+  #chunk(batch: readonly OutgoingRecord[]): Chunk[] {
+    const chunks: Chunk[] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const size = batch[i]!.json.length + 1;
+      if (i > start && (i - start >= this.#maxRecords || bytes + size > this.#maxBytes)) {
+        chunks.push({ start, records: batch.slice(start, i) });
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    if (start < batch.length) chunks.push({ start, records: batch.slice(start) });
+    return chunks;
+  }
+
+  /** Sends one chunk; on 413 splits it in halves (recursively). Throws SinkError for a failure of the whole chunk. */
+  async #deliver(chunk: Chunk, signal: AbortSignal, failures: RecordFailure[]): Promise<void> {
+    try {
+      await this.#post(chunk.records, signal);
+    } catch (e) {
+      if (!(e instanceof PayloadTooLarge) || !this.#splitOn413) throw e;
+      if (chunk.records.length === 1) {
+        failures.push({ index: chunk.start, error: e.message, retryable: false });
+        return;
+      }
+      const half = Math.ceil(chunk.records.length / 2);
+      this.#log?.warn({ records: chunk.records.length }, 'HTTP 413: splitting the request in two');
+      await this.#deliver({ start: chunk.start, records: chunk.records.slice(0, half) }, signal, failures);
+      await this.#deliver({ start: chunk.start + half, records: chunk.records.slice(half) }, signal, failures);
+    }
+  }
+
+  async #post(records: readonly OutgoingRecord[], signal: AbortSignal): Promise<void> {
+    let text: string;
+    if (this.#format === 'ndjson') {
+      text = '';
+      for (const r of records) text += r.json + '\n';
+    } else {
+      text = '[' + records.map((r) => r.json).join(',') + ']';
+    }
+    const raw = Buffer.from(text, 'utf8');
+    const body = this.#gzip ? await gzip(raw) : raw;
+    const headers: Record<string, string> = {};
+    for (const [h, s] of this.#headers) headers[h] = await s.value();
+    headers['content-type'] = this.#format === 'ndjson' ? 'application/x-ndjson' : 'application/json';
+    if (this.#gzip) headers['content-encoding'] = 'gzip';
+    if (this.#bearer) headers['authorization'] = `Bearer ${await this.#bearer.value()}`;
+    headers['x-exporter-records'] = String(records.length);
+
+    const timeout = AbortSignal.timeout(this.#requestMs);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.#url, {
+        method: this.#method,
+        headers,
+        body,
+        dispatcher: this.#agent,
+        signal: AbortSignal.any([signal, timeout]),
+        headersTimeout: this.#requestMs,
+        bodyTimeout: this.#requestMs,
+      });
+    } catch (e) {
+      const why = timeout.aborted ? `timed out after ${this.#requestMs} ms` : describeNetworkError(e);
+      this.#health = { ready: false, detail: why };
+      throw new SinkError(`${this.#method} ${this.#url.origin}${this.#url.pathname}: ${why}`, { retryable: true, cause: e });
+    }
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) {
+      await res.body.dump();
+      this.#health = { ready: true };
+      return;
+    }
+    const excerpt = await readExcerpt(res.body, this.#errorBodyBytes);
+    const message = `HTTP ${status} from ${this.#url.origin}${this.#url.pathname}${excerpt ? `: ${excerpt}` : ''}`;
+    if (status === 401 || status === 403) {
+      // The token may have rotated on disk since the last check: look again before the next attempt.
+      this.#bearer?.invalidate();
+      for (const [, s] of this.#headers) s.invalidate();
+    }
+    if (status === 413) throw new PayloadTooLarge(message);
+    const retryable = status >= 500 || RETRYABLE_STATUS.has(status);
+    this.#health = retryable ? { ready: false, detail: message } : this.#health;
+    const retryAfterMs = retryable ? parseRetryAfter(res.headers['retry-after']) : undefined;
+    throw new SinkError(message, { retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  }
+}
+
+class PayloadTooLarge extends SinkError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+/** Retry-After as delta-seconds or an HTTP-date; undefined when absent or unparseable. */
+export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (!s) return undefined;
+  if (/^\s*\d+\s*$/.test(s)) return Number(s) * 1000;
+  const at = Date.parse(s);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+async function readExcerpt(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  if (max <= 0) {
+    await body.dump();
+    return '';
+  }
+  let got = Buffer.alloc(0);
+  try {
+    for await (const piece of body) {
+      got = Buffer.concat([got, piece as Buffer]);
+      if (got.length >= max) break;
+    }
+  } catch {
+    // a body cut short is still worth quoting
+  }
+  // Leaving the loop early destroys the stream; the connection is discarded, which is fine for an error path.
+  const text = got.subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim();
+  return got.length > max ? text + '…' : text;
+}
+
+function describeNetworkError(e: unknown): string {
+  const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code;
+  const msg = err.cause?.message ?? err.message ?? String(e);
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+function asSinkError(e: unknown): SinkError {
+  if (e instanceof SinkError) return e;
+  return new SinkError((e as Error)?.message ?? String(e), { retryable: true, cause: e });
+}
+
+function positiveInt(v: number | undefined, dflt: number, key: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw new Error(`${key}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function readConfigFile(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`${key}: cannot read ${path}: ${(e as Error).message}`);
+  }
+}

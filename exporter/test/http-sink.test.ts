@@ -1,0 +1,339 @@
+// The HTTP sink against a real local node:http / node:https server.
+import t, { type Test } from 'tap';
+import http from 'node:http';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import { createSink, parseRetryAfter, type HttpSinkConfig } from '../src/sinks/http.js';
+import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
+
+interface Received {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+type Handler = (req: Received, res: http.ServerResponse) => void;
+
+async function listen(server: http.Server | https.Server, handler: Handler): Promise<{ url: string; got: Received[] }> {
+  const got: Received[] = [];
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const r = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(parts) };
+      got.push(r);
+      handler(r, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `${server instanceof https.Server ? 'https' : 'http'}://localhost:${port}/ingest`, got };
+}
+
+async function withServer(t: Test, handler: Handler, server: http.Server | https.Server = http.createServer()) {
+  const s = await listen(server, handler);
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections?.(); server.close(() => r()); }));
+  return s;
+}
+
+function records(n: number, from = 1): OutgoingRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const seq = from + i;
+    const decisionId = `id-${seq}`;
+    return { seq, decisionId, eventType: 'admission_decision', json: JSON.stringify({ decisionId, eventType: 'admission_decision', n: seq }) };
+  });
+}
+
+function sink(t: Test, cfg: Partial<HttpSinkConfig> & { url: string }) {
+  const s = createSink({ name: 'web', type: 'http', ...cfg });
+  t.teardown(() => s.close());
+  return s;
+}
+
+const never = new AbortController().signal;
+const ndjsonIds = (b: Buffer) => b.toString().trimEnd().split('\n').map((l) => JSON.parse(l).decisionId);
+
+async function rejection(p: Promise<unknown>): Promise<SinkError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as SinkError;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+t.test('posts ndjson by default, one line per record, in order', async (t) => {
+  const srv = await withServer(t, (_r, res) => res.end('ok'));
+  const s = sink(t, { url: srv.url });
+  await s.start(never);
+  t.same(await s.send(records(3), never), {});
+  t.equal(srv.got.length, 1);
+  const req = srv.got[0]!;
+  t.equal(req.method, 'POST');
+  t.equal(req.url, '/ingest');
+  t.equal(req.headers['content-type'], 'application/x-ndjson');
+  t.equal(req.headers['x-exporter-records'], '3');
+  t.equal(req.headers['content-encoding'], undefined);
+  t.ok(req.body.toString().endsWith('\n'), 'every line ends with a newline');
+  t.same(ndjsonIds(req.body), ['id-1', 'id-2', 'id-3']);
+  t.same(s.health(), { ready: true });
+});
+
+t.test('json-array format with gzip', async (t) => {
+  const srv = await withServer(t, (_r, res) => { res.statusCode = 202; res.end(); });
+  const s = sink(t, { url: srv.url, format: 'json-array', gzip: true, method: 'PUT' });
+  await s.send(records(4), never);
+  const req = srv.got[0]!;
+  t.equal(req.method, 'PUT');
+  t.equal(req.headers['content-type'], 'application/json');
+  t.equal(req.headers['content-encoding'], 'gzip');
+  const arr = JSON.parse(gunzipSync(req.body).toString());
+  t.ok(Array.isArray(arr));
+  t.same(arr.map((r: { decisionId: string }) => r.decisionId), ['id-1', 'id-2', 'id-3', 'id-4']);
+});
+
+t.test('bearer token from a file, re-read after rotation; headers from env and inline', async (t) => {
+  const dir = t.testdir({ token: 'first-token\n' });
+  let accept = 'first-token';
+  const srv = await withServer(t, (r, res) => {
+    res.statusCode = r.headers['authorization'] === `Bearer ${accept}` ? 200 : 401;
+    res.end(res.statusCode === 401 ? 'bad token' : '');
+  });
+  process.env['HTTP_SINK_TEST_KEY'] = 'from-env';
+  t.teardown(() => delete process.env['HTTP_SINK_TEST_KEY']);
+  const s = sink(t, {
+    url: srv.url,
+    bearerToken: { file: path.join(dir, 'token') },
+    headers: { 'X-Api-Key': { env: 'HTTP_SINK_TEST_KEY' }, 'X-Tenant': 'blue' },
+  });
+  await s.start(never);
+  await s.send(records(1), never);
+  t.equal(srv.got[0]!.headers['authorization'], 'Bearer first-token', 'trailing newline stripped');
+  t.equal(srv.got[0]!.headers['x-api-key'], 'from-env');
+  t.equal(srv.got[0]!.headers['x-tenant'], 'blue');
+
+  writeFileSync(path.join(dir, 'token'), 'second-token-longer');
+  accept = 'second-token-longer';
+  const err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, false, '401 is permanent');
+  t.match(err.message, /HTTP 401.*bad token/);
+  await s.send(records(1), never);
+  t.equal(srv.got.at(-1)!.headers['authorization'], 'Bearer second-token-longer', 'the rotated token is used after a 401');
+});
+
+t.test('a missing token file fails at start with the path', async (t) => {
+  const s = sink(t, { url: 'http://127.0.0.1:1/x', bearerToken: { file: '/nonexistent/token' } });
+  await t.rejects(s.start(never), /nonexistent\/token/);
+});
+
+t.test('status classification, Retry-After and the body excerpt', async (t) => {
+  let reply: { status: number; headers?: Record<string, string>; body?: string } = { status: 200 };
+  const srv = await withServer(t, (_r, res) => {
+    res.writeHead(reply.status, reply.headers ?? {});
+    res.end(reply.body ?? '');
+  });
+  const s = sink(t, { url: srv.url, errorBodyBytes: 20 });
+
+  reply = { status: 503, headers: { 'retry-after': '7' }, body: 'overloaded' };
+  let err = await rejection(s.send(records(2), never));
+  t.type(err, SinkError);
+  t.equal(err.retryable, true, '503 retryable');
+  t.equal(err.retryAfterMs, 7000, 'Retry-After seconds');
+  t.match(err.message, /HTTP 503.*overloaded/);
+  t.equal(s.health().ready, false);
+
+  const when = new Date(Date.now() + 60_000).toUTCString();
+  reply = { status: 429, headers: { 'retry-after': when } };
+  err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, true, '429 retryable');
+  t.ok(err.retryAfterMs! > 30_000 && err.retryAfterMs! <= 60_000, `Retry-After HTTP-date (${err.retryAfterMs} ms)`);
+
+  reply = { status: 408 };
+  err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, true, '408 retryable');
+  t.equal(err.retryAfterMs, undefined);
+
+  reply = { status: 500, body: 'x'.repeat(200) };
+  err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, true, '500 retryable');
+  t.match(err.message, /HTTP 500 from .*: x{20}…$/, 'body excerpt is capped');
+
+  reply = { status: 400, body: '{"error":"field foo is bad"}' };
+  err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, false, '400 permanent');
+  t.match(err.message, /HTTP 400/);
+
+  reply = { status: 404 };
+  err = await rejection(s.send(records(1), never));
+  t.equal(err.retryable, false, '404 permanent');
+
+  reply = { status: 204 };
+  t.same(await s.send(records(1), never), {}, '204 is success');
+  t.same(s.health(), { ready: true }, 'healthy again after a success');
+});
+
+t.test('parseRetryAfter', async (t) => {
+  t.equal(parseRetryAfter('0'), 0);
+  t.equal(parseRetryAfter(' 120 '), 120_000);
+  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')), 60_000);
+  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 08:00:00 GMT')), 0, 'past dates: now');
+  t.equal(parseRetryAfter('soon'), undefined);
+  t.equal(parseRetryAfter(undefined), undefined);
+});
+
+t.test('connection refused and timeouts are retryable', async (t) => {
+  const srv = await withServer(t, () => { /* never answers */ });
+  const port = Number(new URL(srv.url).port);
+  const s1 = sink(t, { url: srv.url, timeouts: { requestMs: 300 } });
+  let err = await rejection(s1.send(records(1), never));
+  t.equal(err.retryable, true);
+  t.match(err.message, /timed out after 300 ms/);
+
+  // A port nobody listens on: bind and close a server to get one.
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const deadPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  t.not(deadPort, port);
+  const s2 = sink(t, { url: `http://127.0.0.1:${deadPort}/x` });
+  err = await rejection(s2.send(records(1), never));
+  t.equal(err.retryable, true);
+  t.match(err.message, /ECONNREFUSED/);
+  t.equal(s2.health().ready, false);
+});
+
+t.test('an aborted signal stops the request (retryable)', async (t) => {
+  const srv = await withServer(t, () => { /* never answers */ });
+  const s = sink(t, { url: srv.url });
+  const ac = new AbortController();
+  const p = s.send(records(1), ac.signal);
+  setTimeout(() => ac.abort(), 50);
+  const err = await rejection(p);
+  t.equal(err.retryable, true);
+});
+
+t.test('large batches are split by maxRecords and maxBytes, in order', async (t) => {
+  const srv = await withServer(t, (_r, res) => res.end());
+  const s = sink(t, { url: srv.url, batch: { maxRecords: 4 } });
+  await s.send(records(10), never);
+  t.same(srv.got.map((r) => ndjsonIds(r.body).length), [4, 4, 2]);
+  t.same(srv.got.flatMap((r) => ndjsonIds(r.body)), records(10).map((r) => r.decisionId));
+
+  const one = records(1)[0]!.json.length + 1;
+  const s2 = sink(t, { url: srv.url, batch: { maxBytes: one * 3 } });
+  srv.got.length = 0;
+  await s2.send(records(7), never);
+  t.same(srv.got.map((r) => ndjsonIds(r.body).length), [3, 3, 1]);
+});
+
+t.test('a permanent refusal of one request does not hold up the others; a retryable one stops the rest', async (t) => {
+  let n = 0;
+  let failOn = 2;
+  let failStatus = 400;
+  const srv = await withServer(t, (_r, res) => {
+    n++;
+    res.statusCode = n === failOn ? failStatus : 200;
+    res.end();
+  });
+  const s = sink(t, { url: srv.url, batch: { maxRecords: 2 } });
+  const res = await s.send(records(6), never);
+  t.same(res.failures?.map((f) => [f.index, f.retryable]), [[2, false], [3, false]]);
+  t.equal(srv.got.length, 3, 'the request after the refused one was sent');
+
+  n = 0;
+  failOn = 2;
+  failStatus = 503;
+  srv.got.length = 0;
+  const res2 = await s.send(records(6), never);
+  t.same(res2.failures?.map((f) => [f.index, f.retryable]), [[2, true], [3, true], [4, true], [5, true]]);
+  t.equal(srv.got.length, 2, 'nothing sent after a retryable failure');
+});
+
+t.test('413 splits the request in halves; a lone record too large is a permanent failure', async (t) => {
+  const srv = await withServer(t, (r, res) => {
+    const lines = r.body.toString().trimEnd().split('\n');
+    const tooBig = lines.length > 2 || lines.some((l) => JSON.parse(l).n === 5);
+    res.statusCode = tooBig ? 413 : 200;
+    res.end(tooBig ? 'too large' : '');
+  });
+  const s = sink(t, { url: srv.url });
+  const res = await s.send(records(8), never);
+  t.same(res.failures?.map((f) => [f.index, f.retryable]), [[4, false]], 'record n=5 (index 4) refused alone');
+  const delivered = srv.got.flatMap((r) => {
+    const lines = r.body.toString().trimEnd().split('\n');
+    return lines.length <= 2 && !lines.some((l) => JSON.parse(l).n === 5) ? lines.map((l) => JSON.parse(l).n) : [];
+  });
+  t.same(delivered, [1, 2, 3, 4, 6, 7, 8], 'everything else went through, in order');
+
+  const s2 = sink(t, { url: srv.url, splitOn413: false });
+  const err = await rejection(s2.send(records(3), never));
+  t.equal(err.retryable, false);
+  t.match(err.message, /HTTP 413/);
+});
+
+t.test('config errors name the key', async (t) => {
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'ftp://x' }), /sinks\[w\]\.url/);
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'nope' }), /sinks\[w\]\.url/);
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', batch: { maxBytes: 'lots' } }), /sinks\[w\]\.batch\.maxBytes/);
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', timeouts: { requestMs: 0 } }), /sinks\[w\]\.timeouts\.requestMs/);
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', tls: { caFile: '/nonexistent/ca.pem' } }), /sinks\[w\]\.tls\.caFile/);
+  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', bearerToken: { env: 'SURELY_NOT_SET_12345' } }), /sinks\[w\]\.bearerToken.*SURELY_NOT_SET_12345/);
+});
+
+function makeCerts(): Record<string, string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'http-sink-tls-'));
+  const o = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  o('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca');
+  writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,DNS:sink.test,IP:127.0.0.1\n');
+  o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  o('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
+  o('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=exporter');
+  o('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
+  return Object.fromEntries(['ca.pem', 'server.pem', 'server.key', 'client.pem', 'client.key'].map((f) => [f, path.join(dir, f)]));
+}
+
+t.test('TLS: CA file, client certificate, servername, rejectUnauthorized', async (t) => {
+  const c = makeCerts();
+  const server = https.createServer({
+    key: readFileSync(c['server.key']!),
+    cert: readFileSync(c['server.pem']!),
+    ca: readFileSync(c['ca.pem']!),
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  const clients: string[] = [];
+  const srv = await withServer(
+    t,
+    (_r, res) => {
+      const sock = res.req.socket as import('node:tls').TLSSocket;
+      clients.push(sock.authorized ? sock.getPeerCertificate().subject.CN as string : 'anonymous');
+      res.end();
+    },
+    server,
+  );
+  const port = new URL(srv.url).port;
+
+  const untrusted = sink(t, { url: srv.url });
+  const err = await rejection(untrusted.send(records(1), never));
+  t.equal(err.retryable, true, 'an unverifiable server is a network error');
+  t.match(err.message, /certificate|self.signed|UNABLE_TO_VERIFY/i);
+
+  const trusted = sink(t, { url: srv.url, tls: { caFile: c['ca.pem']!, certFile: c['client.pem']!, keyFile: c['client.key']! } });
+  t.same(await trusted.send(records(2), never), {});
+  t.equal(srv.got.at(-1)!.headers['x-exporter-records'], '2');
+  t.ok((srv.got.at(-1)!.headers['host'] ?? '').startsWith('localhost'));
+  t.same(clients, ['exporter'], 'the client certificate was presented and verified');
+
+  // Connect by IP but verify the certificate for another name it carries.
+  const byName = sink(t, { url: `https://127.0.0.1:${port}/ingest`, tls: { caFile: c['ca.pem']!, servername: 'sink.test' } });
+  t.same(await byName.send(records(1), never), {});
+
+  const insecure = sink(t, { url: srv.url, tls: { rejectUnauthorized: false } });
+  t.same(await insecure.send(records(1), never), {});
+  t.same(clients, ['exporter', 'anonymous', 'anonymous']);
+});
