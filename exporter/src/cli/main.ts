@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// The `exporter` command: run (default), status, dead-letters list|retry|purge.
+import { Command, Option } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, envOverrides, loadConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
+import { startExporter } from './run.js';
+import { formatStatus, queueStatus } from '../ops/status.js';
+import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
+import { METRIC_NAMES } from '../metrics/metrics.js';
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`exporter: ${message}\n`);
+  process.exit(code);
+}
+
+/** The queue file an operations command works on: --queue, else the config's queue.path (with env overrides). */
+function queueFile(opts: { queue?: string; config?: string; dataDir?: string }): string {
+  if (opts.queue) return opts.queue;
+  if (process.env['EXPORTER_QUEUE_PATH'] && !opts.config) return process.env['EXPORTER_QUEUE_PATH'];
+  const file = opts.config ?? process.env['EXPORTER_CONFIG'];
+  if (file) {
+    const raw = applyOverrides(readConfigFile(file), process.env, {}) as { queue?: { path?: unknown } };
+    if (typeof raw?.queue?.path !== 'string') fail(`${file}: queue.path: is required`);
+    return raw.queue.path;
+  }
+  if (opts.dataDir) return `${opts.dataDir.replace(/\/$/, '')}/queue.db`;
+  fail('say which queue: --queue PATH, --config FILE or --data-dir DIR');
+}
+
+const program = new Command('exporter')
+  .description('Decision-log exporter: ndjson over a Unix socket in, durable SQLite queue, at-least-once delivery to sinks.')
+  .showHelpAfterError();
+
+program
+  .command('run', { isDefault: true })
+  .description('run the exporter (the default command)')
+  .option('-c, --config <file>', 'config file, YAML or JSON (env EXPORTER_CONFIG)')
+  .option('-d, --data-dir <dir>', 'without a config: embedded default under DIR (socket, queue, file sink) (env EXPORTER_DATA_DIR)')
+  .option('--socket <path>', 'Unix socket to listen on (socket)')
+  .option('--socket-mode <octal>', 'socket file mode (socketMode), default 0660')
+  .option('--queue-path <path>', 'SQLite queue file (queue.path)')
+  .option('--queue-max-bytes <size>', 'queue capacity, e.g. 1Gi (queue.maxBytes)')
+  .addOption(new Option('--on-full <policy>', 'when the queue is full (queue.onFull)').choices(['block', 'drop-oldest']))
+  .option('--metrics-address <host:port>', 'serve /metrics, /healthz, /readyz here (metrics.address)')
+  .addOption(new Option('--log-level <level>', 'log level (log.level)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .addHelpText(
+    'after',
+    `\nPrecedence: defaults < config file (or the --data-dir default) < environment < flags.\nEnvironment: ${Object.entries(envOverrides)
+      .map(([k, v]) => `${k} (${v})`)
+      .join(', ')}`,
+  )
+  .action(async (opts: { config?: string; dataDir?: string } & ConfigOverrides) => {
+    let cfg;
+    try {
+      cfg = loadConfig({ configFile: opts.config, dataDir: opts.dataDir, flags: opts });
+    } catch (e) {
+      if (e instanceof ConfigError) fail(e.message);
+      throw e;
+    }
+    const log = pino({ level: cfg.log.level, base: { svc: 'exporter' } });
+    let running;
+    try {
+      running = await startExporter(cfg, log);
+    } catch (e) {
+      log.fatal({ err: (e as Error).message }, 'cannot start');
+      fail((e as Error).message, 1);
+    }
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      if (++signals > 1) {
+        log.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      running.stop().then(
+        () => process.exit(0),
+        (e: Error) => {
+          log.error({ err: e.message }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+
+const output = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
+const queueOpts = (c: Command) =>
+  c
+    .option('-q, --queue <path>', 'queue file')
+    .option('-c, --config <file>', "read the queue's path from this config")
+    .option('-d, --data-dir <dir>', 'the queue of an embedded-default exporter');
+
+queueOpts(program.command('status').description('per sink: depth, oldest age, delivered, last error, dead letters'))
+  .addOption(output())
+  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string }) => {
+    const s = queueStatus(queueFile(opts));
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+  });
+
+const dl = program.command('dead-letters').description('inspect, retry or purge dead letters');
+const dlOpts = (c: Command) =>
+  queueOpts(c)
+    .option('-s, --sink <name>', 'only this sink (_ingest: lines rejected at ingest)')
+    .option('-r, --reason <reason>', 'only this reason')
+    .option('-n, --limit <n>', 'at most this many', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) fail(`--limit: must be a positive integer, got "${v}"`);
+      return n;
+    });
+
+type DlOpts = { queue?: string; config?: string; dataDir?: string; output: string } & DeadLetterQuery;
+
+const progress = (verb: string) => (done: number, total: number) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r${verb} ${done}/${total}`);
+  else if (done === total || done % 10_000 === 0) process.stderr.write(`${verb} ${done}/${total}\n`);
+};
+
+dlOpts(dl.command('list').description('list dead letters (oldest first; default limit 100)'))
+  .addOption(output())
+  .action((opts: DlOpts) => {
+    const items = listDeadLetters(queueFile(opts), opts);
+    if (opts.output === 'json') {
+      process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+      return;
+    }
+    for (const d of items) {
+      process.stdout.write(
+        `#${d.id} ${new Date(d.createdAt).toISOString()} sink=${d.sink ?? '_ingest'} reason=${d.reason}${d.decisionId ? ` decisionId=${d.decisionId}` : ''}${d.attempts ? ` attempts=${d.attempts}` : ''}\n  error: ${d.error}\n  raw${d.rawTruncated ? ' (truncated)' : ''}: ${d.raw.slice(0, 300)}\n`,
+      );
+    }
+    if (!items.length) process.stdout.write('no dead letters\n');
+  });
+
+dlOpts(dl.command('retry').description("put dead letters back in their sink's stream (that sink only)"))
+  .addOption(output())
+  .action((opts: DlOpts) => {
+    const r = retryDeadLetters(queueFile(opts), opts, progress('retry'));
+    if (opts.output === 'json') process.stdout.write(JSON.stringify(r) + '\n');
+    else process.stdout.write(`retried ${r.retried}${r.skipped ? `, skipped ${r.skipped} (rejected at ingest or truncated: cannot be resent)` : ''}\n`);
+  });
+
+dlOpts(dl.command('purge').description('delete dead letters'))
+  .addOption(output())
+  .action((opts: DlOpts) => {
+    const r = purgeDeadLetters(queueFile(opts), opts, progress('purge'));
+    if (opts.output === 'json') process.stdout.write(JSON.stringify(r) + '\n');
+    else process.stdout.write(`purged ${r.purged}\n`);
+  });
+
+program
+  .command('metrics')
+  .description('list the Prometheus metric names the exporter exposes')
+  .action(() => {
+    process.stdout.write(METRIC_NAMES.join('\n') + '\n');
+  });
+
+program.parseAsync().catch((e: Error) => fail(e.message, 1));

@@ -1,0 +1,80 @@
+// The resolved, validated exporter configuration: what every other part reads.
+
+export type OnFull = 'block' | 'drop-oldest';
+
+export interface BatchConfig {
+  maxRecords: number;
+  maxBytes: number;
+  lingerMs: number;
+}
+
+export interface RetryConfig {
+  initialMs: number;
+  multiplier: number;
+  maxMs: number;
+  /** Fraction (0..1) by which each delay is randomly spread, up or down. */
+  jitter: number;
+  /** Attempts before a permanently failing record goes to dead letters. */
+  maxAttempts: number;
+}
+
+export interface SinkConfig {
+  name: string;
+  type: string;
+  startFrom: 'newest' | 'oldest';
+  batch: BatchConfig;
+  retry: RetryConfig;
+  /** The type-specific keys, as written in the config. */
+  [key: string]: unknown;
+}
+
+export interface ExporterConfig {
+  socket: string;
+  socketMode: number;
+  ingest: {
+    maxLineBytes: number;
+    batchMaxRecords: number;
+    batchLingerMs: number;
+    maxPendingRecords: number;
+    ackBufferBytes: number;
+    maxConnections: number;
+  };
+  queue: {
+    path: string;
+    maxBytes: number;
+    onFull: OnFull;
+    synchronous: 'normal' | 'full';
+    /** 0 = keep records until every sink has them. */
+    maxAgeMs: number;
+    deadLetterMaxRawBytes: number;
+    deadLetterMaxRecords: number;
+  };
+  sinks: SinkConfig[];
+  metrics: { address?: string };
+  log: { level: string };
+  shutdownTimeoutMs: number;
+}
+
+export const defaults = {
+  socketMode: 0o660,
+  ingest: {
+    maxLineBytes: 1024 * 1024,
+    batchMaxRecords: 10_000,
+    batchLingerMs: 0,
+    maxPendingRecords: 50_000,
+    ackBufferBytes: 64 * 1024,
+    maxConnections: 1024,
+  },
+  queue: {
+    maxBytes: 1024 ** 3,
+    onFull: 'block' as OnFull,
+    synchronous: 'normal' as const,
+    maxAgeMs: 0,
+    deadLetterMaxRawBytes: 64 * 1024,
+    deadLetterMaxRecords: 100_000,
+  },
+  batch: { maxRecords: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 50 },
+  retry: { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 },
+  logLevel: 'info',
+  shutdownTimeoutMs: 10_000,
+};

@@ -1,0 +1,220 @@
+// One delivery worker per sink: reads batches after the sink's cursor, sends them, retries with backoff, dead-letters what
+// the sink refuses for good, and advances the cursor only when every record of the batch is done.
+import type { Logger } from 'pino';
+import { SinkError, type OutgoingRecord, type Sink } from '../sinks/sink.js';
+import type { SinkConfig } from '../config/config.js';
+import type { NewDeadLetter, Queue } from '../queue/queue.js';
+import type { ExporterMetrics } from '../metrics/metrics.js';
+import { backoffDelay, sleep } from './backoff.js';
+
+/**
+ * Per-sink hook applied before sending (routing: filter / redact). Return null when the record is not for this sink:
+ * it then counts as done for the sink (exporter_records_filtered_total).
+ */
+export type RecordTransform = (record: OutgoingRecord) => OutgoingRecord | null;
+
+export interface WorkerOptions {
+  queue: Queue;
+  metrics: ExporterMetrics;
+  log: Logger;
+  sink: Sink;
+  cfg: SinkConfig;
+  transform?: RecordTransform;
+  /** Called after the cursor moved (the queue may prune). */
+  onAdvance?: () => void;
+  /** How often an idle worker looks for records appended by another process (dead-letter retry). */
+  idlePollMs?: number;
+}
+
+interface Item {
+  rec: OutgoingRecord;
+  attempts: number;
+}
+
+export class DeliveryWorker {
+  private cursor: number;
+  private stopping = false;
+  private readonly stopSignal = new AbortController();
+  private readonly sendSignal = new AbortController();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private lastSendOk = true;
+  private readonly unsubscribe: () => void;
+  readonly name: string;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.name = o.cfg.name;
+    this.cursor = o.queue.sinkCursor(this.name);
+    this.unsubscribe = o.queue.onAppend(() => this.wake?.());
+  }
+
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** Up: the last attempt went through (or nothing needed sending) and the sink says it is ready. */
+  get up(): boolean {
+    return this.lastSendOk && this.o.sink.health().ready;
+  }
+
+  start(): void {
+    this.loop = this.run().catch((e: unknown) => {
+      this.o.log.error({ sink: this.name, err: (e as Error).message }, 'delivery worker crashed');
+      this.lastSendOk = false;
+    });
+  }
+
+  /** Stops taking new batches; an in-flight send may finish until the deadline, then it is aborted. */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    this.stopSignal.abort();
+    this.wake?.();
+    const timer = setTimeout(() => this.sendSignal.abort(), Math.max(0, deadline - Date.now()));
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(timer);
+      this.unsubscribe();
+      await this.o.sink.close().catch((e: unknown) => this.o.log.warn({ sink: this.name, err: (e as Error).message }, 'sink close failed'));
+    }
+  }
+
+  private async run(): Promise<void> {
+    const { sink, log } = this.o;
+    await sink.start(this.stopSignal.signal).catch((e: unknown) => {
+      log.warn({ sink: this.name, err: (e as Error).message }, 'sink start failed; will retry on send');
+    });
+    const { maxRecords, maxBytes, lingerMs } = this.o.cfg.batch;
+    while (!this.stopping) {
+      let batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
+      if (!batch.length) {
+        await this.waitForRecords(this.o.idlePollMs ?? 1000);
+        continue;
+      }
+      if (batch.length < maxRecords && lingerMs > 0) {
+        await sleep(lingerMs, this.stopSignal.signal);
+        if (this.stopping) break;
+        batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
+      }
+      await this.deliver(batch);
+    }
+  }
+
+  private waitForRecords(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
+      function done() {
+        clearTimeout(t);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private async deliver(batch: OutgoingRecord[]): Promise<void> {
+    const { cfg, metrics, queue, log, sink } = this.o;
+    const retry = cfg.retry;
+    let filtered = 0;
+    let toSend: Item[] = [];
+    for (const rec of batch) {
+      const out = this.o.transform ? this.o.transform(rec) : rec;
+      if (out) toSend.push({ rec: out, attempts: 0 });
+      else filtered++;
+    }
+    const dead: NewDeadLetter[] = [];
+    let delivered = 0;
+    let attempt = 0;
+    while (toSend.length) {
+      // During shutdown, start no new attempt: the records stay queued and go out after the restart.
+      if (this.stopping && attempt > 0) return;
+      if (this.sendSignal.signal.aborted) return;
+      let retryAfterMs: number | undefined;
+      const t0 = performance.now();
+      try {
+        const result = await sink.send(
+          toSend.map((i) => i.rec),
+          this.sendSignal.signal,
+        );
+        metrics.deliverySeconds.observe({ sink: this.name }, (performance.now() - t0) / 1000);
+        const failures = result.failures ?? [];
+        if (!failures.length) {
+          delivered += toSend.length;
+          toSend = [];
+          break;
+        }
+        const failed = new Set<number>();
+        const next: Item[] = [];
+        let lastError = '';
+        for (const f of [...failures].sort((a, b) => a.index - b.index)) {
+          const item = toSend[f.index];
+          if (!item || failed.has(f.index)) continue;
+          failed.add(f.index);
+          item.attempts++;
+          lastError = f.error;
+          if (!f.retryable && item.attempts >= retry.maxAttempts) {
+            dead.push(this.deadLetter(item, 'rejected', f.error));
+          } else {
+            next.push(item);
+          }
+        }
+        const okCount = toSend.length - failed.size;
+        delivered += okCount;
+        metrics.deliveryFailures.inc({ sink: this.name }, failed.size);
+        if (okCount > 0) attempt = 0;
+        toSend = next;
+        if (!toSend.length) break;
+        attempt++;
+        this.lastSendOk = false;
+        queue.recordFailure(this.name, attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
+      } catch (e) {
+        if (this.sendSignal.signal.aborted) return;
+        const err = e as Error;
+        const retryable = !(e instanceof SinkError) || e.retryable;
+        retryAfterMs = e instanceof SinkError ? e.retryAfterMs : undefined;
+        attempt++;
+        this.lastSendOk = false;
+        metrics.deliveryFailures.inc({ sink: this.name });
+        queue.recordFailure(this.name, attempt, err.message);
+        if (!retryable) {
+          const next: Item[] = [];
+          for (const item of toSend) {
+            item.attempts++;
+            if (item.attempts >= retry.maxAttempts) dead.push(this.deadLetter(item, 'rejected', err.message));
+            else next.push(item);
+          }
+          toSend = next;
+          if (!toSend.length) break;
+        }
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.warn({ sink: this.name, attempt, retryable, err: err.message, records: toSend.length }, 'delivery failed; retrying');
+        }
+      }
+      const delay = backoffDelay(retry, attempt, retryAfterMs);
+      if (!(await sleep(delay, this.stopSignal.signal))) return;
+    }
+    this.cursor = batch[batch.length - 1]!.seq;
+    queue.advanceSink(this.name, this.cursor, delivered, dead);
+    this.lastSendOk = true;
+    if (delivered) metrics.delivered.inc({ sink: this.name }, delivered);
+    if (filtered) metrics.filtered.inc({ sink: this.name }, filtered);
+    if (dead.length) {
+      metrics.deadLettered.inc({ sink: this.name }, dead.length);
+      log.warn({ sink: this.name, records: dead.length, firstSeq: dead[0]!.seq }, 'records refused by the sink moved to dead letters');
+    }
+    this.o.onAdvance?.();
+  }
+
+  private deadLetter(item: Item, reason: string, error: string): NewDeadLetter {
+    return {
+      sink: this.name,
+      reason,
+      error,
+      raw: item.rec.json,
+      seq: item.rec.seq,
+      decisionId: item.rec.decisionId,
+      attempts: item.attempts,
+    };
+  }
+}

@@ -1,0 +1,321 @@
+// Ingest: accepts ndjson over the Unix socket from many connections, commits the lines of all connections in one
+// transaction per tick, then acknowledges on each connection: `{"ack": N}` (cumulative count of its non-blank lines durably
+// handled) after any `{"error": "...", "reason": "...", "line": n}` for its rejected lines.
+import net from 'node:net';
+import { isUtf8 } from 'node:buffer';
+import type { Logger } from 'pino';
+import { normalizeLine } from '../record/index.js';
+import type { ExporterConfig } from '../config/config.js';
+import { Queue, QueueFullError, type NewDeadLetter, type NewRecord } from '../queue/queue.js';
+import type { ExporterMetrics } from '../metrics/metrics.js';
+import { LineSplitter, type LineEvent } from './splitter.js';
+import { listenUnix } from './listen.js';
+
+interface Entry {
+  conn: Connection;
+  lineNo: number;
+  readAt: number;
+  record?: NewRecord;
+  reject?: NewDeadLetter;
+}
+
+class Connection {
+  lineNo = 0;
+  acked = 0;
+  uncommitted = 0;
+  ackOwed = false;
+  inputEnded = false;
+  closed = false;
+  errorsOut: string[] = [];
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    readonly splitter: LineSplitter,
+  ) {}
+}
+
+const RETRY_FULL_MS = 500;
+
+export class IngestServer {
+  private readonly server: net.Server;
+  private readonly conns = new Set<Connection>();
+  private pending: Entry[] = [];
+  private commitScheduled = false;
+  private paused = false;
+  private fullSince = 0;
+  private diskFull = false;
+  private listening = false;
+  private stopping = false;
+  private nextConnId = 1;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribeFree: () => void;
+
+  constructor(
+    private readonly cfg: ExporterConfig,
+    private readonly queue: Queue,
+    private readonly metrics: ExporterMetrics,
+    private readonly log: Logger,
+  ) {
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
+    this.server.maxConnections = cfg.ingest.maxConnections;
+    this.unsubscribeFree = queue.onFree(() => {
+      if (this.fullSince) this.scheduleCommit();
+    });
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+  get isListening(): boolean {
+    return this.listening;
+  }
+  /** True while lines wait because the queue is at capacity or the disk is full. */
+  get isFull(): boolean {
+    return this.fullSince !== 0;
+  }
+
+  async start(): Promise<void> {
+    await listenUnix(this.server, this.cfg.socket, this.cfg.socketMode);
+    this.listening = true;
+    this.log.info({ socket: this.cfg.socket, mode: this.cfg.socketMode.toString(8) }, 'listening');
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(
+      this.nextConnId++,
+      socket,
+      new LineSplitter(this.cfg.ingest.maxLineBytes, this.cfg.queue.deadLetterMaxRawBytes),
+    );
+    this.conns.add(conn);
+    if (this.paused) socket.pause();
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('end', () => this.onInputEnd(conn));
+    socket.on('drain', () => {
+      if (conn.ackOwed) this.writeAck(conn);
+    });
+    socket.on('error', (e) => this.log.debug({ conn: conn.id, err: e.message }, 'connection error'));
+    socket.on('close', () => {
+      this.onInputEnd(conn);
+      conn.closed = true;
+      this.conns.delete(conn);
+    });
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    const readAt = performance.now();
+    conn.splitter.push(chunk, (e) => this.onLine(conn, e, readAt));
+    if (this.pending.length >= this.cfg.ingest.maxPendingRecords) this.pauseAll();
+    this.scheduleCommit();
+  }
+
+  private onLine(conn: Connection, e: LineEvent, readAt: number): void {
+    if (e.kind === 'oversized') {
+      this.addReject(conn, readAt, 'oversized', `line of ${e.length} bytes exceeds ingest.maxLineBytes (${this.cfg.ingest.maxLineBytes})`, e.head);
+      return;
+    }
+    const bytes = e.bytes;
+    if (isBlank(bytes)) return;
+    if (!isUtf8(bytes)) {
+      this.addReject(conn, readAt, 'invalid_utf8', 'line is not valid UTF-8', bytes);
+      return;
+    }
+    const r = normalizeLine(bytes.toString('utf8'), new Date());
+    if (!r.ok) {
+      this.addReject(conn, readAt, r.reason, r.error, bytes);
+      return;
+    }
+    const rec = r.record;
+    if (Queue.recordSize(rec.json) > this.cfg.queue.maxBytes) {
+      this.addReject(conn, readAt, 'too_large_for_queue', `record larger than queue.maxBytes (${this.cfg.queue.maxBytes})`, bytes);
+      return;
+    }
+    conn.uncommitted++;
+    this.pending.push({
+      conn,
+      lineNo: ++conn.lineNo,
+      readAt,
+      record: { decisionId: rec.decisionId, eventType: rec.eventType, json: rec.json },
+    });
+  }
+
+  private addReject(conn: Connection, readAt: number, reason: string, error: string, raw: Buffer): void {
+    conn.uncommitted++;
+    this.pending.push({ conn, lineNo: ++conn.lineNo, readAt, reject: { sink: null, reason, error, raw } });
+  }
+
+  private onInputEnd(conn: Connection): void {
+    if (conn.inputEnded) return;
+    conn.inputEnded = true;
+    const rest = conn.splitter.finish();
+    if (rest) {
+      this.addReject(conn, performance.now(), 'truncated', `connection ended in the middle of a line (${rest.length} bytes without a newline)`, rest.head);
+      this.scheduleCommit();
+    } else if (conn.uncommitted === 0 && !conn.closed) {
+      conn.socket.end();
+    }
+  }
+
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    const run = () => {
+      this.commitScheduled = false;
+      this.commit();
+    };
+    if (this.cfg.ingest.batchLingerMs > 0 && this.pending.length < this.cfg.ingest.batchMaxRecords) setTimeout(run, this.cfg.ingest.batchLingerMs);
+    else setImmediate(run);
+  }
+
+  /** Commits up to one batch of pending lines; acks after the commit. Returns how many lines were handled. */
+  commit(): number {
+    if (!this.pending.length) return 0;
+    let n = Math.min(this.pending.length, this.cfg.ingest.batchMaxRecords);
+    if (this.cfg.queue.onFull === 'block') {
+      // Only what fits: the rest waits (unread sockets, no acks) until sinks free space.
+      let free = this.queue.freeBytes();
+      for (let i = 0; i < n; i++) {
+        const rec = this.pending[i]!.record;
+        if (!rec) continue;
+        free -= Queue.recordSize(rec.json);
+        if (free < 0) {
+          n = i;
+          break;
+        }
+      }
+      if (n === 0) {
+        this.markFull(false);
+        return 0;
+      }
+    }
+    const batch = n === this.pending.length ? this.pending : this.pending.slice(0, n);
+    const records: NewRecord[] = [];
+    const rejects: NewDeadLetter[] = [];
+    for (const e of batch) {
+      if (e.record) records.push(e.record);
+      else rejects.push(e.reject!);
+    }
+    const t0 = performance.now();
+    try {
+      this.queue.appendBatch(records, rejects);
+    } catch (e) {
+      if (e instanceof QueueFullError) {
+        this.markFull(true, e);
+        return 0;
+      }
+      throw e;
+    }
+    const t1 = performance.now();
+    this.pending = n === this.pending.length ? [] : this.pending.slice(n);
+    if (this.fullSince) {
+      this.log.info({ heldMs: Math.round(Date.now() - this.fullSince) }, 'queue has room again: ingest resumes');
+      this.fullSince = 0;
+      this.diskFull = false;
+    }
+    this.metrics.ingestCommitSeconds.observe((t1 - t0) / 1000);
+    this.metrics.ingestBatchRecords.observe(batch.length);
+    this.metrics.received.inc(batch.length);
+
+    const touched = new Map<Connection, number>();
+    for (const e of batch) {
+      const c = e.conn;
+      c.uncommitted--;
+      c.acked = e.lineNo;
+      if (!touched.has(c)) touched.set(c, e.readAt);
+      if (e.reject) {
+        this.metrics.rejected.inc({ reason: e.reject.reason });
+        c.errorsOut.push(JSON.stringify({ error: e.reject.error, reason: e.reject.reason, line: e.lineNo }));
+      }
+    }
+    const now = performance.now();
+    for (const [c, oldest] of touched) {
+      this.writeAck(c);
+      this.metrics.ackLatencySeconds.observe((now - oldest) / 1000);
+      if (c.inputEnded && c.uncommitted === 0 && !c.closed) c.socket.end();
+    }
+    if (this.pending.length) this.scheduleCommit();
+    if (this.paused && !this.stopping && this.pending.length < this.cfg.ingest.maxPendingRecords / 2) this.resumeAll();
+    return batch.length;
+  }
+
+  private markFull(diskFull: boolean, err?: unknown): void {
+    if (!this.fullSince) {
+      this.fullSince = Date.now();
+      this.diskFull = diskFull;
+      this.log.warn(
+        { bytes: this.queue.bytes, maxBytes: this.cfg.queue.maxBytes, diskFull, err: err ? (err as Error).message : undefined },
+        diskFull ? 'disk full: holding ingest back until space frees' : 'queue full: holding ingest back until sinks free space',
+      );
+    }
+    this.pauseAll();
+    // Space frees when sinks advance (onFree); a full disk may free for other reasons, so also retry on a timer.
+    if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.scheduleCommit();
+      }, RETRY_FULL_MS);
+    }
+  }
+
+  private writeAck(c: Connection): void {
+    if (c.closed || c.socket.destroyed || !c.socket.writable) {
+      c.errorsOut = [];
+      return;
+    }
+    // A client that never reads acks: stop writing once the socket's buffer is over the bound; acks are cumulative,
+    // so the latest one is written when the client drains. Error lines beyond the bound are dropped (they are in dead letters).
+    if (c.socket.writableLength > this.cfg.ingest.ackBufferBytes) {
+      c.ackOwed = true;
+      c.errorsOut = [];
+      return;
+    }
+    let out = '';
+    for (const line of c.errorsOut) out += line + '\n';
+    c.errorsOut = [];
+    out += `{"ack":${c.acked}}\n`;
+    c.ackOwed = false;
+    c.socket.write(out);
+  }
+
+  private pauseAll(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const c of this.conns) c.socket.pause();
+  }
+
+  private resumeAll(): void {
+    if (!this.paused || this.fullSince) return;
+    this.paused = false;
+    for (const c of this.conns) c.socket.resume();
+  }
+
+  /** Stops accepting and reading, commits what was read (bounded by deadline), acks, closes connections. */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true;
+    this.listening = false;
+    this.pauseAll();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    while (this.pending.length && Date.now() < deadline) {
+      if (this.commit() === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.pending.length) this.log.warn({ lines: this.pending.length }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.unsubscribeFree();
+    for (const c of this.conns) c.socket.end();
+    const flushUntil = Math.min(deadline, Date.now() + 1000);
+    while (this.conns.size && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.conns) c.socket.destroy();
+    await closed;
+  }
+}
+
+function isBlank(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
