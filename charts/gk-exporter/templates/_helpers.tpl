@@ -1,0 +1,282 @@
+{{/* Names, labels and the pieces shared by the webhook and audit pods. */}}
+
+{{- define "gk.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "gk.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<suffix>", kept within 63 characters. Call with (list $ "suffix"). */}}
+{{- define "gk.componentName" -}}
+{{- $root := index . 0 }}
+{{- printf "%s-%s" (include "gk.fullname" $root | trunc (int (sub 62 (len (index . 1))))) (index . 1) | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every object of one component. Call with (list $ "webhook"|"audit"|"exporter"). */}}
+{{- define "gk.labels" -}}
+{{- $root := index . 0 -}}
+{{ include "gk.selectorLabels" . }}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: gatekeeper
+gatekeeper.sh/system: "yes"
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component. Call with (list $ "webhook"). */}}
+{{- define "gk.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "gk.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{- define "gk.image" -}}
+{{- $img := index . 0 }}{{- $root := index . 1 }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $img.repository $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $img.repository (default $root.Chart.AppVersion $img.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "gk.webhookServiceName" -}}
+{{- include "gk.componentName" (list . "webhook-service") }}
+{{- end }}
+
+{{- define "gk.webhookCertSecretName" -}}
+{{- if eq .Values.webhook.tls.mode "existingSecret" }}
+{{- .Values.webhook.tls.existingSecret }}
+{{- else }}
+{{- include "gk.componentName" (list . "webhook-server-cert") }}
+{{- end }}
+{{- end }}
+
+{{/* Namespaces the engine ignores: the release namespace first, then exemptNamespaces, without duplicates. */}}
+{{- define "gk.exemptNamespaces" -}}
+{{- prepend .Values.exemptNamespaces .Release.Namespace | uniq | toJson }}
+{{- end }}
+
+{{/* true when any exporter sink is of type dapr. */}}
+{{- define "gk.usesDapr" -}}
+{{- $dapr := false }}
+{{- range .Values.exporter.sinks }}{{ if eq .type "dapr" }}{{ $dapr = true }}{{ end }}{{ end }}
+{{- if and .Values.exporter.enabled $dapr }}true{{ end }}
+{{- end }}
+
+{{- define "gk.socketPath" -}}
+{{- printf "%s/exporter.sock" (trimSuffix "/" .Values.exporter.socketDir) }}
+{{- end }}
+
+{{/*
+Replaces every {secretKey: KEY} in a sink definition, at any depth, by {file: <secretMountPath>/KEY}.
+Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson only decodes objects).
+*/}}
+{{- define "gk.resolveSecretRefs" -}}
+{{- $v := .v }}{{- $dir := .dir }}
+{{- if kindIs "map" $v }}
+{{- if and (hasKey $v "secretKey") (eq (len $v) 1) }}
+{{- dict "v" (dict "file" (printf "%s/%s" (trimSuffix "/" $dir) $v.secretKey)) | toJson }}
+{{- else }}
+{{- $out := dict }}
+{{- range $k, $x := $v }}
+{{- $_ := set $out $k (include "gk.resolveSecretRefs" (dict "v" $x "dir" $dir) | fromJson).v }}
+{{- end }}
+{{- dict "v" $out | toJson }}
+{{- end }}
+{{- else if kindIs "slice" $v }}
+{{- $out := list }}
+{{- range $v }}
+{{- $out = append $out (include "gk.resolveSecretRefs" (dict "v" . "dir" $dir) | fromJson).v }}
+{{- end }}
+{{- dict "v" $out | toJson }}
+{{- else }}
+{{- dict "v" $v | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* The exporter's config file for one component. Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.exporterConfig" -}}
+{{- $root := index . 0 }}{{- $component := index . 1 }}
+{{- $ex := $root.Values.exporter }}
+{{- $queue := index $ex.queue $component }}
+{{- $sinks := (include "gk.resolveSecretRefs" (dict "v" $ex.sinks "dir" $ex.secretMountPath) | fromJson).v }}
+{{- $config := dict
+  "socket" (include "gk.socketPath" $root)
+  "queue" (dict "path" "/var/lib/gk-exporter/queue/queue.db" "maxBytes" $queue.maxBytes "onFull" $ex.queue.onFull)
+  "sinks" $sinks
+  "metrics" (dict "address" (printf "0.0.0.0:%d" (int $ex.metricsPort)))
+  "log" (dict "level" $root.Values.logLevel)
+  "shutdownTimeout" (printf "%ds" (include "gk.exporterShutdownSeconds" $root | int))
+}}
+{{- toYaml (mustMergeOverwrite $config (deepCopy $ex.extraConfig)) }}
+{{- end }}
+
+{{/* Seconds the exporter spends delivering at shutdown: the grace period less 20 s for the engine to stop first. */}}
+{{- define "gk.exporterShutdownSeconds" -}}
+{{- sub (int .Values.exporter.terminationGracePeriodSeconds) 20 }}
+{{- end }}
+
+{{/* The engine's export flags. Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.exportArgs" -}}
+{{- $root := index . 0 }}{{- $component := index . 1 }}
+{{- $ex := $root.Values.exporter }}
+- --enable-violation-export
+- --export-socket={{ include "gk.socketPath" $root }}
+{{- if eq $component "webhook" }}
+{{- if not $ex.exportAllowed }}
+- --no-export-allowed
+{{- end }}
+{{- if $ex.exportObject }}
+- --export-object
+{{- end }}
+{{- end }}
+{{- with $ex.omitFields }}
+- --export-omit={{ join "," . }}
+{{- end }}
+{{- with $ex.redactFields }}
+- --export-redact={{ join "," . }}
+{{- end }}
+{{- end }}
+
+{{/* Annotations Dapr's injector reads, as Gatekeeper's export quick start sets them. Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.daprAnnotations" -}}
+{{- $root := index . 0 }}{{- $component := index . 1 }}
+{{- if include "gk.usesDapr" $root }}
+{{- $d := $root.Values.exporter.dapr }}
+dapr.io/enabled: "true"
+dapr.io/app-id: {{ default (include "gk.componentName" (list $root $component)) $d.appId | quote }}
+dapr.io/metrics-port: {{ $d.metricsPort | quote }}
+dapr.io/sidecar-seccomp-profile-type: {{ $d.sidecarSeccompProfileType | quote }}
+{{- if $d.blockShutdown }}
+{{- /* daprd stops with the engine, before the exporter: keep it up while the exporter delivers, until the exporter's
+health check fails (it has exited) or the exporter's shutdown timeout has passed. */}}
+dapr.io/block-shutdown-duration: {{ printf "%ss" (include "gk.exporterShutdownSeconds" $root) | quote }}
+dapr.io/app-port: {{ $root.Values.exporter.metricsPort | quote }}
+dapr.io/enable-app-health-check: "true"
+dapr.io/app-health-check-path: /healthz
+{{- end }}
+{{- range $k, $v := $d.extraAnnotations }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The exporter sidecar container. Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.exporterContainer" -}}
+{{- $root := index . 0 }}{{- $component := index . 1 }}
+{{- $ex := $root.Values.exporter }}
+- name: exporter
+  image: {{ include "gk.image" (list $root.Values.image.exporter $root) }}
+  imagePullPolicy: {{ $root.Values.image.exporter.pullPolicy }}
+  {{- if $ex.nativeSidecar }}
+  restartPolicy: Always
+  {{- end }}
+  args:
+    - run
+    - --config=/etc/gk-exporter/config/{{ $component }}.yaml
+  {{- with $ex.extraEnv }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  ports:
+    - name: exporter-metrics
+      containerPort: {{ $ex.metricsPort }}
+      protocol: TCP
+  startupProbe:
+    httpGet:
+      path: /healthz
+      port: exporter-metrics
+    periodSeconds: 2
+    failureThreshold: 60
+  livenessProbe:
+    httpGet:
+      path: /healthz
+      port: exporter-metrics
+    periodSeconds: 10
+    timeoutSeconds: 5
+    failureThreshold: 6
+  readinessProbe:
+    httpGet:
+      path: /readyz
+      port: exporter-metrics
+    periodSeconds: 10
+    timeoutSeconds: 5
+  resources:
+    {{- toYaml $ex.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $root.Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: export-socket
+      mountPath: {{ $ex.socketDir }}
+    - name: exporter-queue
+      mountPath: /var/lib/gk-exporter/queue
+    - name: exporter-config
+      mountPath: /etc/gk-exporter/config
+      readOnly: true
+    - name: exporter-tmp
+      mountPath: /tmp
+    {{- if $ex.existingSecret }}
+    - name: exporter-secrets
+      mountPath: {{ $ex.secretMountPath }}
+      readOnly: true
+    {{- end }}
+    {{- range $ex.sinks }}
+    {{- if eq .type "file" }}
+    - name: exporter-file-sinks
+      mountPath: {{ $ex.fileSinkMountPath }}
+    {{- break }}
+    {{- end }}
+    {{- end }}
+{{- end }}
+
+{{/* The exporter's volumes. Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.exporterVolumes" -}}
+{{- $root := index . 0 }}{{- $component := index . 1 }}
+{{- $ex := $root.Values.exporter }}
+{{- $queue := index $ex.queue $component }}
+- name: export-socket
+  emptyDir:
+    sizeLimit: 1Mi
+- name: exporter-queue
+  {{- if and (eq $component "audit") $queue.persistence.enabled }}
+  persistentVolumeClaim:
+    claimName: {{ default (include "gk.componentName" (list $root "audit-queue")) $queue.persistence.existingClaim }}
+  {{- else }}
+  emptyDir:
+    sizeLimit: {{ $queue.sizeLimit }}
+  {{- end }}
+- name: exporter-tmp
+  emptyDir:
+    sizeLimit: 64Mi
+- name: exporter-config
+  configMap:
+    name: {{ include "gk.componentName" (list $root "exporter-config") }}
+{{- if $ex.existingSecret }}
+- name: exporter-secrets
+  secret:
+    secretName: {{ $ex.existingSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- range $ex.sinks }}
+{{- if eq .type "file" }}
+- name: exporter-file-sinks
+  {{- toYaml $ex.fileSinkVolume | nindent 2 }}
+{{- break }}
+{{- end }}
+{{- end }}
+{{- end }}
