@@ -1,0 +1,49 @@
+// Non-native string builtins (OPA's wasm target calls out to the host for these).
+import { BuiltinError, type BuiltinTable } from './types.js';
+
+function stringList(name: string, pos: number, v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw new BuiltinError(name, `operand ${pos} must be one of {string, array[string], set[string]} but got ${typeOf(v)}`);
+}
+
+export function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'boolean' : typeof v;
+}
+
+export function str(name: string, pos: number, v: unknown): string {
+  if (typeof v !== 'string') throw new BuiltinError(name, `operand ${pos} must be string but got ${typeOf(v)}`);
+  return v;
+}
+
+export const stringBuiltins: BuiltinTable = {
+  'strings.any_prefix_match': (search, base) => {
+    const s = stringList('strings.any_prefix_match', 1, search);
+    const b = stringList('strings.any_prefix_match', 2, base);
+    return s.some((x) => b.some((p) => x.startsWith(p)));
+  },
+  'strings.any_suffix_match': (search, base) => {
+    const s = stringList('strings.any_suffix_match', 1, search);
+    const b = stringList('strings.any_suffix_match', 2, base);
+    return s.some((x) => b.some((p) => x.endsWith(p)));
+  },
+  'strings.count': (search, sub) => {
+    const s = str('strings.count', 1, search);
+    const t = str('strings.count', 2, sub);
+    // Go's strings.Count: an empty substring counts once per rune plus one.
+    if (t === '') return [...s].length + 1;
+    return s.split(t).length - 1;
+  },
+  indexof_n: (haystack, needle) => {
+    const h = [...str('indexof_n', 1, haystack)];
+    const n = [...str('indexof_n', 2, needle)];
+    const out: number[] = [];
+    for (let i = 0; i + n.length <= h.length; i++) {
+      if (n.every((c, j) => h[i + j] === c)) out.push(i);
+    }
+    return out;
+  },
+  'glob.quote_meta': (pattern) => str('glob.quote_meta', 1, pattern).replace(/[*?\\[\]{}]/g, '\\$&'),
+};

@@ -1,0 +1,19 @@
+/** A host-implemented builtin: JSON arguments in, a JSON value (or undefined for "undefined") out. */
+export type Builtin = (...args: unknown[]) => unknown;
+export type BuiltinTable = Record<string, Builtin>;
+
+/** An error a builtin raises; the engine reports it as a violation of the constraint being evaluated. */
+export class BuiltinError extends Error {
+  constructor(
+    readonly builtin: string,
+    message: string,
+  ) {
+    super(`${builtin}: ${message}`);
+    this.name = 'BuiltinError';
+  }
+}
+
+/** Per-evaluation state: OPA gives every call of time.now_ns within one query the same value. */
+export interface EvalContext {
+  nowNs?: bigint;
+}

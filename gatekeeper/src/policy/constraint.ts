@@ -1,0 +1,155 @@
+// A constraint object checked against its template: kind, spec.match, spec.parameters (the template's schema) and the
+// enforcement action(s).
+import { Ajv, type ValidateFunction } from 'ajv';
+import { parseMatch, MatchError, type ConstraintMatch } from '../match/match.js';
+import { SelectorError } from '../match/label-selector.js';
+
+export class ConstraintError extends Error {
+  constructor(
+    message: string,
+    /** "schema" when spec.parameters does not satisfy the template's schema (gator's ErrSchema). */
+    readonly reason: 'schema' | 'kind' | 'invalid' = 'invalid',
+  ) {
+    super(message);
+    this.name = 'ConstraintError';
+  }
+}
+
+export const ENFORCEMENT_POINTS = {
+  validation: 'validation.gatekeeper.sh',
+  audit: 'audit.gatekeeper.sh',
+  gator: 'gator.gatekeeper.sh',
+} as const;
+
+export interface ParsedConstraint {
+  kind: string;
+  name: string;
+  match: ConstraintMatch;
+  parameters: unknown;
+  /** JSON of spec.parameters, spliced into every evaluation input. */
+  parametersJson: string;
+  enforcementAction: string;
+  scoped: Array<{ action: string; points: string[] }>;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+  raw: Record<string, unknown>;
+}
+
+const KNOWN_ACTIONS = ['deny', 'dryrun', 'warn'];
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const validators = new WeakMap<object, ValidateFunction>();
+
+/** Kubernetes structural-schema keywords that JSON Schema does not know: turned into what ajv understands. */
+function toJsonSchema(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(toJsonSchema);
+  if (!s || typeof s !== 'object') return s;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k.startsWith('x-kubernetes-')) continue;
+    out[k] = k === 'properties' || k === 'patternProperties' || k === 'definitions' ? mapValues(v, toJsonSchema) : toJsonSchema(v);
+  }
+  if ((s as Record<string, unknown>)['x-kubernetes-int-or-string']) {
+    delete out.type;
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  if ((s as Record<string, unknown>).nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
+  delete out.nullable;
+  return out;
+}
+
+const mapValues = (o: unknown, f: (v: unknown) => unknown) =>
+  o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)])) : o;
+
+function validatorFor(schema: Record<string, unknown>, templateName: string): ValidateFunction {
+  let v = validators.get(schema);
+  if (!v) {
+    try {
+      v = ajv.compile(toJsonSchema(schema) as object);
+    } catch (e) {
+      throw new ConstraintError(`the openAPIV3Schema of template ${templateName} is not a valid schema: ${(e as Error).message}`, 'invalid');
+    }
+    validators.set(schema, v);
+  }
+  return v;
+}
+
+/** Checks the template's schema compiles (done when the template is added, so the error names the template). */
+export function checkSchema(schema: Record<string, unknown> | undefined, templateName: string): void {
+  if (schema) validatorFor(schema, templateName);
+}
+
+const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+export function parseConstraint(obj: unknown, template: { name: string; schema?: Record<string, unknown> } | undefined): ParsedConstraint {
+  if (!isObj(obj)) throw new ConstraintError('a constraint must be an object');
+  const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  const name = isObj(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : '';
+  const label = `constraint ${kind || '(no kind)'}/${name || '(no name)'}`;
+  if (!kind) throw new ConstraintError(`${label}: kind is required`);
+  if (!name) throw new ConstraintError(`${label}: metadata.name is required`);
+  if (typeof obj.apiVersion === 'string' && !obj.apiVersion.startsWith('constraints.gatekeeper.sh/')) {
+    throw new ConstraintError(`${label}: apiVersion ${obj.apiVersion} is not constraints.gatekeeper.sh/*`);
+  }
+  if (!template) throw new ConstraintError(`${label}: no ConstraintTemplate defines kind ${kind}`, 'kind');
+  const spec = obj.spec === undefined || obj.spec === null ? {} : obj.spec;
+  if (!isObj(spec)) throw new ConstraintError(`${label}: spec must be an object`);
+
+  let match: ConstraintMatch;
+  try {
+    match = parseMatch(spec.match);
+  } catch (e) {
+    if (e instanceof MatchError || e instanceof SelectorError) throw new ConstraintError(`${label}: ${e.message}`);
+    throw e;
+  }
+
+  const parameters = spec.parameters ?? {};
+  if (template.schema) {
+    const validate = validatorFor(template.schema, template.name);
+    if (!validate(parameters)) {
+      const problems = (validate.errors ?? []).map((e) => `spec.parameters${e.instancePath.replaceAll('/', '.')} ${e.message}`);
+      throw new ConstraintError(`${label}: parameters do not match the schema of template ${template.name}: ${problems.join('; ')}`, 'schema');
+    }
+  }
+
+  const rawAction = spec.enforcementAction;
+  if (rawAction !== undefined && typeof rawAction !== 'string') throw new ConstraintError(`${label}: spec.enforcementAction must be a string`);
+  const enforcementAction = !rawAction ? 'deny' : rawAction;
+  const scoped: ParsedConstraint['scoped'] = [];
+  if (enforcementAction === 'scoped') {
+    const list = spec.scopedEnforcementActions;
+    if (!Array.isArray(list) || !list.length) {
+      throw new ConstraintError(`${label}: enforcementAction scoped needs spec.scopedEnforcementActions`);
+    }
+    list.forEach((s: unknown, i) => {
+      if (!isObj(s) || typeof s.action !== 'string') throw new ConstraintError(`${label}: spec.scopedEnforcementActions[${i}].action is required`);
+      const points = Array.isArray(s.enforcementPoints) ? s.enforcementPoints.map((p: any) => String(p?.name ?? '')) : [];
+      scoped.push({ action: s.action.toLowerCase() === 'dryrun' ? 'dryrun' : s.action.toLowerCase(), points });
+    });
+  }
+  return {
+    kind,
+    name,
+    match,
+    parameters,
+    parametersJson: JSON.stringify(parameters),
+    enforcementAction,
+    scoped,
+    annotations: isObj(obj.metadata?.annotations) ? obj.metadata.annotations : undefined,
+    labels: isObj(obj.metadata?.labels) ? obj.metadata.labels : undefined,
+    raw: obj,
+  };
+}
+
+const severity: Record<string, number> = { deny: 3, warn: 2, dryrun: 1 };
+
+/**
+ * The action that applies at an enforcement point, or undefined when the constraint does not apply there.
+ * deny/dryrun/warn apply everywhere; scoped picks the actions listed for the point (or `*`), the strictest first;
+ * anything else is "unrecognized" (reported, never enforced).
+ */
+export function effectiveAction(c: ParsedConstraint, point: string): string | undefined {
+  if (c.enforcementAction !== 'scoped') return KNOWN_ACTIONS.includes(c.enforcementAction) ? c.enforcementAction : 'unrecognized';
+  const actions = c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action);
+  if (!actions.length) return undefined;
+  return actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0))[0];
+}

@@ -1,0 +1,304 @@
+// The policy engine: ConstraintTemplates compiled to wasm (one loaded instance per template, reused for every review),
+// constraints matched before anything is evaluated, data.inventory handed to a module only when it changed.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { BuiltinError, forbiddenBuiltins } from '../builtins/index.js';
+import { matches } from '../match/match.js';
+import { OpaCompiler } from '../templates/compiler.js';
+import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
+import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
+import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
+import { Inventory } from './inventory.js';
+import { TemplateModule } from './wasm.js';
+
+export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
+
+export interface ReviewRequest {
+  uid?: string;
+  kind: { group: string; version: string; kind: string };
+  resource?: { group: string; version: string; resource: string };
+  subResource?: string;
+  name?: string;
+  namespace?: string;
+  operation?: string;
+  userInfo?: { username?: string; uid?: string; groups?: string[] };
+  object?: any;
+  oldObject?: any;
+  dryRun?: boolean;
+  options?: any;
+  source?: 'Original' | 'Generated';
+}
+export interface ConstraintRef {
+  kind: string;
+  name: string;
+  enforcementAction: string;
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+export interface Violation {
+  constraint: ConstraintRef;
+  /** Effective action for the enforcement point asked for (deny|dryrun|warn, or unrecognized). */
+  enforcementAction: string;
+  msg: string;
+  details?: unknown;
+}
+export interface ReviewResult {
+  violations: Violation[];
+  evaluatedConstraints: number;
+  durationMs: number;
+}
+
+export interface EngineOptions {
+  /** The opa CLI; default: $GATEKEEPER_OPA_PATH, `opa` on PATH, then the project's peer cache. */
+  opaPath?: string;
+  /** Compiled wasm cache; default $XDG_CACHE_HOME/gk-exporter/wasm. */
+  cacheDir?: string;
+  /** Parallel opa builds; default: number of CPUs. */
+  compileConcurrency?: number;
+  logger?: Logger;
+}
+
+/** Thrown by review() when opts.deadlineMs passes before every matching constraint was evaluated. */
+export class ReviewDeadlineError extends Error {
+  constructor(
+    readonly deadlineMs: number,
+    readonly evaluated: number,
+  ) {
+    super(`review exceeded its deadline of ${deadlineMs} ms after ${evaluated} constraint(s)`);
+    this.name = 'ReviewDeadlineError';
+  }
+}
+
+interface TemplateEntry {
+  name: string;
+  kind: string;
+  parsed?: ParsedTemplate;
+  module?: TemplateModule;
+  /** Inventory version last given to the module with setData. */
+  dataVersion: number;
+  errors: string[];
+  generation: number;
+}
+
+const encoder = new TextEncoder();
+const PARAMS_PREFIX = encoder.encode('{"parameters":');
+const REVIEW_PREFIX = encoder.encode(',"review":');
+const CLOSE = encoder.encode('}');
+
+export class PolicyEngine {
+  private readonly templates = new Map<string, TemplateEntry>();
+  private readonly constraints = new Map<string, Map<string, ParsedConstraint & { paramsBytes: Uint8Array }>>();
+  private readonly inventory = new Inventory();
+  private generation = 0;
+
+  private constructor(
+    readonly compiler: OpaCompiler,
+    private readonly logger?: Logger,
+  ) {}
+
+  static async create(opts: EngineOptions = {}): Promise<PolicyEngine> {
+    const compiler = new OpaCompiler({
+      opaPath: findOpa(opts.opaPath),
+      cacheDir: opts.cacheDir ?? defaultCacheDir(),
+      concurrency: opts.compileConcurrency,
+      logger: opts.logger,
+    });
+    return new PolicyEngine(compiler, opts.logger);
+  }
+
+  /** Reads, compiles (cached by content hash) and loads a ConstraintTemplate. Errors name the template, file and line. */
+  async upsertTemplate(obj: unknown): Promise<{ kind: string; errors: string[] }> {
+    let parsed: ParsedTemplate;
+    try {
+      parsed = parseTemplate(obj);
+      checkSchema(parsed.schema, parsed.name);
+    } catch (e) {
+      if (e instanceof TemplateError || e instanceof ConstraintError) {
+        const kind = (obj as any)?.spec?.crd?.spec?.names?.kind;
+        return { kind: typeof kind === 'string' ? kind : '', errors: [e.message] };
+      }
+      throw e;
+    }
+    const generation = ++this.generation;
+    const previous = this.templates.get(parsed.kind);
+    if (previous && previous.name !== parsed.name) {
+      return { kind: parsed.kind, errors: [`template ${parsed.name}: kind ${parsed.kind} is already defined by template ${previous.name}`] };
+    }
+    let module: TemplateModule | undefined;
+    const errors: string[] = [];
+    try {
+      const compiled = await this.compiler.compile(parsed);
+      module = await TemplateModule.instantiate(compiled.module, compiled.entrypoint);
+      const forbidden = module.builtinNames.filter((b) => forbiddenBuiltins.has(b));
+      if (forbidden.length) {
+        module = undefined;
+        errors.push(`template ${parsed.name}: calls ${forbidden.join(', ')}, which templates may not use`);
+      }
+    } catch (e) {
+      errors.push((e as Error).message.startsWith(`template ${parsed.name}`) ? (e as Error).message : `template ${parsed.name}: ${(e as Error).message}`);
+    }
+    const current = this.templates.get(parsed.kind);
+    if (current && current.generation > generation) return { kind: parsed.kind, errors }; // a newer upsert won
+    if (errors.length && current?.module) {
+      // keep serving the last good version, but report the error
+      current.errors = errors;
+      current.generation = generation;
+      this.logger?.warn({ template: parsed.name, errors }, 'template update failed; keeping the previous version');
+      return { kind: parsed.kind, errors };
+    }
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, errors, generation });
+    // constraints of this kind must still satisfy the (possibly new) schema
+    for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
+      try {
+        this.storeConstraint(parseConstraint(c.raw, parsed));
+      } catch (e) {
+        this.constraints.get(parsed.kind)!.delete(name);
+        this.logger?.warn({ constraint: `${c.kind}/${name}`, err: (e as Error).message }, 'constraint dropped: it no longer fits its template');
+      }
+    }
+    return { kind: parsed.kind, errors };
+  }
+
+  removeTemplate(kind: string): void {
+    this.templates.delete(kind);
+    this.constraints.delete(kind);
+  }
+
+  /** Adds or replaces a constraint; throws ConstraintError (unknown kind, bad match, parameters not fitting the schema). */
+  upsertConstraint(obj: unknown): void {
+    const kind = (obj as any)?.kind;
+    const t = typeof kind === 'string' ? this.templates.get(kind) : undefined;
+    const parsed = parseConstraint(obj, t?.parsed ? { name: t.name, schema: t.parsed.schema } : undefined);
+    this.storeConstraint(parsed);
+  }
+
+  private storeConstraint(c: ParsedConstraint): void {
+    let byName = this.constraints.get(c.kind);
+    if (!byName) this.constraints.set(c.kind, (byName = new Map()));
+    byName.set(c.name, { ...c, paramsBytes: encoder.encode(c.parametersJson) });
+  }
+
+  removeConstraint(kind: string, name: string): void {
+    this.constraints.get(kind)?.delete(name);
+  }
+
+  addInventory(obj: unknown): void {
+    this.inventory.add(obj);
+  }
+
+  removeInventory(obj: unknown): void {
+    this.inventory.remove(obj);
+  }
+
+  clearInventory(): void {
+    this.inventory.clear();
+  }
+
+  /**
+   * Evaluates every constraint that applies at the enforcement point (default validation.gatekeeper.sh) and whose
+   * match selects the request. An evaluation error is a violation whose msg is the error.
+   */
+  async review(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number } = {}): Promise<ReviewResult> {
+    return this.reviewSync(req, opts);
+  }
+
+  reviewSync(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number } = {}): ReviewResult {
+    const started = performance.now();
+    const point = opts.enforcementPoint ?? ENFORCEMENT_POINTS.validation;
+    const review = req.operation === 'DELETE' && !req.object && req.oldObject ? { ...req, object: req.oldObject } : req;
+    const group = review.kind?.group ?? '';
+    const kind = review.kind?.kind ?? '';
+    const target = {
+      group,
+      kind,
+      object: review.object,
+      oldObject: review.oldObject,
+      namespace: review.namespace,
+      namespaceObject: review.namespace && !(kind === 'Namespace' && group === '') ? this.inventory.namespace(review.namespace) : undefined,
+      source: review.source,
+    };
+    const violations: Violation[] = [];
+    let evaluated = 0;
+    let reviewBytes: Uint8Array | undefined;
+    const { source: _source, ...reviewInput } = review;
+
+    for (const [ckind, byName] of this.constraints) {
+      if (!byName.size) continue;
+      const t = this.templates.get(ckind);
+      if (!t?.module) continue;
+      for (const c of byName.values()) {
+        const action = effectiveAction(c, point);
+        if (action === undefined) continue;
+        if (!matches(c.match, target)) continue;
+        if (opts.deadlineMs !== undefined && performance.now() - started > opts.deadlineMs) {
+          throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
+        }
+        reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
+        evaluated++;
+        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
+        if (c.annotations) ref.annotations = c.annotations;
+        if (c.labels) ref.labels = c.labels;
+        for (const r of this.evaluate(t, c.paramsBytes, reviewBytes)) {
+          const v: Violation = { constraint: ref, enforcementAction: action, msg: r.msg };
+          if (r.details !== undefined) v.details = r.details;
+          violations.push(v);
+        }
+      }
+    }
+    return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started };
+  }
+
+  private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array): Array<{ msg: string; details?: unknown }> {
+    const module = t.module!;
+    if (t.dataVersion !== this.inventory.version) {
+      module.setData(this.inventory.data());
+      t.dataVersion = this.inventory.version;
+    }
+    const input = new Uint8Array(PARAMS_PREFIX.length + params.length + REVIEW_PREFIX.length + review.length + CLOSE.length);
+    let off = 0;
+    for (const part of [PARAMS_PREFIX, params, REVIEW_PREFIX, review, CLOSE]) {
+      input.set(part, off);
+      off += part.length;
+    }
+    let result: unknown;
+    try {
+      result = module.evaluate(input.buffer);
+    } catch (e) {
+      const msg = e instanceof BuiltinError ? e.message : e instanceof Error ? e.message : String(e);
+      this.logger?.debug({ template: t.name, err: msg }, 'template evaluation error');
+      return [{ msg }];
+    }
+    if (result === undefined) return [];
+    if (!Array.isArray(result)) return [{ msg: `template ${t.name}: violation is not a set (got ${typeof result})` }];
+    return result.map((r) => {
+      if (r && typeof r === 'object' && typeof (r as any).msg === 'string') return r as { msg: string; details?: unknown };
+      return { msg: `template ${t.name}: a violation has no string msg: ${JSON.stringify(r)}` };
+    });
+  }
+
+  listTemplates(): Array<{ kind: string; name: string; errors: string[] }> {
+    return [...this.templates.values()].map((t) => ({ kind: t.kind, name: t.name, errors: [...t.errors] }));
+  }
+
+  listConstraints(): ConstraintRef[] {
+    const out: ConstraintRef[] = [];
+    for (const byName of this.constraints.values()) {
+      for (const c of byName.values()) {
+        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
+        if (c.annotations) ref.annotations = c.annotations;
+        if (c.labels) ref.labels = c.labels;
+        out.push(ref);
+      }
+    }
+    return out;
+  }
+
+  /** The parsed constraint (match, parameters, scoped actions), for callers that need more than the ref. */
+  getConstraint(kind: string, name: string): ParsedConstraint | undefined {
+    return this.constraints.get(kind)?.get(name);
+  }
+
+  get inventorySize(): number {
+    return this.inventory.size;
+  }
+}

@@ -1,0 +1,125 @@
+// Reading policy files: YAML (multi-document) and JSON, files or folders (recursively), sorted into templates,
+// constraints and everything else; and the review Gatekeeper builds for a plain object (audit, gator).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { isTemplate } from '../templates/template.js';
+import type { ReviewRequest } from './engine.js';
+
+export interface LoadedObject {
+  obj: Record<string, any>;
+  /** file:document-index, for error messages */
+  source: string;
+}
+
+export interface PolicyFiles {
+  templates: LoadedObject[];
+  constraints: LoadedObject[];
+  others: LoadedObject[];
+}
+
+export class LoadError extends Error {}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+export async function listFiles(p: string): Promise<string[]> {
+  let st;
+  try {
+    st = await fs.stat(p);
+  } catch {
+    throw new LoadError(`${p}: no such file or directory`);
+  }
+  if (st.isFile()) return [p];
+  const out: string[] = [];
+  const entries = await fs.readdir(p, { withFileTypes: true });
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(full)));
+    else if (e.isFile() && EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(full);
+  }
+  return out;
+}
+
+/** Every object in a YAML or JSON file (a JSON array, a `kind: List`, or YAML documents). */
+export function parseObjects(text: string, file: string): LoadedObject[] {
+  const out: LoadedObject[] = [];
+  const push = (v: unknown, i: number) => {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v)) return v.forEach((x, j) => push(x, j));
+    if (typeof v !== 'object') throw new LoadError(`${file}: document ${i + 1} is not an object`);
+    const o = v as Record<string, any>;
+    if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items)) return o.items.forEach((x: unknown, j: number) => push(x, j));
+    out.push({ obj: o, source: `${file}#${i + 1}` });
+  };
+  if (file.toLowerCase().endsWith('.json')) {
+    try {
+      push(JSON.parse(text), 0);
+    } catch (e) {
+      if (e instanceof LoadError) throw e;
+      throw new LoadError(`${file}: invalid JSON: ${(e as Error).message}`);
+    }
+    return out;
+  }
+  const docs = YAML.parseAllDocuments(text);
+  docs.forEach((d, i) => {
+    if (d.errors.length) throw new LoadError(`${file}: invalid YAML in document ${i + 1}: ${d.errors[0]!.message}`);
+    push(d.toJS({ maxAliasCount: 1000 }), i);
+  });
+  return out;
+}
+
+export function isConstraint(obj: Record<string, any>): boolean {
+  return typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('constraints.gatekeeper.sh/');
+}
+
+export async function loadPolicyFiles(paths: string[]): Promise<PolicyFiles> {
+  const result: PolicyFiles = { templates: [], constraints: [], others: [] };
+  for (const p of paths) {
+    for (const file of await listFiles(p)) {
+      for (const o of parseObjects(await fs.readFile(file, 'utf8'), file)) {
+        if (isTemplate(o.obj)) result.templates.push(o);
+        else if (isConstraint(o.obj)) result.constraints.push(o);
+        else result.others.push(o);
+      }
+    }
+  }
+  return result;
+}
+
+/** Group, version of an apiVersion ("v1" → core group ""). */
+export function splitApiVersion(apiVersion: unknown): { group: string; version: string } {
+  const av = typeof apiVersion === 'string' ? apiVersion : '';
+  const i = av.indexOf('/');
+  return i < 0 ? { group: '', version: av } : { group: av.slice(0, i), version: av.slice(i + 1) };
+}
+
+/**
+ * The review Gatekeeper evaluates for a plain object (audit, gator test/verify): the AdmissionRequest JSON with kind,
+ * name, namespace and object set, and the other non-optional fields empty.
+ */
+export function reviewFromObject(obj: any): ReviewRequest {
+  const { group, version } = splitApiVersion(obj?.apiVersion);
+  const r: ReviewRequest = {
+    uid: '',
+    kind: { group, version, kind: typeof obj?.kind === 'string' ? obj.kind : '' },
+    resource: { group: '', version: '', resource: '' },
+    operation: '',
+    userInfo: {},
+    object: obj,
+    source: 'Original',
+  };
+  if (obj?.metadata?.name) r.name = obj.metadata.name;
+  if (obj?.metadata?.namespace) r.namespace = obj.metadata.namespace;
+  return r;
+}
+
+/** The review carried by an AdmissionReview object (its request), with kind defaults gator applies. */
+export function reviewFromAdmissionReview(ar: any): ReviewRequest {
+  const req = ar?.request;
+  if (!req || typeof req !== 'object') throw new LoadError('the AdmissionReview has no request');
+  if (!req.object && !req.oldObject) throw new LoadError('the AdmissionReview request has neither object nor oldObject to review');
+  const out: ReviewRequest = { ...req, source: 'Original' };
+  if (req.operation === 'DELETE' && !req.object) out.object = req.oldObject;
+  return out;
+}
