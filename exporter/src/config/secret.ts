@@ -9,12 +9,16 @@ export type SecretSpec = string | { value: string } | { file: string } | { env: 
 
 /** JSON Schema of a SecretSpec, for embedding in sink config schemas. */
 export const secretSpecSchema = {
-  oneOf: [
-    { type: 'string' },
-    { type: 'object', required: ['value'], properties: { value: { type: 'string' } }, additionalProperties: false },
-    { type: 'object', required: ['file'], properties: { file: { type: 'string', minLength: 1 } }, additionalProperties: false },
-    { type: 'object', required: ['env'], properties: { env: { type: 'string', minLength: 1 } }, additionalProperties: false },
-  ],
+  // One schema rather than oneOf, so a typo gives one clear error ("bearerToken.fil: is not a known key").
+  type: ['string', 'object'],
+  properties: {
+    value: { type: 'string' },
+    file: { type: 'string', minLength: 1 },
+    env: { type: 'string', minLength: 1 },
+  },
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
 } as const;
 
 export class SecretError extends Error {

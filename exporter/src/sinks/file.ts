@@ -33,7 +33,7 @@ export const configSchema = {
     name: { type: 'string', minLength: 1 },
     type: { const: 'file' },
     path: { type: 'string', minLength: 1 },
-    maxBytes: { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', minLength: 1 }] },
+    maxBytes: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', format: 'size' }] },
     maxFiles: { type: 'integer', minimum: 0 },
     fsync: { type: 'boolean' },
     mode: { oneOf: [{ type: 'integer', minimum: 0, maximum: 0o777 }, { type: 'string', pattern: '^0?o?[0-7]{3,4}$' }] },

@@ -6,6 +6,7 @@ import { gzip as gzipCb } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
+import { parseSize } from '../config/units.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 
 const gzip = promisify(gzipCb);
@@ -54,9 +55,10 @@ export interface HttpSinkContext {
   logger?: Logger;
 }
 
-const sizeSchema = { oneOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B?|B)?$' }] };
-
-/** JSON Schema of the sink's config entry (validated by the config loader and again by createSink). */
+/**
+ * JSON Schema of the sink's own config keys (the loader checks the common ones: name, type, startFrom, batch, retry).
+ * The common `batch.maxRecords` / `batch.maxBytes` also cap each HTTP request (see HttpSinkConfig.batch).
+ */
 export const configSchema = {
   type: 'object',
   required: ['name', 'type', 'url'],
@@ -85,26 +87,22 @@ export const configSchema = {
       properties: { connectMs: { type: 'integer', minimum: 1 }, requestMs: { type: 'integer', minimum: 1 } },
       additionalProperties: false,
     },
-    batch: {
-      type: 'object',
-      properties: { maxRecords: { type: 'integer', minimum: 1 }, maxBytes: sizeSchema },
-      additionalProperties: false,
-    },
     splitOn413: { type: 'boolean' },
     errorBodyBytes: { type: 'integer', minimum: 0 },
   },
   additionalProperties: false,
 } as const;
 
-/** "1Mi", "512KiB", "10MB", 1048576 -> bytes. Binary (Ki, Mi) and decimal (K, M) units. */
-export function parseByteSize(v: number | string, key: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.floor(v);
-  const m = typeof v === 'string' ? /^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?)?B?$/i.exec(v.trim()) : null;
-  if (!m) throw new Error(`${key}: expected a positive byte size like 1048576, "512Ki" or "1Mi", got ${JSON.stringify(v)}`);
-  const unit = (m[2] ?? '').toUpperCase();
-  const pow = { '': 0, K: 1, M: 2, G: 3, T: 4 }[unit[0] ?? ''] ?? 0;
-  const base = unit.endsWith('I') ? 1024 : 1000;
-  return Math.floor(Number(m[1]) * base ** pow);
+/** Bytes from 1048576 / "512Ki" / "1Mi" (config/units.ts), with the config key in the error. */
+export function parseByteSize(v: unknown, key: string): number {
+  let n: number;
+  try {
+    n = parseSize(v);
+  } catch (e) {
+    throw new Error(`${key}: ${(e as Error).message}, got ${JSON.stringify(v)}`);
+  }
+  if (n < 1) throw new Error(`${key}: must be at least 1 byte`);
+  return n;
 }
 
 export function createSink(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}): HttpSink {
