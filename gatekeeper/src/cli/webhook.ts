@@ -1,0 +1,173 @@
+// `gatekeeper webhook`: the standalone validating admission webhook, policies from files.
+import { Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import { PolicyEngine } from '../policy/engine.js';
+import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
+import { WebhookMetrics } from '../webhook/metrics.js';
+import { NamespaceExemptions } from '../webhook/namespaces.js';
+import { PolicyFolder, type PolicyState } from '../webhook/policy-folder.js';
+import { WebhookServer } from '../webhook/server.js';
+import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
+
+export const WEBHOOK_DEFAULTS = {
+  port: 8443,
+  maxRequestBytes: 10 * 1024 * 1024,
+  evaluationTimeoutMs: 2500,
+  policyPollIntervalMs: 2000,
+};
+
+interface WebhookFlags extends ExportFlags {
+  policies: string[];
+  port: number;
+  host?: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  certDir?: string;
+  insecurePlainHttp?: boolean;
+  exemptNamespace: string[];
+  exemptNamespacePrefix: string[];
+  exemptNamespaceSuffix: string[];
+  logDenies?: boolean;
+  maxRequestBytes: number;
+  evaluationTimeoutMs: number;
+  policyPollIntervalMs: number;
+  opaPath?: string;
+  cacheDir?: string;
+  logLevel: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function positiveInt(name: string, allowZero = false) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || (!allowZero && n === 0)) throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('webhook')
+    .description('serve the validating admission webhook (POST /v1/admit, /v1/admitlabel) for templates and constraints in files')
+    .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates and constraints (YAML/JSON; repeatable); reloaded on change', collect, [])
+    .option('--port <n>', 'port to listen on', positiveInt('--port'), WEBHOOK_DEFAULTS.port)
+    .option('--host <addr>', 'address to bind (default: all interfaces)')
+    .option('--tls-cert-file <file>', 'serving certificate (PEM)')
+    .option('--tls-private-key-file <file>', 'its private key (PEM)')
+    .option('--cert-dir <dir>', 'folder holding tls.crt and tls.key (as Gatekeeper mounts its Secret)')
+    .option('--insecure-plain-http', 'serve plain HTTP without TLS: local use only, the API server requires HTTPS')
+    .option('--exempt-namespace <ns>', 'namespace exempt from validation, allowed the admission.gatekeeper.sh/ignore label (repeatable; prefix* and *suffix allowed)', collect, [])
+    .option('--exempt-namespace-prefix <prefix>', 'namespaces starting with this are exempt (repeatable)', collect, [])
+    .option('--exempt-namespace-suffix <suffix>', 'namespaces ending with this are exempt (repeatable)', collect, [])
+    .option('--log-denies', 'log every deny, warn and dryrun violation with the fields Gatekeeper logs')
+    .option('--max-request-bytes <n>', 'largest accepted request body; larger ones get 413', positiveInt('--max-request-bytes'), WEBHOOK_DEFAULTS.maxRequestBytes)
+    .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline; past it the review is answered with an error (code 500)', positiveInt('--evaluation-timeout-ms'), WEBHOOK_DEFAULTS.evaluationTimeoutMs)
+    .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', positiveInt('--policy-poll-interval-ms', true), WEBHOOK_DEFAULTS.policyPollIntervalMs)
+    .option('--opa-path <file>', 'the opa binary used to compile templates')
+    .option('--cache-dir <dir>', 'compiled-template cache folder')
+    .option('--log-level <level>', 'pino log level', 'info');
+  addExportOptions(cmd, { admission: true });
+  cmd.action(async (flags: WebhookFlags) => {
+    try {
+      await runWebhook(flags);
+    } catch (e) {
+      process.stderr.write(`gatekeeper webhook: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+}
+
+async function runWebhook(flags: WebhookFlags): Promise<void> {
+  const logger = pino({ level: flags.logLevel, base: { component: 'webhook' } });
+  const exemptions = new NamespaceExemptions([
+    ...flags.exemptNamespace,
+    ...flags.exemptNamespacePrefix.map((p) => `${p}*`),
+    ...flags.exemptNamespaceSuffix.map((s) => `*${s}`),
+  ]);
+  let tls: Awaited<ReturnType<typeof loadTls>> | undefined;
+  let tlsFiles: ReturnType<typeof resolveTlsFiles> | undefined;
+  if (!flags.insecurePlainHttp) {
+    tlsFiles = resolveTlsFiles(flags);
+    tls = await loadTls(tlsFiles);
+  } else if (flags.tlsCertFile || flags.certDir) {
+    throw new Error('--insecure-plain-http and a certificate (--cert-dir / --tls-cert-file) exclude each other');
+  }
+
+  const engine = await PolicyEngine.create({ logger, ...(flags.opaPath ? { opaPath: flags.opaPath } : {}), ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}) });
+  const metrics = new WebhookMetrics();
+  const updateGauges = (s: PolicyState) => {
+    metrics.setPolicyCounts(
+      { active: s.templates.filter((t) => !t.errors.length).length, error: s.templates.filter((t) => t.errors.length).length },
+      s.constraints.map((c) => ({ action: c.enforcementAction, status: c.error ? 'error' : 'active' })),
+    );
+  };
+  let reloads = 0;
+  const folder = new PolicyFolder({
+    paths: flags.policies,
+    engine,
+    logger,
+    pollIntervalMs: flags.policyPollIntervalMs,
+    onChange: (s) => {
+      updateGauges(s);
+      if (reloads++ > 0) metrics.policyReloads.inc({ status: s.templates.some((t) => t.errors.length) || s.constraints.some((c) => c.error) ? 'error' : 'active' });
+    },
+  });
+  folder.onTemplateIngested = (status, seconds) => {
+    metrics.templateIngestions.inc({ status });
+    metrics.templateIngestionDuration.observe({ status }, seconds);
+  };
+  const exporter = await openDecisionExport(flags, logger);
+
+  const server = new WebhookServer({
+    engine,
+    logger,
+    metrics,
+    exemptions,
+    ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+    maxRequestBytes: flags.maxRequestBytes,
+    deadlineMs: flags.evaluationTimeoutMs,
+    logDenies: flags.logDenies === true,
+    isReady: () => folder.ready,
+    ...(exporter ? { exporter } : {}),
+  });
+  // Listen first so /healthz answers while templates compile; /readyz turns 200 once they are loaded.
+  const port = await server.listen(flags.port, flags.host);
+  logger.info({ port, tls: !!tls, ...(tls ? { subject: tls.subject, validTo: tls.validTo } : {}) }, 'webhook listening');
+  const state = await folder.load();
+  folder.watch();
+  logger.info(
+    {
+      templates: state.templates.length,
+      templateErrors: state.templates.filter((t) => t.errors.length).length,
+      constraints: state.constraints.length,
+      constraintErrors: state.constraints.filter((c) => c.error).length,
+    },
+    'policies loaded; ready',
+  );
+  const stopTls = tlsFiles
+    ? watchTls(
+        tlsFiles,
+        10_000,
+        (m) => {
+          server.setCertificate(m);
+          logger.info({ subject: m.subject, validTo: m.validTo }, 'serving certificate reloaded');
+        },
+        (e) => logger.warn({ err: e.message }, 'serving certificate not reloaded'),
+      )
+    : () => {};
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    stopTls();
+    await server.close();
+    await folder.close();
+    await exporter?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,44 @@
+// The export flags shared by `gatekeeper webhook` and `gatekeeper audit`, and opening the exporter's client from them.
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { DecisionExport } from './decision-export.js';
+import { openRecordSender } from './open-client.js';
+import { parseFieldList } from './redact.js';
+
+export const DEFAULT_EXPORT_SOCKET = '/var/run/gk-exporter/exporter.sock';
+
+export interface ExportFlags {
+  exportSocket?: string;
+  enableViolationExport?: boolean;
+  exportAllowed?: boolean;
+  exportObject?: boolean;
+  exportOmit?: string;
+  exportRedact?: string;
+}
+
+export function addExportOptions(cmd: Command, opts: { admission: boolean }): Command {
+  cmd
+    .option('--export-socket <path>', 'stream decision records to the exporter listening on this Unix socket')
+    .option(
+      '--enable-violation-export',
+      `Gatekeeper's flag, accepted: export, to --export-socket (default ${DEFAULT_EXPORT_SOCKET}, or $GK_EXPORT_SOCKET)`,
+    )
+    .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
+    .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[REDACTED]", e.g. details,object.spec');
+  if (opts.admission) {
+    cmd
+      .option('--no-export-allowed', 'export admission_decision records only for reviews that were denied or had violations')
+      .option('--export-object', 'include the reviewed object (and oldObject) in admission_decision records (off: as Gatekeeper)');
+  }
+  return cmd;
+}
+
+/** Undefined when export is off. Throws with a clear message on a bad flag. */
+export async function openDecisionExport(flags: ExportFlags, logger: Logger): Promise<DecisionExport | undefined> {
+  const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
+  if (!socket) return undefined;
+  const fieldPolicy = { omit: parseFieldList(flags.exportOmit, '--export-omit'), redact: parseFieldList(flags.exportRedact, '--export-redact') };
+  const client = await openRecordSender(socket, logger);
+  logger.info({ socket, omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
+  return new DecisionExport(client, { includeAllowed: flags.exportAllowed !== false, includeObject: flags.exportObject === true, fieldPolicy }, logger);
+}

@@ -1,0 +1,143 @@
+// /v1/admit: evaluates an AdmissionRequest against every matching constraint and answers as Gatekeeper's validating webhook.
+import type { Logger } from 'pino';
+import { ReviewDeadlineError, type PolicyEngine, type ReviewRequest, type ReviewResult, type Violation } from '../policy/engine.js';
+import type { AdmissionOutcome } from '../export/records.js';
+import {
+  allowedResponse,
+  deniedResponse,
+  erroredResponse,
+  objectUnderReview,
+  type AdmissionRequest,
+  type AdmissionResponse,
+} from './admission-review.js';
+import type { NamespaceExemptions } from './namespaces.js';
+
+export const VALIDATION_ENFORCEMENT_POINT = 'validation.gatekeeper.sh';
+
+export class EvaluationDeadlineError extends Error {
+  constructor(ms: number) {
+    super(`policy evaluation exceeded the deadline of ${ms} ms`);
+    this.name = 'EvaluationDeadlineError';
+  }
+}
+
+export interface ValidateOptions {
+  engine: PolicyEngine;
+  logger: Logger;
+  exemptions: NamespaceExemptions;
+  /** Per-request evaluation deadline (ms). */
+  deadlineMs: number;
+  logDenies: boolean;
+}
+
+export interface ValidateResult {
+  response: AdmissionResponse;
+  outcome: AdmissionOutcome;
+  /** The object the policies saw (oldObject on DELETE). */
+  object: any;
+  status: 'allow' | 'deny' | 'error';
+}
+
+export function toReviewRequest(req: AdmissionRequest, object: any): ReviewRequest {
+  const r: ReviewRequest = { uid: req.uid, kind: req.kind };
+  if (req.resource) r.resource = req.resource;
+  if (req.subResource) r.subResource = req.subResource;
+  const name = req.name || object?.metadata?.name;
+  if (name) r.name = name;
+  if (req.namespace) r.namespace = req.namespace;
+  if (req.operation) r.operation = req.operation;
+  if (req.userInfo) r.userInfo = req.userInfo;
+  if (object !== undefined) r.object = object;
+  if (req.oldObject !== undefined && req.oldObject !== null) r.oldObject = req.oldObject;
+  if (req.dryRun !== undefined) r.dryRun = req.dryRun;
+  if (req.options !== undefined) r.options = req.options;
+  return r;
+}
+
+async function reviewWithDeadline(engine: PolicyEngine, rr: ReviewRequest, deadlineMs: number): Promise<ReviewResult> {
+  // The engine checks the deadline between constraints; the timer also covers an engine stuck awaiting something.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EvaluationDeadlineError(deadlineMs)), deadlineMs);
+  });
+  try {
+    return await Promise.race([engine.review(rr, { enforcementPoint: VALIDATION_ENFORCEMENT_POINT, deadlineMs }), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Gatekeeper's form: `[constraint-name] message`. */
+export function formatViolation(v: Violation): string {
+  return `[${v.constraint.name}] ${v.msg}`;
+}
+
+export async function validate(req: AdmissionRequest, opts: ValidateOptions): Promise<ValidateResult> {
+  const started = performance.now();
+  const object = objectUnderReview(req);
+  const namespace = req.namespace || object?.metadata?.namespace;
+  // A Namespace object is exempt when its own name is.
+  const exemptName = req.kind.group === '' && req.kind.kind === 'Namespace' ? req.name || object?.metadata?.name : namespace;
+  if (opts.exemptions.isExempt(exemptName)) {
+    return {
+      response: allowedResponse(req.uid, undefined, `namespace ${exemptName} is exempt`),
+      outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: performance.now() - started, exempt: true },
+      object,
+      status: 'allow',
+    };
+  }
+
+  let result: ReviewResult;
+  try {
+    result = await reviewWithDeadline(opts.engine, toReviewRequest(req, object), opts.deadlineMs);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const timedOut = e instanceof EvaluationDeadlineError || e instanceof ReviewDeadlineError;
+    opts.logger.error({ uid: req.uid, err: message }, timedOut ? 'evaluation deadline exceeded' : 'evaluation failed');
+    return {
+      response: erroredResponse(req.uid, 500, message),
+      outcome: { allowed: false, message, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: performance.now() - started, error: message },
+      object,
+      status: 'error',
+    };
+  }
+
+  const denies: string[] = [];
+  const warnings: string[] = [];
+  for (const v of result.violations) {
+    if (v.enforcementAction === 'deny') denies.push(formatViolation(v));
+    else if (v.enforcementAction === 'warn') warnings.push(formatViolation(v));
+    if (opts.logDenies && (v.enforcementAction === 'deny' || v.enforcementAction === 'dryrun' || v.enforcementAction === 'warn')) {
+      logDenial(opts.logger, req, object, v);
+    }
+  }
+  const durationMs = performance.now() - started;
+  const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs };
+  if (denies.length) {
+    const message = denies.join('\n');
+    return { response: deniedResponse(req.uid, message, warnings), outcome: { allowed: false, message, ...common }, object, status: 'deny' };
+  }
+  return { response: allowedResponse(req.uid, warnings), outcome: { allowed: true, ...common }, object, status: 'allow' };
+}
+
+/** The fields Gatekeeper logs with --log-denies. */
+function logDenial(logger: Logger, req: AdmissionRequest, object: any, v: Violation): void {
+  logger.info(
+    {
+      process: 'admission',
+      event_type: 'violation',
+      constraint_name: v.constraint.name,
+      constraint_group: 'constraints.gatekeeper.sh',
+      constraint_api_version: 'v1beta1',
+      constraint_kind: v.constraint.kind,
+      constraint_action: v.enforcementAction,
+      resource_group: req.kind.group,
+      resource_api_version: req.kind.version,
+      resource_kind: req.kind.kind,
+      resource_namespace: req.namespace || object?.metadata?.namespace,
+      resource_name: req.name || object?.metadata?.name,
+      request_username: req.userInfo?.username,
+    },
+    v.msg,
+  );
+}

@@ -1,0 +1,115 @@
+// Decision records: Gatekeeper's export fields filled as Gatekeeper fills them, plus decisionId / auditId, and field policies.
+import t from 'tap';
+import {
+  admissionDecisionRecord,
+  auditCompletedRecord,
+  auditStartedRecord,
+  newAuditRun,
+  objectResource,
+  violationAdmissionRecord,
+  violationAuditedRecord,
+} from '../src/export/records.js';
+import { applyFieldPolicy, parseFieldList, REDACTED } from '../src/export/redact.js';
+import type { Violation } from '../src/policy/engine.js';
+import type { AdmissionRequest } from '../src/webhook/admission-review.js';
+
+const req: AdmissionRequest = {
+  uid: 'req-1',
+  kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+  resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+  requestResource: { group: 'apps', version: 'v1beta1', resource: 'deployments' },
+  subResource: 'scale',
+  namespace: 'ns1',
+  operation: 'UPDATE',
+  userInfo: { username: 'alice', uid: 'u1', groups: ['g1', 'g2'] },
+  object: { metadata: { name: 'web', labels: { app: 'web' } } },
+};
+const violation: Violation = {
+  constraint: {
+    kind: 'K8sRequiredLabels',
+    name: 'must-have-owner',
+    enforcementAction: 'deny',
+    annotations: { owner: 'platform', 'kubectl.kubernetes.io/last-applied-configuration': '{...}' },
+  },
+  enforcementAction: 'deny',
+  msg: 'you must provide labels: {"owner"}',
+  details: { missing_labels: ['owner'] },
+};
+
+t.test('admission_decision and violation_admission', async (t) => {
+  const outcome = { allowed: false, message: '[must-have-owner] you must provide labels', warnings: ['[w] x'], violations: [violation], evaluatedConstraints: 3, durationMs: 1.23456 };
+  const d = admissionDecisionRecord(req, req.object, outcome);
+  t.equal(d.eventType, 'admission_decision');
+  t.match(d.decisionId, /^[0-9a-f-]{36}$/);
+  t.equal(d['id'], 'req-1', "Gatekeeper's id for admission is the request uid");
+  t.equal(d['allowed'], false);
+  t.same(d['violationsByAction'], { deny: 1, warn: 0, dryrun: 0 });
+  t.equal(d['durationMs'], 1.235);
+  t.equal(d['resourceName'], 'web', 'name falls back to the object metadata');
+  t.equal(d['resourceGroup'], 'apps');
+  t.equal(d['resourceAPIVersion'], 'v1');
+  t.equal(d['requestResource'], 'deployments');
+  t.equal(d['requestSubresource'], 'scale');
+  t.equal(d['dryRun'], false, 'dryRun is always present on admission records');
+  t.notOk('object' in d, 'the object is not exported unless asked for');
+
+  const v = violationAdmissionRecord(req, req.object, violation, d.decisionId);
+  t.equal(v.eventType, 'violation_admission');
+  t.not(v.decisionId, d.decisionId, 'every record has its own decisionId');
+  t.equal(v['admissionDecisionId'], d.decisionId);
+  t.equal(v['id'], 'req-1');
+  t.equal(v['group'], 'constraints.gatekeeper.sh');
+  t.equal(v['version'], 'v1beta1');
+  t.equal(v['kind'], 'K8sRequiredLabels');
+  t.equal(v['name'], 'must-have-owner');
+  t.equal(v['message'], violation.msg);
+  t.equal(v['enforcementAction'], 'deny');
+  t.same(v['details'], { missing_labels: ['owner'] });
+  t.same(v['constraintAnnotations'], { owner: 'platform' }, 'last-applied-configuration is left out, as in Gatekeeper');
+  t.same(v['resourceLabels'], { app: 'web' });
+  t.equal(v['resourceNamespace'], 'ns1');
+  t.equal(v['operation'], 'UPDATE');
+  t.equal(v['requestUsername'], 'alice');
+  t.equal(v['requestUserUID'], 'u1');
+  t.same(v['requestUserGroups'], ['g1', 'g2']);
+  t.notOk('namespace' in v, 'the constraint namespace is empty, hence omitted');
+});
+
+t.test('scoped enforcement lists the actions that applied', async (t) => {
+  const scoped: Violation = { ...violation, constraint: { ...violation.constraint, enforcementAction: 'scoped' }, enforcementAction: 'warn' };
+  const v = violationAdmissionRecord(req, req.object, scoped, 'x');
+  t.equal(v['enforcementAction'], 'scoped');
+  t.same(v['enforcementActions'], ['warn']);
+});
+
+t.test('audit records share the run id and carry their own decisionId', async (t) => {
+  const run = newAuditRun(new Date('2026-01-02T03:04:05.678Z'));
+  t.equal(run.id, '2026-01-02T03:04:05Z', "Gatekeeper's audit id is the run's RFC 3339 timestamp");
+  const started = auditStartedRecord(run);
+  t.equal(started.eventType, 'audit_started');
+  t.equal(started['message'], 'audit is started');
+  const res = objectResource({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', labels: { a: 'b' } } });
+  t.same(res, { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'n', name: 'd', labels: { a: 'b' } });
+  t.same(objectResource({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }).group, '');
+  const v = violationAuditedRecord(run, res, violation);
+  t.equal(v.eventType, 'violation_audited');
+  t.equal(v['id'], run.id);
+  t.equal(v['auditId'], run.auditId);
+  t.equal(v['resourceAPIVersion'], 'v1');
+  t.notOk('dryRun' in v, 'audit records have no request fields');
+  const done = auditCompletedRecord(run, { objects: 3, constraints: 2, violations: 1, violationsByAction: { deny: 1 }, durationMs: 12.7, perConstraint: [] });
+  t.equal(done['message'], 'audit is completed');
+  t.equal(done['totalViolations'], 1);
+  t.equal(done['auditId'], run.auditId);
+  const ids = new Set([started.decisionId, v.decisionId, done.decisionId]);
+  t.equal(ids.size, 3);
+});
+
+t.test('field policy: omit and redact, without touching the shared object', async (t) => {
+  const object = { metadata: { name: 'x' }, spec: { secret: 's' } };
+  const rec: Record<string, unknown> = { a: 1, requestUserGroups: ['g'], object, details: { image: 'i' } };
+  applyFieldPolicy(rec, { omit: parseFieldList('requestUserGroups,object.metadata', '--export-omit'), redact: parseFieldList('object.spec,details', '--export-redact') });
+  t.same(rec, { a: 1, object: { spec: REDACTED }, details: REDACTED });
+  t.same(object, { metadata: { name: 'x' }, spec: { secret: 's' } }, 'the request object is unchanged');
+  t.throws(() => parseFieldList('a..b', '--export-omit'), /--export-omit: "a..b" is not a dotted field path/);
+});
