@@ -61,12 +61,46 @@ export function parseObjects(text: string, file: string): LoadedObject[] {
     }
     return out;
   }
-  const docs = YAML.parseAllDocuments(text);
+  let docs = YAML.parseAllDocuments(text);
+  if (docs.some((d) => d.errors.length)) {
+    const relaxed = YAML.parseAllDocuments(reindentQuotedContinuations(text));
+    if (!relaxed.some((d) => d.errors.length)) docs = relaxed;
+  }
   docs.forEach((d, i) => {
     if (d.errors.length) throw new LoadError(`${file}: invalid YAML in document ${i + 1}: ${d.errors[0]!.message}`);
     push(d.toJS({ maxAliasCount: 1000 }), i);
   });
   return out;
+}
+
+/**
+ * Go's YAML parser (which kubectl and gator use) accepts a multi-line quoted scalar whose continuation lines are not
+ * indented past its key, e.g. `description: "When set ...` then `to false."` at the key's column; the `yaml` package
+ * rightly rejects that. Used only as a fallback when a file does not parse: continuation lines of an unclosed quoted
+ * scalar are re-indented under their key (line folding discards that indentation anyway).
+ */
+export function reindentQuotedContinuations(text: string): string {
+  const lines = text.split('\n');
+  let quote: string | undefined;
+  let indent = '';
+  const closes = (s: string, q: string): boolean => {
+    if (q === "'") return (s.replaceAll("''", '').match(/'/g) ?? []).length % 2 === 1;
+    return /(^|[^\\])(\\\\)*"/.test(s);
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (quote) {
+      lines[i] = indent + '  ' + line.trimStart();
+      if (closes(line, quote)) quote = undefined;
+      continue;
+    }
+    const m = /^(\s*)(?:- )?[^"'#:]+:\s+(["'])(.*)$/.exec(line);
+    if (m && !closes(m[3]!, m[2]!)) {
+      quote = m[2];
+      indent = m[1]!;
+    }
+  }
+  return lines.join('\n');
 }
 
 export function isConstraint(obj: Record<string, any>): boolean {

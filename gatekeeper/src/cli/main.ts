@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The gatekeeper CLI: one file per subcommand, each exporting register(program).
+import { Command } from 'commander';
+import { register as registerVerify } from './verify.js';
+import { register as registerTest } from './test.js';
+
+const program = new Command();
+program.name('gatekeeper').description('Policy engine in the mould of OPA Gatekeeper').showHelpAfterError();
+registerVerify(program);
+registerTest(program);
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  console.error(`gatekeeper: ${e.message}`);
+  process.exit(2);
+});
