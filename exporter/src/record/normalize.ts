@@ -1,17 +1,36 @@
-import { randomUUID } from 'node:crypto';
+// The ingest hot path: parse one line, check the record's invariants, and fill in what the exporter owns
+// (decisionId, timestamp, schemaVersion) by splicing them into the received text, never re-serialising it.
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { newDecisionId } from './id.js';
+import { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 
 export interface NormalizedRecord {
   decisionId: string;
   eventType: string;
-  /** The JSON text to store: the line as received, with decisionId / timestamp spliced in when the sender left them out. */
+  /** The JSON text to store: the line as received, with decisionId / timestamp / schemaVersion spliced in when absent. */
   json: string;
   assignedId: boolean;
 }
 
 export type NormalizeResult = { ok: true; record: NormalizedRecord } | { ok: false; reason: string; error: string };
 
+/**
+ * basic: the invariants every consumer relies on (an object; eventType; decisionId, timestamp, schemaVersion well-formed
+ * when present). full: also the whole JSON Schema (types of every known field, required fields per eventType).
+ * The config key is `ingest.validate`.
+ */
+export type ValidationMode = 'basic' | 'full';
+
+export interface NormalizeOptions {
+  validate?: ValidationMode;
+}
+
+// RFC 3339 date-time (upper or lower case T/Z, optional fraction, Z or offset).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
 /** Parse and check one ndjson line (without its newline). Never throws. */
-export function normalizeLine(line: string, receivedAt: Date): NormalizeResult {
+export function normalizeLine(line: string, receivedAt: Date, opts?: NormalizeOptions): NormalizeResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -23,21 +42,77 @@ export function normalizeLine(line: string, receivedAt: Date): NormalizeResult {
   }
   const rec = value as Record<string, unknown>;
   const eventType = rec['eventType'];
-  if (typeof eventType !== 'string' || eventType.length === 0) {
-    return { ok: false, reason: 'schema', error: 'eventType: required, a non-empty string' };
+  if (typeof eventType !== 'string' || eventType.length === 0 || eventType.length > 128) {
+    return schemaError('eventType: required, a string of 1 to 128 characters');
   }
-  let json = line.trim();
+  const version = rec['schemaVersion'];
+  if (version !== undefined && !isSupportedVersion(version)) {
+    return {
+      ok: false,
+      reason: 'unsupported_schema_version',
+      error: `schemaVersion: ${JSON.stringify(version)} is not supported (this exporter reads major version ${SCHEMA_VERSION})`,
+    };
+  }
+  const timestamp = rec['timestamp'];
+  if (timestamp !== undefined && (typeof timestamp !== 'string' || !RFC3339.test(timestamp))) {
+    return schemaError('timestamp: must be an RFC 3339 date-time string, e.g. 2026-11-24T10:58:00.123Z');
+  }
   let decisionId = rec['decisionId'];
   let assignedId = false;
   if (decisionId === undefined) {
-    decisionId = randomUUID();
+    decisionId = newDecisionId(receivedAt.getTime());
     assignedId = true;
-    json = `{"decisionId":"${decisionId}",${json.slice(1)}`;
-  } else if (typeof decisionId !== 'string' || decisionId.length === 0) {
-    return { ok: false, reason: 'schema', error: 'decisionId: must be a non-empty string when present' };
+  } else if (typeof decisionId !== 'string' || decisionId.length === 0 || decisionId.length > 256) {
+    return schemaError('decisionId: must be a string of 1 to 256 characters when present');
   }
-  if (rec['timestamp'] === undefined) {
-    json = `{"timestamp":"${receivedAt.toISOString()}",${json.slice(1)}`;
+  if (opts?.validate === 'full') {
+    const validate = fullValidator();
+    if (!validate(rec)) return schemaError(describeErrors(validate.errors));
+  }
+
+  let json = line.trim();
+  if (assignedId || timestamp === undefined || version === undefined) {
+    let head = '{';
+    if (assignedId) head += `"decisionId":"${decisionId as string}",`;
+    if (timestamp === undefined) head += `"timestamp":"${receivedAt.toISOString()}",`;
+    if (version === undefined) head += `"schemaVersion":"${SCHEMA_VERSION}",`;
+    json = head + json.slice(1);
   }
   return { ok: true, record: { decisionId: decisionId as string, eventType, json, assignedId } };
+}
+
+function isSupportedVersion(v: unknown): boolean {
+  return typeof v === 'string' && v.startsWith(SCHEMA_VERSION) && (v.length === SCHEMA_VERSION.length || v[SCHEMA_VERSION.length] === '.');
+}
+
+function schemaError(error: string): NormalizeResult {
+  return { ok: false, reason: 'schema', error };
+}
+
+// ajv-formats is CommonJS with `exports.default`: under NodeNext the default import may be the module object.
+type AddFormats = (ajv: Ajv2020) => Ajv2020;
+const addFormats: AddFormats =
+  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+
+let compiled: ValidateFunction | undefined;
+
+/** The full-schema validator, compiled once on first use (so `basic` never pays for it). */
+export function fullValidator(): ValidateFunction {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: false, strict: false });
+    addFormats(ajv);
+    compiled = ajv.compile(decisionRecordSchema);
+  }
+  return compiled;
+}
+
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  const e = errors?.[0];
+  if (!e) return 'does not match the record schema';
+  const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(record)';
+  if (e.keyword === 'required') {
+    const eventType = (e.params as { missingProperty: string }).missingProperty;
+    return `${eventType}: required${e.schemaPath.startsWith('#/allOf') ? ' for this eventType' : ''}`;
+  }
+  return `${where}: ${e.message ?? 'is invalid'}`;
 }

@@ -7,14 +7,81 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+export interface RecordSource {
+  component?: string;
+  pod?: string;
+  namespace?: string;
+  node?: string;
+  version?: string;
+}
+
+export interface ViolationItem {
+  constraintKind?: string;
+  constraintName?: string;
+  enforcementAction?: string;
+  message?: string;
+}
+
+export interface ViolationSummary {
+  total: number;
+  byAction?: Record<string, number>;
+  items?: ViolationItem[];
+  truncated?: boolean;
+}
+
+export interface AuditTotals {
+  constraints?: number;
+  objects?: number;
+  violations?: number;
+  byAction?: Record<string, number>;
+  exported?: number;
+  durationSeconds?: number;
+}
+
+/** Gatekeeper's export message: every field keeps its name and meaning (proto-docs/gatekeeper-compat.md). */
+export interface GatekeeperExportFields {
+  id?: string;
+  details?: unknown;
+  group?: string;
+  version?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  message?: string;
+  enforcementAction?: string;
+  enforcementActions?: string[];
+  constraintAnnotations?: Record<string, string>;
+  resourceGroup?: string;
+  resourceAPIVersion?: string;
+  resourceKind?: string;
+  resourceNamespace?: string;
+  resourceName?: string;
+  resourceLabels?: Record<string, string>;
+  operation?: string;
+  requestResource?: string | { group?: string; version?: string; resource?: string };
+  requestSubresource?: string;
+  requestUsername?: string;
+  requestUserUID?: string;
+  requestUserGroups?: string[];
+  dryRun?: boolean;
+}
+
 /**
  * A decision record. A superset of Gatekeeper's export message (every Gatekeeper field keeps its name and meaning),
  * plus the fields Gatekeeper lacks: a unique decisionId per record, the audit run id, allowed admissions.
  */
-export interface DecisionRecord {
+export interface DecisionRecord extends GatekeeperExportFields {
   schemaVersion?: string;
   decisionId: string;
   timestamp: string;
-  eventType: EventType | string;
+  eventType: EventType | (string & {});
+  auditId?: string;
+  admissionUID?: string;
+  allowed?: boolean;
+  violations?: ViolationSummary;
+  totals?: AuditTotals;
+  source?: RecordSource;
+  object?: Record<string, unknown>;
+  redactedPaths?: string[];
   [field: string]: unknown;
 }
