@@ -1,0 +1,270 @@
+// helm lint and helm template (the pinned helm) on the chart: what each set of values renders, checked object by object.
+import { X509Certificate } from 'node:crypto';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { parse as parseYaml } from 'yaml';
+import { repoRoot } from '../helpers/peers.js';
+import { container, find, findAll, helm, podContainers, render, chartDir, valuesDir, releaseNamespace, type K8sObject } from './helm.js';
+
+const { resolveConfig } = (await import(path.join(repoRoot, 'exporter/dist/config/load.js'))) as {
+  resolveConfig(raw: unknown, opts?: { requireSinks?: boolean }): { sinks: Array<{ name: string; type: string }>; socket: string };
+};
+const { sinkModules } = (await import(path.join(repoRoot, 'exporter/dist/sinks/registry.js'))) as { sinkModules: Record<string, unknown> };
+
+const scenarios = [
+  'exporter-http.yaml',
+  'exporter-file.yaml',
+  'exporter-kafka.yaml',
+  'exporter-dapr.yaml',
+  'exporter-multi.yaml',
+  'exporter-pvc.yaml',
+  'exporter-classic-sidecar.yaml',
+  'monitoring.yaml',
+];
+
+const workloads = (objs: K8sObject[]) => ({
+  webhook: find(objs, 'Deployment', '-controller-manager'),
+  audit: find(objs, 'Deployment', '-audit'),
+});
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function checkRestricted(t: Test, where: string, pod: any, c: any) {
+  t.equal(pod.securityContext.runAsNonRoot, true, `${where}: pod runs as non-root`);
+  t.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', `${where}: pod seccomp RuntimeDefault`);
+  const sc = c.securityContext;
+  t.equal(sc.runAsNonRoot, true, `${where}: runAsNonRoot`);
+  t.ok(sc.runAsUser > 0, `${where}: numeric non-root UID`);
+  t.equal(sc.readOnlyRootFilesystem, true, `${where}: read-only root filesystem`);
+  t.equal(sc.allowPrivilegeEscalation, false, `${where}: no privilege escalation`);
+  t.same(sc.capabilities.drop, ['ALL'], `${where}: all capabilities dropped`);
+  t.notOk(sc.capabilities.add, `${where}: no capability added`);
+  t.equal(sc.seccompProfile.type, 'RuntimeDefault', `${where}: container seccomp RuntimeDefault`);
+  for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) t.ok(c[probe]?.httpGet, `${where}: has an HTTP ${probe}`);
+}
+
+t.test('helm lint passes, strict, for the defaults and every scenario', async (t) => {
+  for (const values of [undefined, ...scenarios]) {
+    const r = await helm(['lint', '--strict', chartDir, '--namespace', releaseNamespace, ...(values ? ['-f', path.join(valuesDir, values)] : [])]);
+    t.equal(r.code, 0, `helm lint ${values ?? '(defaults)'}: ${r.stdout.split('\n').filter((l) => /\[(ERROR|WARNING)\]/.test(l)).join('; ')}${r.stderr}`);
+  }
+});
+
+t.test('the defaults install the engine like Gatekeeper: webhook, audit, RBAC, webhook configuration, no exporter', async (t) => {
+  const objs = await render();
+  const { webhook, audit } = workloads(objs);
+  t.equal(webhook.spec.replicas, 3, 'three webhook replicas');
+  t.equal(audit.spec.replicas, 1, 'one audit replica');
+  t.same(
+    podContainers(webhook).map((c) => c.name),
+    ['manager'],
+    'no exporter when exporter.enabled is false',
+  );
+  t.notOk(objs.some((o) => o.kind === 'ConfigMap'), 'no exporter ConfigMap');
+  for (const [name, w] of Object.entries({ webhook, audit })) {
+    checkRestricted(t, name, w.spec.template.spec, container(w, 'manager'));
+    t.ok(w.spec.template.spec.volumes.some((v: { name: string; emptyDir?: unknown }) => v.name === 'tmp' && v.emptyDir), `${name}: writable /tmp on an emptyDir`);
+  }
+  const args: string[] = container(webhook, 'manager').args;
+  t.ok(args.includes('--operation=webhook') && args.includes('--port=8443') && args.includes('--cert-dir=/certs'), 'webhook flags');
+  t.ok(args.includes(`--exempt-namespace=${releaseNamespace}`), 'the release namespace is exempt');
+  t.notOk(args.some((a) => a.startsWith('--export-socket')), 'no export flags without the exporter');
+  const auditArgs: string[] = container(audit, 'manager').args;
+  t.ok(['--operation=audit', '--audit-interval=60', '--constraint-violations-limit=20', '--audit-chunk-size=500'].every((a) => auditArgs.includes(a)), 'audit flags');
+
+  const anti = webhook.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  t.equal(anti.topologyKey, 'kubernetes.io/hostname', 'webhook replicas spread over nodes');
+  t.same(anti.labelSelector.matchLabels, webhook.spec.selector.matchLabels, 'anti-affinity selects the webhook pods');
+  const pdb = find(objs, 'PodDisruptionBudget', '-controller-manager');
+  t.equal(pdb.spec.minAvailable, 1);
+  t.same(pdb.spec.selector.matchLabels, webhook.spec.selector.matchLabels, 'the PDB covers the webhook pods');
+
+  const svc = find(objs, 'Service', '-webhook-service');
+  t.same(svc.spec.selector, webhook.spec.selector.matchLabels, 'the webhook Service selects the webhook pods');
+  t.equal(svc.spec.ports[0].port, 443);
+  t.equal(svc.spec.ports[0].targetPort, 'webhook-server');
+  t.ok(container(webhook, 'manager').ports.some((p: { name: string }) => p.name === 'webhook-server'), 'the named target port exists');
+
+  const vwc = find(objs, 'ValidatingWebhookConfiguration', '-validating-webhook-configuration');
+  const [validation, label] = vwc.webhooks;
+  t.equal(validation.name, 'validation.gatekeeper.sh');
+  t.equal(validation.failurePolicy, 'Ignore');
+  t.equal(validation.timeoutSeconds, 3);
+  t.equal(validation.sideEffects, 'None');
+  t.equal(validation.clientConfig.service.name, svc.metadata.name);
+  t.equal(validation.clientConfig.service.path, '/v1/admit');
+  t.same(validation.namespaceSelector.matchExpressions[0], { key: 'admission.gatekeeper.sh/ignore', operator: 'DoesNotExist' });
+  t.same(validation.namespaceSelector.matchExpressions[1].values, [releaseNamespace, 'kube-system'], 'exempt namespaces skipped by the API server');
+  t.equal(label.name, 'check-ignore-label.gatekeeper.sh');
+  t.equal(label.clientConfig.service.path, '/v1/admitlabel');
+  t.equal(label.failurePolicy, 'Fail');
+  t.same(label.rules[0].resources, ['namespaces']);
+
+  // The generated CA is the one in caBundle, and it signed a serving certificate valid for the Service's DNS name.
+  const secret = find(objs, 'Secret', '-webhook-server-cert');
+  const ca = new X509Certificate(Buffer.from(validation.clientConfig.caBundle, 'base64'));
+  const cert = new X509Certificate(Buffer.from(secret.data['tls.crt'], 'base64'));
+  t.equal(secret.data['ca.crt'], validation.clientConfig.caBundle, 'caBundle is the Secret ca.crt');
+  t.equal(label.clientConfig.caBundle, validation.clientConfig.caBundle, 'both webhooks trust the same CA');
+  t.ok(cert.verify(ca.publicKey), 'the serving certificate is signed by the CA');
+  t.equal(cert.checkHost(`${svc.metadata.name}.${releaseNamespace}.svc`), `${svc.metadata.name}.${releaseNamespace}.svc`, 'valid for the Service DNS name');
+  t.same(
+    webhook.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'cert').secret.secretName,
+    secret.metadata.name,
+    'the webhook mounts that Secret',
+  );
+
+  // Least privilege: one ServiceAccount per component; only the audit reads everything; nobody writes secrets or RBAC.
+  const roles = findAll(objs, 'ClusterRole');
+  t.equal(roles.length, 2);
+  for (const role of roles) {
+    for (const rule of role.rules) {
+      const writes = rule.verbs.filter((v: string) => !['get', 'list', 'watch'].includes(v));
+      if (writes.length) {
+        t.notOk(rule.apiGroups.includes('*') || rule.resources.includes('*') && rule.apiGroups.includes(''), `${role.metadata.name}: no write on everything`);
+        t.notOk(rule.resources.includes('secrets'), `${role.metadata.name}: no write on secrets`);
+        t.notOk(rule.apiGroups.includes('rbac.authorization.k8s.io'), `${role.metadata.name}: no RBAC writes`);
+      }
+    }
+  }
+  const webhookRole = find(objs, 'ClusterRole', '-webhook');
+  t.notOk(
+    webhookRole.rules.some((r: { apiGroups: string[]; resources: string[] }) => r.apiGroups.includes('*') && r.resources.includes('*')),
+    'the webhook cannot read every resource',
+  );
+  t.equal(webhook.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-webhook').metadata.name);
+  t.equal(audit.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-audit').metadata.name);
+});
+
+for (const values of scenarios) {
+  t.test(`exporter sidecar, ${values}`, async (t) => {
+    const objs = await render([values]);
+    const raw = parseYaml(await import('node:fs/promises').then((fs) => fs.readFile(path.join(valuesDir, values), 'utf8')));
+    const native = raw.exporter.nativeSidecar !== false;
+    const configMap = find(objs, 'ConfigMap', '-exporter-config');
+    for (const [component, w] of Object.entries(workloads(objs))) {
+      const spec = w.spec.template.spec;
+      const exporter = container(w, 'exporter');
+      const manager = container(w, 'manager');
+      if (native) {
+        t.ok(spec.initContainers.includes(exporter), `${component}: the exporter is an init container`);
+        t.equal(exporter.restartPolicy, 'Always', `${component}: ... with restartPolicy Always (a native sidecar)`);
+      } else {
+        t.ok(spec.containers.includes(exporter), `${component}: the exporter is a regular container`);
+      }
+      checkRestricted(t, `${component}/exporter`, spec, exporter);
+      t.same(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'exporter-metrics' }, `${component}: exporter liveness on /healthz`);
+      t.same(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'exporter-metrics' }, `${component}: exporter readiness on /readyz`);
+
+      // The socket: one volume, mounted by both containers at the same place, where both programs look for it.
+      const socketMountE = exporter.volumeMounts.find((m: { name: string }) => m.name === 'export-socket');
+      const socketMountM = manager.volumeMounts.find((m: { name: string }) => m.name === 'export-socket');
+      t.ok(socketMountE && socketMountM, `${component}: both containers mount the socket volume`);
+      t.equal(socketMountE.mountPath, socketMountM.mountPath, `${component}: at the same path`);
+      t.ok(spec.volumes.some((v: { name: string; emptyDir?: unknown }) => v.name === 'export-socket' && v.emptyDir), `${component}: socket volume is an emptyDir`);
+      const config = parseYaml(configMap.data[`${component}.yaml`]);
+      const socketFlag = (manager.args as string[]).find((a) => a.startsWith('--export-socket='))!.split('=')[1];
+      t.equal(socketFlag, config.socket, `${component}: the engine writes where the exporter listens`);
+      t.equal(path.dirname(config.socket), socketMountE.mountPath, `${component}: the socket is on the shared volume`);
+      t.ok((manager.args as string[]).includes('--enable-violation-export'), `${component}: export enabled in the engine`);
+
+      // The config is the one the container reads, and the exporter itself accepts it.
+      const configArg = (exporter.args as string[]).find((a) => a.startsWith('--config='))!.split('=')[1]!;
+      const configMount = exporter.volumeMounts.find((m: { name: string }) => m.name === 'exporter-config');
+      t.equal(path.dirname(configArg), configMount.mountPath, `${component}: --config points into the mounted ConfigMap`);
+      t.equal(path.basename(configArg), `${component}.yaml`);
+      t.equal(spec.volumes.find((v: { name: string }) => v.name === 'exporter-config').configMap.name, configMap.metadata.name);
+      const unregistered = (config.sinks as Array<{ type: string }>).filter((s) => !(s.type in sinkModules)).map((s) => s.type);
+      if (unregistered.length) {
+        t.skip(`${component}: the exporter has no ${unregistered.join(', ')} sink module yet, its config cannot be checked by it`);
+      } else {
+        const resolved = resolveConfig(config);
+        t.same(
+          resolved.sinks.map((s) => s.name),
+          raw.exporter.sinks.map((s: { name: string }) => s.name),
+          `${component}: the exporter accepts the rendered config, every sink in it`,
+        );
+      }
+      const queueMount = exporter.volumeMounts.find((m: { name: string }) => m.name === 'exporter-queue');
+      t.equal(path.dirname(config.queue.path), queueMount.mountPath, `${component}: the queue file is on the queue volume`);
+      t.equal(config.metrics.address, `0.0.0.0:${exporter.ports[0].containerPort}`, `${component}: metrics served on the declared port`);
+
+      // Enough time to flush: the exporter's shutdown timeout fits in the pod's grace period, with room for the engine.
+      const shutdownSeconds = Number(String(config.shutdownTimeout).replace(/s$/, ''));
+      t.ok(shutdownSeconds >= 30, `${component}: the exporter gets ${shutdownSeconds}s to deliver at shutdown`);
+      t.ok(spec.terminationGracePeriodSeconds >= shutdownSeconds + 15, `${component}: grace period ${spec.terminationGracePeriodSeconds}s covers it`);
+      t.ok(exporter.resources?.limits?.memory, `${component}: exporter has a memory limit`);
+      t.match(w.spec.template.metadata.annotations['checksum/exporter-config'], /^[0-9a-f]{64}$/, `${component}: rolls on config change`);
+
+      const queueVolume = spec.volumes.find((v: { name: string }) => v.name === 'exporter-queue');
+      if (component === 'audit' && raw.exporter.queue?.audit?.persistence?.enabled) {
+        const pvc = find(objs, 'PersistentVolumeClaim', '-audit-queue');
+        t.equal(queueVolume.persistentVolumeClaim.claimName, pvc.metadata.name, 'audit queue on the PVC');
+        t.equal(pvc.spec.resources.requests.storage, raw.exporter.queue.audit.persistence.size);
+        t.equal(pvc.metadata.annotations['helm.sh/resource-policy'], 'keep', 'undelivered records survive an uninstall');
+        t.equal(w.spec.strategy.type, 'Recreate', 'a ReadWriteOnce queue rolls out with Recreate');
+      } else {
+        t.ok(queueVolume.emptyDir?.sizeLimit, `${component}: queue on an emptyDir with a size limit (${queueVolume.emptyDir?.sizeLimit})`);
+      }
+
+      const secretName = raw.exporter.existingSecret;
+      const secretVolume = spec.volumes.find((v: { name: string }) => v.name === 'exporter-secrets');
+      if (secretName) {
+        t.equal(secretVolume.secret.secretName, secretName, `${component}: credentials from the existing Secret`);
+        const mount = exporter.volumeMounts.find((m: { name: string }) => m.name === 'exporter-secrets');
+        t.equal(mount.readOnly, true);
+        t.notOk(manager.volumeMounts.some((m: { name: string }) => m.name === 'exporter-secrets'), `${component}: the engine does not see them`);
+        const text = JSON.stringify(config.sinks);
+        t.notMatch(text, /secretKey/, `${component}: every secretKey reference is resolved`);
+        for (const m of text.matchAll(/"file":"([^"]+)"/g)) t.equal(path.dirname(m[1]!), mount.mountPath, `${component}: ${m[1]} is in the mounted Secret`);
+      } else {
+        t.notOk(secretVolume, `${component}: no Secret volume without exporter.existingSecret`);
+      }
+
+      const annotations = w.spec.template.metadata.annotations ?? {};
+      const usesDapr = raw.exporter.sinks.some((s: { type: string }) => s.type === 'dapr');
+      if (usesDapr) {
+        t.equal(annotations['dapr.io/enabled'], 'true', `${component}: Dapr sidecar requested`);
+        t.ok(annotations['dapr.io/app-id'], `${component}: Dapr app id`);
+        t.equal(annotations['dapr.io/metrics-port'], '9999', `${component}: Dapr metrics moved off the health port`);
+        t.equal(annotations['dapr.io/sidecar-seccomp-profile-type'], 'RuntimeDefault');
+        t.equal(annotations['dapr.io/block-shutdown-duration'], config.shutdownTimeout, `${component}: daprd waits for the exporter to flush`);
+        t.equal(annotations['dapr.io/app-port'], String(exporter.ports[0].containerPort));
+      } else {
+        t.notOk(Object.keys(annotations).some((k) => k.startsWith('dapr.io/')), `${component}: no Dapr annotations without a Dapr sink`);
+      }
+      if (raw.exporter.sinks.some((s: { type: string }) => s.type === 'file')) {
+        const mount = exporter.volumeMounts.find((m: { name: string }) => m.name === 'exporter-file-sinks');
+        for (const s of config.sinks.filter((x: { type: string }) => x.type === 'file')) t.ok(s.path.startsWith(mount.mountPath + '/'), `${component}: file sink writes to its volume`);
+      }
+    }
+    const metrics = find(objs, 'Service', '-webhook-metrics');
+    t.ok(metrics.spec.ports.some((p: { name: string; targetPort: string }) => p.name === 'exporter-metrics' && p.targetPort === 'exporter-metrics'), 'the metrics Service exposes the exporter');
+  });
+}
+
+t.test('several sinks render into one config, in order, with their own keys', async (t) => {
+  const objs = await render(['exporter-multi.yaml']);
+  const config = parseYaml(find(objs, 'ConfigMap', '-exporter-config').data['webhook.yaml']);
+  t.same(
+    config.sinks.map((s: { name: string; type: string }) => `${s.name}:${s.type}`),
+    ['siem:http', 'events:kafka', 'pubsub:dapr', 'archive:file'],
+  );
+  t.same(config.sinks[0].bearerToken, { file: '/etc/gk-exporter/secrets/siem-token' });
+  t.same(config.sinks[0].headers['X-Tenant'], { file: '/etc/gk-exporter/secrets/tenant' });
+  t.same(config.sinks[1].sasl.password, { file: '/etc/gk-exporter/secrets/kafka-password' });
+  t.equal(config.sinks[1].sasl.username, 'exporter', 'plain values are left alone');
+  t.equal(config.queue.onFull, 'drop-oldest');
+});
+
+t.test('monitoring: ServiceMonitor scrapes both metrics ports of both components', async (t) => {
+  const objs = await render(['monitoring.yaml']);
+  const sm = find(objs, 'ServiceMonitor', '');
+  t.equal(sm.metadata.labels.release, 'prometheus', 'extra labels for the Prometheus selector');
+  const services = findAll(objs, 'Service').filter((s) => Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v));
+  t.same(services.map((s) => s.metadata.name).sort(), ['gk-gk-exporter-audit-metrics', 'gk-gk-exporter-webhook-metrics']);
+  for (const ep of sm.spec.endpoints) {
+    for (const svc of services) t.ok(svc.spec.ports.some((p: { name: string }) => p.name === ep.port), `${svc.metadata.name} has port ${ep.port}`);
+  }
+  t.same(sm.spec.endpoints.map((e: { port: string }) => e.port), ['metrics', 'exporter-metrics']);
+  t.ok(find(objs, 'PrometheusRule', ''));
+});
