@@ -8,6 +8,7 @@ import {
   objectResource,
   violationAdmissionRecord,
   violationAuditedRecord,
+  violationSummary,
 } from '../src/export/records.js';
 import { applyFieldPolicy, parseFieldList, REDACTED } from '../src/export/redact.js';
 import type { Violation } from '../src/policy/engine.js';
@@ -38,69 +39,82 @@ const violation: Violation = {
 
 t.test('admission_decision and violation_admission', async (t) => {
   const outcome = { allowed: false, message: '[must-have-owner] you must provide labels', warnings: ['[w] x'], violations: [violation], evaluatedConstraints: 3, durationMs: 1.23456 };
-  const d = admissionDecisionRecord(req, req.object, outcome);
+  const d = admissionDecisionRecord(req, req.object, outcome, { component: 'webhook' });
   t.equal(d.eventType, 'admission_decision');
-  t.match(d.decisionId, /^[0-9a-f-]{36}$/);
-  t.equal(d['id'], 'req-1', "Gatekeeper's id for admission is the request uid");
-  t.equal(d['allowed'], false);
-  t.same(d['violationsByAction'], { deny: 1, warn: 0, dryrun: 0 });
+  t.equal(d.schemaVersion, '1');
+  t.match(d.decisionId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a UUIDv7');
+  t.equal(d.admissionUID, 'req-1');
+  t.equal(d.id, 'req-1', "Gatekeeper's id for admission is the request uid");
+  t.equal(d.allowed, false);
+  t.same(d.violations, { total: 1, byAction: { deny: 1 }, items: [{ constraintKind: 'K8sRequiredLabels', constraintName: 'must-have-owner', enforcementAction: 'deny', message: violation.msg }] });
   t.equal(d['durationMs'], 1.235);
-  t.equal(d['resourceName'], 'web', 'name falls back to the object metadata');
-  t.equal(d['resourceGroup'], 'apps');
-  t.equal(d['resourceAPIVersion'], 'v1');
-  t.equal(d['requestResource'], 'deployments');
-  t.equal(d['requestSubresource'], 'scale');
-  t.equal(d['dryRun'], false, 'dryRun is always present on admission records');
+  t.equal(d.resourceName, 'web', 'name falls back to the object metadata');
+  t.equal(d.resourceGroup, 'apps');
+  t.equal(d.resourceAPIVersion, 'v1');
+  t.equal(d.requestResource, 'deployments', 'the resource name, as Gatekeeper');
+  t.equal(d.requestSubresource, 'scale');
+  t.equal(d.dryRun, false, 'dryRun is always present on admission records');
+  t.same(d.source, { component: 'webhook' });
   t.notOk('object' in d, 'the object is not exported unless asked for');
 
-  const v = violationAdmissionRecord(req, req.object, violation, d.decisionId);
+  const v = violationAdmissionRecord(req, req.object, violation);
   t.equal(v.eventType, 'violation_admission');
   t.not(v.decisionId, d.decisionId, 'every record has its own decisionId');
-  t.equal(v['admissionDecisionId'], d.decisionId);
-  t.equal(v['id'], 'req-1');
-  t.equal(v['group'], 'constraints.gatekeeper.sh');
-  t.equal(v['version'], 'v1beta1');
-  t.equal(v['kind'], 'K8sRequiredLabels');
-  t.equal(v['name'], 'must-have-owner');
-  t.equal(v['message'], violation.msg);
-  t.equal(v['enforcementAction'], 'deny');
-  t.same(v['details'], { missing_labels: ['owner'] });
-  t.same(v['constraintAnnotations'], { owner: 'platform' }, 'last-applied-configuration is left out, as in Gatekeeper');
-  t.same(v['resourceLabels'], { app: 'web' });
-  t.equal(v['resourceNamespace'], 'ns1');
-  t.equal(v['operation'], 'UPDATE');
-  t.equal(v['requestUsername'], 'alice');
-  t.equal(v['requestUserUID'], 'u1');
-  t.same(v['requestUserGroups'], ['g1', 'g2']);
+  t.equal(v.admissionUID, 'req-1');
+  t.equal(v.id, 'req-1');
+  t.equal(v.group, 'constraints.gatekeeper.sh');
+  t.equal(v.version, 'v1beta1');
+  t.equal(v.kind, 'K8sRequiredLabels');
+  t.equal(v.name, 'must-have-owner');
+  t.equal(v.message, violation.msg);
+  t.equal(v.enforcementAction, 'deny');
+  t.same(v.details, { missing_labels: ['owner'] });
+  t.same(v.constraintAnnotations, { owner: 'platform' }, 'last-applied-configuration is left out, as in Gatekeeper');
+  t.same(v.resourceLabels, { app: 'web' });
+  t.equal(v.resourceNamespace, 'ns1');
+  t.equal(v.operation, 'UPDATE');
+  t.equal(v.requestUsername, 'alice');
+  t.equal(v.requestUserUID, 'u1');
+  t.same(v.requestUserGroups, ['g1', 'g2']);
   t.notOk('namespace' in v, 'the constraint namespace is empty, hence omitted');
+});
+
+t.test('the decision lists at most 20 violations and says it truncated', async (t) => {
+  const many = Array.from({ length: 25 }, () => violation);
+  const s = violationSummary(many);
+  t.equal(s.total, 25);
+  t.equal(s.items?.length, 20);
+  t.equal(s.truncated, true);
 });
 
 t.test('scoped enforcement lists the actions that applied', async (t) => {
   const scoped: Violation = { ...violation, constraint: { ...violation.constraint, enforcementAction: 'scoped' }, enforcementAction: 'warn' };
-  const v = violationAdmissionRecord(req, req.object, scoped, 'x');
-  t.equal(v['enforcementAction'], 'scoped');
-  t.same(v['enforcementActions'], ['warn']);
+  const v = violationAdmissionRecord(req, req.object, scoped);
+  t.equal(v.enforcementAction, 'scoped');
+  t.same(v.enforcementActions, ['warn']);
 });
 
 t.test('audit records share the run id and carry their own decisionId', async (t) => {
   const run = newAuditRun(new Date('2026-01-02T03:04:05.678Z'));
-  t.equal(run.id, '2026-01-02T03:04:05Z', "Gatekeeper's audit id is the run's RFC 3339 timestamp");
+  t.equal(run.auditId, '2026-01-02T03:04:05.678Z', "the run id is its RFC 3339 start time, like Gatekeeper's");
   const started = auditStartedRecord(run);
   t.equal(started.eventType, 'audit_started');
-  t.equal(started['message'], 'audit is started');
+  t.equal(started.message, 'audit is started');
+  t.equal(started.id, run.auditId);
   const res = objectResource({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', labels: { a: 'b' } } });
   t.same(res, { group: 'apps', version: 'v1', kind: 'Deployment', namespace: 'n', name: 'd', labels: { a: 'b' } });
   t.same(objectResource({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }).group, '');
   const v = violationAuditedRecord(run, res, violation);
   t.equal(v.eventType, 'violation_audited');
-  t.equal(v['id'], run.id);
-  t.equal(v['auditId'], run.auditId);
-  t.equal(v['resourceAPIVersion'], 'v1');
+  t.equal(v.id, run.auditId);
+  t.equal(v.auditId, run.auditId);
+  t.equal(v.resourceAPIVersion, 'v1');
+  t.equal(v.kind, 'K8sRequiredLabels', 'kind is the constraint kind');
   t.notOk('dryRun' in v, 'audit records have no request fields');
-  const done = auditCompletedRecord(run, { objects: 3, constraints: 2, violations: 1, violationsByAction: { deny: 1 }, durationMs: 12.7, perConstraint: [] });
-  t.equal(done['message'], 'audit is completed');
-  t.equal(done['totalViolations'], 1);
-  t.equal(done['auditId'], run.auditId);
+  const done = auditCompletedRecord(run, { totals: { objects: 3, constraints: 2, violations: 1, byAction: { deny: 1 }, durationSeconds: 0.01 }, constraints: [] });
+  t.equal(done.message, 'audit is completed');
+  t.equal(done.totals?.violations, 1);
+  t.equal(done.auditId, run.auditId);
   const ids = new Set([started.decisionId, v.decisionId, done.decisionId]);
   t.equal(ids.size, 3);
 });
@@ -112,4 +126,5 @@ t.test('field policy: omit and redact, without touching the shared object', asyn
   t.same(rec, { a: 1, object: { spec: REDACTED }, details: REDACTED });
   t.same(object, { metadata: { name: 'x' }, spec: { secret: 's' } }, 'the request object is unchanged');
   t.throws(() => parseFieldList('a..b', '--export-omit'), /--export-omit: "a..b" is not a dotted field path/);
+  t.same(parseFieldList('spec.containers.*.env', '--export-object-redact', { wildcard: true }), ['spec.containers.*.env']);
 });

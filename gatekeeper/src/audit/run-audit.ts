@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { PolicyEngine, Violation } from '../policy/engine.js';
 import { reviewFromObject } from '../policy/load.js';
 import type { DecisionExport } from '../export/decision-export.js';
-import { newAuditRun, objectResource, type AuditRun, type AuditTotals } from '../export/records.js';
+import { newAuditRun, objectResource, type AuditRun } from '../export/records.js';
 
 export const AUDIT_ENFORCEMENT_POINT = 'audit.gatekeeper.sh';
 
@@ -29,7 +29,6 @@ export interface ConstraintSummary {
 }
 
 export interface AuditReport {
-  id: string;
   auditId: string;
   startedAt: string;
   durationMs: number;
@@ -75,7 +74,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const errors: string[] = [];
   let total = 0;
 
-  opts.exporter?.auditStarted(run, { totalObjects: objects.length, totalConstraints: summaries.size });
+  opts.exporter?.auditStarted(run);
 
   let lastProgress = performance.now();
   const every = opts.progressEveryMs ?? 2000;
@@ -117,18 +116,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
 
   const durationMs = performance.now() - started;
   const constraints = [...summaries.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-  const totals: AuditTotals = {
-    objects: objects.length,
-    constraints: constraints.length,
-    violations: total,
-    violationsByAction: byAction,
-    durationMs,
-    perConstraint: constraints.map((c) => ({ kind: c.kind, name: c.name, enforcementAction: c.enforcementAction, totalViolations: c.totalViolations })),
+  opts.exporter?.auditCompleted(run, {
+    totals: { constraints: constraints.length, objects: objects.length, violations: total, byAction, durationSeconds: durationMs / 1000 },
+    constraints: constraints.map((c) => ({ kind: c.kind, name: c.name, enforcementAction: c.enforcementAction, totalViolations: c.totalViolations })),
     ...(errors.length ? { errors } : {}),
-  };
-  opts.exporter?.auditCompleted(run, totals);
+  });
   return {
-    id: run.id,
     auditId: run.auditId,
     startedAt: run.startedAt.toISOString(),
     durationMs,
@@ -158,7 +151,7 @@ export function formatAuditText(r: AuditReport, limit: number): string {
     .map(([a, n]) => `${a} ${n}`)
     .join(', ');
   lines.push(
-    `audit ${r.id} (${r.auditId}): ${r.totalObjects} objects, ${r.constraints.length} constraints, ${r.totalViolations} violations` +
+    `audit ${r.auditId}: ${r.totalObjects} objects, ${r.constraints.length} constraints, ${r.totalViolations} violations` +
       `${actions ? ` (${actions})` : ''} in ${Math.round(r.durationMs)} ms`,
   );
   return lines.join('\n') + '\n';

@@ -70,7 +70,7 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
   const objects = loaded.others.map((o) => o.obj);
   if (flags.inventory) for (const o of objects) engine.addInventory(o);
 
-  const exporter = await openDecisionExport(flags, logger);
+  const exporter = await openDecisionExport(flags, logger, 'audit');
   const showProgress = flags.progress ?? process.stderr.isTTY;
   const report = await runAudit({
     engine,

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { DecisionExport } from './decision-export.js';
 import { openRecordSender } from './open-client.js';
+import { recordSource } from './records.js';
 import { parseFieldList } from './redact.js';
 
 export const DEFAULT_EXPORT_SOCKET = '/var/run/gk-exporter/exporter.sock';
@@ -14,7 +15,11 @@ export interface ExportFlags {
   exportObject?: boolean;
   exportOmit?: string;
   exportRedact?: string;
+  exportObjectRedact?: string;
 }
+
+/** Paths inside an exported object redacted unless --export-object-redact says otherwise: Secret and ConfigMap contents. */
+export const DEFAULT_OBJECT_REDACT = 'data,stringData,binaryData';
 
 export function addExportOptions(cmd: Command, opts: { admission: boolean }): Command {
   cmd
@@ -24,21 +29,31 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
       `Gatekeeper's flag, accepted: export, to --export-socket (default ${DEFAULT_EXPORT_SOCKET}, or $GK_EXPORT_SOCKET)`,
     )
     .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
-    .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[REDACTED]", e.g. details,object.spec');
+    .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername');
   if (opts.admission) {
     cmd
       .option('--no-export-allowed', 'export admission_decision records only for reviews that were denied or had violations')
-      .option('--export-object', 'include the reviewed object (and oldObject) in admission_decision records (off: as Gatekeeper)');
+      .option('--export-object', 'include the reviewed object in admission_decision records (off by default, as in Gatekeeper)')
+      .option(
+        '--export-object-redact <paths>',
+        'comma-separated paths inside the exported object replaced by "[redacted]" (listed in redactedPaths; * matches any key or element)',
+        DEFAULT_OBJECT_REDACT,
+      );
   }
   return cmd;
 }
 
 /** Undefined when export is off. Throws with a clear message on a bad flag. */
-export async function openDecisionExport(flags: ExportFlags, logger: Logger): Promise<DecisionExport | undefined> {
+export async function openDecisionExport(flags: ExportFlags, logger: Logger, component = 'gatekeeper'): Promise<DecisionExport | undefined> {
   const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
   if (!socket) return undefined;
   const fieldPolicy = { omit: parseFieldList(flags.exportOmit, '--export-omit'), redact: parseFieldList(flags.exportRedact, '--export-redact') };
   const client = await openRecordSender(socket, logger);
   logger.info({ socket, omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
-  return new DecisionExport(client, { includeAllowed: flags.exportAllowed !== false, includeObject: flags.exportObject === true, fieldPolicy }, logger);
+  const objectRedact = parseFieldList(flags.exportObjectRedact ?? DEFAULT_OBJECT_REDACT, '--export-object-redact', { wildcard: true });
+  return new DecisionExport(
+    client,
+    { includeAllowed: flags.exportAllowed !== false, includeObject: flags.exportObject === true, objectRedact, fieldPolicy, source: recordSource(component) },
+    logger,
+  );
 }

@@ -1,4 +1,5 @@
 // Turns decisions into records and hands them to the exporter's client. Never throws into, nor waits in, the request path.
+import { redactObject, type RecordSource } from '@gk-exporter/exporter/record';
 import type { Logger } from 'pino';
 import type { Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
@@ -9,30 +10,34 @@ import {
   violationAdmissionRecord,
   violationAuditedRecord,
   type AdmissionOutcome,
+  type AuditCompletion,
   type AuditRun,
-  type AuditTotals,
-  type ExportRecord,
+  type DecisionRecord,
   type ResourceIdentity,
 } from './records.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
 
-/** What this module needs of the exporter's client (ExportClient satisfies it). */
+/** What this module needs of the exporter's client. */
 export interface RecordSender {
-  send(record: Record<string, unknown>): unknown;
+  send(record: DecisionRecord): unknown;
   close(): Promise<unknown>;
 }
 
 export interface DecisionExportOptions {
-  /** Export admission_decision for allowed reviews too (violations of allowed reviews are always exported). */
+  /** Export admission_decision for allowed reviews without violations too. */
   includeAllowed: boolean;
-  /** Add the reviewed object (and oldObject) to admission_decision records. Off by default: Gatekeeper never exports it. */
+  /** Add the reviewed object to admission_decision records (Gatekeeper never exports it). */
   includeObject: boolean;
+  /** Paths inside the object replaced by "[redacted]" (listed in the record's redactedPaths); `*` matches any key. */
+  objectRedact: string[];
   fieldPolicy: FieldPolicy;
+  source: RecordSource;
 }
 
 export class DecisionExport {
   private sent = 0;
   private failed = 0;
+  private exportedAudit = 0;
 
   constructor(
     private readonly client: RecordSender,
@@ -44,7 +49,7 @@ export class DecisionExport {
     return { sent: this.sent, failed: this.failed };
   }
 
-  private emit(rec: ExportRecord): void {
+  private emit(rec: DecisionRecord): void {
     try {
       applyFieldPolicy(rec, this.opts.fieldPolicy);
       this.client.send(rec);
@@ -57,25 +62,29 @@ export class DecisionExport {
 
   admission(req: AdmissionRequest, object: any, outcome: AdmissionOutcome): void {
     const now = new Date();
-    const decision = admissionDecisionRecord(req, object, outcome, now);
-    if (this.opts.includeObject) {
-      if (object !== undefined) decision['object'] = object;
-      if (req.oldObject) decision['oldObject'] = req.oldObject;
+    if (outcome.allowed && !outcome.violations.length && !this.opts.includeAllowed) return;
+    const decision = admissionDecisionRecord(req, object, outcome, this.opts.source, now);
+    if (this.opts.includeObject && object && typeof object === 'object') {
+      const { object: redacted, redactedPaths } = redactObject(object, this.opts.objectRedact);
+      decision.object = redacted;
+      if (redactedPaths.length) decision.redactedPaths = redactedPaths;
     }
-    if (!outcome.allowed || outcome.violations.length || this.opts.includeAllowed) this.emit(decision);
-    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, decision.decisionId, now));
+    this.emit(decision);
+    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.opts.source, now));
   }
 
-  auditStarted(run: AuditRun, extra?: Record<string, unknown>): void {
-    this.emit(auditStartedRecord(run, extra));
+  auditStarted(run: AuditRun): void {
+    this.exportedAudit = 0;
+    this.emit(auditStartedRecord(run, this.opts.source));
   }
 
   auditViolation(run: AuditRun, resource: ResourceIdentity, v: Violation): void {
-    this.emit(violationAuditedRecord(run, resource, v));
+    this.exportedAudit++;
+    this.emit(violationAuditedRecord(run, resource, v, this.opts.source));
   }
 
-  auditCompleted(run: AuditRun, totals: AuditTotals): void {
-    this.emit(auditCompletedRecord(run, totals));
+  auditCompleted(run: AuditRun, completion: AuditCompletion): void {
+    this.emit(auditCompletedRecord(run, { ...completion, totals: { ...completion.totals, exported: this.exportedAudit } }, this.opts.source));
   }
 
   async close(): Promise<void> {

@@ -1,25 +1,33 @@
-// Building decision records (proto-docs/record.md). Violation records carry Gatekeeper's export message fields, filled the
-// way Gatekeeper fills them (pkg/export/util ExportMsg, pkg/audit, pkg/webhook admission export); every record adds its own
-// decisionId, and audit records the run's auditId.
-import { randomUUID } from 'node:crypto';
+// Building decision records (proto-docs/record.md, exporter/src/record). Violation records carry Gatekeeper's export
+// message fields filled the way Gatekeeper fills them (pkg/export/util ExportMsg, pkg/audit, the webhook's admission export);
+// every record gets its own decisionId (UUIDv7) from the exporter's builders.
+import {
+  admissionDecision,
+  auditCompleted,
+  auditStarted,
+  violationAdmission,
+  violationAudited,
+  type AuditTotals,
+  type DecisionRecord,
+  type RecordSource,
+  type ViolationItem,
+  type ViolationSummary,
+} from '@gk-exporter/exporter/record';
 import type { ConstraintRef, Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 
-export const SCHEMA_VERSION = '1';
 export const CONSTRAINT_GROUP = 'constraints.gatekeeper.sh';
 export const CONSTRAINT_VERSION = 'v1beta1';
-export const AUDIT_STARTED_MSG = 'audit is started';
-export const AUDIT_COMPLETED_MSG = 'audit is completed';
 /** Gatekeeper leaves this annotation out of constraintAnnotations: it is large and repeats the constraint. */
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** Violations listed inside an admission_decision (each one also gets its own violation_admission record). */
+export const DECISION_ITEMS_LIMIT = 20;
 
-export type ExportRecord = Record<string, unknown> & { decisionId: string; eventType: string; timestamp: string };
+export type { DecisionRecord };
 
-function base(eventType: string, now: Date): ExportRecord {
-  return { schemaVersion: SCHEMA_VERSION, decisionId: randomUUID(), timestamp: now.toISOString(), eventType };
-}
+type Fields = Record<string, unknown>;
 
-function setIf(rec: Record<string, unknown>, key: string, value: unknown): void {
+function setIf(rec: Fields, key: string, value: unknown): void {
   if (value === undefined || value === null || value === '') return;
   if (Array.isArray(value) && value.length === 0) return;
   if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0) return;
@@ -34,17 +42,20 @@ function constraintAnnotations(c: ConstraintRef): Record<string, string> | undef
 }
 
 /** The constraint half of Gatekeeper's ExportMsg (group/version/kind/name are the constraint's). */
-function constraintFields(rec: Record<string, unknown>, v: Violation): void {
-  rec['group'] = CONSTRAINT_GROUP;
-  rec['version'] = CONSTRAINT_VERSION;
-  rec['kind'] = v.constraint.kind;
-  rec['name'] = v.constraint.name;
+function constraintFields(v: Violation): Fields & { kind: string; name: string; enforcementAction: string } {
+  const rec: Fields & { kind: string; name: string; enforcementAction: string } = {
+    group: CONSTRAINT_GROUP,
+    version: CONSTRAINT_VERSION,
+    kind: v.constraint.kind,
+    name: v.constraint.name,
+    // Gatekeeper reports the constraint's own action; for `scoped` it lists the actions that applied at this point.
+    enforcementAction: v.constraint.enforcementAction || v.enforcementAction,
+  };
   setIf(rec, 'message', v.msg);
   setIf(rec, 'details', v.details);
-  // Gatekeeper reports the constraint's own action; for `scoped` it lists the actions that applied at this enforcement point.
-  rec['enforcementAction'] = v.constraint.enforcementAction || v.enforcementAction;
   if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = [v.enforcementAction];
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
+  return rec;
 }
 
 export interface ResourceIdentity {
@@ -56,7 +67,7 @@ export interface ResourceIdentity {
   labels?: Record<string, string>;
 }
 
-function resourceFields(rec: Record<string, unknown>, r: ResourceIdentity): void {
+function resourceFields(rec: Fields, r: ResourceIdentity): void {
   setIf(rec, 'resourceGroup', r.group);
   setIf(rec, 'resourceAPIVersion', r.version);
   setIf(rec, 'resourceKind', r.kind);
@@ -73,13 +84,13 @@ export function admissionResource(req: AdmissionRequest, object: any): ResourceI
     version: req.kind.version,
     kind: req.kind.kind,
     namespace: req.namespace || meta.namespace || undefined,
-    name: req.name || meta.name || meta.generateName || undefined,
+    name: req.name || meta.name || undefined,
     labels: meta.labels && typeof meta.labels === 'object' ? meta.labels : undefined,
   };
 }
 
 /** The request half Gatekeeper adds to admission records; the original resource wins when the API server converted it. */
-function requestFields(rec: Record<string, unknown>, req: AdmissionRequest): void {
+function requestFields(rec: Fields, req: AdmissionRequest): void {
   setIf(rec, 'operation', req.operation);
   setIf(rec, 'requestResource', req.requestResource?.resource || req.resource?.resource);
   setIf(rec, 'requestSubresource', req.requestSubResource || req.subResource);
@@ -97,63 +108,68 @@ export interface AdmissionOutcome {
   violations: Violation[];
   evaluatedConstraints: number;
   durationMs: number;
-  /** Skipped evaluation: exempt namespace. */
+  /** Evaluation skipped: exempt namespace. */
   exempt?: boolean;
   /** Evaluation failed (deadline, engine error): the response was an error. */
   error?: string;
 }
 
-/** One admission_decision per review (not in Gatekeeper, which only exports violations). */
-export function admissionDecisionRecord(req: AdmissionRequest, object: any, outcome: AdmissionOutcome, now = new Date()): ExportRecord {
-  const rec = base('admission_decision', now);
-  rec['id'] = req.uid || now.toISOString();
-  rec['allowed'] = outcome.allowed;
+export function violationSummary(violations: Violation[], limit = DECISION_ITEMS_LIMIT): ViolationSummary {
+  const byAction: Record<string, number> = {};
+  for (const v of violations) byAction[v.enforcementAction] = (byAction[v.enforcementAction] ?? 0) + 1;
+  const items: ViolationItem[] = violations.slice(0, limit).map((v) => ({
+    constraintKind: v.constraint.kind,
+    constraintName: v.constraint.name,
+    enforcementAction: v.enforcementAction,
+    message: v.msg,
+  }));
+  const s: ViolationSummary = { total: violations.length, byAction };
+  if (items.length) s.items = items;
+  if (violations.length > limit) s.truncated = true;
+  return s;
+}
+
+/** One admission_decision per review (Gatekeeper has no such record: it only exports violations). */
+export function admissionDecisionRecord(req: AdmissionRequest, object: any, outcome: AdmissionOutcome, source?: RecordSource, now = new Date()): DecisionRecord {
+  const uid = req.uid || now.toISOString();
+  const rec: Fields = {};
   setIf(rec, 'message', outcome.message);
   setIf(rec, 'warnings', outcome.warnings);
-  const counts = { deny: 0, warn: 0, dryrun: 0 };
-  for (const v of outcome.violations) if (v.enforcementAction in counts) counts[v.enforcementAction as keyof typeof counts]++;
-  rec['violationCount'] = outcome.violations.length;
-  rec['violationsByAction'] = counts;
+  rec['violations'] = violationSummary(outcome.violations);
   rec['evaluatedConstraints'] = outcome.evaluatedConstraints;
   rec['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
   if (outcome.exempt) rec['exempt'] = true;
   setIf(rec, 'error', outcome.error);
   resourceFields(rec, admissionResource(req, object));
   requestFields(rec, req);
-  return rec;
+  if (source) rec['source'] = source;
+  return admissionDecision({ ...rec, admissionUID: uid, allowed: outcome.allowed, operation: req.operation ?? '' }, now);
 }
 
-/** One violation_admission per violation, linked to its admission_decision by admissionDecisionId. */
-export function violationAdmissionRecord(
-  req: AdmissionRequest,
-  object: any,
-  v: Violation,
-  admissionDecisionId: string,
-  now = new Date(),
-): ExportRecord {
-  const rec = base('violation_admission', now);
-  rec['id'] = req.uid || now.toISOString();
-  rec['admissionDecisionId'] = admissionDecisionId;
-  constraintFields(rec, v);
+/** One violation_admission per violation; admissionUID (and id, as in Gatekeeper) links it to its admission_decision. */
+export function violationAdmissionRecord(req: AdmissionRequest, object: any, v: Violation, source?: RecordSource, now = new Date()): DecisionRecord {
+  const rec: Fields = {};
   resourceFields(rec, admissionResource(req, object));
   requestFields(rec, req);
-  return rec;
+  if (source) rec['source'] = source;
+  return violationAdmission({ ...constraintFields(v), ...rec, admissionUID: req.uid || now.toISOString() }, now);
 }
 
 export interface AuditRun {
-  /** Gatekeeper's audit id: the run's start time, RFC 3339 (shared by every record of the run, as in Gatekeeper). */
-  id: string;
-  /** Unique id of the run (Gatekeeper's id is only a timestamp, which two runs can share). */
+  /**
+   * The run's id, shared by every record of the run as auditId and Gatekeeper's id: the start time in RFC 3339
+   * (Gatekeeper uses whole seconds; milliseconds here keep two runs apart).
+   */
   auditId: string;
   startedAt: Date;
 }
 
 export function newAuditRun(now = new Date()): AuditRun {
-  return { id: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), auditId: randomUUID(), startedAt: now };
+  return { auditId: now.toISOString(), startedAt: now };
 }
 
-export function auditStartedRecord(run: AuditRun, extra: Record<string, unknown> = {}, now = new Date()): ExportRecord {
-  return { ...base('audit_started', now), id: run.id, auditId: run.auditId, message: AUDIT_STARTED_MSG, ...extra };
+export function auditStartedRecord(run: AuditRun, source?: RecordSource, now = new Date()): DecisionRecord {
+  return auditStarted({ auditId: run.auditId, ...(source ? { source } : {}) }, now);
 }
 
 /** The identity of an audited object (from its apiVersion / kind / metadata). */
@@ -171,33 +187,34 @@ export function objectResource(obj: any): ResourceIdentity {
   };
 }
 
-export function violationAuditedRecord(run: AuditRun, resource: ResourceIdentity, v: Violation, now = new Date()): ExportRecord {
-  const rec = base('violation_audited', now);
-  rec['id'] = run.id;
-  rec['auditId'] = run.auditId;
-  constraintFields(rec, v);
+export function violationAuditedRecord(run: AuditRun, resource: ResourceIdentity, v: Violation, source?: RecordSource, now = new Date()): DecisionRecord {
+  const rec: Fields = {};
   resourceFields(rec, resource);
-  return rec;
+  if (source) rec['source'] = source;
+  return violationAudited({ ...constraintFields(v), ...rec, auditId: run.auditId }, now);
 }
 
-export interface AuditTotals {
-  objects: number;
-  constraints: number;
-  violations: number;
-  violationsByAction: Record<string, number>;
-  durationMs: number;
-  perConstraint: Array<{ kind: string; name: string; enforcementAction: string; totalViolations: number }>;
+export interface AuditCompletion {
+  totals: AuditTotals;
+  /** Per-constraint totals (all violations, not only the listed ones). */
+  constraints: Array<{ kind: string; name: string; enforcementAction: string; totalViolations: number }>;
   errors?: string[];
 }
 
-export function auditCompletedRecord(run: AuditRun, totals: AuditTotals, now = new Date()): ExportRecord {
-  const rec: ExportRecord = { ...base('audit_completed', now), id: run.id, auditId: run.auditId, message: AUDIT_COMPLETED_MSG };
-  rec['totalObjects'] = totals.objects;
-  rec['totalConstraints'] = totals.constraints;
-  rec['totalViolations'] = totals.violations;
-  rec['violationsByAction'] = totals.violationsByAction;
-  rec['durationMs'] = Math.round(totals.durationMs);
-  rec['constraints'] = totals.perConstraint;
-  setIf(rec, 'errors', totals.errors);
-  return rec;
+export function auditCompletedRecord(run: AuditRun, c: AuditCompletion, source?: RecordSource, now = new Date()): DecisionRecord {
+  const extra: Fields = { constraints: c.constraints };
+  setIf(extra, 'errors', c.errors);
+  if (source) extra['source'] = source;
+  return auditCompleted({ ...extra, auditId: run.auditId, totals: c.totals }, now);
+}
+
+/** Who produced the records: the component, and the pod / node when the Downward API provides them. */
+export function recordSource(component: string, version?: string): RecordSource {
+  const s: RecordSource = { component };
+  const env = process.env;
+  if (env['POD_NAME']) s.pod = env['POD_NAME'];
+  if (env['POD_NAMESPACE']) s.namespace = env['POD_NAMESPACE'];
+  if (env['NODE_NAME']) s.node = env['NODE_NAME'];
+  if (version) s.version = version;
+  return s;
 }

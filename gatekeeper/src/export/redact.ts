@@ -1,18 +1,23 @@
-// Field policies applied to a record before it leaves the process: leave out, or replace with a marker.
-export const REDACTED = '[REDACTED]';
+// Field policies applied to a record before it leaves the process: leave a field out, or replace it with "[redacted]".
+// (Paths inside the reviewed object are redacted with the exporter's redactObject, which records redactedPaths.)
+import { REDACTED } from '@gk-exporter/exporter/record';
+
+export { REDACTED };
 
 export interface FieldPolicy {
-  /** Dotted paths removed from every record (e.g. "object", "requestUserGroups", "details.image"). */
+  /** Dotted record paths removed from every record (e.g. "requestUserGroups", "details.image"). */
   omit: string[];
-  /** Dotted paths whose value is replaced by "[REDACTED]" when present. */
+  /** Dotted record paths whose value is replaced by "[redacted]" when present. */
   redact: string[];
 }
 
-export function parseFieldList(value: string | undefined, flag: string): string[] {
+export function parseFieldList(value: string | undefined, flag: string, opts: { wildcard?: boolean } = {}): string[] {
   if (!value) return [];
   const fields = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const segment = opts.wildcard ? '([A-Za-z0-9_$/-]+|\\*)' : '[A-Za-z0-9_$/-]+';
+  const re = new RegExp(`^${segment}(\\.${segment})*$`);
   for (const f of fields) {
-    if (!/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(f)) throw new Error(`${flag}: ${JSON.stringify(f)} is not a dotted field path (e.g. object.spec or requestUserGroups)`);
+    if (!re.test(f)) throw new Error(`${flag}: ${JSON.stringify(f)} is not a dotted field path (e.g. requestUserGroups or details.image${opts.wildcard ? ', or spec.containers.*.env' : ''})`);
   }
   return fields;
 }
@@ -30,8 +35,9 @@ function apply(rec: Record<string, unknown>, path: string, mode: 'omit' | 'redac
   else cur[last] = REDACTED;
 }
 
-/** Applies the policy in place. A nested path copies its top-level value first: it may be shared with the request (the object). */
+/** Applies the policy in place. A nested path copies its top-level value first: it may be shared with the request. */
 export function applyFieldPolicy(rec: Record<string, unknown>, policy: FieldPolicy): void {
+  if (!policy.omit.length && !policy.redact.length) return;
   const copied = new Set<string>();
   const run = (p: string, mode: 'omit' | 'redact') => {
     const top = p.split('.')[0]!;
