@@ -3,11 +3,15 @@
 import { Command } from 'commander';
 import { register as registerVerify } from './verify.js';
 import { register as registerTest } from './test.js';
+import { register as registerWebhook } from './webhook.js';
+import { register as registerAudit } from './audit.js';
 
 const program = new Command();
 program.name('gatekeeper').description('Policy engine in the mould of OPA Gatekeeper').showHelpAfterError();
 registerVerify(program);
 registerTest(program);
+registerWebhook(program);
+registerAudit(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`gatekeeper: ${e.message}`);
