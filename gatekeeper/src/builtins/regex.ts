@@ -22,6 +22,30 @@ export function re2(name: string, pattern: string): RE2 {
   return re;
 }
 
+/**
+ * Go's FindAll iteration: successive non-overlapping matches, an empty match right after the previous match ignored,
+ * at most n (n < 0: all).
+ */
+function findAll(re: RE2, input: string, n: number): RegExpExecArray[] {
+  const out: RegExpExecArray[] = [];
+  let prevEnd = -1;
+  for (let pos = 0; (n < 0 || out.length < n) && pos <= input.length; ) {
+    re.lastIndex = pos;
+    const m = re.exec(input) as RegExpExecArray | null;
+    if (!m) break;
+    const end = m.index + m[0]!.length;
+    let accept = true;
+    if (end === m.index) {
+      if (m.index === prevEnd) accept = false;
+      const cp = input.codePointAt(m.index);
+      pos = m.index + (cp !== undefined && cp > 0xffff ? 2 : 1);
+    } else pos = end;
+    prevEnd = end;
+    if (accept) out.push(m);
+  }
+  return out;
+}
+
 /** Go's Regexp.Expand template syntax ($1, ${1}, $name, $$) turned into a replacement function. */
 function expander(template: string): (m: RegExpExecArray | string[], groups?: Record<string, string>) => string {
   return (m, groups) =>
@@ -40,53 +64,35 @@ export const regexBuiltins: BuiltinTable = {
     const expand = expander(str('regex.replace', 3, value));
     let out = '';
     let last = 0;
-    for (let m = re.exec(input); m; m = re.exec(input)) {
-      out += input.slice(last, m.index) + expand(m as unknown as string[], m.groups);
+    for (const m of findAll(re, input, -1)) {
+      out += input.slice(last, m.index) + expand(m, m.groups);
       last = m.index + m[0]!.length;
-      if (m[0] === '') re.lastIndex++;
     }
     return out + input.slice(last);
   },
   'regex.split': (pattern, s) => {
     const input = str('regex.split', 2, s);
     const re = re2('regex.split', str('regex.split', 1, pattern));
+    if (input === '') return [''];
     const out: string[] = [];
-    let last = 0;
-    for (let m = re.exec(input); m; m = re.exec(input)) {
-      if (m[0] === '') {
-        re.lastIndex++;
-        if (m.index === 0 || m.index >= input.length) continue;
-      }
-      out.push(input.slice(last, m.index));
-      last = m.index + m[0]!.length;
+    let beg = 0;
+    let end = 0;
+    for (const m of findAll(re, input, -1)) {
+      end = m.index;
+      if (m.index + m[0]!.length !== 0) out.push(input.slice(beg, end));
+      beg = m.index + m[0]!.length;
     }
-    out.push(input.slice(last));
+    if (end !== input.length) out.push(input.slice(beg));
     return out;
   },
   'regex.find_n': (pattern, s, n) => {
     const input = str('regex.find_n', 2, s);
     const re = re2('regex.find_n', str('regex.find_n', 1, pattern));
-    const limit = Number(n);
-    const out: string[] = [];
-    for (let m = re.exec(input); m && (limit < 0 || out.length < limit); m = re.exec(input)) {
-      out.push(m[0]!);
-      if (m[0] === '') re.lastIndex++;
-    }
-    return out;
+    return findAll(re, input, Number(n)).map((m) => m[0]!);
   },
   'regex.find_all_string_submatch_n': (pattern, s, n) => {
     const input = str('regex.find_all_string_submatch_n', 2, s);
     const re = re2('regex.find_all_string_submatch_n', str('regex.find_all_string_submatch_n', 1, pattern));
-    const limit = Number(n);
-    const out: string[][] = [];
-    for (let m = re.exec(input); m && (limit < 0 || out.length < limit); m = re.exec(input)) {
-      out.push([...m].map((g) => g ?? ''));
-      if (m[0] === '') re.lastIndex++;
-    }
-    return out;
+    return findAll(re, input, Number(n)).map((m) => [...m].map((g) => g ?? ''));
   },
 };
-
-export function isRegexError(e: unknown): boolean {
-  return e instanceof BuiltinError;
-}

@@ -225,3 +225,23 @@ function isGoPrint(cp: number): boolean {
   if (cp < 0xa1) return false;
   return printable.test(String.fromCodePoint(cp));
 }
+
+/** A Rego value as plain JS, sets as arrays; integers beyond 2^53 as bigint so nanosecond times stay exact. */
+export function termToJs(t: RegoTerm): unknown {
+  switch (t.k) {
+    case 'null':
+      return null;
+    case 'bool':
+    case 'str':
+      return t.v;
+    case 'num': {
+      const n = Number(t.lit);
+      return /^-?\d+$/.test(t.lit) && !Number.isSafeInteger(n) ? BigInt(t.lit) : n;
+    }
+    case 'arr':
+    case 'set':
+      return t.items.map(termToJs);
+    case 'obj':
+      return Object.fromEntries(t.entries.map(([k, v]) => [k.k === 'str' ? k.v : regoString(k), termToJs(v)]));
+  }
+}

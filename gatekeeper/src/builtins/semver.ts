@@ -1,4 +1,4 @@
-// semver.is_valid and semver.compare, SemVer 2.0.0 as OPA's internal/semver parses it (no leading "v").
+// semver.is_valid and semver.compare, SemVer 2.0.0 as OPA's internal/semver parses it (a leading "v" is accepted, as OPA does).
 import { BuiltinError, type BuiltinTable } from './types.js';
 import { str } from './strings.js';
 
@@ -11,7 +11,7 @@ interface Version {
 }
 
 function parse(s: string): Version | undefined {
-  const m = SEMVER.exec(s);
+  const m = SEMVER.exec(s.startsWith('v') ? s.slice(1) : s);
   if (!m) return undefined;
   return { core: [BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!)], pre: m[4] ? m[4].split('.') : [] };
 }

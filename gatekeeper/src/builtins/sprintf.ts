@@ -165,8 +165,9 @@ function typeName(a: GoValue): string {
   return a.t === 'bigint' ? '*big.Int' : a.t;
 }
 
-function badVerb(a: GoValue, verb: string): string {
-  return `%!${verb}(${typeName(a)}=${formatArg(a, 'v', blank())})`;
+/** Go prints the wrong-verb value with %v under the same flags, width and precision. */
+function badVerb(a: GoValue, verb: string, spec: Spec): string {
+  return `%!${verb}(${typeName(a)}=${formatArg(a, 'v', spec)})`;
 }
 
 function formatArg(a: GoValue, verb: string, spec: Spec): string {
@@ -224,7 +225,7 @@ function formatString(a: { t: 'string'; v: string }, verb: string, spec: Spec): 
       return pad(body, spec);
     }
     default:
-      return badVerb(a, verb);
+      return badVerb(a, verb, spec);
   }
 }
 
@@ -239,7 +240,7 @@ function formatInteger(a: { t: 'int64' | 'bigint'; v: bigint }, verb: string, sp
       digits = abs.toString(10);
       break;
     case 's':
-      if (a.t !== 'bigint') return badVerb(a, verb);
+      if (a.t !== 'bigint') return badVerb(a, verb, spec);
       digits = abs.toString(10);
       break;
     case 'b':
@@ -261,20 +262,20 @@ function formatInteger(a: { t: 'int64' | 'bigint'; v: bigint }, verb: string, sp
       if (spec.sharp) prefix = '0X';
       break;
     case 'c':
-      if (a.t === 'bigint') return badVerb(a, verb);
+      if (a.t === 'bigint') return badVerb(a, verb, spec);
       return pad(runeOf(a.v), spec);
     case 'q':
-      if (a.t === 'bigint') return badVerb(a, verb);
+      if (a.t === 'bigint') return badVerb(a, verb, spec);
       return pad(quoteRune(a.v, spec.plus), spec);
     case 'U': {
-      if (a.t === 'bigint') return badVerb(a, verb);
+      if (a.t === 'bigint') return badVerb(a, verb, spec);
       let s = 'U+' + abs.toString(16).toUpperCase().padStart(Math.max(4, spec.prec ?? 0), '0');
       if (neg) s = '-' + s;
       if (spec.sharp && a.v >= 0n && a.v <= 0x10ffffn) s += ` '${runeOf(a.v)}'`;
       return pad(s, { ...spec, zero: false });
     }
     default:
-      return badVerb(a, verb);
+      return badVerb(a, verb, spec);
   }
   if (spec.prec !== undefined) {
     if (spec.prec === 0 && abs === 0n) digits = '';
@@ -319,7 +320,7 @@ function formatFloat(a: { t: 'float64'; v: number }, verb: string, spec: Spec): 
       body = formatF(Math.abs(v), spec.prec ?? 6);
       break;
     default:
-      return badVerb(a, verb);
+      return badVerb(a, verb, spec);
   }
   if (!Number.isFinite(v)) {
     const s = Number.isNaN(v) ? 'NaN' : (v < 0 ? '-' : spec.plus ? '+' : '') + 'Inf';
@@ -330,12 +331,49 @@ function formatFloat(a: { t: 'float64'; v: number }, verb: string, spec: Spec): 
   return padNumber(sign, body, spec);
 }
 
-/** Decimal digits and the decimal point position of |v|, shortest (prec undefined) or rounded to prec digits. */
+/** The exact decimal expansion of a finite double |v| > 0: digits (no leading zeros) and decimal point position. */
+function exactDecimal(v: number): { digits: string; dp: number } {
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, v);
+  const bits = buf.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  let mant = bits & ((1n << 52n) - 1n);
+  let exp = biased - 1075;
+  if (biased === 0) exp = -1074;
+  else mant |= 1n << 52n;
+  if (exp >= 0) {
+    const d = (mant << BigInt(exp)).toString();
+    return { digits: d, dp: d.length };
+  }
+  const d = (mant * 5n ** BigInt(-exp)).toString();
+  return { digits: d, dp: d.length + exp };
+}
+
+/** Rounds a digit string to n digits, half to even (Go's strconv rounds the exact value that way). */
+function roundDigits(digits: string, dp: number, n: number): { digits: string; dp: number } {
+  if (n >= digits.length) return { digits: digits.padEnd(n, '0'), dp };
+  if (n < 0) return { digits: '', dp };
+  const kept = digits.slice(0, n);
+  const first = digits.charCodeAt(n) - 48;
+  const rest = digits.slice(n + 1);
+  const last = n > 0 ? kept.charCodeAt(n - 1) - 48 : 0;
+  const up = first > 5 || (first === 5 && (/[1-9]/.test(rest) || last % 2 === 1));
+  if (!up) return { digits: kept, dp };
+  if (n === 0) return { digits: '1', dp: dp + 1 };
+  const bumped = (BigInt(kept) + 1n).toString().padStart(n, '0');
+  return bumped.length > n ? { digits: bumped.slice(0, n), dp: dp + 1 } : { digits: bumped, dp };
+}
+
+/** Decimal digits and the decimal point position of |v|: shortest (prec undefined) or prec significant digits. */
 function decimalDigits(v: number, prec?: number): { digits: string; dp: number } {
   if (v === 0) return { digits: prec ? '0'.repeat(prec) : '0', dp: 1 };
-  const e = prec === undefined ? v.toExponential() : v.toExponential(Math.max(prec - 1, 0));
-  const [mant, exp] = e.split('e') as [string, string];
-  return { digits: mant.replace('.', ''), dp: Number(exp) + 1 };
+  if (prec === undefined) {
+    // JS and Go both print the shortest digits that read back as the same double
+    const [mant, exp] = v.toExponential().split('e') as [string, string];
+    return { digits: mant.replace('.', ''), dp: Number(exp) + 1 };
+  }
+  const exact = exactDecimal(v);
+  return roundDigits(exact.digits, exact.dp, Math.max(prec, 1));
 }
 
 function expSuffix(exp: number): string {
@@ -350,9 +388,18 @@ function formatE(v: number, prec: number): string {
 }
 
 function formatF(v: number, prec: number): string {
-  if (v < 1e21) return v.toFixed(prec);
-  // toFixed switches to exponent notation from 1e21; an integer this large prints exactly through BigInt.
-  return BigInt(v).toString() + (prec > 0 ? '.' + '0'.repeat(prec) : '');
+  if (v === 0) return prec > 0 ? '0.' + '0'.repeat(prec) : '0';
+  const exact = exactDecimal(v);
+  const r = roundDigits(exact.digits, exact.dp, exact.dp + prec);
+  let digits = r.digits;
+  let dp = r.dp;
+  if (dp <= 0) {
+    digits = '0'.repeat(1 - dp) + digits;
+    dp = 1;
+  }
+  digits = digits.padEnd(dp + prec, '0');
+  const int = digits.slice(0, dp) || '0';
+  return prec > 0 ? `${int}.${digits.slice(dp, dp + prec)}` : int;
 }
 
 /** Go's %g / %v: shortest representation (or prec significant digits), %e form when exp < -4 || exp >= eprec. */

@@ -1,4 +1,4 @@
-// time.* builtins (UTC; time zones other than UTC are not supported and raise an error).
+// time.* builtins; calendar functions take UTC or an IANA time zone ([ns, "Europe/Paris"]).
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { str, typeOf } from './strings.js';
 
@@ -47,20 +47,66 @@ function parseDuration(s: string): bigint {
   return BigInt(Math.round(sign * total));
 }
 
-function nsArg(name: string, v: unknown): bigint {
-  let x = v;
-  if (Array.isArray(v)) {
-    const tz = v[1];
-    if (tz !== undefined && tz !== '' && tz !== 'UTC') throw new BuiltinError(name, `time zone ${String(tz)} is not supported (UTC only)`);
-    x = v[0];
-  }
-  if (typeof x === 'bigint') return x;
-  if (typeof x !== 'number') throw new BuiltinError(name, `operand 1 must be number or array but got ${typeOf(x)}`);
-  return BigInt(Math.trunc(x));
+interface Instant {
+  ns: bigint;
+  tz?: string;
 }
 
-const dateOf = (ns: bigint) => new Date(Number(ns / NS_PER_MS));
+function instant(name: string, v: unknown): Instant {
+  let x = v;
+  let tz: string | undefined;
+  if (Array.isArray(v)) {
+    x = v[0];
+    if (v[1] !== undefined && typeof v[1] !== 'string') throw new BuiltinError(name, 'the time zone must be a string');
+    tz = v[1] === '' || v[1] === 'UTC' ? undefined : (v[1] as string | undefined);
+  }
+  if (typeof x === 'bigint') return { ns: x, tz };
+  if (typeof x !== 'number') throw new BuiltinError(name, `operand 1 must be one of {number, array} but got ${typeOf(x)}`);
+  return { ns: BigInt(Math.trunc(x)), tz };
+}
+
+interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
+
+/** Calendar fields of an instant in UTC or an IANA time zone ("Local": the process's zone). */
+function wallClock(name: string, i: Instant): WallClock {
+  const floorMs = i.ns / NS_PER_MS - (i.ns < 0n && i.ns % NS_PER_MS !== 0n ? 1n : 0n);
+  const d = new Date(Number(floorMs));
+  if (!i.tz) {
+    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
+  }
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone: i.tz === 'Local' ? undefined : i.tz,
+      hourCycle: 'h23',
+      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short',
+    });
+  } catch {
+    throw new BuiltinError(name, `unknown time zone ${i.tz}`);
+  }
+  const parts = Object.fromEntries(fmt.formatToParts(d).map((p) => [p.type, p.value]));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday!),
+  };
+}
+
 const weekdays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const NS_PER_S = 1_000_000_000n;
+const mod = (a: bigint, m: bigint) => ((a % m) + m) % m;
 
 export function timeBuiltins(ctx: () => EvalContext): BuiltinTable {
   return {
@@ -68,32 +114,27 @@ export function timeBuiltins(ctx: () => EvalContext): BuiltinTable {
     'time.parse_rfc3339_ns': (s) => parseRfc3339('time.parse_rfc3339_ns', str('time.parse_rfc3339_ns', 1, s)),
     'time.parse_duration_ns': (s) => parseDuration(str('time.parse_duration_ns', 1, s)),
     'time.date': (x) => {
-      const d = dateOf(nsArg('time.date', x));
-      return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+      const w = wallClock('time.date', instant('time.date', x));
+      return [w.year, w.month, w.day];
     },
     'time.clock': (x) => {
-      const d = dateOf(nsArg('time.clock', x));
-      return [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+      const w = wallClock('time.clock', instant('time.clock', x));
+      return [w.hour, w.minute, w.second];
     },
-    'time.weekday': (x) => weekdays[dateOf(nsArg('time.weekday', x)).getUTCDay()],
+    'time.weekday': (x) => weekdays[wallClock('time.weekday', instant('time.weekday', x)).weekday],
     'time.add_date': (x, years, months, days) => {
-      const ns = nsArg('time.add_date', x);
-      const d = dateOf(ns);
-      const ms = Date.UTC(
-        d.getUTCFullYear() + Number(years),
-        d.getUTCMonth() + Number(months),
-        d.getUTCDate() + Number(days),
-        d.getUTCHours(),
-        d.getUTCMinutes(),
-        d.getUTCSeconds(),
-        d.getUTCMilliseconds(),
-      );
-      return BigInt(ms) * NS_PER_MS + (((ns % NS_PER_MS) + NS_PER_MS) % NS_PER_MS);
+      const i = instant('time.add_date', x);
+      const w = wallClock('time.add_date', { ns: i.ns });
+      // Date.UTC normalises overflowing months and days the way Go's AddDate does
+      const ms = Date.UTC(w.year + Number(years), w.month - 1 + Number(months), w.day + Number(days), w.hour, w.minute, w.second);
+      return BigInt(ms) * NS_PER_MS + mod(i.ns, NS_PER_S);
     },
     'time.format': (x) => {
-      const ns = nsArg('time.format', x);
-      const base = dateOf(ns).toISOString().slice(0, 19);
-      const frac = (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+      if (Array.isArray(x) && x[2] !== undefined) throw new BuiltinError('time.format', 'layouts other than the default (RFC3339 with nanoseconds) are not supported');
+      const i = instant('time.format', x);
+      if (i.tz) throw new BuiltinError('time.format', 'only UTC is supported');
+      const base = new Date(Number((i.ns - mod(i.ns, NS_PER_S)) / NS_PER_MS)).toISOString().slice(0, 19);
+      const frac = mod(i.ns, NS_PER_S).toString().padStart(9, '0').replace(/0+$/, '');
       return base + (frac ? '.' + frac : '') + 'Z';
     },
   };

@@ -168,6 +168,9 @@ export class PolicyEngine {
   upsertConstraint(obj: unknown): void {
     const kind = (obj as any)?.kind;
     const t = typeof kind === 'string' ? this.templates.get(kind) : undefined;
+    if (t && !t.module) {
+      throw new ConstraintError(`constraint ${kind}/${(obj as any)?.metadata?.name ?? '(no name)'}: template ${t.name} is not loaded: ${t.errors.join('; ')}`, 'kind');
+    }
     const parsed = parseConstraint(obj, t?.parsed ? { name: t.name, schema: t.parsed.schema } : undefined);
     this.storeConstraint(parsed);
   }

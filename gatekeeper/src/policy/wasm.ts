@@ -7,7 +7,7 @@
 // reports which builtin failed.
 import { createRequire } from 'node:module';
 import { BuiltinError, hostBuiltins, parseRegoValue, rawValueBuiltins, regoSprintf, type EvalContext } from '../builtins/index.js';
-import type { RegoTerm } from '../builtins/rego-value.js';
+import { termToJs, type RegoTerm } from '../builtins/rego-value.js';
 
 // The SDK's ESM entry only exports loadPolicy and a default; its CommonJS entry also exports LoadedPolicy.
 const opa = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
@@ -77,7 +77,10 @@ export class TemplateModule {
       }
       const impl = table[name];
       if (!impl) throw new BuiltinError(name, 'this builtin is not provided by the engine');
-      const args = addrs.map((a) => JSON.parse(readString(exports!.opa_json_dump(a))) as unknown);
+      // time.* take nanoseconds beyond 2^53: read their arguments as Rego values to keep every digit
+      const args = name.startsWith('time.')
+        ? addrs.map((a) => termToJs(parseRegoValue(readString(exports!.opa_value_dump(a)))))
+        : addrs.map((a) => JSON.parse(readString(exports!.opa_json_dump(a))) as unknown);
       let result: unknown;
       try {
         result = impl(...args);

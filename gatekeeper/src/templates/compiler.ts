@@ -131,8 +131,9 @@ export class OpaCompiler {
       try {
         await execFileP(this.opts.opaPath, args, { cwd: dir, timeout: this.opts.timeoutMs ?? 60_000, maxBuffer: 4 << 20 });
       } catch (e) {
-        const err = e as Error & { stderr?: string; killed?: boolean };
-        const detail = err.killed ? `opa build timed out after ${this.opts.timeoutMs ?? 60_000} ms` : (err.stderr || err.message).trim();
+        const err = e as Error & { stdout?: string; stderr?: string; killed?: boolean };
+        const output = `${err.stdout ?? ''}\n${err.stderr ?? ''}`.trim();
+        const detail = err.killed ? `opa build timed out after ${this.opts.timeoutMs ?? 60_000} ms` : output || err.message;
         throw new CompileError(`template ${t.name}: ${detail.replaceAll(dir + path.sep, '')}`);
       }
       this.opts.logger?.debug({ template: t.name, ms: Date.now() - started }, 'compiled template');

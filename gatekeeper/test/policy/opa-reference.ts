@@ -1,0 +1,39 @@
+// Runs Rego expressions two ways — OPA's Go evaluator (`opa eval`, what Gatekeeper runs) and our wasm path (opa build
+// -t wasm + host builtins) — so tests can require identical answers.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { TemplateModule } from '../../src/policy/wasm.js';
+import { extractFromTar } from '../../src/templates/compiler.js';
+import { opaPath } from './helpers.js';
+
+export interface Outcome {
+  value?: unknown;
+  error?: string;
+}
+
+/** Each expression becomes rule r<i> of package ref; returns Go's and wasm's outcome for each (undefined = no value). */
+export async function evalBoth(dir: string, exprs: string[]): Promise<Array<{ expr: string; go: Outcome; wasm: Outcome }>> {
+  const rules = exprs.map((e, i) => `r${i} := x if { x := ${e} }`).join('\n');
+  const file = path.join(dir, 'ref.rego');
+  fs.writeFileSync(file, `package ref\n\n${rules}\n`);
+  const goOut = JSON.parse(execFileSync(opaPath, ['eval', '--format', 'json', '-d', file, 'data.ref'], { encoding: 'utf8' }));
+  const goValues = (goOut.result?.[0]?.expressions?.[0]?.value ?? {}) as Record<string, unknown>;
+  const bundle = path.join(dir, 'ref.tar.gz');
+  execFileSync(opaPath, ['build', '-t', 'wasm', ...exprs.flatMap((_, i) => ['-e', `ref/r${i}`]), '-o', bundle, file], { stdio: 'pipe' });
+  const wasm = extractFromTar(zlib.gunzipSync(fs.readFileSync(bundle)), 'policy.wasm')!;
+  const module = await WebAssembly.compile(wasm);
+  const out = [];
+  for (const [i, expr] of exprs.entries()) {
+    const m = await TemplateModule.instantiate(module, `ref/r${i}`);
+    let wasmOutcome: Outcome;
+    try {
+      wasmOutcome = { value: m.evaluate(new TextEncoder().encode('{}').buffer as ArrayBuffer) };
+    } catch (e) {
+      wasmOutcome = { error: (e as Error).message };
+    }
+    out.push({ expr, go: { value: goValues[`r${i}`] }, wasm: wasmOutcome });
+  }
+  return out;
+}
