@@ -131,6 +131,12 @@ t.test('the defaults install the engine like Gatekeeper: webhook, audit, RBAC, w
     webhookRole.rules.some((r: { apiGroups: string[]; resources: string[] }) => r.apiGroups.includes('*') && r.resources.includes('*')),
     'the webhook cannot read every resource',
   );
+  for (const role of findAll(objs, 'Role')) {
+    t.equal(role.metadata.namespace, releaseNamespace, `${role.metadata.name}: namespaced to the release`);
+    t.same(role.rules.map((r: { resources: string[] }) => r.resources).flat(), ['leases'], `${role.metadata.name}: only leader-election leases`);
+  }
+  t.notOk(findAll(objs, 'ClusterRole').some((r) => r.rules.some((x: { apiGroups: string[] }) => x.apiGroups.includes('coordination.k8s.io'))), 'no cluster-wide lease access');
+  t.ok(container(webhook, 'manager').args.includes('--disable-cert-rotation'), 'the engine does not rotate the chart-provided certificate');
   t.equal(webhook.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-webhook').metadata.name);
   t.equal(audit.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-audit').metadata.name);
 });
