@@ -108,6 +108,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       }
       opts.exporter?.auditViolation(run, resource, v);
     }
+    await opts.exporter?.backpressure();
     if (opts.onProgress && performance.now() - lastProgress >= every) {
       lastProgress = performance.now();
       opts.onProgress(i + 1, objects.length, total);

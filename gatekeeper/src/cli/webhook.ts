@@ -117,7 +117,7 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     metrics.templateIngestions.inc({ status });
     metrics.templateIngestionDuration.observe({ status }, seconds);
   };
-  const exporter = await openDecisionExport(flags, logger, 'webhook');
+  const exporter = await openDecisionExport(flags, logger, 'webhook', metrics.registry);
 
   const server = new WebhookServer({
     engine,

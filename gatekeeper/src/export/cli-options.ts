@@ -1,8 +1,9 @@
 // The export flags shared by `gatekeeper webhook` and `gatekeeper audit`, and opening the exporter's client from them.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { DecisionExport } from './decision-export.js';
-import { openRecordSender } from './open-client.js';
+import { DEFAULT_BUFFER_RECORDS, openRecordSender } from './open-client.js';
 import { recordSource } from './records.js';
 import { parseFieldList } from './redact.js';
 
@@ -16,6 +17,18 @@ export interface ExportFlags {
   exportOmit?: string;
   exportRedact?: string;
   exportObjectRedact?: string;
+  exportBufferRecords?: number;
+  exportSpillPath?: string;
+  exportSpillMaxBytes?: number;
+  exportFlushTimeoutMs?: number;
+}
+
+function positive(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
 }
 
 /** Paths inside an exported object redacted unless --export-object-redact says otherwise: Secret and ConfigMap contents. */
@@ -29,7 +42,11 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
       `Gatekeeper's flag, accepted: export, to --export-socket (default ${DEFAULT_EXPORT_SOCKET}, or $GK_EXPORT_SOCKET)`,
     )
     .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
-    .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername');
+    .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername')
+    .option('--export-buffer-records <n>', `records held in memory until the exporter acknowledges them (default ${DEFAULT_BUFFER_RECORDS}); past it they spill or are dropped (counted)`, positive('--export-buffer-records'))
+    .option('--export-spill-path <file>', 'when the memory buffer is full, append records to this file instead of dropping them (replayed on reconnect and by the next process)')
+    .option('--export-spill-max-bytes <n>', 'spill file capacity (default 256 MiB)', positive('--export-spill-max-bytes'))
+    .option('--export-flush-timeout-ms <n>', 'on shutdown, how long to wait for the exporter to acknowledge what was sent (default 10000)', positive('--export-flush-timeout-ms'));
   if (opts.admission) {
     cmd
       .option('--no-export-allowed', 'export admission_decision records only for reviews that were denied or had violations')
@@ -44,11 +61,22 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
 }
 
 /** Undefined when export is off. Throws with a clear message on a bad flag. */
-export async function openDecisionExport(flags: ExportFlags, logger: Logger, component = 'gatekeeper'): Promise<DecisionExport | undefined> {
+export async function openDecisionExport(
+  flags: ExportFlags,
+  logger: Logger,
+  component = 'gatekeeper',
+  registry?: Registry,
+): Promise<DecisionExport | undefined> {
   const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
   if (!socket) return undefined;
   const fieldPolicy = { omit: parseFieldList(flags.exportOmit, '--export-omit'), redact: parseFieldList(flags.exportRedact, '--export-redact') };
-  const client = await openRecordSender(socket, logger);
+  const client = openRecordSender(socket, logger, {
+    flushTimeoutMs: flags.exportFlushTimeoutMs ?? 10_000,
+    ...(flags.exportBufferRecords ? { bufferRecords: flags.exportBufferRecords } : {}),
+    ...(flags.exportSpillPath ? { spillPath: flags.exportSpillPath } : {}),
+    ...(flags.exportSpillMaxBytes ? { spillMaxBytes: flags.exportSpillMaxBytes } : {}),
+    ...(registry ? { registry } : {}),
+  });
   logger.info({ socket, omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
   const objectRedact = parseFieldList(flags.exportObjectRedact ?? DEFAULT_OBJECT_REDACT, '--export-object-redact', { wildcard: true });
   return new DecisionExport(

@@ -21,6 +21,10 @@ import { applyFieldPolicy, type FieldPolicy } from './redact.js';
 export interface RecordSender {
   send(record: DecisionRecord): unknown;
   close(): Promise<unknown>;
+  /** For back-pressure (the audit): records held until acknowledged, the capacity, and a wait for acknowledgements. */
+  stats?(): { buffered: number };
+  flush?(timeoutMs: number): Promise<boolean>;
+  readonly bufferRecords?: number;
 }
 
 export interface DecisionExportOptions {
@@ -85,6 +89,17 @@ export class DecisionExport {
 
   auditCompleted(run: AuditRun, completion: AuditCompletion): void {
     this.emit(auditCompletedRecord(run, { ...completion, totals: { ...completion.totals, exported: this.exportedAudit } }, this.opts.source));
+  }
+
+  /**
+   * The audit is not latency-bound and must not lose records: when half the client's buffer awaits acknowledgement,
+   * wait for the exporter (without a spill file, a full buffer would drop).
+   */
+  async backpressure(): Promise<void> {
+    const c = this.client;
+    if (!c.stats || !c.flush || !c.bufferRecords) return;
+    if (c.stats().buffered < c.bufferRecords / 2) return;
+    while (!(await c.flush(5_000))) this.logger.warn({ buffered: c.stats().buffered }, 'waiting for the exporter to acknowledge audit records');
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,196 @@
+// The webhook and the audit streaming decisions to a real exporter (file sink): fields, event types, ids; and an exporter
+// killed with SIGKILL mid-stream and restarted loses nothing the webhook decided.
+import t, { type Test } from 'tap';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bins, peerPath, repoRoot } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { start, waitFor, type Started } from '../helpers/process.js';
+import { HttpsClient, podReview, readExample, selfSignedCertDir } from '../../gatekeeper/test/webhook-helpers.js';
+
+const opa = peerPath('opa');
+const { dir: certDir, cert } = selfSignedCertDir();
+const policies = path.join(repoRoot, 'examples', 'policies');
+const manifests = path.join(repoRoot, 'examples', 'manifests');
+
+function startExporter(t: Test, dataDir: string): Started {
+  const proc = start(process.execPath, [bins.exporter, 'run', '--data-dir', dataDir, '--log-level', 'warn']);
+  t.teardown(() => proc.kill('SIGKILL'));
+  return proc;
+}
+
+async function exporterUp(proc: Started, dataDir: string): Promise<void> {
+  await waitFor('exporter socket', () => {
+    if (proc.child.exitCode !== null) throw new Error(`exporter exited: ${proc.output()}`);
+    return existsSync(path.join(dataDir, 'exporter.sock'));
+  }, 60_000);
+}
+
+async function startWebhook(t: Test, socket: string, extra: string[] = []): Promise<{ client: HttpsClient; proc: Started }> {
+  const port = await freePort();
+  const proc = start(process.execPath, [
+    bins.gatekeeper, 'webhook', '--policies', policies, '--cert-dir', certDir, '--port', String(port), '--host', '127.0.0.1',
+    '--export-socket', socket, ...extra,
+  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa, POD_NAME: 'gatekeeper-0' } });
+  const client = new HttpsClient(`https://127.0.0.1:${port}`, cert);
+  t.teardown(async () => {
+    await client.close();
+    await proc.kill();
+  });
+  await waitFor('webhook ready', async () => {
+    if (proc.child.exitCode !== null) throw new Error(`webhook exited: ${proc.output()}`);
+    return (await client.get('/readyz')).status === 200;
+  }, 120_000, 200);
+  return { client, proc };
+}
+
+function records(dataDir: string): any[] {
+  const file = path.join(dataDir, 'decisions.ndjson');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+t.test('admission and audit records reach the exporter with the right fields and ids', { timeout: 240_000 }, async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gk-e2e-export-'));
+  const exporter = startExporter(t, dataDir);
+  await exporterUp(exporter, dataDir);
+  const socket = path.join(dataDir, 'exporter.sock');
+  const { client } = await startWebhook(t, socket, ['--export-object', '--export-omit', 'requestUserUID']);
+
+  const denied = readExample('admission-review.json');
+  const allowed = readExample('admission-review-allowed.json');
+  t.equal((await client.post('/v1/admit', denied)).json.response.allowed, false);
+  t.equal((await client.post('/v1/admit', allowed)).json.response.allowed, true);
+  const configMap = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'cm-1', kind: { group: '', version: 'v1', kind: 'ConfigMap' }, resource: { group: '', version: 'v1', resource: 'configmaps' },
+      namespace: 'payments', name: 'settings', operation: 'CREATE', userInfo: { username: 'bob' }, dryRun: true,
+      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'payments' }, data: { password: 'hunter2' } },
+    },
+  };
+  t.equal((await client.post('/v1/admit', configMap)).json.response.allowed, true);
+
+  const admission = await waitFor('admission records', () => {
+    const r = records(dataDir).filter((x) => x.eventType.includes('admission'));
+    return r.length >= 3 + 5 ? r : undefined;
+  }, 60_000);
+  const decisions = admission.filter((r) => r.eventType === 'admission_decision');
+  t.equal(decisions.length, 3, 'one admission_decision per review, allowed ones included');
+  const d = decisions.find((r) => r.admissionUID === denied.request.uid);
+  t.equal(d.allowed, false);
+  t.equal(d.id, denied.request.uid);
+  t.same(d.violations.byAction, { deny: 2, warn: 2, dryrun: 1 });
+  t.equal(d.violations.total, 5);
+  t.equal(d.operation, 'CREATE');
+  t.equal(d.requestUsername, 'alice@example.com');
+  t.notOk('requestUserUID' in d, '--export-omit left the field out');
+  t.equal(d.resourceKind, 'Pod');
+  t.equal(d.resourceName, 'debug-shell');
+  t.same(d.source, { component: 'webhook', pod: 'gatekeeper-0' });
+  t.equal(d.object.spec.containers[0].image, 'quay.io/someone/toolbox:latest', '--export-object includes the object');
+  const cm = decisions.find((r) => r.admissionUID === 'cm-1');
+  t.equal(cm.allowed, true);
+  t.equal(cm.dryRun, true);
+  t.equal(cm.object.data, '[redacted]', 'ConfigMap data redacted by default');
+  t.same(cm.redactedPaths, ['data']);
+
+  const violations = admission.filter((r) => r.eventType === 'violation_admission');
+  t.equal(violations.length, 5, 'one violation_admission per violation, warn and dryrun included');
+  for (const v of violations) {
+    t.equal(v.admissionUID, denied.request.uid);
+    t.equal(v.id, denied.request.uid);
+    t.equal(v.group, 'constraints.gatekeeper.sh');
+    t.equal(v.version, 'v1beta1');
+    t.equal(v.resourceAPIVersion, 'v1');
+    t.equal(v.resourceNamespace, 'payments');
+    t.equal(v.requestResource, 'pods');
+    t.equal(v.dryRun, false);
+    t.notOk('object' in v);
+  }
+  const priv = violations.find((v) => v.name === 'no-privileged-containers');
+  t.equal(priv.kind, 'K8sNoPrivilegedContainers');
+  t.equal(priv.enforcementAction, 'deny');
+  t.same(priv.details, { container: 'shell' });
+  t.match(priv.message, /^privileged container is not allowed: shell/);
+  t.same(violations.map((v) => v.enforcementAction).sort(), ['deny', 'deny', 'dryrun', 'warn', 'warn']);
+  t.equal(new Set(admission.map((r) => r.decisionId)).size, admission.length, 'every record has its own decisionId');
+
+  // The audit, with the summary capped at 1 per constraint: the export is not capped.
+  const audit = start(process.execPath, [
+    bins.gatekeeper, 'audit', '--policies', policies, '--resources', manifests, '--constraint-violations-limit', '1', '-o', 'json', '--export-socket', socket,
+  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa } });
+  t.equal(await audit.exited, 0, audit.output());
+  const report = JSON.parse(audit.output().slice(audit.output().indexOf('{')));
+  t.equal(report.totalViolations, 11);
+  const auditRecords = await waitFor('audit records', () => {
+    const r = records(dataDir).filter((x) => x.auditId === report.auditId);
+    return r.some((x) => x.eventType === 'audit_completed') ? r : undefined;
+  }, 60_000);
+  const started = auditRecords.filter((r) => r.eventType === 'audit_started');
+  const audited = auditRecords.filter((r) => r.eventType === 'violation_audited');
+  const completed = auditRecords.filter((r) => r.eventType === 'audit_completed');
+  t.equal(started.length, 1);
+  t.equal(started[0].message, 'audit is started');
+  t.equal(audited.length, 11, 'every violation exported, beyond --constraint-violations-limit');
+  t.equal(completed.length, 1);
+  t.equal(completed[0].message, 'audit is completed');
+  t.same(completed[0].totals.byAction, { deny: 5, warn: 4, dryrun: 2 });
+  t.equal(completed[0].totals.violations, 11);
+  t.equal(completed[0].totals.exported, 11);
+  t.equal(completed[0].totals.objects, 10);
+  for (const r of auditRecords) t.equal(r.id, report.auditId, 'Gatekeeper id = the run id on every audit record');
+  const ns = audited.find((r) => r.resourceKind === 'Namespace' && r.resourceName === 'sandbox');
+  t.equal(ns.name, 'ns-must-have-owner');
+  t.same(ns.constraintAnnotations, { owner: 'platform-team' });
+  t.equal(ns.resourceGroup, undefined, 'the core group is empty, hence omitted');
+  t.same(ns.details, { missing_labels: ['owner'] }, 'details as the policy returned them');
+  const legacy = audited.find((r) => r.resourceKind === 'Namespace' && r.resourceName === 'legacy');
+  t.notOk('details' in legacy, 'no details when the policy gives none');
+  const dep = audited.find((r) => r.resourceKind === 'Deployment');
+  t.equal(dep.resourceGroup, 'apps');
+  t.equal(dep.resourceAPIVersion, 'v1');
+  t.notOk('dryRun' in dep);
+  t.equal(new Set(auditRecords.map((r) => r.decisionId)).size, auditRecords.length);
+});
+
+t.test('exporter killed with SIGKILL and restarted: every decision arrives', { timeout: 300_000 }, async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gk-e2e-kill-'));
+  let exporter = startExporter(t, dataDir);
+  await exporterUp(exporter, dataDir);
+  const { client } = await startWebhook(t, path.join(dataDir, 'exporter.sock'));
+  const sent: string[] = [];
+  const review = (i: number) =>
+    podReview({ uid: `kill-${i}`, name: `p-${i}`, containers: [{ name: 'a', image: i % 2 ? 'quay.io/x:1' : 'registry.example.com/a:1', resources: { limits: { cpu: '1', memory: '1' } } }] });
+  const burst = async (from: number, to: number) => {
+    for (let i = from; i < to; i += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, to - i) }, async (_, k) => {
+          const r = await client.post('/v1/admit', review(i + k));
+          t.equal(r.status, 200);
+          sent.push(`kill-${i + k}`);
+        }),
+      );
+    }
+  };
+  await burst(0, 150);
+  exporter.child.kill('SIGKILL');
+  await exporter.exited;
+  // The webhook keeps answering without the exporter: the request path never waits on the socket.
+  await burst(150, 300);
+  exporter = startExporter(t, dataDir);
+  await exporterUp(exporter, dataDir);
+  await burst(300, 400);
+  const got = await waitFor('all 400 decisions in the file sink', () => {
+    const uids = new Set(records(dataDir).filter((r) => r.eventType === 'admission_decision').map((r) => r.admissionUID));
+    return sent.every((u) => uids.has(u)) ? uids : undefined;
+  }, 120_000, 500);
+  t.equal(got.size, 400, 'every review has its admission_decision');
+  const all = records(dataDir);
+  const violationUids = new Set(all.filter((r) => r.eventType === 'violation_admission').map((r) => r.admissionUID));
+  t.equal(violationUids.size, 200, 'and every denied review its violation_admission');
+  const denyMetrics = (await client.get('/metrics')).text;
+  t.match(denyMetrics, /exporter_client_/, 'the export client counters are on the webhook /metrics');
+});
