@@ -37,7 +37,7 @@ function ignored(p: string): boolean {
 
 const images = [
   { file: 'Dockerfile.exporter', workspace: 'exporter', healthPort: chartValues.exporter.metricsPort as number },
-  { file: 'Dockerfile.gatekeeper', workspace: 'gatekeeper', healthPort: chartValues.webhook.healthPort as number },
+  { file: 'Dockerfile.gatekeeper', workspace: 'gatekeeper', healthPort: chartValues.webhook.metricsPort as number },
 ];
 
 for (const image of images) {

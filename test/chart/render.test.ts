@@ -135,7 +135,13 @@ t.test('the defaults install the engine like Gatekeeper: webhook, audit, RBAC, w
     t.equal(role.metadata.namespace, releaseNamespace, `${role.metadata.name}: namespaced to the release`);
     t.same(role.rules.map((r: { resources: string[] }) => r.resources).flat(), ['leases'], `${role.metadata.name}: only leader-election leases`);
   }
+  t.same(findAll(objs, 'Role').map((r) => r.metadata.name), ['gk-gk-exporter-audit'], 'only the audit has a namespaced Role (its leader Lease)');
   t.notOk(findAll(objs, 'ClusterRole').some((r) => r.rules.some((x: { apiGroups: string[] }) => x.apiGroups.includes('coordination.k8s.io'))), 'no cluster-wide lease access');
+  t.ok(auditArgs.some((a) => a.startsWith('--leader-lease-name=gk-gk-exporter-')), 'the audit lease is named for the release');
+  for (const [name, w] of Object.entries({ webhook, audit })) {
+    const port = container(w, 'manager').ports.find((p: { name: string }) => p.name === 'metrics').containerPort;
+    t.ok((container(w, 'manager').args as string[]).includes(`--metrics-port=${port}`), `${name}: probes and metrics on --metrics-port`);
+  }
   t.ok(container(webhook, 'manager').args.includes('--disable-cert-rotation'), 'the engine does not rotate the chart-provided certificate');
   t.equal(webhook.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-webhook').metadata.name);
   t.equal(audit.spec.template.spec.serviceAccountName, find(objs, 'ServiceAccount', '-audit').metadata.name);
@@ -248,6 +254,27 @@ for (const values of scenarios) {
   });
 }
 
+t.test('tls.mode rotate: the engine manages the certificate, with rights on exactly its Secret and webhook configuration', async (t) => {
+  const objs = await render([], ['webhook.tls.mode=rotate']);
+  const { webhook } = workloads(objs);
+  const args: string[] = container(webhook, 'manager').args;
+  const secret = find(objs, 'Secret', '-webhook-server-cert');
+  const vwc = find(objs, 'ValidatingWebhookConfiguration', '-validating-webhook-configuration');
+  const svc = find(objs, 'Service', '-webhook-service');
+  t.notOk(args.includes('--disable-cert-rotation'), 'the engine rotates');
+  t.ok(args.includes(`--cert-secret-name=${secret.metadata.name}`));
+  t.ok(args.includes(`--cert-service-name=${svc.metadata.name}`));
+  t.ok(args.includes(`--validating-webhook-configuration-name=${vwc.metadata.name}`));
+  t.notOk(secret.data, 'the chart creates the Secret empty');
+  t.notOk(vwc.webhooks.some((w: { clientConfig: { caBundle?: string } }) => w.clientConfig.caBundle), 'the engine injects the caBundle');
+  t.notOk(webhook.spec.template.spec.volumes.some((v: { name: string }) => v.name === 'cert'), 'nothing mounted');
+  const role = findAll(objs, 'Role').find((r) => r.metadata.name.endsWith('-webhook'))!;
+  t.same(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: [secret.metadata.name], verbs: ['get', 'list', 'watch', 'update', 'patch'] }]);
+  const clusterRole = find(objs, 'ClusterRole', '-webhook');
+  const vwcRule = clusterRole.rules.find((r: { resources: string[] }) => r.resources.includes('validatingwebhookconfigurations'));
+  t.same(vwcRule.resourceNames, [vwc.metadata.name], 'only its own webhook configuration');
+});
+
 t.test('several sinks render into one config, in order, with their own keys', async (t) => {
   const objs = await render(['exporter-multi.yaml']);
   const config = parseYaml(find(objs, 'ConfigMap', '-exporter-config').data['webhook.yaml']);
@@ -273,4 +300,20 @@ t.test('monitoring: ServiceMonitor scrapes both metrics ports of both components
   }
   t.same(sm.spec.endpoints.map((e: { port: string }) => e.port), ['metrics', 'exporter-metrics']);
   t.ok(find(objs, 'PrometheusRule', ''));
+});
+
+t.test("the chart's CRDs are the engine's (gatekeeper/crds/), so helm installs what the engine expects", async (t) => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const engineDir = path.join(repoRoot, 'gatekeeper/crds');
+  const engine = (await readdir(engineDir)).filter((f) => f.endsWith('.yaml')).sort();
+  const chart = (await readdir(path.join(chartDir, 'crds'))).filter((f) => f.endsWith('.yaml')).sort();
+  t.ok(engine.length >= 2, `the engine ships ${engine.length} CRDs`);
+  t.same(chart, engine, 'the same files (resync with: cp gatekeeper/crds/*.yaml charts/gk-exporter/crds/)');
+  for (const f of engine) {
+    t.same(
+      parseYaml(await readFile(path.join(chartDir, 'crds', f), 'utf8')),
+      parseYaml(await readFile(path.join(engineDir, f), 'utf8')),
+      `${f}: identical (resync with: cp gatekeeper/crds/*.yaml charts/gk-exporter/crds/)`,
+    );
+  }
 });

@@ -28,7 +28,7 @@ const cases: Array<{ what: string; set: string[]; message: RegExp }> = [
     set: ['exporter.enabled=true', 'exporter.sinks[0].name=f', 'exporter.sinks[0].type=file', 'exporter.sinks[0].path=/etc/decisions.ndjson'],
     message: /file sink's path must be under exporter\.fileSinkMountPath/,
   },
-  { what: 'a port clash between exporter and engine', set: [...sink, 'exporter.metricsPort=9090'], message: /exporter\.metricsPort \(9090\) clashes/ },
+  { what: 'a port clash between exporter and engine', set: [...sink, 'exporter.metricsPort=8888'], message: /exporter\.metricsPort \(8888\) clashes/ },
   { what: 'a failurePolicy typo', set: ['webhook.failurePolicy=ignore'], message: /webhook\/failurePolicy.*'Ignore', 'Fail'/ },
   { what: 'a webhook timeout above the API server maximum', set: ['webhook.timeoutSeconds=31'], message: /webhook\/timeoutSeconds.*maximum/ },
   { what: 'a privileged container', set: ['containerSecurityContext.allowPrivilegeEscalation=true'], message: /containerSecurityContext\/allowPrivilegeEscalation/ },

@@ -58,6 +58,10 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- include "gk.componentName" (list . "webhook-service") }}
 {{- end }}
 
+{{- define "gk.webhookConfigurationName" -}}
+{{- include "gk.componentName" (list . "validating-webhook-configuration") }}
+{{- end }}
+
 {{- define "gk.webhookCertSecretName" -}}
 {{- if eq .Values.webhook.tls.mode "existingSecret" }}
 {{- .Values.webhook.tls.existingSecret }}

@@ -43,14 +43,14 @@
 {{- if and $ex.existingSecret (not $ex.secretMountPath) }}
 {{- fail "exporter.existingSecret is set but exporter.secretMountPath is empty" }}
 {{- end }}
-{{- range $port := list .Values.webhook.port .Values.webhook.metricsPort .Values.webhook.healthPort }}
+{{- range $port := list .Values.webhook.port .Values.webhook.metricsPort }}
 {{- if eq (int $port) (int $ex.metricsPort) }}
-{{- fail (printf "exporter.metricsPort (%d) clashes with a port of the webhook container (webhook.port, metricsPort, healthPort): pods share one network namespace" (int $ex.metricsPort)) }}
+{{- fail (printf "exporter.metricsPort (%d) clashes with a port of the webhook container (webhook.port or webhook.metricsPort): pods share one network namespace" (int $ex.metricsPort)) }}
 {{- end }}
 {{- end }}
-{{- range $port := list .Values.audit.metricsPort .Values.audit.healthPort }}
+{{- range $port := list .Values.audit.metricsPort }}
 {{- if eq (int $port) (int $ex.metricsPort) }}
-{{- fail (printf "exporter.metricsPort (%d) clashes with a port of the audit container (audit.metricsPort, healthPort)" (int $ex.metricsPort)) }}
+{{- fail (printf "exporter.metricsPort (%d) clashes with audit.metricsPort" (int $ex.metricsPort)) }}
 {{- end }}
 {{- end }}
 {{- end }}
