@@ -57,9 +57,8 @@ export class TemplateModule {
 
     const readString = (addr: number): string => {
       const bytes = new Uint8Array(memory.buffer);
-      let end = addr;
-      while (bytes[end] !== 0) end++;
-      return decoder.decode(bytes.subarray(addr, end));
+      const end = bytes.indexOf(0, addr);
+      return decoder.decode(bytes.subarray(addr, end < 0 ? bytes.length : end));
     };
     const load = (json: string): number => {
       const buf = encoder.encode(json);
