@@ -284,6 +284,9 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
     log: { level: r.log?.level ?? defaults.logLevel },
     shutdownTimeoutMs: r.shutdownTimeout !== undefined ? parseDuration(r.shutdownTimeout) : defaults.shutdownTimeoutMs,
   };
+  if (Buffer.byteLength(cfg.socket) > 107) {
+    problems.push(`socket: the path ${cfg.socket} is ${Buffer.byteLength(cfg.socket)} bytes; Unix sockets allow at most 107`);
+  }
   if (cfg.ingest.maxLineBytes < 64) problems.push('ingest.maxLineBytes: must be at least 64 bytes');
   if (cfg.queue.maxBytes < 4096) problems.push('queue.maxBytes: must be at least 4096 bytes');
   if (problems.length) throw new ConfigError(problems);

@@ -177,6 +177,9 @@ export class Queue {
       this.db = new Database(this.file, { readonly: mode.readonly ?? false, fileMustExist: !mode.owner });
       this.db.pragma('busy_timeout = 5000');
       if (!mode.readonly) {
+        // Large pages: ~500-byte rows insert about twice as fast as with the 4 KiB default (bench/exporter-ingest.ts).
+        // Only takes effect on a new file.
+        this.db.pragma('page_size = 65536');
         this.db.pragma('journal_mode = WAL');
         this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         this.db.exec(SCHEMA);

@@ -1,0 +1,149 @@
+// Ingest over the Unix socket, against the real exporter process: rejects with error lines, counts, dead letters,
+// connections that go on; socket file handling.
+import t from 'tap';
+import fs from 'node:fs';
+import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Client, metric, readNdjson, record, runCli, shortDir, startExporter } from './helpers/exporter.js';
+import { waitFor } from '../../test/helpers/process.js';
+
+const fileSink = (dir: string) => [{ name: 'local', type: 'file', path: path.join(dir, 'out.ndjson'), fsync: false }];
+
+t.test('bad lines get an error line, are counted and dead-lettered, and the connection goes on', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { maxLineBytes: 1024 } });
+  const c = await Client.connect(ex.socket);
+  const binary = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x7b, 0x0a]); // invalid UTF-8, then '{' and the newline
+  await c.write(record('ok-1') + '\n');
+  await c.write('{"eventType": "admission_decision", oops}\n'); // line 2: malformed
+  await c.write('\n   \n'); // blank lines: ignored, not counted
+  await c.write(record('big', { pad: 'x'.repeat(5000) }) + '\n'); // line 3: oversized
+  await c.write(binary); // line 4: binary garbage
+  await c.write('[1,2,3]\n'); // line 5: not an object
+  await c.write('{"decisionId":"no-type"}\n'); // line 6: schema
+  // line 7 arrives in pieces, the oversized one too (line 8)
+  const split = record('ok-2');
+  await c.write(split.slice(0, 10));
+  await c.write(split.slice(10) + '\n');
+  await c.write('{"pad":"' + 'y'.repeat(700));
+  await c.write('z'.repeat(700) + '"}\n');
+  await c.write(record('ok-3') + '\n'); // line 9
+  await c.waitAck(9);
+  t.equal(c.acked, 9, 'every non-blank line is acknowledged, rejected ones included');
+  t.same(
+    c.errors.map((e) => [e.line, e.reason]),
+    [
+      [2, 'malformed_json'],
+      [3, 'oversized'],
+      [4, 'invalid_utf8'],
+      [5, 'not_an_object'],
+      [6, 'schema'],
+      [8, 'oversized'],
+    ],
+  );
+  t.ok(c.errors.every((e) => typeof e.error === 'string' && e.error.length > 0), 'each error says what is wrong');
+
+  const out = path.join(dir, 'out.ndjson');
+  await waitFor('records in the file sink', () => readNdjson(out).length === 3);
+  t.same(
+    readNdjson(out).map((r) => r['decisionId']),
+    ['ok-1', 'ok-2', 'ok-3'],
+  );
+  for (const [reason, n] of Object.entries({ malformed_json: 1, oversized: 2, invalid_utf8: 1, not_an_object: 1, schema: 1 })) {
+    t.equal(await metric(ex.metricsUrl, 'exporter_records_rejected_total', { reason }), n, `rejected{reason=${reason}}`);
+  }
+  t.equal(await metric(ex.metricsUrl, 'exporter_records_received_total'), 9);
+  t.equal(await metric(ex.metricsUrl, 'exporter_dead_letters', { sink: '_ingest' }), 6);
+
+  // half-written line at disconnect
+  const d = await Client.connect(ex.socket);
+  await d.write(record('whole') + '\n' + '{"decisionId":"half","eventTy');
+  await d.endAndWait();
+  t.equal(d.acked, 2, 'the truncated tail is handled (dead letter) and acknowledged before the close');
+  t.equal(d.errors[0]?.reason, 'truncated');
+  t.equal(await metric(ex.metricsUrl, 'exporter_records_rejected_total', { reason: 'truncated' }), 1);
+
+  const list = await runCli(['dead-letters', 'list', '--queue', ex.queuePath, '--sink', '_ingest', '-o', 'json']);
+  t.equal(list.code, 0, list.out);
+  const dls = JSON.parse(list.out) as { reason: string; raw: string; sink: string | null }[];
+  t.same(
+    dls.map((x) => x.reason),
+    ['malformed_json', 'oversized', 'invalid_utf8', 'not_an_object', 'schema', 'oversized', 'truncated'],
+  );
+  t.equal(dls[0]!.raw, '{"eventType": "admission_decision", oops}', 'the raw line is kept');
+  t.ok(dls[1]!.raw.length <= 64 * 1024 && dls[1]!.raw.startsWith('{"decisionId":"big"'), 'oversized: the head of the line is kept');
+  t.equal(dls[6]!.raw, '{"decisionId":"half","eventTy');
+  c.destroy();
+});
+
+t.test('a client that never reads acks still gets everything stored and delivered', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { ackBufferBytes: 1024 } });
+  const s = net.connect(ex.socket); // never reads: no 'data' listener
+  await new Promise((r) => s.once('connect', r));
+  const n = 20_000;
+  let batch = '';
+  for (let i = 0; i < n; i++) batch += record(`nr-${i}`) + '\n';
+  await new Promise<void>((resolve, reject) => s.write(batch, (e) => (e ? reject(e) : resolve())));
+  const out = path.join(dir, 'out.ndjson');
+  await waitFor('all records delivered', () => readNdjson(out).length >= n, 60_000, 200);
+  const ids = readNdjson(out).map((r) => r['decisionId']);
+  t.equal(ids.length, n);
+  t.equal(ids[n - 1], `nr-${n - 1}`);
+  t.equal(await metric(ex.metricsUrl, 'exporter_records_received_total'), n);
+  s.destroy();
+});
+
+t.test('many concurrent connections: each gets its own cumulative acks', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir) });
+  const clients = await Promise.all(Array.from({ length: 20 }, () => Client.connect(ex.socket)));
+  await Promise.all(
+    clients.map(async (c, ci) => {
+      for (let k = 0; k < 5; k++) {
+        let s = '';
+        for (let i = 0; i < 100; i++) s += record(`c${ci}-${k * 100 + i}`) + '\n';
+        await c.write(s);
+      }
+    }),
+  );
+  await Promise.all(clients.map((c) => c.waitAck(500)));
+  t.ok(clients.every((c) => c.acked === 500 && c.errors.length === 0));
+  t.ok((await metric(ex.metricsUrl, 'exporter_ingest_batch_records_count')) < 20 * 500, 'lines are committed in batches, not one by one');
+  await waitFor('delivered', () => readNdjson(path.join(dir, 'out.ndjson')).length === 10_000, 60_000, 200);
+  for (const c of clients) c.destroy();
+});
+
+t.test('socket: mode 0660, parent created, stale file replaced, a live one refused', async (t) => {
+  const dir = shortDir(t);
+  const sock = path.join(dir, 'run', 'nested', 'exporter.sock');
+  // a stale socket file left by a process that died while listening
+  fs.mkdirSync(path.dirname(sock), { recursive: true });
+  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+  t.ok(fs.existsSync(sock), 'stale socket file present');
+  const ex = await startExporter(t, dir, { socket: sock, sinks: fileSink(dir) });
+  const st = fs.statSync(sock);
+  t.ok(st.isSocket());
+  t.equal((st.mode & 0o777).toString(8), '660', 'socket mode 0660');
+  const c = await Client.connect(sock);
+  await c.write(record('after-stale') + '\n');
+  await c.waitAck(1);
+  c.destroy();
+
+  // a second exporter on the same live socket (different queue) is refused with a clear error
+  const dir2 = shortDir(t);
+  const second = await runCli(['run', '--socket', sock, '--queue-path', path.join(dir2, 'q.db'), '--data-dir', dir2]);
+  t.not(second.code, 0);
+  t.match(second.out, /another process is listening on/);
+  // and a second exporter on the same queue too
+  const third = await runCli(['run', '--socket', path.join(dir2, 'other.sock'), '--queue-path', ex.queuePath, '--data-dir', dir2]);
+  t.not(third.code, 0);
+  t.match(third.out, /in use by another exporter/);
+  t.ok(fs.existsSync(sock), 'the live socket was not touched');
+
+  // configurable mode
+  const dir3 = shortDir(t);
+  const ex3 = await startExporter(t, dir3, { sinks: fileSink(dir3), socketMode: '0600' });
+  t.equal((fs.statSync(ex3.socket).mode & 0o777).toString(8), '600');
+});
