@@ -164,8 +164,8 @@ for (const values of scenarios) {
         t.ok(spec.containers.includes(exporter), `${component}: the exporter is a regular container`);
       }
       checkRestricted(t, `${component}/exporter`, spec, exporter);
-      t.same(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'exporter-metrics' }, `${component}: exporter liveness on /healthz`);
-      t.same(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'exporter-metrics' }, `${component}: exporter readiness on /readyz`);
+      t.same(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'exporter-prom' }, `${component}: exporter liveness on /healthz`);
+      t.same(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'exporter-prom' }, `${component}: exporter readiness on /readyz`);
 
       // The socket: one volume, mounted by both containers at the same place, where both programs look for it.
       const socketMountE = exporter.volumeMounts.find((m: { name: string }) => m.name === 'export-socket');
@@ -250,7 +250,7 @@ for (const values of scenarios) {
       }
     }
     const metrics = find(objs, 'Service', '-webhook-metrics');
-    t.ok(metrics.spec.ports.some((p: { name: string; targetPort: string }) => p.name === 'exporter-metrics' && p.targetPort === 'exporter-metrics'), 'the metrics Service exposes the exporter');
+    t.ok(metrics.spec.ports.some((p: { name: string; targetPort: string }) => p.name === 'exporter-prom' && p.targetPort === 'exporter-prom'), 'the metrics Service exposes the exporter');
   });
 }
 
@@ -298,7 +298,7 @@ t.test('monitoring: ServiceMonitor scrapes both metrics ports of both components
   for (const ep of sm.spec.endpoints) {
     for (const svc of services) t.ok(svc.spec.ports.some((p: { name: string }) => p.name === ep.port), `${svc.metadata.name} has port ${ep.port}`);
   }
-  t.same(sm.spec.endpoints.map((e: { port: string }) => e.port), ['metrics', 'exporter-metrics']);
+  t.same(sm.spec.endpoints.map((e: { port: string }) => e.port), ['metrics', 'exporter-prom']);
   t.ok(find(objs, 'PrometheusRule', ''));
 });
 

@@ -198,26 +198,26 @@ dapr.io/app-health-check-path: /healthz
     {{- toYaml . | nindent 4 }}
   {{- end }}
   ports:
-    - name: exporter-metrics
+    - name: exporter-prom
       containerPort: {{ $ex.metricsPort }}
       protocol: TCP
   startupProbe:
     httpGet:
       path: /healthz
-      port: exporter-metrics
+      port: exporter-prom
     periodSeconds: 2
     failureThreshold: 60
   livenessProbe:
     httpGet:
       path: /healthz
-      port: exporter-metrics
+      port: exporter-prom
     periodSeconds: 10
     timeoutSeconds: 5
     failureThreshold: 6
   readinessProbe:
     httpGet:
       path: /readyz
-      port: exporter-metrics
+      port: exporter-prom
     periodSeconds: 10
     timeoutSeconds: 5
   resources:
