@@ -167,6 +167,9 @@ export class Receiver {
   /** Delay before answering, to make a slow sink. */
   delayMs = 0;
   requests = 0;
+  /** While true, requests wait unanswered (a stalled sink) until release(). */
+  hold = false;
+  private held: (() => void)[] = [];
   private server!: http.Server;
   url = '';
 
@@ -184,7 +187,8 @@ export class Receiver {
           for (const line of Buffer.concat(parts).toString().split('\n')) if (line) r.records.push(JSON.parse(line));
           res.writeHead(200).end();
         };
-        if (r.delayMs) setTimeout(answer, r.delayMs);
+        if (r.hold) r.held.push(answer);
+        else if (r.delayMs) setTimeout(answer, r.delayMs);
         else answer();
       });
     });
@@ -192,6 +196,11 @@ export class Receiver {
     r.url = `http://127.0.0.1:${(r.server.address() as net.AddressInfo).port}/ingest`;
     t.teardown(() => r.close());
     return r;
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const a of this.held.splice(0)) a();
   }
 
   ids(): string[] {
