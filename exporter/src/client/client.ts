@@ -1,0 +1,393 @@
+// ExportClient: the engine's side of the socket protocol (proto-docs/transport.md, proto-docs/acks.md).
+// send() is synchronous and never blocks or throws: the record goes into a bounded in-memory buffer (or the spill file)
+// and a tick later, with everything else sent in that tick, onto the socket. Lines stay in the buffer until the
+// exporter acknowledges them; after a reconnect every unacknowledged line is sent again (at-least-once).
+import net from 'node:net';
+import ndjson from 'ndjson';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { SpillFile } from './spill.js';
+import { registerClientMetrics } from './metrics.js';
+
+export type OnFullPolicy = 'drop-newest' | 'spill';
+
+export interface ExportClientOptions {
+  /** The exporter's Unix socket. */
+  socketPath: string;
+  buffer?: {
+    /** Records kept in memory (sent, not yet acknowledged, or waiting to be sent). Default 10,000. */
+    maxRecords?: number;
+    /** Bytes of those records. Default 16 MiB. */
+    maxBytes?: number;
+  };
+  /** What happens when the buffer is full: drop the new record (counted) or append it to the spill file. Default drop-newest. */
+  onFull?: OnFullPolicy;
+  spill?: {
+    /** Required with onFull: spill. One file per process (it is replayed by the next process with the same path). */
+    path: string;
+    /** Default 256 MiB; past it records are dropped (reason spill_full). */
+    maxBytes?: number;
+  };
+  /** Longest line sent; larger records are dropped (reason too_large). Match the exporter's ingest.maxLineBytes. Default 1 MiB. */
+  maxLineBytes?: number;
+  reconnect?: {
+    /** Default 100 ms. */
+    initialMs?: number;
+    /** Default 5000 ms. */
+    maxMs?: number;
+    /** Default 2. */
+    multiplier?: number;
+    /** Fraction of random spread, 0..1. Default 0.2. */
+    jitter?: number;
+  };
+  /** Bytes per socket write (one write per tick up to this, then the next). Default 256 KiB. */
+  maxWriteBytes?: number;
+  /** prom-client registry to expose the counters on (names: proto-docs/client.md). */
+  registry?: Registry;
+  /** Metric name prefix. Default "exporter_client_". */
+  metricPrefix?: string;
+  logger?: Logger;
+}
+
+export type DropReason = 'buffer_full' | 'spill_full' | 'too_large' | 'unserializable' | 'closed' | 'shutdown';
+
+export interface ExportClientStats {
+  /** send() calls that were accepted (into the buffer or the spill file). */
+  accepted: number;
+  /** Lines written to a socket, resends included. */
+  sent: number;
+  /** Lines written again after a reconnect. */
+  resent: number;
+  /** Lines the exporter acknowledged (durably stored, or stored as dead letters). */
+  acked: number;
+  /** Lines the exporter answered with an error line (they are acknowledged too, as dead letters), by reason. */
+  rejected: Record<string, number>;
+  dropped: Record<DropReason, number>;
+  /** Records in memory now, and their bytes. */
+  buffered: number;
+  bufferedBytes: number;
+  /** Records spilled and not yet read back, and the spill file's unread bytes. */
+  spilled: number;
+  spillBytes: number;
+  reconnects: number;
+  connected: boolean;
+}
+
+/** What the engine holds: a real client, or the no-op one when export is not configured. */
+export interface ExportSender {
+  /** false for the no-op client: callers may skip building records altogether. */
+  readonly enabled: boolean;
+  /** Queue one record (an object, or a JSON line without its newline). Never throws, never blocks. */
+  send(record: object | string): void;
+  /** Resolves true once everything sent so far is acknowledged, false if timeoutMs passed first. */
+  flush(timeoutMs: number): Promise<boolean>;
+  stats(): ExportClientStats;
+  /** Stops reconnecting and closes the socket; records not yet acknowledged are counted as dropped (shutdown). */
+  close(): Promise<void>;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export class ExportClient implements ExportSender {
+  readonly enabled = true;
+  readonly #socketPath: string;
+  readonly #maxRecords: number;
+  readonly #maxBytes: number;
+  readonly #maxLineBytes: number;
+  readonly #maxWriteBytes: number;
+  readonly #onFull: OnFullPolicy;
+  readonly #spill: SpillFile | undefined;
+  readonly #backoff: { initialMs: number; maxMs: number; multiplier: number; jitter: number };
+  readonly #log: Logger | undefined;
+
+  // The buffer: #q[#head .. #q.length) oldest first. The first #written of them were written on the current connection
+  // (and not yet acknowledged on it).
+  #q: string[] = [];
+  #qBytes: number[] = [];
+  #head = 0;
+  #bytes = 0;
+  #written = 0;
+  /** The last ack of the current connection (cumulative line count). */
+  #connAcked = 0;
+
+  #socket: net.Socket | undefined;
+  #connected = false;
+  #blocked = false;
+  #flushScheduled = false;
+  #closed = false;
+  #everConnected = false;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #lastConnectError = '';
+  #waiters: (() => void)[] = [];
+  /** Lines written on the last connection and not acknowledged when it dropped: the next connection resends them. */
+  #unackedAtDisconnect = 0;
+
+  #stats = {
+    accepted: 0,
+    sent: 0,
+    resent: 0,
+    acked: 0,
+    reconnects: 0,
+    rejected: {} as Record<string, number>,
+    dropped: { buffer_full: 0, spill_full: 0, too_large: 0, unserializable: 0, closed: 0, shutdown: 0 } as Record<DropReason, number>,
+  };
+
+  constructor(opts: ExportClientOptions) {
+    if (!opts || typeof opts.socketPath !== 'string' || !opts.socketPath) throw new Error('export client: socketPath is required');
+    this.#socketPath = opts.socketPath;
+    this.#maxRecords = positive(opts.buffer?.maxRecords, 10_000, 'buffer.maxRecords');
+    this.#maxBytes = positive(opts.buffer?.maxBytes, 16 * MiB, 'buffer.maxBytes');
+    this.#maxLineBytes = positive(opts.maxLineBytes, MiB, 'maxLineBytes');
+    this.#maxWriteBytes = positive(opts.maxWriteBytes, 256 * KiB, 'maxWriteBytes');
+    this.#onFull = opts.onFull ?? 'drop-newest';
+    if (this.#onFull !== 'drop-newest' && this.#onFull !== 'spill') {
+      throw new Error(`export client: onFull must be drop-newest or spill, got ${JSON.stringify(opts.onFull)}`);
+    }
+    if (this.#onFull === 'spill') {
+      if (!opts.spill?.path) throw new Error('export client: onFull: spill needs spill.path');
+      this.#spill = new SpillFile(opts.spill.path, positive(opts.spill.maxBytes, 256 * MiB, 'spill.maxBytes'), () => this.#refill());
+    }
+    const r = opts.reconnect ?? {};
+    this.#backoff = {
+      initialMs: positive(r.initialMs, 100, 'reconnect.initialMs'),
+      maxMs: positive(r.maxMs, 5000, 'reconnect.maxMs'),
+      multiplier: r.multiplier ?? 2,
+      jitter: Math.min(1, Math.max(0, r.jitter ?? 0.2)),
+    };
+    this.#log = opts.logger;
+    if (opts.registry) registerClientMetrics(opts.registry, opts.metricPrefix ?? 'exporter_client_', () => this.stats());
+    this.#connect();
+  }
+
+  send(record: object | string): void {
+    if (this.#closed) {
+      this.#stats.dropped.closed++;
+      return;
+    }
+    let line: string;
+    try {
+      line = typeof record === 'string' ? record : JSON.stringify(record);
+      if (typeof line !== 'string') throw new Error('not serialisable');
+    } catch {
+      this.#stats.dropped.unserializable++;
+      return;
+    }
+    line += '\n';
+    const bytes = Buffer.byteLength(line);
+    if (bytes > this.#maxLineBytes) {
+      this.#stats.dropped.too_large++;
+      return;
+    }
+    // Once records are in the spill file, newer ones go there too, so the exporter gets them in order.
+    const spilling = this.#spill !== undefined && !this.#spill.empty;
+    if (!spilling && this.#q.length - this.#head < this.#maxRecords && this.#bytes + bytes <= this.#maxBytes) {
+      this.#push(line, bytes);
+      this.#stats.accepted++;
+      this.#scheduleFlush();
+      return;
+    }
+    if (this.#spill) {
+      if (this.#spill.fits(bytes)) {
+        this.#spill.append(line, bytes);
+        this.#stats.accepted++;
+      } else this.#stats.dropped.spill_full++;
+      return;
+    }
+    this.#stats.dropped.buffer_full++;
+  }
+
+  stats(): ExportClientStats {
+    const s = this.#stats;
+    return {
+      accepted: s.accepted,
+      sent: s.sent,
+      resent: s.resent,
+      acked: s.acked,
+      rejected: { ...s.rejected },
+      dropped: { ...s.dropped },
+      buffered: this.#q.length - this.#head,
+      bufferedBytes: this.#bytes,
+      spilled: this.#spill?.lines ?? 0,
+      spillBytes: this.#spill?.bytes ?? 0,
+      reconnects: s.reconnects,
+      connected: this.#connected,
+    };
+  }
+
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (this.#drained()) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== done);
+        resolve(this.#drained());
+      }, timeoutMs);
+      this.#waiters.push(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    const left = this.#q.length - this.#head;
+    if (left) this.#stats.dropped.shutdown += left;
+    this.#q = [];
+    this.#qBytes = [];
+    this.#head = this.#written = this.#bytes = 0;
+    const sock = this.#socket;
+    this.#socket = undefined;
+    this.#connected = false;
+    if (sock) {
+      await new Promise<void>((resolve) => {
+        sock.once('close', () => resolve());
+        sock.end();
+        setTimeout(() => sock.destroy(), 1000).unref();
+      });
+    }
+    // Spilled records stay in the file, for the next process with the same spill.path.
+    await this.#spill?.close();
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  #drained(): boolean {
+    return this.#q.length === this.#head && (this.#spill?.empty ?? true);
+  }
+
+  #push(line: string, bytes: number): void {
+    this.#q.push(line);
+    this.#qBytes.push(bytes);
+    this.#bytes += bytes;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || !this.#connected || this.#blocked) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#writeOut();
+    });
+  }
+
+  /** Writes what the current connection has not had yet, until the socket says stop (back-pressure). */
+  #writeOut(): void {
+    const sock = this.#socket;
+    if (!sock || !this.#connected) return;
+    while (!this.#blocked && this.#head + this.#written < this.#q.length) {
+      let chunk = '';
+      let n = 0;
+      let size = 0;
+      for (let i = this.#head + this.#written; i < this.#q.length && (n === 0 || size < this.#maxWriteBytes); i++) {
+        chunk += this.#q[i];
+        size += this.#qBytes[i]!;
+        n++;
+      }
+      this.#written += n;
+      this.#stats.sent += n;
+      if (!sock.write(chunk)) this.#blocked = true;
+    }
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const sock = net.createConnection(this.#socketPath);
+    this.#socket = sock;
+    sock.on('connect', () => {
+      if (this.#socket !== sock) return;
+      this.#connected = true;
+      this.#blocked = false;
+      this.#connAcked = 0;
+      this.#written = 0;
+      if (this.#everConnected) this.#stats.reconnects++;
+      this.#everConnected = true;
+      this.#attempt = 0;
+      this.#lastConnectError = '';
+      const resending = this.#unackedAtDisconnect;
+      this.#unackedAtDisconnect = 0;
+      this.#stats.resent += resending;
+      this.#log?.info({ socket: this.#socketPath, resending, buffered: this.#q.length - this.#head }, 'export client connected');
+      this.#writeOut();
+      this.#refill();
+    });
+    sock.on('drain', () => {
+      this.#blocked = false;
+      this.#writeOut();
+    });
+    sock.pipe(ndjson.parse({ strict: false })).on('data', (msg: unknown) => this.#onReply(msg));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      const what = e.code ?? e.message;
+      if (what !== this.#lastConnectError) this.#log?.warn({ socket: this.#socketPath, err: e.message }, 'export client: socket error');
+      this.#lastConnectError = what;
+    });
+    sock.on('close', () => {
+      if (this.#socket !== sock) return;
+      if (this.#connected) this.#log?.warn({ socket: this.#socketPath, unacked: this.#q.length - this.#head }, 'export client disconnected');
+      this.#socket = undefined;
+      this.#connected = false;
+      this.#unackedAtDisconnect = Math.max(this.#unackedAtDisconnect, this.#written);
+      this.#written = 0;
+      if (this.#closed) return;
+      const base = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * this.#backoff.multiplier ** this.#attempt++);
+      const delay = base * (1 - this.#backoff.jitter + 2 * this.#backoff.jitter * Math.random());
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
+      this.#retryTimer.unref?.();
+    });
+  }
+
+  #onReply(msg: unknown): void {
+    if (!msg || typeof msg !== 'object') return;
+    const m = msg as { ack?: unknown; error?: unknown; reason?: unknown; line?: unknown };
+    if (typeof m.ack === 'number') {
+      // #written counts lines written on this connection and not yet acknowledged; acks count from the connection's start.
+      const writtenOnConn = this.#connAcked + this.#written;
+      const n = Math.min(m.ack, writtenOnConn);
+      if (m.ack > writtenOnConn) this.#log?.error({ ack: m.ack, written: writtenOnConn }, 'export client: ack beyond what was sent; ignoring the excess');
+      if (n <= this.#connAcked) return;
+      const k = n - this.#connAcked;
+      this.#connAcked = n;
+      for (let i = 0; i < k; i++) this.#bytes -= this.#qBytes[this.#head + i]!;
+      this.#head += k;
+      this.#written -= k;
+      this.#stats.acked += k;
+      if (this.#head > 4096 && this.#head * 2 > this.#q.length) {
+        this.#q = this.#q.slice(this.#head);
+        this.#qBytes = this.#qBytes.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#refill();
+      if (this.#drained()) for (const w of this.#waiters.splice(0)) w();
+    } else if (typeof m.error === 'string') {
+      const reason = typeof m.reason === 'string' ? m.reason : 'error';
+      this.#stats.rejected[reason] = (this.#stats.rejected[reason] ?? 0) + 1;
+      this.#log?.warn({ line: m.line, reason, error: m.error }, 'export client: the exporter rejected a record');
+    }
+  }
+
+  /** Moves spilled records back into the buffer while there is room. */
+  #refill(): void {
+    const spill = this.#spill;
+    if (!spill || spill.empty || this.#closed) return;
+    const roomRecords = this.#maxRecords - (this.#q.length - this.#head);
+    const roomBytes = this.#maxBytes - this.#bytes;
+    if (roomRecords <= 0 || roomBytes <= 0) return;
+    void spill.take(roomRecords, roomBytes).then((lines) => {
+      if (this.#closed) return;
+      for (const line of lines) this.#push(line, Buffer.byteLength(line));
+      if (lines.length) {
+        this.#scheduleFlush();
+        this.#refill();
+      } else if (this.#drained()) for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+}
+
+function positive(v: number | undefined, dflt: number, key: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`export client: ${key} must be a positive number, got ${JSON.stringify(v)}`);
+  return v;
+}

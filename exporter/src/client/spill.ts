@@ -1,0 +1,166 @@
+// The client's overflow file: lines that did not fit in the memory buffer are appended here and read back, in order,
+// when the buffer has room again. Bounded by size; truncated once fully read back. Not fsynced: it is an overflow
+// for a process that stays up, though lines left by a previous process with the same path are replayed at start.
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+export class SpillFile {
+  readonly path: string;
+  readonly maxBytes: number;
+  #fh: FileHandle | undefined;
+  #ready: Promise<void>;
+  #failed: Error | undefined;
+  /** Bytes handed to append() so far (file offsets: the file only grows until it is truncated). */
+  #queuedBytes = 0;
+  /** Bytes the OS has (write completed); reads never go past this. */
+  #writtenBytes = 0;
+  #readOffset = 0;
+  #pending: string[] = [];
+  #writing = false;
+  #lines = 0;
+  #reading = false;
+  #onWritten: () => void;
+  /** Every file operation runs in this chain, so a truncate never races a write. */
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(file: string, maxBytes: number, onWritten: () => void) {
+    this.path = path.resolve(file);
+    this.maxBytes = maxBytes;
+    this.#onWritten = onWritten;
+    this.#ready = this.#open().catch((e) => {
+      this.#failed = e as Error;
+    });
+    this.#chain = this.#ready;
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#chain.then(fn);
+    this.#chain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Lines spilled and not yet read back (an estimate for lines left by a previous process: counted as read). */
+  get lines(): number {
+    return this.#lines;
+  }
+  /** Bytes in the file not yet read back. */
+  get bytes(): number {
+    return this.#queuedBytes - this.#readOffset;
+  }
+  /** Nothing left to read back (false while a read is in progress: its lines are not in the buffer yet). */
+  get empty(): boolean {
+    return !this.#reading && this.#queuedBytes === this.#readOffset;
+  }
+  get error(): Error | undefined {
+    return this.#failed;
+  }
+
+  async #open(): Promise<void> {
+    await mkdir(path.dirname(this.path), { recursive: true });
+    this.#fh = await open(this.path, 'a+', 0o600);
+    const { size } = await this.#fh.stat();
+    if (size > 0) {
+      // Left by a previous process: replay it, minus a torn last line.
+      const tail = Buffer.alloc(Math.min(size, 1024 * 1024));
+      const { bytesRead } = await this.#fh.read(tail, 0, tail.length, size - tail.length);
+      const nl = tail.subarray(0, bytesRead).lastIndexOf(0x0a);
+      const keep = nl < 0 ? 0 : size - tail.length + nl + 1;
+      if (keep !== size) await this.#fh.truncate(keep);
+      this.#queuedBytes = this.#writtenBytes = keep;
+    }
+  }
+
+  /** Whether a line of `bytes` still fits under maxBytes. */
+  fits(bytes: number): boolean {
+    return !this.#failed && this.#queuedBytes + bytes <= this.maxBytes;
+  }
+
+  /** Appends one line (with its newline). Writes are serialised, so lines land in call order. */
+  append(line: string, bytes: number): void {
+    this.#queuedBytes += bytes;
+    this.#lines++;
+    this.#pending.push(line);
+    if (!this.#writing) void this.#drainWrites();
+  }
+
+  async #drainWrites(): Promise<void> {
+    this.#writing = true;
+    try {
+      await this.#ready;
+      while (this.#pending.length && !this.#failed) {
+        const buf = Buffer.from(this.#pending.join(''), 'utf8');
+        this.#pending = [];
+        await this.#locked(async () => {
+          let off = 0;
+          while (off < buf.length) off += (await this.#fh!.write(buf, off, buf.length - off)).bytesWritten;
+          this.#writtenBytes += buf.length;
+        });
+      }
+    } catch (e) {
+      this.#failed = e as Error;
+    } finally {
+      this.#writing = false;
+    }
+    this.#onWritten();
+  }
+
+  /**
+   * Reads back up to `maxLines` whole lines (each with its newline) and up to `maxBytes`; resolves with what it read.
+   * One read at a time: a second call while one runs resolves with [].
+   */
+  async take(maxLines: number, maxBytes: number): Promise<string[]> {
+    if (this.#reading || maxLines <= 0) return [];
+    this.#reading = true;
+    try {
+      await this.#ready;
+      if (this.#failed) return [];
+      return await this.#locked(() => this.#read(maxLines, maxBytes));
+    } catch (e) {
+      this.#failed = e as Error;
+      return [];
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  async #read(maxLines: number, maxBytes: number): Promise<string[]> {
+    const available = this.#writtenBytes - this.#readOffset;
+    if (available <= 0) return [];
+    const buf = Buffer.alloc(Math.min(available, Math.max(maxBytes, 64 * 1024)));
+    const { bytesRead } = await this.#fh!.read(buf, 0, buf.length, this.#readOffset);
+    const out: string[] = [];
+    let start = 0;
+    let used = 0;
+    while (out.length < maxLines) {
+      const nl = buf.indexOf(0x0a, start);
+      if (nl < 0 || nl >= bytesRead) break;
+      if (used + (nl + 1 - start) > maxBytes && out.length > 0) break;
+      out.push(buf.toString('utf8', start, nl + 1));
+      used += nl + 1 - start;
+      start = nl + 1;
+    }
+    // A single line longer than the read size (never spilled by the client; a foreign file): skip it rather than stall.
+    if (out.length === 0 && bytesRead === buf.length && buf.indexOf(0x0a) < 0) start = bytesRead;
+    this.#readOffset += start;
+    this.#lines = Math.max(0, this.#lines - out.length);
+    if (this.#readOffset === this.#writtenBytes) {
+      // Everything written was read back: start the file over. Lines appended meanwhile are still in #pending
+      // (writes wait for this lock), and O_APPEND puts them at the new end.
+      const cut = this.#readOffset;
+      await this.#fh!.truncate(0);
+      this.#writtenBytes -= cut;
+      this.#queuedBytes -= cut;
+      this.#readOffset = 0;
+      if (this.#queuedBytes === 0) this.#lines = 0;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#ready;
+    while (this.#writing) await new Promise((r) => setTimeout(r, 5));
+    await this.#chain;
+    await this.#fh?.close();
+    this.#fh = undefined;
+  }
+}

@@ -1,0 +1,241 @@
+// ExportClient against the real exporter process (exporter/dist/cli/main.js): acks, reconnects, kill -9, buffer-full
+// policies, spill replay, back-pressure, metrics, and the no-op client.
+import t, { type Test } from 'tap';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Registry } from 'prom-client';
+import { waitFor } from '../../test/helpers/process.js';
+import { readNdjson, startExporter, type RunningProc } from './helpers/exporter.js';
+import { createExportClient, ExportClient, noopExportClient, admissionDecision, type ExportClientOptions } from '../src/client/index.js';
+
+/** A short directory: a Unix socket path must fit in 108 bytes, which tap's fixture paths do not. */
+function shortDir(t: Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gkc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const fast = { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.1 };
+
+function fileSinkCfg(dir: string, extra: Record<string, unknown> = {}) {
+  return { sinks: [{ name: 'local', type: 'file', path: path.join(dir, 'out.ndjson'), batch: { lingerMs: 5 } }], log: { level: 'warn' }, ...extra };
+}
+
+function client(t: Test, opts: ExportClientOptions): ExportClient {
+  const c = new ExportClient({ reconnect: fast, ...opts });
+  t.teardown(() => c.close());
+  return c;
+}
+
+function rec(i: number) {
+  return admissionDecision({ admissionUID: `uid-${i}`, allowed: i % 3 !== 0, operation: 'CREATE', resourceKind: 'Pod', resourceName: `pod-${i}`, n: i });
+}
+
+/** Waits until the file sink holds every one of `ids`; returns the ids in file order. */
+async function sinkHas(file: string, ids: string[], timeoutMs = 60_000): Promise<string[]> {
+  let got: string[] = [];
+  await waitFor(
+    `file sink holding ${ids.length} records`,
+    () => {
+      got = readNdjson(file).map((r) => r['decisionId'] as string);
+      const have = new Set(got);
+      return ids.every((id) => have.has(id));
+    },
+    timeoutMs,
+    100,
+  ).catch((e) => {
+    const have = new Set(got);
+    throw new Error(`${(e as Error).message}: ${ids.filter((id) => !have.has(id)).length} missing of ${ids.length}`);
+  });
+  return got;
+}
+
+const firstOccurrence = (ids: string[]) => [...new Set(ids)];
+
+t.test('records reach the sink; acks empty the buffer; a rejected line is counted and acknowledged', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, fileSinkCfg(dir));
+  const c = client(t, { socketPath: ex.socket });
+  const recs = Array.from({ length: 2000 }, (_, i) => rec(i));
+  for (const r of recs) c.send(r);
+  c.send('{"this is not json');
+  t.equal(await c.flush(30_000), true, 'flush: everything acknowledged');
+  const s = c.stats();
+  t.equal(s.accepted, 2001);
+  t.equal(s.acked, 2001, 'the rejected line is acknowledged too (kept as a dead letter)');
+  t.same(s.rejected, { malformed_json: 1 });
+  t.equal(s.buffered, 0);
+  t.equal(s.bufferedBytes, 0);
+  t.equal(s.connected, true);
+  const got = await sinkHas(path.join(dir, 'out.ndjson'), recs.map((r) => r.decisionId));
+  t.same(got, recs.map((r) => r.decisionId), 'in order, once each');
+});
+
+t.test('the exporter killed with SIGKILL mid-stream and restarted: nothing acknowledged or buffered is lost', async (t) => {
+  const dir = shortDir(t);
+  let ex: RunningProc = await startExporter(t, dir, fileSinkCfg(dir));
+  const c = client(t, { socketPath: ex.socket, buffer: { maxRecords: 100_000 } });
+  const ids: string[] = [];
+  const total = 30_000;
+  let killedAt = -1;
+  let restartedAt = -1;
+  for (let i = 0; i < total; i++) {
+    const r = rec(i);
+    ids.push(r.decisionId);
+    c.send(r);
+    if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    if (i === 10_000) {
+      await waitFor('some acks before the kill', () => c.stats().acked > 2000, 30_000, 10);
+      await ex.proc.kill('SIGKILL');
+      killedAt = c.stats().acked;
+    }
+    if (i === 20_000) {
+      t.equal(c.stats().connected, false, 'disconnected while the exporter is down');
+      ex = await startExporter(t, dir, fileSinkCfg(dir));
+      restartedAt = i;
+    }
+  }
+  t.ok(killedAt > 0 && restartedAt > 0);
+  t.equal(await c.flush(60_000), true, 'flush after the restart: everything acknowledged');
+  const s = c.stats();
+  t.ok(s.reconnects >= 1, `reconnected (${s.reconnects})`);
+  t.equal(s.dropped.buffer_full, 0);
+  t.ok(s.acked >= total, `acked ${s.acked} >= ${total} (lines resent after the kill may be acknowledged twice)`);
+  const got = await sinkHas(path.join(dir, 'out.ndjson'), ids, 90_000);
+  t.equal(new Set(got).size, total, `every decisionId reached the sink (${got.length - total} duplicates)`);
+  t.same(firstOccurrence(got), ids, 'first occurrences in send order');
+});
+
+t.test('drop-newest: with the exporter down, records past the buffer are dropped and counted', async (t) => {
+  const dir = shortDir(t);
+  const socket = path.join(dir, 'exporter.sock');
+  const c = client(t, { socketPath: socket, buffer: { maxRecords: 100 } });
+  const recs = Array.from({ length: 150 }, (_, i) => rec(i));
+  for (const r of recs) c.send(r);
+  let s = c.stats();
+  t.equal(s.buffered, 100);
+  t.equal(s.dropped.buffer_full, 50);
+  t.equal(s.connected, false);
+  await startExporter(t, dir, fileSinkCfg(dir));
+  t.equal(await c.flush(30_000), true);
+  s = c.stats();
+  t.equal(s.acked, 100);
+  const got = await sinkHas(path.join(dir, 'out.ndjson'), recs.slice(0, 100).map((r) => r.decisionId));
+  t.same(got, recs.slice(0, 100).map((r) => r.decisionId), 'the first 100, none of the dropped');
+});
+
+t.test('the buffer bound in bytes applies too', async (t) => {
+  const dir = shortDir(t);
+  const c = client(t, { socketPath: path.join(dir, 'nobody.sock'), buffer: { maxRecords: 1000, maxBytes: 2000 } });
+  const big = { eventType: 'x', pad: 'p'.repeat(900) };
+  for (let i = 0; i < 5; i++) c.send(big);
+  t.equal(c.stats().buffered, 2);
+  t.ok(c.stats().bufferedBytes <= 2000);
+  t.equal(c.stats().dropped.buffer_full, 3);
+});
+
+t.test('spill: records past the buffer go to the spill file and are replayed, in order, when the exporter is back', async (t) => {
+  const dir = shortDir(t);
+  const socket = path.join(dir, 'exporter.sock');
+  const spill = path.join(dir, 'client-spill', 'spill.ndjson');
+  const c = client(t, { socketPath: socket, buffer: { maxRecords: 50 }, onFull: 'spill', spill: { path: spill } });
+  const recs = Array.from({ length: 2000 }, (_, i) => rec(i));
+  for (const r of recs) c.send(r);
+  await waitFor('the spill file written', () => c.stats().spillBytes > 0, 10_000, 10);
+  let s = c.stats();
+  t.equal(s.buffered, 50);
+  t.equal(s.spilled, 1950);
+  t.equal(s.dropped.buffer_full + s.dropped.spill_full, 0, 'nothing dropped');
+  await startExporter(t, dir, fileSinkCfg(dir));
+  t.equal(await c.flush(60_000), true);
+  s = c.stats();
+  t.equal(s.acked, 2000);
+  t.equal(s.spilled, 0);
+  t.equal(s.spillBytes, 0);
+  const got = await sinkHas(path.join(dir, 'out.ndjson'), recs.map((r) => r.decisionId));
+  t.same(got, recs.map((r) => r.decisionId), 'all 2000, in send order');
+});
+
+t.test('spill is bounded: past spill.maxBytes records are dropped as spill_full', async (t) => {
+  const dir = shortDir(t);
+  const c = client(t, {
+    socketPath: path.join(dir, 'nobody.sock'),
+    buffer: { maxRecords: 10 },
+    onFull: 'spill',
+    spill: { path: path.join(dir, 'spill.ndjson'), maxBytes: 5000 },
+  });
+  for (let i = 0; i < 100; i++) c.send(rec(i));
+  const s = c.stats();
+  t.equal(s.buffered, 10);
+  t.ok(s.spilled > 0 && s.spilled < 90, `some spilled (${s.spilled})`);
+  t.equal(s.spilled + s.dropped.spill_full, 90, 'the rest counted as spill_full');
+});
+
+t.test('send() never blocks or throws: an exporter that stops reading (queue full, onFull block)', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, {
+    ...fileSinkCfg(dir),
+    // A sink that cannot deliver and a tiny queue: the exporter stops reading the socket.
+    sinks: [{ name: 'web', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initialMs: 1000, maxMs: 1000, maxAttempts: 1000 } }],
+    queue: { path: path.join(dir, 'queue.db'), maxBytes: '64Ki', onFull: 'block' },
+  });
+  const c = client(t, { socketPath: ex.socket, buffer: { maxRecords: 5000 } });
+  const total = 50_000;
+  for (let i = 0; i < total; i++) {
+    c.send(rec(i));
+    if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
+  }
+  // Unserialisable input is counted, never thrown.
+  const circular: Record<string, unknown> = { eventType: 'x' };
+  circular['self'] = circular;
+  c.send(circular);
+  c.send({ eventType: 'x', n: 10n } as unknown as object);
+  c.send({ eventType: 'x', pad: 'z'.repeat(2 * 1024 * 1024) });
+  const s = c.stats();
+  t.equal(s.dropped.unserializable, 2);
+  t.equal(s.dropped.too_large, 1);
+  t.ok(s.dropped.buffer_full > 0, `records dropped while the exporter holds back (${s.dropped.buffer_full})`);
+  t.equal(s.accepted + s.dropped.buffer_full, total, 'every record either accepted or counted as dropped');
+  t.ok(s.buffered <= 5000);
+  t.equal(await c.flush(200), false, 'flush gives up at its timeout');
+});
+
+t.test('counters on a prom-client registry', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, fileSinkCfg(dir));
+  const registry = new Registry();
+  const c = client(t, { socketPath: ex.socket, registry, buffer: { maxRecords: 10 } });
+  for (let i = 0; i < 15; i++) c.send(rec(i));
+  await c.flush(30_000);
+  const text = await registry.metrics();
+  t.match(text, /^exporter_client_records_acked_total 10$/m);
+  t.match(text, /^exporter_client_records_accepted_total 10$/m);
+  t.match(text, /^exporter_client_records_dropped_total\{reason="buffer_full"\} 5$/m);
+  t.match(text, /^exporter_client_buffered_records 0$/m);
+  t.match(text, /^exporter_client_connected 1$/m);
+  t.match(text, /^exporter_client_reconnects_total 0$/m);
+});
+
+t.test('not configured: the no-op client', async (t) => {
+  const c = createExportClient(undefined);
+  t.equal(c, noopExportClient);
+  t.equal(c.enabled, false);
+  c.send({ eventType: 'x' });
+  t.equal(await c.flush(10), true);
+  t.equal(c.stats().accepted, 0);
+  await c.close();
+  t.equal(createExportClient({ socketPath: '' }), noopExportClient);
+  t.throws(() => new ExportClient({ socketPath: '/x', onFull: 'spill' }), /spill needs spill\.path/);
+  t.throws(() => new ExportClient({ socketPath: '/x', buffer: { maxRecords: 0 } }), /buffer\.maxRecords/);
+});
+
+t.test('after close(), send() is counted as dropped (closed)', async (t) => {
+  const dir = shortDir(t);
+  const c = new ExportClient({ socketPath: path.join(dir, 'nobody.sock'), reconnect: fast });
+  c.send(rec(1));
+  await c.close();
+  c.send(rec(2));
+  t.equal(c.stats().dropped.shutdown, 1);
+  t.equal(c.stats().dropped.closed, 1);
+});
