@@ -5,6 +5,7 @@ import type { Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 import {
   admissionDecisionRecord,
+  admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   violationAdmissionRecord,
@@ -74,7 +75,9 @@ export class DecisionExport {
       if (redactedPaths.length) decision.redactedPaths = redactedPaths;
     }
     this.emit(decision);
-    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.opts.source, now));
+    if (!outcome.violations.length) return;
+    const shared = admissionShared(req, object, this.opts.source);
+    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.opts.source, now, shared));
   }
 
   auditStarted(run: AuditRun): void {

@@ -2,10 +2,11 @@
 // message fields filled the way Gatekeeper fills them (pkg/export/util ExportMsg, pkg/audit, the webhook's admission export);
 // every record gets its own decisionId (UUIDv7) from the exporter's builders.
 import {
+  SCHEMA_VERSION,
   admissionDecision,
   auditCompleted,
   auditStarted,
-  violationAdmission,
+  newDecisionId,
   violationAudited,
   type AuditTotals,
   type DecisionRecord,
@@ -146,13 +147,46 @@ export function admissionDecisionRecord(req: AdmissionRequest, object: any, outc
   return admissionDecision({ ...rec, admissionUID: uid, allowed: outcome.allowed, operation: req.operation ?? '' }, now);
 }
 
-/** One violation_admission per violation; admissionUID (and id, as in Gatekeeper) links it to its admission_decision. */
-export function violationAdmissionRecord(req: AdmissionRequest, object: any, v: Violation, source?: RecordSource, now = new Date()): DecisionRecord {
+/** The request and resource fields every violation_admission of one review shares: computed once per review. */
+export function admissionShared(req: AdmissionRequest, object: any, source?: RecordSource): Fields {
   const rec: Fields = {};
   resourceFields(rec, admissionResource(req, object));
   requestFields(rec, req);
   if (source) rec['source'] = source;
-  return violationAdmission({ ...constraintFields(v), ...rec, admissionUID: req.uid || now.toISOString() }, now);
+  return rec;
+}
+
+/** One violation_admission per violation; admissionUID (and id, as in Gatekeeper) links it to its admission_decision. */
+export function violationAdmissionRecord(
+  req: AdmissionRequest,
+  object: any,
+  v: Violation,
+  source?: RecordSource,
+  now = new Date(),
+  shared: Fields = admissionShared(req, object, source),
+): DecisionRecord {
+  // Built by hand rather than with the builder's spreads: this runs once per violation on the webhook's thread.
+  // Same envelope and field order as violationAdmission() (exporter/src/record/builders.ts).
+  const uid = req.uid || now.toISOString();
+  const rec: DecisionRecord = {
+    schemaVersion: SCHEMA_VERSION,
+    decisionId: newDecisionId(now.getTime()),
+    timestamp: now.toISOString(),
+    eventType: 'violation_admission',
+    id: uid,
+    group: CONSTRAINT_GROUP,
+    version: CONSTRAINT_VERSION,
+    kind: v.constraint.kind,
+    name: v.constraint.name,
+    enforcementAction: v.constraint.enforcementAction || v.enforcementAction,
+  };
+  if (v.msg) rec.message = v.msg;
+  if (v.details !== undefined && v.details !== null) rec.details = v.details;
+  if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = [v.enforcementAction];
+  if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
+  for (const k in shared) rec[k] = shared[k];
+  rec.admissionUID = uid;
+  return rec;
 }
 
 export interface AuditRun {
