@@ -129,6 +129,24 @@ export function timeBuiltins(ctx: () => EvalContext): BuiltinTable {
       const ms = Date.UTC(w.year + Number(years), w.month - 1 + Number(months), w.day + Number(days), w.hour, w.minute, w.second);
       return BigInt(ms) * NS_PER_MS + mod(i.ns, NS_PER_S);
     },
+    'time.diff': (a, b) => {
+      // [years, months, days, hours, minutes, seconds] between two instants, as Go's time.diff computes it (UTC)
+      let i1 = instant('time.diff', a);
+      let i2 = instant('time.diff', b);
+      if (i1.ns > i2.ns) [i1, i2] = [i2, i1];
+      const x = wallClock('time.diff', i1);
+      const y = wallClock('time.diff', i2);
+      let [yr, mo, d, h, mi, se] = [y.year - x.year, y.month - x.month, y.day - x.day, y.hour - x.hour, y.minute - x.minute, y.second - x.second];
+      if (se < 0) (se += 60), mi--;
+      if (mi < 0) (mi += 60), h--;
+      if (h < 0) (h += 24), d--;
+      if (d < 0) {
+        d += new Date(Date.UTC(x.year, x.month, 0)).getUTCDate();
+        mo--;
+      }
+      if (mo < 0) (mo += 12), yr--;
+      return [yr, mo, d, h, mi, se];
+    },
     'time.format': (x) => {
       if (Array.isArray(x) && x[2] !== undefined) throw new BuiltinError('time.format', 'layouts other than the default (RFC3339 with nanoseconds) are not supported');
       const i = instant('time.format', x);

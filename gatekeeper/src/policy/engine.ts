@@ -9,7 +9,7 @@ import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
 import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
 import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
 import { Inventory } from './inventory.js';
-import { TemplateModule } from './wasm.js';
+import { missingBuiltins, TemplateModule } from './wasm.js';
 
 export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
 
@@ -130,10 +130,10 @@ export class PolicyEngine {
       const compiled = await this.compiler.compile(parsed);
       module = await TemplateModule.instantiate(compiled.module, compiled.entrypoint);
       const forbidden = module.builtinNames.filter((b) => forbiddenBuiltins.has(b));
-      if (forbidden.length) {
-        module = undefined;
-        errors.push(`template ${parsed.name}: calls ${forbidden.join(', ')}, which templates may not use`);
-      }
+      const missing = missingBuiltins(module.builtinNames).filter((b) => !forbiddenBuiltins.has(b));
+      if (forbidden.length) errors.push(`template ${parsed.name}: calls ${forbidden.join(', ')}, which templates may not use`);
+      if (missing.length) errors.push(`template ${parsed.name}: calls ${missing.join(', ')}, which this engine does not provide`);
+      if (errors.length) module = undefined;
     } catch (e) {
       errors.push((e as Error).message.startsWith(`template ${parsed.name}`) ? (e as Error).message : `template ${parsed.name}: ${(e as Error).message}`);
     }

@@ -129,8 +129,9 @@ export function splitApiVersion(apiVersion: unknown): { group: string; version: 
 }
 
 /**
- * The review Gatekeeper evaluates for a plain object (audit, gator test/verify): the AdmissionRequest JSON with kind,
- * name, namespace and object set, and the other non-optional fields empty.
+ * The review Gatekeeper evaluates for a plain object (audit, gator test/verify): the JSON of an AdmissionRequest with
+ * kind, name, namespace and object set. Go marshals the fields without omitempty too — uid, resource, operation and
+ * userInfo empty, oldObject and options null (so `input.review.oldObject` is defined, as null, in Rego).
  */
 export function reviewFromObject(obj: any): ReviewRequest {
   const { group, version } = splitApiVersion(obj?.apiVersion);
@@ -141,6 +142,8 @@ export function reviewFromObject(obj: any): ReviewRequest {
     operation: '',
     userInfo: {},
     object: obj,
+    oldObject: null,
+    options: null,
     source: 'Original',
   };
   if (obj?.metadata?.name) r.name = obj.metadata.name;

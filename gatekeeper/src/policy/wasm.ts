@@ -27,6 +27,11 @@ interface OpaExports {
 let current: EvalContext = {};
 const table = hostBuiltins(() => current);
 
+/** Builtins a compiled module imports from the host that this engine does not implement. */
+export function missingBuiltins(names: string[]): string[] {
+  return names.filter((n) => !rawValueBuiltins.has(n) && !(n in table));
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 

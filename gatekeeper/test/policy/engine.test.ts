@@ -209,6 +209,14 @@ violation[{"msg": msg}] {
   t.same(r.violations.map((v) => v.msg), ['true a+b+c -1 true 0.5 1610612736 12c 5400000000000']);
 });
 
+t.test('a template calling a builtin the engine does not provide, or a forbidden one, is refused at load', async (t) => {
+  const engine = await newEngine(t);
+  const r = await engine.upsertTemplate(template('K8sRender', 'package k8srender\nviolation[{"msg": m}] { m := strings.render_template("{{.x}}", {"x": 1}) }\n'));
+  t.same(r.errors, ['template k8srender: calls strings.render_template, which this engine does not provide']);
+  const h = await engine.upsertTemplate(template('K8sHttp', 'package k8shttp\nviolation[{"msg": m}] { r := http.send({"method": "GET", "url": "http://x"}); m := r.body }\n'));
+  t.same(h.errors, ['template k8shttp: calls http.send, which templates may not use']);
+});
+
 t.test('a deadline that passes stops the review with a ReviewDeadlineError', async (t) => {
   const engine = await newEngine(t);
   await engine.upsertTemplate(template('K8sSaw', sawRego('k8ssaw')));
