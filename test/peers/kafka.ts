@@ -1,0 +1,164 @@
+// A real single-node Kafka broker (KRaft) on free loopback ports, for tests and benchmarks; plus kcat as an
+// independent consumer. The broker keeps its log directory across stop()/restart(), so a restart loses nothing acked.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from '../helpers/ports.js';
+import { peerPath } from '../helpers/peers.js';
+import { start, waitFor, type Started } from '../helpers/process.js';
+
+const run = promisify(execFile);
+
+export interface KafkaBroker {
+  /** "127.0.0.1:<port>" */
+  readonly broker: string;
+  readonly dir: string;
+  /** Creates a topic (partitions default 1; extra topic configs such as max.message.bytes). */
+  createTopic(topic: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
+  /** SIGKILL: the process dies without a clean shutdown. */
+  kill(): Promise<void>;
+  /** Starts again on the same ports and log directory; resolves when it serves metadata. */
+  restart(): Promise<void>;
+  /** Stops the broker and deletes its directory. */
+  stop(): Promise<void>;
+  output(): string;
+}
+
+export async function startKafka(opts: { brokerProps?: Record<string, string> } = {}): Promise<KafkaBroker> {
+  const home = peerPath('kafka');
+  const dir = mkdtempSync(path.join(tmpdir(), 'kafka-'));
+  const port = await freePort();
+  const controllerPort = await freePort();
+  const props: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': path.join(dir, 'data'),
+    'num.partitions': '1',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'auto.create.topics.enable': 'true',
+    ...opts.brokerProps,
+  };
+  const propsFile = path.join(dir, 'server.properties');
+  writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const cp = `${home}/libs/*`;
+  const env = { ...process.env, KAFKA_HEAP_OPTS: '', LOG_DIR: dir };
+  const javaArgs = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dlog4j.configuration=file:${home}/log4j.properties`, '-cp', cp];
+  const clusterId = randomUUID().replace(/-/g, '').slice(0, 22);
+  await run('java', [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], { env });
+
+  let proc: Started | undefined;
+  let log = '';
+  const broker = `127.0.0.1:${port}`;
+  const kafka = new Kafka({ clientId: 'test-admin', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+
+  async function launch(): Promise<void> {
+    proc = start('java', [...javaArgs, 'kafka.Kafka', propsFile], { env });
+    const p = proc;
+    await waitFor(
+      `kafka on ${broker}`,
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`kafka exited: ${p.output().slice(-2000)}`);
+        const admin = kafka.admin();
+        try {
+          await admin.connect();
+          const md = await admin.describeCluster();
+          return md.brokers.length > 0;
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      90_000,
+      300,
+    );
+  }
+  async function halt(signal: NodeJS.Signals): Promise<void> {
+    if (!proc) return;
+    log += proc.output();
+    const p = proc;
+    proc = undefined;
+    await p.kill(signal);
+  }
+  await launch();
+  return {
+    broker,
+    dir,
+    async createTopic(topic, o = {}) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [
+            {
+              topic,
+              numPartitions: o.partitions ?? 1,
+              replicationFactor: 1,
+              configEntries: Object.entries(o.configs ?? {}).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        });
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    kill: () => halt('SIGKILL'),
+    restart: launch,
+    async stop() {
+      await halt('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    output: () => log + (proc?.output() ?? ''),
+  };
+}
+
+export interface KcatMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads every message of a topic from the beginning with kcat (an independent client: librdkafka, not kafkajs) and
+ * exits at the end of the partitions.
+ */
+export async function kcatReadAll(broker: string, topic: string): Promise<KcatMessage[]> {
+  const kcat = peerPath('kcat');
+  const { stdout } = await run(kcat, ['-C', '-b', broker, '-t', topic, '-o', 'beginning', '-e', '-q', '-J'], {
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  const out: KcatMessage[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line) as {
+      topic: string;
+      partition: number;
+      offset: number;
+      key: string | null;
+      payload: string;
+      headers?: string[];
+    };
+    const headers: Record<string, string> = {};
+    const h = m.headers ?? [];
+    for (let i = 0; i + 1 < h.length; i += 2) headers[h[i]!] = h[i + 1]!;
+    out.push({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, value: m.payload, headers });
+  }
+  return out;
+}

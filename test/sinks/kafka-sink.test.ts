@@ -1,0 +1,170 @@
+// The Kafka sink against a real single-node broker, checked by an independent consumer (kcat).
+import t from 'tap';
+import pino from 'pino';
+import { createSink } from '../../exporter/src/sinks/kafka.js';
+import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
+import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
+import { batchOf, decisionRecord, outgoing } from './records.js';
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+let kafka: KafkaBroker;
+
+t.before(async () => {
+  kafka = await startKafka();
+});
+t.teardown(async () => {
+  await kafka?.stop();
+});
+
+/** Delivers a batch the way the delivery worker does: retry what failed retryably, collect what failed for good. */
+async function deliver(
+  sink: ReturnType<typeof createSink>,
+  batch: readonly OutgoingRecord[],
+  signal: AbortSignal,
+): Promise<{ refused: OutgoingRecord[]; attempts: number }> {
+  let pending = [...batch];
+  const refused: OutgoingRecord[] = [];
+  let attempts = 0;
+  while (pending.length) {
+    attempts++;
+    if (attempts > 200) throw new Error('gave up after 200 attempts');
+    try {
+      const res = await sink.send(pending, signal);
+      const retry: OutgoingRecord[] = [];
+      for (const f of res.failures ?? []) (f.retryable ? retry : refused).push(pending[f.index]!);
+      pending = retry;
+    } catch (e) {
+      if (e instanceof SinkError && !e.retryable) throw e;
+    }
+    if (pending.length) await new Promise((r) => setTimeout(r, 250));
+  }
+  return { refused, attempts };
+}
+
+t.test('every record reaches the topic with its key and headers', async (t) => {
+  const topic = 'decisions-basic';
+  await kafka.createTopic(topic, { partitions: 3 });
+  const sink = createSink({ name: 'k', brokers: [kafka.broker], topic, compression: 'gzip' }, { logger });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const batch = batchOf(3000);
+  batch.push(outgoing(decisionRecord(0, { eventType: 'audit_started', extra: { resourceName: undefined, resourceNamespace: undefined } })));
+  for (let i = 0; i < batch.length; i += 1000) {
+    const { refused } = await deliver(sink, batch.slice(i, i + 1000), ac.signal);
+    t.equal(refused.length, 0);
+  }
+  t.equal(sink.health().ready, true, 'healthy after sending');
+  const got = await kcatReadAll(kafka.broker, topic);
+  const byId = new Map(got.map((m) => [m.headers['decisionId'], m]));
+  const missing = batch.filter((r) => !byId.has(r.decisionId));
+  t.equal(missing.length, 0, 'nothing missing');
+  const first = byId.get(batch[0]!.decisionId)!;
+  t.equal(first.value, batch[0]!.json, 'value is the record JSON as committed');
+  t.equal(first.key, 'team-a/cm-0', 'default key: resource namespace/name');
+  t.same(
+    { eventType: first.headers['eventType'], schemaVersion: first.headers['schemaVersion'], ct: first.headers['content-type'] },
+    { eventType: 'violation_admission', schemaVersion: '1', ct: 'application/json' },
+  );
+  const audit = byId.get(batch[batch.length - 1]!.decisionId)!;
+  t.equal(audit.key, null, 'no key for a record without a resource');
+  await sink.close();
+});
+
+t.test('topics per eventType and enforcementAction, template key', async (t) => {
+  const sink = createSink(
+    {
+      name: 'routed',
+      brokers: [kafka.broker],
+      topic: 'r-default',
+      topicByEventType: { audit_completed: 'r-audit' },
+      topicByEnforcementAction: { warn: 'r-warn' },
+      key: '{resourceKind}:{resourceName}',
+    },
+    { logger },
+  );
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const deny = outgoing(decisionRecord(1));
+  const warn = outgoing(decisionRecord(2, { enforcementAction: 'warn' }));
+  const audit = outgoing(decisionRecord(3, { eventType: 'audit_completed', enforcementAction: 'warn' }));
+  const { refused } = await deliver(sink, [deny, warn, audit], ac.signal);
+  t.equal(refused.length, 0);
+  const [d, w, a] = await Promise.all(['r-default', 'r-warn', 'r-audit'].map((tp) => kcatReadAll(kafka.broker, tp)));
+  t.same(d!.map((m) => m.headers['decisionId']), [deny.decisionId]);
+  t.same(w!.map((m) => m.headers['decisionId']), [warn.decisionId]);
+  t.same(a!.map((m) => m.headers['decisionId']), [audit.decisionId], 'eventType wins over enforcementAction');
+  t.equal(d![0]!.key, 'ConfigMap:cm-1');
+  await sink.close();
+});
+
+t.test('a record the broker refuses for good is reported alone; the rest goes through', async (t) => {
+  const topic = 'decisions-small';
+  await kafka.createTopic(topic, { configs: { 'max.message.bytes': '4096' } });
+  const sink = createSink({ name: 'small', brokers: [kafka.broker], topic }, { logger });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const batch = batchOf(40);
+  const big = new Set([7, 31]);
+  for (const i of big) batch[i] = outgoing(decisionRecord(i, { extra: { blob: 'x'.repeat(8000) } }));
+  const res = await sink.send(batch, ac.signal);
+  const failures = res.failures ?? [];
+  t.same(failures.map((f) => f.index).sort((a, b) => a - b), [...big], 'exactly the oversized records fail');
+  t.ok(failures.every((f) => !f.retryable && /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/.test(f.error)), 'permanently, naming the reason');
+  const got = await kcatReadAll(kafka.broker, topic);
+  const ids = new Set(got.map((m) => m.headers['decisionId']));
+  t.equal(got.length, 38);
+  t.ok(batch.every((r, i) => big.has(i) !== ids.has(r.decisionId)), 'the others were all delivered');
+  await sink.close();
+});
+
+t.test('broker killed mid-stream and restarted: nothing lost, the backlog drains', async (t) => {
+  t.setTimeout(240_000);
+  const topic = 'decisions-crash';
+  await kafka.createTopic(topic);
+  const sink = createSink({ name: 'crash', brokers: [kafka.broker], topic, requestTimeoutMs: 5000, connectionTimeoutMs: 1000 }, { logger });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const all = batchOf(6000);
+  let sawUnready = false;
+  let attempts = 0;
+  let batches = 0;
+  const killer = (async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    await kafka.kill();
+    await new Promise((r) => setTimeout(r, 2000));
+    await kafka.restart();
+  })();
+  for (let i = 0; i < all.length; i += 200) {
+    const r = await deliver(sink, all.slice(i, i + 200), ac.signal);
+    t.equal(r.refused.length, 0);
+    attempts += r.attempts;
+    batches++;
+    if (!sink.health().ready) sawUnready = true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await killer;
+  const got = await kcatReadAll(kafka.broker, topic);
+  const ids = new Set(got.map((m) => m.headers['decisionId']));
+  const missing = all.filter((r) => !ids.has(r.decisionId));
+  t.equal(missing.length, 0, `nothing missing (${got.length} messages read for ${all.length} sent)`);
+  t.ok(attempts > batches, `the outage hit the stream (${attempts} attempts for ${batches} batches)`);
+  t.comment(`unready seen while sending: ${sawUnready}`);
+  await sink.close();
+});
+
+t.test('an unreachable broker is reported in health(), start() does not fail', async (t) => {
+  const sink = createSink({ name: 'down', brokers: ['127.0.0.1:1'], topic: 'x', connectionTimeoutMs: 200, clientRetries: 0 }, { logger });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  await t.rejects(sink.send(batchOf(1), ac.signal), SinkError);
+  t.equal(sink.health().ready, false);
+  t.match(sink.health().detail, /127\.0\.0\.1:1/);
+  ac.abort();
+  await sink.close();
+});
+
+t.test('config errors name the key', async (t) => {
+  t.throws(() => createSink({ name: 'n', brokers: ['a:1'] }), /sinks\[n\]\.topic: required/);
+  t.throws(() => createSink({ name: 'n', brokers: ['a:1'], topic: 't', acks: 1 }), /sinks\[n\]\.acks: the idempotent producer needs acks -1/);
+  t.throws(() => createSink({ name: 'n', brokers: ['a:1'], topic: 't', key: 'plain' }), /sinks\[n\]\.key/);
+});
