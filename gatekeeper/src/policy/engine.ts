@@ -146,6 +146,10 @@ export class PolicyEngine {
       this.logger?.warn({ template: parsed.name, errors }, 'template update failed; keeping the previous version');
       return { kind: parsed.kind, errors };
     }
+    // a template whose kind changed: its old kind (and that kind's constraints) go
+    for (const [kind, entry] of this.templates) {
+      if (entry.name === parsed.name && kind !== parsed.kind) this.removeTemplate(kind);
+    }
     this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, errors, generation });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {

@@ -253,3 +253,14 @@ t.test('a failing update keeps the last good version of a template', async (t) =
   t.same((await engine.review(reviewFromObject(pod('p', 'x')))).violations.map((v) => v.msg), ['saw p']);
   t.same(engine.listTemplates()[0]?.errors, bad.errors);
 });
+
+t.test('a template whose kind changes drops the old kind and its constraints', async (t) => {
+  const engine = await newEngine(t);
+  const tpl = template('K8sSaw', sawRego('k8ssaw'));
+  await engine.upsertTemplate(tpl);
+  engine.upsertConstraint(constraint('K8sSaw', 's'));
+  const renamed = { ...tpl, spec: { ...tpl.spec, crd: { spec: { names: { kind: 'K8sSAW' } } } } };
+  t.same((await engine.upsertTemplate(renamed)).errors, []);
+  t.same(engine.listTemplates().map((x) => x.kind), ['K8sSAW']);
+  t.same(engine.listConstraints(), []);
+});
