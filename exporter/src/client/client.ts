@@ -166,6 +166,13 @@ export class ExportClient implements ExportSender {
       this.#stats.dropped.closed++;
       return;
     }
+    // Once records are in the spill file, newer ones go there too, so the exporter gets them in order.
+    const spilling = this.#spill !== undefined && !this.#spill.empty;
+    const roomInBuffer = !spilling && this.#q.length - this.#head < this.#maxRecords;
+    if (!roomInBuffer && !this.#spill) {
+      this.#stats.dropped.buffer_full++; // decided before paying for JSON.stringify
+      return;
+    }
     let line: string;
     try {
       line = typeof record === 'string' ? record : JSON.stringify(record);
@@ -174,15 +181,12 @@ export class ExportClient implements ExportSender {
       this.#stats.dropped.unserializable++;
       return;
     }
-    line += '\n';
-    const bytes = Buffer.byteLength(line);
+    const bytes = Buffer.byteLength(line) + 1; // with its newline, added when written
     if (bytes > this.#maxLineBytes) {
       this.#stats.dropped.too_large++;
       return;
     }
-    // Once records are in the spill file, newer ones go there too, so the exporter gets them in order.
-    const spilling = this.#spill !== undefined && !this.#spill.empty;
-    if (!spilling && this.#q.length - this.#head < this.#maxRecords && this.#bytes + bytes <= this.#maxBytes) {
+    if (roomInBuffer && this.#bytes + bytes <= this.#maxBytes) {
       this.#push(line, bytes);
       this.#stats.accepted++;
       this.#scheduleFlush();
@@ -190,7 +194,7 @@ export class ExportClient implements ExportSender {
     }
     if (this.#spill) {
       if (this.#spill.fits(bytes)) {
-        this.#spill.append(line, bytes);
+        this.#spill.append(line + '\n', bytes);
         this.#stats.accepted++;
       } else this.#stats.dropped.spill_full++;
       return;
@@ -284,6 +288,7 @@ export class ExportClient implements ExportSender {
       let size = 0;
       for (let i = this.#head + this.#written; i < this.#q.length && (n === 0 || size < this.#maxWriteBytes); i++) {
         chunk += this.#q[i];
+        chunk += '\n';
         size += this.#qBytes[i]!;
         n++;
       }
@@ -377,7 +382,7 @@ export class ExportClient implements ExportSender {
     if (roomRecords <= 0 || roomBytes <= 0) return;
     void spill.take(roomRecords, roomBytes).then((lines) => {
       if (this.#closed) return;
-      for (const line of lines) this.#push(line, Buffer.byteLength(line));
+      for (const line of lines) this.#push(line.slice(0, -1), Buffer.byteLength(line));
       if (lines.length) {
         this.#scheduleFlush();
         this.#refill();
