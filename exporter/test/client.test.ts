@@ -186,19 +186,27 @@ t.test('send() never blocks or throws: an exporter that stops reading (queue ful
     c.send(rec(i));
     if (i % 1000 === 999) await new Promise((r) => setImmediate(r));
   }
-  // Unserialisable input is counted, never thrown.
-  const circular: Record<string, unknown> = { eventType: 'x' };
-  circular['self'] = circular;
-  c.send(circular);
-  c.send({ eventType: 'x', n: 10n } as unknown as object);
-  c.send({ eventType: 'x', pad: 'z'.repeat(2 * 1024 * 1024) });
   const s = c.stats();
-  t.equal(s.dropped.unserializable, 2);
-  t.equal(s.dropped.too_large, 1);
   t.ok(s.dropped.buffer_full > 0, `records dropped while the exporter holds back (${s.dropped.buffer_full})`);
   t.equal(s.accepted + s.dropped.buffer_full, total, 'every record either accepted or counted as dropped');
   t.ok(s.buffered <= 5000);
   t.equal(await c.flush(200), false, 'flush gives up at its timeout');
+});
+
+t.test('unserialisable and oversized records are counted, never thrown', async (t) => {
+  const dir = shortDir(t);
+  const c = client(t, { socketPath: path.join(dir, 'nobody.sock'), maxLineBytes: 4096 });
+  const circular: Record<string, unknown> = { eventType: 'x' };
+  circular['self'] = circular;
+  c.send(circular);
+  c.send({ eventType: 'x', n: 10n } as unknown as object);
+  c.send({ eventType: 'x', pad: 'z'.repeat(5000) });
+  c.send('é'.repeat(2100)); // 4200 bytes in UTF-8: the limit is in bytes
+  c.send({ eventType: 'x', pad: 'z'.repeat(4000) });
+  const s = c.stats();
+  t.equal(s.dropped.unserializable, 2);
+  t.equal(s.dropped.too_large, 2);
+  t.equal(s.accepted, 1);
 });
 
 t.test('counters on a prom-client registry', async (t) => {
