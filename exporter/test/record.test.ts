@@ -180,3 +180,19 @@ t.test('proto-docs/schema/decision-record.v1.schema.json is generated from schem
   const file = readFileSync(path.join(repo, 'proto-docs/schema/decision-record.v1.schema.json'), 'utf8');
   t.equal(file, JSON.stringify(decisionRecordSchema, null, 2) + '\n');
 });
+
+t.test('every example in proto-docs/record.md is a valid record under full validation', async (t) => {
+  const md = readFileSync(path.join(repo, 'proto-docs/record.md'), 'utf8');
+  const blocks = [...md.matchAll(/```json\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
+  t.ok(blocks.length >= 5, `${blocks.length} examples`);
+  const seen = new Set<string>();
+  for (const b of blocks) {
+    const r = normalizeLine(b, at, { validate: 'full' });
+    t.ok(r.ok, r.ok ? `${r.record.eventType} example valid` : r.error);
+    if (r.ok) {
+      seen.add(r.record.eventType);
+      t.equal(r.record.json, b, 'complete: stored byte for byte');
+    }
+  }
+  t.same([...seen].sort(), ['admission_decision', 'audit_completed', 'audit_started', 'violation_admission', 'violation_audited']);
+});
