@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, envOverrides, loadConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
 import { startExporter } from './run.js';
+import { transformFor } from '../routing/index.js';
 import { formatStatus, queueStatus } from '../ops/status.js';
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
 import { METRIC_NAMES } from '../metrics/metrics.js';
@@ -60,7 +61,7 @@ program
     const log = pino({ level: cfg.log.level, base: { svc: 'exporter' } });
     let running;
     try {
-      running = await startExporter(cfg, log);
+      running = await startExporter(cfg, log, { transformFor });
     } catch (e) {
       log.fatal({ err: (e as Error).message }, 'cannot start');
       fail((e as Error).message, 1);

@@ -9,6 +9,7 @@ import { configSchema, sinkCommonKeys } from './schema.js';
 import { defaults, type ExporterConfig, type SinkConfig } from './config.js';
 import { parseDuration, parseSize } from './units.js';
 import { sinkModule, sinkModules } from '../sinks/registry.js';
+import { withGatekeeperConnections } from '../sinks/dapr.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -203,6 +204,7 @@ export function applyOverrides(raw: unknown, env: NodeJS.ProcessEnv, flags: Conf
 /** Validates a raw config object and resolves it; throws ConfigError naming every bad key. */
 export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {}): ExporterConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(top level): must be a mapping of keys']);
+  raw = withGatekeeperConnections(raw as Record<string, unknown>);
   const ajv = newAjv();
   const validate = ajv.compile(configSchema);
   const problems: string[] = [];

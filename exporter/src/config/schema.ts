@@ -2,7 +2,9 @@
 const size = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', format: 'size' }] };
 const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', format: 'duration' }] };
 
-export const sinkCommonKeys = ['name', 'type', 'startFrom', 'batch', 'retry'] as const;
+import { routingSchemaProperties } from '../routing/schema.js';
+
+export const sinkCommonKeys = ['name', 'type', 'startFrom', 'batch', 'retry', 'filter', 'redact'] as const;
 
 export const sinkCommonSchema = {
   type: 'object',
@@ -10,6 +12,8 @@ export const sinkCommonSchema = {
   properties: {
     name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' },
     type: { type: 'string', minLength: 1 },
+    // Per-sink routing (exporter/src/routing/, proto-docs/routing.md).
+    ...routingSchemaProperties,
     startFrom: { enum: ['newest', 'oldest'] },
     batch: {
       type: 'object',

@@ -52,6 +52,7 @@ export interface KafkaSinkContext {
 export const configSchema = {
   type: 'object',
   required: ['brokers'],
+  additionalProperties: false,
   properties: {
     name: { type: 'string' },
     type: { const: 'kafka' },

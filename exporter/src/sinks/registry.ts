@@ -3,8 +3,10 @@
 // without the common ones: name, type, startFrom, batch, retry) and `createSink(cfg, ctx)`.
 import type { Logger } from 'pino';
 import type { Sink } from './sink.js';
+import * as dapr from './dapr.js';
 import * as file from './file.js';
 import * as http from './http.js';
+import * as kafka from './kafka.js';
 
 export interface SinkContext {
   logger: Logger;
@@ -18,8 +20,10 @@ export interface SinkModule {
 }
 
 export const sinkModules: Record<string, SinkModule> = {
+  dapr,
   file,
   http,
+  kafka,
 };
 
 export function sinkModule(type: string): SinkModule | undefined {

@@ -1,0 +1,52 @@
+// Per-sink routing: which records a sink takes (filter) and what is redacted before they leave (redact).
+// Plugged into the delivery worker through its transform seam; documented in proto-docs/routing.md.
+import type { Logger } from 'pino';
+import type { OutgoingRecord } from '../sinks/sink.js';
+import { compileMatch, type MatchSpec } from './match.js';
+import { compileRedaction, type RedactRule } from './redact.js';
+
+export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
+export type { MatchSpec } from './match.js';
+export type { RedactRule } from './redact.js';
+
+export interface FilterSpec extends MatchSpec {
+  exclude?: MatchSpec;
+}
+
+export interface RoutingConfig {
+  name: string;
+  filter?: FilterSpec;
+  redact?: RedactRule[];
+}
+
+/** Returns the record to send, or null when it is not for this sink (then it counts as done for the sink). */
+export type RecordTransform = (record: OutgoingRecord) => OutgoingRecord | null;
+
+/** The sink's transform, or undefined when it has no filter and no redaction (records go out as stored, unparsed). */
+export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransform | undefined {
+  const key = `sinks[${cfg.name}]`;
+  const { exclude, ...include } = cfg.filter ?? {};
+  const includes = compileMatch(include);
+  const excludes = compileMatch(exclude);
+  const redact = cfg.redact?.length ? compileRedaction(cfg.redact, `${key}.redact`) : undefined;
+  if (!includes && !excludes && !redact) return undefined;
+  log?.info({ filter: cfg.filter ?? null, redactPaths: cfg.redact?.map((r) => r.path) ?? [] }, 'routing for this sink');
+  return (out) => {
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(out.json) as Record<string, unknown>;
+    } catch {
+      // The queue holds only valid JSON objects; should one not parse, leaving it out of a filtered sink is the safe side.
+      return includes || redact ? null : out;
+    }
+    if (includes && !includes(rec)) return null;
+    if (excludes && excludes(rec)) return null;
+    if (redact && redact(rec)) return { ...out, json: JSON.stringify(rec) };
+    return out;
+  };
+}
+
+/** The seam the exporter's runner calls per sink (startExporter's transformFor). */
+export function transformFor(cfg: { name: string; filter?: unknown; redact?: unknown }, log?: Logger): RecordTransform | undefined {
+  return compileRouting(cfg as RoutingConfig, log);
+}

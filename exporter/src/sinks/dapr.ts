@@ -1,0 +1,409 @@
+// Dapr sink: publishes records through the Dapr sidecar's HTTP pub/sub API (bulk by default, per-entry results).
+// Gatekeeper compatible by default: a subscriber written for Gatekeeper's Dapr export reads our records unchanged.
+// Contract for consumers: proto-docs/sinks/dapr.md.
+import { setMaxListeners } from 'node:events';
+import { Agent, request } from 'undici';
+import type { Logger } from 'pino';
+import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
+
+export interface DaprSinkConfig {
+  name: string;
+  /** The pub/sub component name (Gatekeeper's connection config {"component": "pubsub"}). */
+  component?: string;
+  /** Gatekeeper's connection shape, accepted as an alternative: provider: dapr, config: {component: pubsub}. */
+  provider?: 'dapr';
+  config?: { component: string };
+  /** Default audit-channel (Gatekeeper's --audit-channel default). */
+  topic?: string;
+  /** The sidecar's HTTP address. Default http://127.0.0.1:$DAPR_HTTP_PORT, else http://127.0.0.1:3500. */
+  url?: string;
+  /** Sent as dapr-api-token. Default: the DAPR_API_TOKEN environment variable, when set. */
+  apiToken?: SecretSpec;
+  /** cloudevent (default): wrapped in a CloudEvent whose id is the decisionId; raw: the record JSON as is (rawPayload). */
+  envelope?: 'cloudevent' | 'raw';
+  /** CloudEvent data encoding: text/plain (default, Gatekeeper's: data is the record JSON as a string) or application/json (data is the object). */
+  dataContentType?: 'text/plain' | 'application/json';
+  /** CloudEvent source and type. Defaults: "gk-exporter" and "com.dapr.event.sent" (what daprd itself writes). */
+  cloudEvent?: { source?: string; type?: string };
+  /** Bulk publish (default true; the alpha bulk API, per-entry results). false: one publish per record. */
+  bulk?: boolean;
+  /** Entries per bulk request (a larger batch is sent as several requests). Default 500. */
+  maxEntriesPerRequest?: number;
+  /** Parallel single publishes when bulk is false. Default 16. */
+  concurrency?: number;
+  /** Extra publish metadata, sent as metadata.<key> query parameters (e.g. ttlInSeconds). */
+  metadata?: Record<string, string>;
+  /** Whole request timeout. Default 30000 ms. */
+  requestTimeoutMs?: number;
+  /** How often start() polls the sidecar until it is ready. Default 1000 ms. */
+  readinessIntervalMs?: number;
+}
+
+export interface DaprSinkContext {
+  logger?: Logger;
+  /** Environment for DAPR_HTTP_PORT / DAPR_API_TOKEN (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** JSON Schema of the sink's own keys (the common keys name/type/startFrom/batch/retry are checked by the config loader). */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string' },
+    type: { const: 'dapr' },
+    component: { type: 'string', minLength: 1 },
+    provider: { const: 'dapr' },
+    config: {
+      type: 'object',
+      required: ['component'],
+      properties: { component: { type: 'string', minLength: 1 } },
+    },
+    topic: { type: 'string', minLength: 1 },
+    url: { type: 'string', pattern: '^https?://' },
+    apiToken: secretSpecSchema,
+    envelope: { enum: ['cloudevent', 'raw'] },
+    dataContentType: { enum: ['text/plain', 'application/json'] },
+    cloudEvent: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { source: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 } },
+    },
+    bulk: { type: 'boolean' },
+    maxEntriesPerRequest: { type: 'integer', minimum: 1 },
+    concurrency: { type: 'integer', minimum: 1, maximum: 1024 },
+    metadata: { type: 'object', additionalProperties: { type: 'string' } },
+    requestTimeoutMs: { type: 'integer', minimum: 1 },
+    readinessIntervalMs: { type: 'integer', minimum: 10 },
+  },
+} as const;
+
+export function createSink(cfg: DaprSinkConfig, ctx: DaprSinkContext = {}): DaprSink {
+  return new DaprSink(cfg, ctx);
+}
+
+/** The component name from either shape: `component`, or Gatekeeper's `config.component`. */
+export function daprComponent(cfg: Pick<DaprSinkConfig, 'component' | 'config' | 'name'>): string {
+  const c = cfg.component ?? cfg.config?.component;
+  if (!c) throw new Error(`sinks[${cfg.name}].component: required (the Dapr pub/sub component name, e.g. "pubsub"; or config.component)`);
+  if (cfg.component && cfg.config?.component && cfg.component !== cfg.config.component) {
+    throw new Error(`sinks[${cfg.name}]: component "${cfg.component}" and config.component "${cfg.config.component}" disagree`);
+  }
+  return c;
+}
+
+/**
+ * Gatekeeper declares its Dapr export with a connection: `provider: dapr` (ConfigMap) or `driver: dapr` (Connection
+ * resource) and `config: {component: ...}`. A sink entry written that way, without `type`, is a dapr sink.
+ */
+export function withGatekeeperConnections(raw: Record<string, unknown>): Record<string, unknown> {
+  if (!Array.isArray(raw['sinks'])) return raw;
+  const sinks = (raw['sinks'] as unknown[]).map((s) => {
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
+    const e = s as Record<string, unknown>;
+    if (e['type'] !== undefined || (e['provider'] !== 'dapr' && e['driver'] !== 'dapr')) return s;
+    const { driver: _driver, ...rest } = e;
+    return { ...rest, type: 'dapr', provider: 'dapr' };
+  });
+  return { ...raw, sinks };
+}
+
+interface Attempt {
+  /** Indexes (into the batch) that must be tried again, with why. */
+  failed: Map<number, string>;
+}
+
+export class DaprSink implements Sink {
+  readonly name: string;
+  readonly type = 'dapr';
+  readonly #log: Logger | undefined;
+  readonly #base: string;
+  readonly #publishPath: string;
+  readonly #bulkPath: string;
+  readonly #query: string;
+  readonly #token: Secret | undefined;
+  readonly #envelope: 'cloudevent' | 'raw';
+  readonly #textData: boolean;
+  readonly #ceSource: string;
+  readonly #ceType: string;
+  readonly #topic: string;
+  readonly #component: string;
+  readonly #bulk: boolean;
+  readonly #maxEntries: number;
+  readonly #concurrency: number;
+  readonly #timeoutMs: number;
+  readonly #readinessMs: number;
+  readonly #agent: Agent;
+  #health: SinkHealth = { ready: false, detail: 'not started' };
+  #closed = false;
+
+  constructor(cfg: DaprSinkConfig, ctx: DaprSinkContext = {}) {
+    const key = `sinks[${cfg.name}]`;
+    const env = ctx.env ?? process.env;
+    this.name = cfg.name;
+    this.#log = ctx.logger?.child({ sink: cfg.name, sinkType: 'dapr' });
+    this.#component = daprComponent(cfg);
+    this.#topic = cfg.topic ?? 'audit-channel';
+    const port = env['DAPR_HTTP_PORT'];
+    if (!cfg.url && port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error(`${key}.url: DAPR_HTTP_PORT is not a port number: ${JSON.stringify(port)}`);
+    this.#base = (cfg.url ?? `http://127.0.0.1:${port || 3500}`).replace(/\/+$/, '');
+    try {
+      new URL(this.#base);
+    } catch {
+      throw new Error(`${key}.url: not a URL: ${JSON.stringify(cfg.url)}`);
+    }
+    const c = encodeURIComponent(this.#component);
+    const t = encodeURIComponent(this.#topic);
+    this.#publishPath = `/v1.0/publish/${c}/${t}`;
+    this.#bulkPath = `/v1.0-alpha1/publish/bulk/${c}/${t}`;
+    this.#envelope = cfg.envelope ?? 'cloudevent';
+    const meta = { ...cfg.metadata, ...(this.#envelope === 'raw' ? { rawPayload: 'true' } : {}) };
+    this.#query = Object.entries(meta).length
+      ? '?' + Object.entries(meta).map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+      : '';
+    this.#token = cfg.apiToken !== undefined
+      ? Secret.from(cfg.apiToken, `${key}.apiToken`, { env })
+      : env['DAPR_API_TOKEN']
+        ? Secret.from({ env: 'DAPR_API_TOKEN' }, `${key}.apiToken`, { env })
+        : undefined;
+    this.#textData = (cfg.dataContentType ?? 'text/plain') === 'text/plain';
+    this.#ceSource = cfg.cloudEvent?.source ?? 'gk-exporter';
+    this.#ceType = cfg.cloudEvent?.type ?? 'com.dapr.event.sent';
+    this.#bulk = cfg.bulk ?? true;
+    this.#maxEntries = cfg.maxEntriesPerRequest ?? 500;
+    this.#concurrency = cfg.concurrency ?? 16;
+    this.#timeoutMs = cfg.requestTimeoutMs ?? 30_000;
+    this.#readinessMs = cfg.readinessIntervalMs ?? 1000;
+    // daprd puts the error details of a partial bulk failure in a response header too: allow large headers.
+    this.#agent = new Agent({
+      connections: Math.max(this.#concurrency, 4),
+      keepAliveTimeout: 10_000,
+      connectTimeout: 5000,
+      maxHeaderSize: 4 * 1024 * 1024,
+    });
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#token?.load();
+    } catch (e) {
+      this.#health = { ready: false, detail: (e as Error).message };
+      this.#log?.error({ err: (e as Error).message }, 'dapr API token unreadable');
+    }
+    // Wait for the sidecar in the background: a sidecar that is not up yet must not fail the exporter.
+    void this.#waitReady(signal);
+  }
+
+  health(): SinkHealth {
+    return this.#health;
+  }
+
+  async send(batch: readonly OutgoingRecord[], outer: AbortSignal): Promise<SendResult> {
+    if (batch.length === 0) return {};
+    // One internal signal per send, so parallel requests don't pile listeners onto the worker's signal.
+    const ac = new AbortController();
+    setMaxListeners(this.#concurrency + 16, ac.signal);
+    const onAbort = () => ac.abort(outer.reason);
+    if (outer.aborted) onAbort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.#send(batch, ac.signal);
+    } finally {
+      outer.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
+    const failed = new Map<number, string>();
+    const permanent: RecordFailure[] = [];
+    if (this.#bulk) {
+      for (let start = 0; start < batch.length; start += this.#maxEntries) {
+        const idx = Array.from({ length: Math.min(this.#maxEntries, batch.length - start) }, (_, i) => start + i);
+        try {
+          const a = await this.#bulkPublish(batch, idx, signal, permanent);
+          for (const [i, why] of a.failed) failed.set(i, why);
+        } catch (e) {
+          // The request as a whole failed: this chunk and the rest were not published.
+          const err = asSinkError(e);
+          if (start === 0 && permanent.length === 0) throw err;
+          for (let i = start; i < batch.length; i++) failed.set(i, err.message);
+          break;
+        }
+      }
+    } else {
+      const a = await this.#publishEach(batch, signal, permanent);
+      if (a.failed.size === batch.length && permanent.length === 0) {
+        throw new SinkError(`dapr: every publish failed: ${a.failed.values().next().value}`, { retryable: true });
+      }
+      for (const [i, why] of a.failed) failed.set(i, why);
+    }
+    const failures: RecordFailure[] = [...permanent, ...[...failed].map(([index, error]) => ({ index, error, retryable: true }))];
+    return failures.length ? { failures } : {};
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#agent.close();
+  }
+
+  /** The entry as Dapr publishes it (event + contentType). */
+  #entry(r: OutgoingRecord): { event: unknown; contentType: string } {
+    if (this.#envelope === 'raw') return { event: JSON.parse(r.json), contentType: 'application/json' };
+    return {
+      event: {
+        specversion: '1.0',
+        id: r.decisionId,
+        source: this.#ceSource,
+        type: this.#ceType,
+        datacontenttype: this.#textData ? 'text/plain' : 'application/json',
+        data: this.#textData ? r.json : JSON.parse(r.json),
+      },
+      contentType: 'application/cloudevents+json',
+    };
+  }
+
+  async #headers(contentType: string): Promise<Record<string, string>> {
+    const h: Record<string, string> = { 'content-type': contentType };
+    if (this.#token) h['dapr-api-token'] = await this.#token.value();
+    return h;
+  }
+
+  /**
+   * One bulk request for the given indexes. Per-entry failures come back in `failed`. A request refused as a whole for
+   * its content (400 bad entry, 413 too large) is halved until the refused entries stand alone; those are permanent.
+   */
+  async #bulkPublish(batch: readonly OutgoingRecord[], idx: number[], signal: AbortSignal, permanent: RecordFailure[]): Promise<Attempt> {
+    const body = JSON.stringify(idx.map((i) => ({ entryId: String(i), ...this.#entry(batch[i]!) })));
+    const res = await this.#post(this.#bulkPath, body, 'application/json', signal);
+    if (res.status >= 200 && res.status < 300) return this.#ok();
+    const text = res.body;
+    if (res.status === 500) {
+      const failedEntries = parseFailedEntries(text);
+      if (failedEntries) {
+        const failed = new Map<number, string>();
+        const sent = new Set(idx);
+        for (const f of failedEntries) {
+          const i = Number(f.entryId);
+          if (sent.has(i)) failed.set(i, `dapr: ${f.error ?? 'entry failed'}`);
+        }
+        this.#log?.debug({ failed: failed.size, of: idx.length }, 'dapr bulk publish: some entries failed');
+        this.#health = { ready: true };
+        return { failed };
+      }
+    }
+    if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND|ERR_PUBSUB_EMPTY|ERR_TOPIC_EMPTY/.test(text)) {
+      if (idx.length === 1) {
+        permanent.push({ index: idx[0]!, error: `dapr: HTTP ${res.status}: ${excerpt(text)}`, retryable: false });
+        return { failed: new Map() };
+      }
+      const mid = Math.ceil(idx.length / 2);
+      const left = await this.#bulkPublish(batch, idx.slice(0, mid), signal, permanent);
+      let right: Attempt;
+      try {
+        right = await this.#bulkPublish(batch, idx.slice(mid), signal, permanent);
+      } catch (e) {
+        right = { failed: new Map(idx.slice(mid).map((i) => [i, asSinkError(e).message])) };
+      }
+      return { failed: new Map([...left.failed, ...right.failed]) };
+    }
+    throw this.#statusError(res.status, text);
+  }
+
+  async #publishEach(batch: readonly OutgoingRecord[], signal: AbortSignal, permanent: RecordFailure[]): Promise<Attempt> {
+    const failed = new Map<number, string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length) {
+        const i = next++;
+        const { event, contentType } = this.#entry(batch[i]!);
+        try {
+          const res = await this.#post(this.#publishPath, JSON.stringify(event), contentType, signal);
+          if (res.status >= 200 && res.status < 300) continue;
+          if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND/.test(res.body)) {
+            permanent.push({ index: i, error: `dapr: HTTP ${res.status}: ${excerpt(res.body)}`, retryable: false });
+          } else failed.set(i, this.#statusError(res.status, res.body).message);
+        } catch (e) {
+          failed.set(i, asSinkError(e).message);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, batch.length) }, worker));
+    if (failed.size < batch.length) this.#ok();
+    return { failed };
+  }
+
+  #ok(): Attempt {
+    if (!this.#health.ready) this.#health = { ready: true };
+    return { failed: new Map() };
+  }
+
+  #statusError(status: number, body: string): SinkError {
+    if (status === 401 || status === 403) this.#token?.invalidate();
+    return new SinkError(`dapr: HTTP ${status}: ${excerpt(body)}`, { retryable: true });
+  }
+
+  async #post(path: string, body: string, contentType: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+    try {
+      const res = await request(`${this.#base}${path}${this.#query}`, {
+        method: 'POST',
+        headers: await this.#headers(contentType),
+        body,
+        dispatcher: this.#agent,
+        signal,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      return { status: res.statusCode, body: await res.body.text() };
+    } catch (e) {
+      const detail = `cannot reach the Dapr sidecar at ${this.#base}: ${(e as Error).message}`;
+      this.#health = { ready: false, detail };
+      throw new SinkError(`dapr: ${detail}`, { retryable: true, cause: e });
+    }
+  }
+
+  async #waitReady(signal: AbortSignal): Promise<void> {
+    let logged = false;
+    while (!signal.aborted && !this.#closed) {
+      try {
+        const res = await request(`${this.#base}/v1.0/healthz/outbound`, {
+          dispatcher: this.#agent,
+          signal,
+          headers: this.#token ? { 'dapr-api-token': await this.#token.value() } : {},
+          headersTimeout: 5000,
+          bodyTimeout: 5000,
+        });
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          this.#health = { ready: true };
+          this.#log?.info({ url: this.#base, component: this.#component, topic: this.#topic }, 'dapr sidecar ready');
+          return;
+        }
+        this.#health = { ready: false, detail: `Dapr sidecar at ${this.#base} not ready (HTTP ${res.statusCode})` };
+      } catch (e) {
+        if (signal.aborted || this.#closed) return;
+        this.#health = { ready: false, detail: `waiting for the Dapr sidecar at ${this.#base}: ${(e as Error).message}` };
+      }
+      if (!logged) this.#log?.warn({ detail: this.#health.detail }, 'dapr sidecar not ready yet');
+      logged = true;
+      await new Promise((r) => setTimeout(r, this.#readinessMs));
+    }
+  }
+}
+
+function parseFailedEntries(text: string): { entryId: string; error?: string }[] | undefined {
+  try {
+    const v = JSON.parse(text) as { failedEntries?: unknown };
+    return Array.isArray(v.failedEntries) ? (v.failedEntries as { entryId: string; error?: string }[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function excerpt(s: string): string {
+  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
+}
+
+function asSinkError(e: unknown): SinkError {
+  return e instanceof SinkError ? e : new SinkError(`dapr: ${(e as Error).message}`, { retryable: true, cause: e });
+}

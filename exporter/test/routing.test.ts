@@ -1,0 +1,92 @@
+// Per-sink routing: filter and redaction (exporter/src/routing/).
+import t from 'tap';
+import { compileRouting } from '../src/routing/index.js';
+import { parsePointer } from '../src/routing/redact.js';
+import type { OutgoingRecord } from '../src/sinks/sink.js';
+
+let seq = 0;
+function out(rec: Record<string, unknown>): OutgoingRecord {
+  return { seq: ++seq, decisionId: String(rec['decisionId'] ?? seq), eventType: String(rec['eventType']), json: JSON.stringify(rec) };
+}
+const violation = (o: Record<string, unknown> = {}) => ({
+  decisionId: `d${++seq}`,
+  eventType: 'violation_admission',
+  kind: 'K8sRequiredLabels',
+  name: 'must-have-owner',
+  enforcementAction: 'deny',
+  resourceKind: 'ConfigMap',
+  resourceNamespace: 'team-a',
+  resourceName: 'cm',
+  requestUsername: 'alice',
+  ...o,
+});
+
+t.test('no filter and no redaction: no transform at all', async (t) => {
+  t.equal(compileRouting({ name: 's' }), undefined);
+  t.equal(compileRouting({ name: 's', filter: {}, redact: [] }), undefined);
+});
+
+t.test('filter by each criterion, globs, exclude', async (t) => {
+  const keep = (filter: object, rec: Record<string, unknown>) => compileRouting({ name: 's', filter })!(out(rec)) !== null;
+  t.ok(keep({ eventTypes: ['violation_*'] }, violation()));
+  t.notOk(keep({ eventTypes: ['violation_audited'] }, violation()));
+  t.ok(keep({ enforcementActions: ['warn', 'deny'] }, violation()));
+  t.notOk(keep({ enforcementActions: ['warn'] }, violation()));
+  t.ok(keep({ enforcementActions: ['warn'] }, violation({ enforcementAction: 'scoped', enforcementActions: ['warn'] })), 'scoped actions count');
+  t.ok(keep({ constraintKinds: ['K8sRequired*'] }, violation()));
+  t.notOk(keep({ constraintNames: ['other'] }, violation()));
+  t.ok(keep({ namespaces: ['team-*'] }, violation()));
+  t.notOk(keep({ namespaces: ['kube-system'] }, violation()));
+  t.ok(keep({ namespaces: [''] }, violation({ resourceNamespace: undefined, resourceKind: 'Namespace' })), '"" is cluster-scoped');
+  t.notOk(keep({ namespaces: ['*'] }, { decisionId: 'a', eventType: 'audit_started' }), 'no resource: a namespace filter leaves it out');
+  t.ok(keep({ resourceKinds: ['ConfigMap'] }, violation()));
+  t.notOk(keep({ eventTypes: ['violation_admission'], resourceKinds: ['Secret'] }, violation()), 'criteria AND together');
+  t.notOk(keep({ exclude: { namespaces: ['team-a'] } }, violation()));
+  t.ok(keep({ exclude: { namespaces: ['team-b'] } }, violation()));
+  const decision = {
+    decisionId: 'x',
+    eventType: 'admission_decision',
+    allowed: false,
+    violations: { total: 1, items: [{ constraintKind: 'K8sPSP', constraintName: 'no-priv', enforcementAction: 'warn' }] },
+  };
+  t.ok(keep({ constraintKinds: ['K8sPSP'], enforcementActions: ['warn'] }, decision), "an admission_decision matches on its violations' constraints");
+});
+
+t.test('redaction: remove, replace, wildcards, when; erased/masked listed', async (t) => {
+  const tr = compileRouting({
+    name: 's',
+    redact: [
+      { path: '/object/data', when: { resourceKinds: ['Secret'] } },
+      { path: '/requestUsername', action: 'replace' },
+      { path: '/object/spec/containers/*/env', action: 'replace', value: [] },
+      { path: '/requestUserGroups/1' },
+      { path: '/a~1b' },
+    ],
+  })!;
+  const secret = violation({
+    resourceKind: 'Secret',
+    object: { kind: 'Secret', data: { password: 'aHVudGVyMg==' }, spec: { containers: [{ env: [{ name: 'X', value: 'y' }] }, { name: 'c2' }] } },
+    requestUserGroups: ['a', 'b', 'c'],
+    'a/b': 1,
+  });
+  const r = JSON.parse(tr(out(secret))!.json) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.notOk('data' in r.object, 'the Secret data is gone');
+  t.equal(r.requestUsername, '[redacted]');
+  t.same(r.object.spec.containers[0].env, []);
+  t.same(r.object.spec.containers[1], { name: 'c2' }, 'absent paths untouched');
+  t.same(r.requestUserGroups, ['a', 'c']);
+  t.notOk('a/b' in r);
+  t.same(r.erased, ['/object/data', '/requestUserGroups/1', '/a~1b']);
+  t.same(r.masked, ['/requestUsername', '/object/spec/containers/0/env']);
+  const cm = violation({ object: { kind: 'ConfigMap', data: { k: 'v' } } });
+  const r2 = JSON.parse(tr(out(cm))!.json) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  t.same(r2.object.data, { k: 'v' }, '`when` limits a rule to matching records');
+  const plain = out({ decisionId: 'p', eventType: 'audit_started' });
+  t.equal(tr(plain), plain, 'nothing to redact: the record goes out as stored');
+});
+
+t.test('bad pointers are refused with the key named', async (t) => {
+  t.throws(() => compileRouting({ name: 's', redact: [{ path: 'object' }] }), /sinks\[s\]\.redact\[0\]\.path: a JSON pointer starts with "\/"/);
+  t.throws(() => compileRouting({ name: 's', redact: [{ path: '/' }] }), /whole record/);
+  t.throws(() => parsePointer('/a~2', 'k'), /invalid escape/);
+});
