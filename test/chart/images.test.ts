@@ -2,6 +2,7 @@
 // production-only dependencies, a numeric non-root user, no shell at run time, labels, health check, and copied paths
 // that exist in the repository and survive .dockerignore; and that they agree with package.json, versions.env and the chart.
 import { existsSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { parse as parseYaml } from 'yaml';
@@ -64,8 +65,18 @@ for (const image of images) {
     // Production dependencies only, installed per workspace, in a stage the runtime copies from.
     const deps = df.stages.find((s) => s.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('--omit=dev')))!;
     t.ok(deps, 'a stage installs with --omit=dev');
-    t.match(deps.instructions.find((i) => i.args.includes('--omit=dev'))!.args, new RegExp(`npm ci --omit=dev -w ${image.workspace}\\b`), 'npm ci --omit=dev -w <workspace>');
-    t.ok(rootPkg.workspaces.includes(image.workspace), 'the workspace exists');
+    const install = deps.instructions.find((i) => i.args.includes('--omit=dev'))!.args;
+    t.match(install, new RegExp(`npm ci --omit=dev -w ${image.workspace}\\b`), 'npm ci --omit=dev -w <workspace>');
+    const installed = [...install.matchAll(/-w (\S+)/g)].map((m) => m[1]!);
+    for (const ws of installed) t.ok(rootPkg.workspaces.includes(ws), `workspace ${ws} exists`);
+    // Every workspace the sources import (e.g. the engine imports @gk-exporter/exporter/client) is installed and copied.
+    for (const ws of await importedWorkspaces(image.workspace)) {
+      t.ok(installed.includes(ws), `${ws} (imported by ${image.workspace}) is installed with -w ${ws}`);
+      t.ok(
+        df.stages.some((st) => st.instructions.some((i) => i.keyword === 'COPY' && i.args.includes(`/src/${ws}/dist`))),
+        `${ws}/dist (imported by ${image.workspace}) is in the image`,
+      );
+    }
     t.ok(deps.instructions.some((i) => i.keyword === 'RUN' && /python3/.test(i.args) && /make/.test(i.args) && /g\+\+/.test(i.args)), 'build tools for native addons (better-sqlite3)');
     const fromStages = final.instructions
       .filter((i) => i.keyword === 'COPY' && /--from=/.test(i.args))
@@ -127,6 +138,19 @@ for (const image of images) {
     }
     checkNoBuildToolsAtRuntime(t, final);
   });
+}
+
+/** Workspaces (by folder) whose package a workspace's sources import, itself included. */
+async function importedWorkspaces(workspace: string): Promise<string[]> {
+  const names = new Map(rootPkg.workspaces.map((ws) => [(JSON.parse(read(`${ws}/package.json`)) as { name: string }).name, ws]));
+  const found = new Set([workspace]);
+  const dir = path.join(repoRoot, workspace, 'src');
+  for (const file of await readdir(dir, { recursive: true })) {
+    if (!String(file).endsWith('.ts')) continue;
+    const text = readFileSync(path.join(dir, String(file)), 'utf8');
+    for (const m of text.matchAll(/from '(@[^/']+\/[^/']+)/g)) if (names.has(m[1]!)) found.add(names.get(m[1]!)!);
+  }
+  return [...found];
 }
 
 function checkNoBuildToolsAtRuntime(t: { notOk(v: unknown, m: string): void }, final: Stage) {
