@@ -289,6 +289,16 @@ t.test('several sinks render into one config, in order, with their own keys', as
   t.equal(config.queue.onFull, 'drop-oldest');
 });
 
+t.test('extraConfig adds exporter settings under the ones the chart owns', async (t) => {
+  const objs = await render(['exporter-http.yaml'], ['exporter.extraConfig.queue.synchronous=full', 'exporter.extraConfig.queue.maxAge=7d', 'exporter.extraConfig.socket=/elsewhere.sock']);
+  const config = parseYaml(find(objs, 'ConfigMap', '-exporter-config').data['webhook.yaml']);
+  t.equal(config.queue.synchronous, 'full', 'added');
+  t.equal(config.queue.maxAge, '7d', 'added');
+  t.equal(config.queue.onFull, 'block', "the chart's own queue keys kept");
+  t.equal(config.socket, '/var/run/gk-exporter/exporter.sock', 'the socket the engine uses cannot be moved away');
+  t.equal(resolveConfig(config).sinks.length, 1, 'the exporter accepts it');
+});
+
 t.test('monitoring: ServiceMonitor scrapes both metrics ports of both components', async (t) => {
   const objs = await render(['monitoring.yaml']);
   const sm = find(objs, 'ServiceMonitor', '');

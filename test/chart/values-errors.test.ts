@@ -14,7 +14,7 @@ const cases: Array<{ what: string; set: string[]; message: RegExp }> = [
     set: ['exporter.enabled=true', 'exporter.sinks[0].name=k', 'exporter.sinks[0].type=kafka', 'exporter.sinks[0].brokers[0]=kafka:9092'],
     message: /missing property 'topic'/,
   },
-  { what: 'a dapr sink without pubsub', set: ['exporter.enabled=true', 'exporter.sinks[0].name=d', 'exporter.sinks[0].type=dapr', 'exporter.sinks[0].topic=t'], message: /missing property 'pubsub'/ },
+  { what: 'a dapr sink without its component', set: ['exporter.enabled=true', 'exporter.sinks[0].name=d', 'exporter.sinks[0].type=dapr', 'exporter.sinks[0].topic=t'], message: /missing property 'component'/ },
   { what: 'the exporter on without sinks', set: ['exporter.enabled=true'], message: /exporter\.sinks is empty: add at least one sink/ },
   {
     what: 'two sinks with one name',

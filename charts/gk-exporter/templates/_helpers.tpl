@@ -127,7 +127,8 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
   "log" (dict "level" $root.Values.logLevel)
   "shutdownTimeout" (printf "%ds" (include "gk.exporterShutdownSeconds" $root | int))
 }}
-{{- toYaml (mustMergeOverwrite $config (deepCopy $ex.extraConfig)) }}
+{{- /* extraConfig adds keys (e.g. queue.synchronous, ingest.*, queue.maxAge); the keys the chart sets win. */}}
+{{- toYaml (mustMergeOverwrite (deepCopy $ex.extraConfig) $config) }}
 {{- end }}
 
 {{/* Seconds the exporter spends delivering at shutdown: the grace period less 20 s for the engine to stop first. */}}
