@@ -164,6 +164,12 @@ for (const values of scenarios) {
         t.ok(spec.containers.includes(exporter), `${component}: the exporter is a regular container`);
       }
       checkRestricted(t, `${component}/exporter`, spec, exporter);
+      // Kubernetes credentials reach the engine only, never the sidecar that talks to external systems.
+      t.equal(spec.automountServiceAccountToken, false, `${component}: no automounted token`);
+      t.ok(manager.volumeMounts.some((m: { name: string; mountPath: string }) => m.name === 'kube-api-access' && m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), `${component}: the engine gets the API token`);
+      t.notOk(exporter.volumeMounts.some((m: { name: string }) => m.name === 'kube-api-access'), `${component}: the exporter does not`);
+      const tokenSource = spec.volumes.find((v: { name: string }) => v.name === 'kube-api-access').projected.sources[0].serviceAccountToken;
+      t.ok(tokenSource.expirationSeconds > 0, `${component}: a bound, expiring token`);
       t.same(exporter.livenessProbe.httpGet, { path: '/healthz', port: 'exporter-prom' }, `${component}: exporter liveness on /healthz`);
       t.same(exporter.readinessProbe.httpGet, { path: '/readyz', port: 'exporter-prom' }, `${component}: exporter readiness on /readyz`);
 

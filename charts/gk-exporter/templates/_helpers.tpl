@@ -285,3 +285,34 @@ dapr.io/app-health-check-path: /healthz
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The API credentials, mounted into the engine's container only (the pod does not automount them), so the exporter sidecar,
+which talks to external systems, never holds a Kubernetes token. The same projected volume the kubelet would add.
+*/}}
+{{- define "gk.apiAccessVolume" -}}
+- name: kube-api-access
+  projected:
+    defaultMode: 0444
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3607
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                apiVersion: v1
+                fieldPath: metadata.namespace
+{{- end }}
+
+{{- define "gk.apiAccessMount" -}}
+- name: kube-api-access
+  mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+  readOnly: true
+{{- end }}
