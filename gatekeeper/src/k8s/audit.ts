@@ -1,0 +1,201 @@
+// The cluster audit, as Gatekeeper's audit manager: every --audit-interval seconds it lists every listable kind found
+// through discovery (or, with --audit-from-cache, the kinds synced by the Config), page by page (--audit-chunk-size),
+// evaluates them with the standalone audit's loop (runAudit: same evaluation, same uncapped export), then writes each
+// constraint's status (auditTimestamp, totalViolations, violations capped at --constraint-violations-limit) and the metrics.
+import type { Logger } from 'pino';
+import type { DecisionExport } from '../export/decision-export.js';
+import { runAudit, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
+import type { PolicyEngine } from '../policy/engine.js';
+import { NamespaceExemptions } from '../webhook/namespaces.js';
+import { resourcePath, type KubeClient, type KubeList, type KubeObject } from './client.js';
+import type { ConfigController } from './config-controller.js';
+import { discoverResources, type ApiResource } from './discovery.js';
+import type { AuditMetrics } from './audit-metrics.js';
+import { constraintsPath, type PolicyController } from './policy-controller.js';
+import { updateStatus } from './status.js';
+
+export interface ClusterAuditOptions {
+  engine: PolicyEngine;
+  policies: PolicyController;
+  config?: ConfigController;
+  /** Seconds between runs; 0 disables the periodic audit. */
+  intervalSeconds: number;
+  /** Page size of the list requests. */
+  chunkSize: number;
+  /** Violations kept in each constraint's status. */
+  violationsLimit: number;
+  /** Audit only the kinds synced by the Config, from the watch caches, instead of listing the cluster. */
+  fromCache: boolean;
+  /** List only the kinds some constraint matches (every kind when a constraint matches all). */
+  matchKindOnly: boolean;
+  /** Write results into the constraints' status. */
+  writeStatus: boolean;
+  /** Run only while this returns true (leader election). */
+  isLeader?: () => boolean;
+  exporter?: DecisionExport;
+  metrics: AuditMetrics;
+  logger: Logger;
+}
+
+export interface ClusterAuditResult extends AuditReport {
+  resources: number;
+  listErrors: string[];
+}
+
+export class ClusterAudit {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<ClusterAuditResult | undefined> | undefined;
+  private stopped = false;
+  private runs = 0;
+  /** The last completed run (for status reporting and tests). */
+  last: ClusterAuditResult | undefined;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: ClusterAuditOptions,
+  ) {}
+
+  get completedRuns(): number {
+    return this.runs;
+  }
+
+  start(): void {
+    if (this.opts.intervalSeconds <= 0) {
+      this.opts.logger.info('periodic audit disabled (--audit-interval=0)');
+      return;
+    }
+    const tick = async () => {
+      if (this.stopped) return;
+      if (!this.opts.isLeader || this.opts.isLeader()) await this.runOnce().catch((e) => this.opts.logger.error({ err: (e as Error).message }, 'audit failed'));
+      if (!this.stopped) this.timer = setTimeout(tick, this.opts.intervalSeconds * 1000);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current?.catch(() => undefined);
+  }
+
+  /** One audit run now (runs are never concurrent: a call during a run waits for it). */
+  runOnce(): Promise<ClusterAuditResult | undefined> {
+    if (this.current) return this.current;
+    this.current = this.run().finally(() => (this.current = undefined));
+    return this.current;
+  }
+
+  private excluded(): NamespaceExemptions {
+    try {
+      return new NamespaceExemptions(this.opts.config?.excluded.audit ?? []);
+    } catch {
+      return new NamespaceExemptions([]);
+    }
+  }
+
+  private async run(): Promise<ClusterAuditResult> {
+    const { logger } = this.opts;
+    const startedAt = Date.now();
+    const excluded = this.excluded();
+    const keep = (o: KubeObject) => !o.metadata?.namespace || !excluded.isExempt(o.metadata.namespace);
+    const objects: KubeObject[] = [];
+    const listErrors: string[] = [];
+    let resources = 0;
+    if (this.opts.fromCache) {
+      for (const s of this.opts.config?.syncedResources() ?? []) {
+        resources++;
+        for (const o of s.objects) if (keep(o)) objects.push(o);
+      }
+    } else {
+      const discovered = await discoverResources(this.client);
+      for (const gv of discovered.failed) listErrors.push(`discovery of ${gv} failed`);
+      const wanted = this.selectResources(discovered.resources);
+      for (const r of wanted) {
+        resources++;
+        try {
+          await this.listAll(r, (o) => {
+            if (keep(o)) objects.push(o);
+          });
+        } catch (e) {
+          listErrors.push(`listing ${r.groupVersion} ${r.plural}: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const e of listErrors) logger.warn(e);
+
+    const report = await runAudit({
+      engine: this.opts.engine,
+      objects,
+      logger,
+      violationsLimit: this.opts.violationsLimit,
+      ...(this.opts.exporter ? { exporter: this.opts.exporter } : {}),
+    });
+    const durationMs = Date.now() - startedAt;
+    this.opts.metrics.record(startedAt, durationMs, report.violationsByAction, report.totalObjects);
+    if (this.opts.writeStatus) await this.writeStatuses(report, new Date(startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    this.runs++;
+    const result: ClusterAuditResult = { ...report, durationMs, resources, listErrors };
+    this.last = result;
+    logger.info(
+      { auditId: report.auditId, resources, objects: report.totalObjects, constraints: report.constraints.length, violations: report.totalViolations, durationMs },
+      'audit completed',
+    );
+    return result;
+  }
+
+  private selectResources(all: ApiResource[]): ApiResource[] {
+    const listable = all.filter((r) => r.verbs.includes('list'));
+    if (!this.opts.matchKindOnly) return listable;
+    const kinds = new Set<string>();
+    for (const { obj } of this.opts.policies.constraintObjects()) {
+      const entries: Array<{ apiGroups?: string[]; kinds?: string[] }> = obj.spec?.match?.kinds ?? [];
+      if (!entries.length) return listable;
+      for (const e of entries) {
+        const groups = e.apiGroups?.length ? e.apiGroups : ['*'];
+        const ks = e.kinds?.length ? e.kinds : ['*'];
+        for (const g of groups) for (const k of ks) kinds.add(`${g}/${k}`);
+      }
+    }
+    return listable.filter((r) => kinds.has(`*/*`) || kinds.has(`${r.group}/*`) || kinds.has(`*/${r.kind}`) || kinds.has(`${r.group}/${r.kind}`));
+  }
+
+  private async listAll(r: ApiResource, each: (o: KubeObject) => void): Promise<void> {
+    const path = resourcePath({ group: r.group, version: r.version, plural: r.plural });
+    let cont: string | undefined;
+    do {
+      const page = await this.client.get<KubeList>(path, { query: { limit: this.opts.chunkSize, continue: cont }, timeoutMs: 120_000 });
+      for (const item of page.items) {
+        item.apiVersion = r.groupVersion;
+        item.kind = r.kind;
+        each(item);
+      }
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+  }
+
+  private async writeStatuses(report: AuditReport, auditTimestamp: string): Promise<void> {
+    const byKey = new Map<string, ConstraintSummary>(report.constraints.map((c) => [`${c.kind}/${c.name}`, c]));
+    const targets = this.opts.policies.constraintObjects();
+    let i = 0;
+    const worker = async () => {
+      while (i < targets.length) {
+        const { kind, obj } = targets[i++]!;
+        const s = byKey.get(`${kind}/${obj.metadata.name}`);
+        await updateStatus(this.client, constraintsPath(kind, obj.metadata.name), (status) => {
+          status['auditTimestamp'] = auditTimestamp;
+          status['totalViolations'] = s?.totalViolations ?? 0;
+          status['violations'] = (s?.violations ?? []).map((v) => ({
+            enforcementAction: v.enforcementAction,
+            group: v.group,
+            version: v.version,
+            kind: v.kind,
+            ...(v.namespace ? { namespace: v.namespace } : {}),
+            name: v.name ?? '',
+            message: v.message,
+          }));
+        }).catch((e) => this.opts.logger.warn({ constraint: `${kind}/${obj.metadata.name}`, err: (e as Error).message }, 'could not write audit status'));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, targets.length) }, worker));
+  }
+}

@@ -1,0 +1,264 @@
+// The engine in a cluster: one process runs the operations it is given (webhook, audit, status), like Gatekeeper's
+// --operation flag. Both in one process suits small installs; larger ones run webhook replicas and an audit pod.
+import http from 'node:http';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { DecisionExport } from '../export/decision-export.js';
+import { PolicyEngine } from '../policy/engine.js';
+import { WebhookMetrics } from '../webhook/metrics.js';
+import { WebhookServer } from '../webhook/server.js';
+import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
+import { ClusterAudit } from './audit.js';
+import { AuditMetrics } from './audit-metrics.js';
+import { CertRotator } from './certs.js';
+import { KubeClient } from './client.js';
+import { ConfigController } from './config-controller.js';
+import { DynamicExemptions } from './exemptions.js';
+import { LeaderElector } from './leader.js';
+import { PolicyController } from './policy-controller.js';
+
+export const OPERATIONS = ['webhook', 'audit', 'status'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface ManagerOptions {
+  operations: Operation[];
+  kubeconfig?: string;
+  context?: string;
+  /** Namespace of the Config, the certificate Secret and the leader Lease. */
+  namespace: string;
+  /** This replica's identity (status.byPod id, lease holder). */
+  podName: string;
+  configName: string;
+
+  // webhook
+  port: number;
+  host?: string;
+  exemptNamespaces: string[];
+  logDenies: boolean;
+  maxRequestBytes: number;
+  evaluationTimeoutMs: number;
+  /** Generate and rotate the serving certificate in a Secret; false: read it from certDir (mounted). */
+  certRotation: boolean;
+  certDir?: string;
+  certSecretName: string;
+  /** Names the certificate is valid for (the Service DNS names, or 127.0.0.1 for a webhook on loopback). */
+  certHosts: string[];
+  validatingWebhookConfigurations: string[];
+
+  // audit
+  auditIntervalSeconds: number;
+  auditChunkSize: number;
+  constraintViolationsLimit: number;
+  auditFromCache: boolean;
+  auditMatchKindOnly: boolean;
+  leaderElection: boolean;
+  leaderLeaseName: string;
+
+  /** Port of /metrics, /healthz and /readyz (all operations); 0: none. */
+  metricsPort: number;
+  opaPath?: string;
+  cacheDir?: string;
+  exporter?: DecisionExport;
+  logger: Logger;
+}
+
+export interface Manager {
+  readonly engine: PolicyEngine;
+  readonly policies: PolicyController;
+  readonly audit?: ClusterAudit;
+  readonly webhookPort?: number;
+  readonly metricsPort?: number;
+  ready(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startManager(o: ManagerOptions): Promise<Manager> {
+  const { logger } = o;
+  const has = (op: Operation) => o.operations.includes(op);
+  if (!has('webhook') && !has('audit')) throw new Error('--operation: give webhook, audit or both');
+  const client = await KubeClient.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), logger });
+  const engine = await PolicyEngine.create({ logger, ...(o.opaPath ? { opaPath: o.opaPath } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
+  const webhookMetrics = new WebhookMetrics();
+  const auditMetrics = new AuditMetrics();
+  const exemptions = new DynamicExemptions(o.exemptNamespaces);
+  const stoppers: Array<() => Promise<void> | void> = [];
+  let readyFlag = false;
+  let stopping = false;
+
+  const policies = new PolicyController(client, {
+    engine,
+    podId: o.podName,
+    operations: [...o.operations].sort(),
+    // Every webhook replica reconciles the CRDs (idempotent server-side apply), as Gatekeeper's pods do.
+    manageCrds: has('webhook') || has('audit'),
+    writeStatus: has('status') || has('webhook'),
+    logger,
+    onChange: (s) =>
+      webhookMetrics.setPolicyCounts(
+        { active: s.templates.filter((t) => !t.errors.length).length, error: s.templates.filter((t) => t.errors.length).length },
+        s.constraints.map((c) => ({ action: c.enforcementAction, status: c.error ? 'error' : 'active' })),
+      ),
+  });
+  const config = new ConfigController(client, {
+    engine,
+    namespace: o.namespace,
+    name: o.configName,
+    logger,
+    onExclusions: (x) => {
+      try {
+        exemptions.setConfigured(x.webhook);
+      } catch (e) {
+        logger.error({ err: (e as Error).message }, 'Config spec.match: bad namespace pattern for the webhook');
+      }
+    },
+  });
+
+  // Health and metrics answer from the start; /readyz turns 200 once policies are loaded.
+  let metricsServer: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (o.metricsPort > 0) {
+    const registry = Registry.merge([webhookMetrics.registry, auditMetrics.registry]);
+    metricsServer = http.createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      if (url === '/readyz') {
+        return void (readyFlag && !stopping
+          ? res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
+          : res.writeHead(503, { 'content-type': 'text/plain' }).end('not ready: templates and constraints not loaded yet\n'));
+      }
+      if (url === '/metrics') {
+        registry.metrics().then(
+          (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+          (e) => res.writeHead(500).end(String(e)),
+        );
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('serves /metrics, /healthz, /readyz\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      metricsServer!.once('error', reject);
+      metricsServer!.listen(o.metricsPort, o.host, () => resolve());
+    });
+    metricsPort = (metricsServer.address() as AddressInfo).port;
+    stoppers.push(() => new Promise<void>((r) => metricsServer!.close(() => r())));
+  }
+
+  let webhook: WebhookServer | undefined;
+  let webhookPort: number | undefined;
+  if (has('webhook')) {
+    let tls: { key: Buffer; cert: Buffer };
+    if (o.certRotation) {
+      const rotator = new CertRotator(client, {
+        namespace: o.namespace,
+        secretName: o.certSecretName,
+        hosts: o.certHosts,
+        validatingWebhooks: o.validatingWebhookConfigurations,
+        logger,
+        onCertificate: (b) => {
+          webhook?.setCertificate({ key: Buffer.from(b.keyPem), cert: Buffer.from(b.certPem) });
+          if (webhook) logger.info('serving certificate rotated');
+        },
+      });
+      const b = await rotator.start();
+      tls = { key: Buffer.from(b.keyPem), cert: Buffer.from(b.certPem) };
+      stoppers.push(() => rotator.stop());
+    } else {
+      const files = resolveTlsFiles({ ...(o.certDir ? { certDir: o.certDir } : {}) });
+      const m = await loadTls(files);
+      tls = { key: m.key, cert: m.cert };
+      const stopWatch = watchTls(
+        files,
+        10_000,
+        (n) => {
+          webhook?.setCertificate(n);
+          logger.info({ subject: n.subject, validTo: n.validTo }, 'serving certificate reloaded');
+        },
+        (e) => logger.warn({ err: e.message }, 'serving certificate not reloaded'),
+      );
+      stoppers.push(stopWatch);
+    }
+    webhook = new WebhookServer({
+      engine,
+      logger,
+      metrics: webhookMetrics,
+      exemptions,
+      tls,
+      maxRequestBytes: o.maxRequestBytes,
+      deadlineMs: o.evaluationTimeoutMs,
+      logDenies: o.logDenies,
+      isReady: () => readyFlag && !stopping,
+      ...(o.exporter ? { exporter: o.exporter } : {}),
+    });
+    webhookPort = await webhook.listen(o.port, o.host);
+    logger.info({ port: webhookPort }, 'webhook listening');
+  }
+
+  await config.start();
+  stoppers.push(() => config.stop());
+  await policies.start();
+  stoppers.push(() => policies.stop());
+
+  let audit: ClusterAudit | undefined;
+  let elector: LeaderElector | undefined;
+  if (has('audit')) {
+    let leading = !o.leaderElection;
+    audit = new ClusterAudit(client, {
+      engine,
+      policies,
+      config,
+      intervalSeconds: o.auditIntervalSeconds,
+      chunkSize: o.auditChunkSize,
+      violationsLimit: o.constraintViolationsLimit,
+      fromCache: o.auditFromCache,
+      matchKindOnly: o.auditMatchKindOnly,
+      writeStatus: true,
+      isLeader: () => leading,
+      ...(o.exporter ? { exporter: o.exporter } : {}),
+      metrics: auditMetrics,
+      logger,
+    });
+    if (o.leaderElection) {
+      elector = new LeaderElector(
+        client,
+        { namespace: o.namespace, name: o.leaderLeaseName, identity: o.podName, logger },
+        {
+          onStartedLeading: () => {
+            leading = true;
+            void audit!.runOnce().catch((e) => logger.error({ err: (e as Error).message }, 'audit failed'));
+          },
+          onStoppedLeading: () => (leading = false),
+        },
+      );
+      elector.start();
+    }
+    audit.start();
+  }
+  readyFlag = true;
+  logger.info({ operations: o.operations, webhookPort, metricsPort }, 'ready');
+
+  return {
+    engine,
+    policies,
+    ...(audit ? { audit } : {}),
+    ...(webhookPort !== undefined ? { webhookPort } : {}),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ready: () => readyFlag && !stopping,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      // Not ready first (the API server stops sending), the lease released at once so another replica audits,
+      // the webhook drains, then the controllers and the client.
+      await elector?.stop();
+      await audit?.stop();
+      await webhook?.close();
+      for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e) => logger.warn({ err: (e as Error).message }, 'stop step failed'));
+      await client.close();
+    },
+  };
+}
+
+export function defaultPodName(): string {
+  return process.env['POD_NAME'] || os.hostname();
+}
