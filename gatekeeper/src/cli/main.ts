@@ -5,6 +5,7 @@ import { register as registerVerify } from './verify.js';
 import { register as registerTest } from './test.js';
 import { register as registerWebhook } from './webhook.js';
 import { register as registerAudit } from './audit.js';
+import { register as registerRun } from './run.js';
 
 const program = new Command();
 program.name('gatekeeper').description('Policy engine in the mould of OPA Gatekeeper').showHelpAfterError();
@@ -12,6 +13,7 @@ registerVerify(program);
 registerTest(program);
 registerWebhook(program);
 registerAudit(program);
+registerRun(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`gatekeeper: ${e.message}`);
