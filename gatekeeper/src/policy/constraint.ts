@@ -7,7 +7,7 @@ import { SelectorError } from '../match/label-selector.js';
 export class ConstraintError extends Error {
   constructor(
     message: string,
-    /** "schema" when spec.parameters does not satisfy the template's schema (gator's ErrSchema). */
+    /** "schema" when the constraint does not fit its CRD's schema (spec.parameters, spec.match...: gator's ErrSchema). */
     readonly reason: 'schema' | 'kind' | 'invalid' = 'invalid',
   ) {
     super(message);
@@ -92,13 +92,13 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
   }
   if (!template) throw new ConstraintError(`${label}: no ConstraintTemplate defines kind ${kind}`, 'kind');
   const spec = obj.spec === undefined || obj.spec === null ? {} : obj.spec;
-  if (!isObj(spec)) throw new ConstraintError(`${label}: spec must be an object`);
+  if (!isObj(spec)) throw new ConstraintError(`${label}: spec must be an object`, 'schema');
 
   let match: ConstraintMatch;
   try {
     match = parseMatch(spec.match);
   } catch (e) {
-    if (e instanceof MatchError || e instanceof SelectorError) throw new ConstraintError(`${label}: ${e.message}`);
+    if (e instanceof MatchError || e instanceof SelectorError) throw new ConstraintError(`${label}: ${e.message}`, 'schema');
     throw e;
   }
 
@@ -112,7 +112,7 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
   }
 
   const rawAction = spec.enforcementAction;
-  if (rawAction !== undefined && typeof rawAction !== 'string') throw new ConstraintError(`${label}: spec.enforcementAction must be a string`);
+  if (rawAction !== undefined && typeof rawAction !== 'string') throw new ConstraintError(`${label}: spec.enforcementAction must be a string`, 'schema');
   const enforcementAction = !rawAction ? 'deny' : rawAction;
   const scoped: ParsedConstraint['scoped'] = [];
   if (enforcementAction === 'scoped') {
