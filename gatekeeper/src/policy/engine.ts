@@ -76,8 +76,21 @@ interface TemplateEntry {
   module?: TemplateModule;
   /** Inventory version last given to the module with setData. */
   dataVersion: number;
+  /** Whether the Rego reads `data` beyond its libs; the others never get a copy of the inventory. */
+  readsData: boolean;
   errors: string[];
   generation: number;
+}
+
+/**
+ * Whether a template may read data.inventory: any reference to `data` other than `data.lib.*` imports, comments
+ * aside. Each module holds its own copy of the inventory, so templates that never read it are spared that memory.
+ */
+export function readsData(t: ParsedTemplate): boolean {
+  return t.modules.some((m) => {
+    const code = m.source.replace(/"(?:[^"\\\n]|\\.)*"/g, '""').replace(/#.*$/gm, '');
+    return /\bdata\b(?!\s*\.\s*lib\b)/.test(code);
+  });
 }
 
 const encoder = new TextEncoder();
@@ -150,7 +163,7 @@ export class PolicyEngine {
     for (const [kind, entry] of this.templates) {
       if (entry.name === parsed.name && kind !== parsed.kind) this.removeTemplate(kind);
     }
-    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, errors, generation });
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, readsData: readsData(parsed), errors, generation });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
       try {
@@ -257,7 +270,7 @@ export class PolicyEngine {
 
   private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array): Array<{ msg: string; details?: unknown }> {
     const module = t.module!;
-    if (t.dataVersion !== this.inventory.version) {
+    if (t.readsData && t.dataVersion !== this.inventory.version) {
       module.setData(this.inventory.data());
       t.dataVersion = this.inventory.version;
     }

@@ -264,3 +264,18 @@ t.test('a template whose kind changes drops the old kind and its constraints', a
   t.same(engine.listTemplates().map((x) => x.kind), ['K8sSAW']);
   t.same(engine.listConstraints(), []);
 });
+
+t.test('only templates that read data get the inventory, including through a lib', async (t) => {
+  const { readsData } = await import('../../src/policy/engine.js');
+  const { parseTemplate } = await import('../../src/templates/template.js');
+  const lib = 'package lib.inv\nnames[n] { data.inventory.cluster.v1.Namespace[n] }\n';
+  const viaLib = template('K8sViaLib', 'package k8svialib\nimport data.lib.inv\nviolation[{"msg": n}] { inv.names[n] }\n', { libs: [lib] });
+  t.equal(readsData(parseTemplate(viaLib)), true);
+  t.equal(readsData(parseTemplate(template('K8sSaw', sawRego('k8ssaw')))), false, 'metadata, strings and comments do not count');
+  t.equal(readsData(parseTemplate(template('K8sLibOnly', 'package k8slibonly\nimport data.lib.x # data.inventory\nviolation[{"msg": "data"}] { false }\n', { libs: ['package lib.x\nf := 1\n'] }))), false);
+  const engine = await newEngine(t);
+  t.same((await engine.upsertTemplate(viaLib)).errors, []);
+  engine.upsertConstraint(constraint('K8sViaLib', 'v'));
+  engine.addInventory({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } });
+  t.same((await engine.review(reviewFromObject(pod('p', 'x')))).violations.map((v) => v.msg), ['ns1']);
+});
