@@ -32,6 +32,11 @@ export interface KafkaSinkConfig {
   compression?: 'none' | 'gzip';
   /** Records per produce request: a larger batch from the worker is sent as several requests. Default 10000. */
   maxRecordsPerRequest?: number;
+  /**
+   * Bytes (values, keys and headers, before compression) per produce request. Keep it under the broker's
+   * message.max.bytes (default 1 MiB), which bounds a whole record batch. Default 900000.
+   */
+  maxBytesPerRequest?: number;
   /** Broker request timeout (the broker's wait for replica acks). Default 30000 ms. */
   requestTimeoutMs?: number;
   /** TCP connect timeout. Default 3000 ms. */
@@ -66,6 +71,7 @@ export const configSchema = {
     idempotent: { type: 'boolean' },
     compression: { enum: ['none', 'gzip'] },
     maxRecordsPerRequest: { type: 'integer', minimum: 1 },
+    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
     requestTimeoutMs: { type: 'integer', minimum: 1 },
     connectionTimeoutMs: { type: 'integer', minimum: 1 },
     clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
@@ -107,6 +113,8 @@ export function createSink(cfg: KafkaSinkConfig, ctx: KafkaSinkContext = {}): Ka
 interface Routed {
   topic: string;
   message: Message;
+  /** Approximate bytes on the wire before compression (value, key, headers). */
+  bytes: number;
 }
 
 export class KafkaSink implements Sink {
@@ -118,9 +126,11 @@ export class KafkaSink implements Sink {
   readonly #acks: -1 | 1;
   readonly #compression: CompressionTypes;
   readonly #maxPerRequest: number;
+  readonly #maxBytesPerRequest: number;
   readonly #requestTimeoutMs: number;
   readonly #sasl: { mechanism: SaslMechanism; username: Secret; password: Secret } | undefined;
   readonly #extraHeaders: Record<string, string>;
+  readonly #headerBytes: number;
   #producer: Producer | undefined;
   #connected = false;
   #closed = false;
@@ -143,8 +153,10 @@ export class KafkaSink implements Sink {
     this.#keyOf = compileKey(cfg.key ?? 'resource', `${key}.key`);
     this.#compression = cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.#maxPerRequest = cfg.maxRecordsPerRequest ?? 10_000;
+    this.#maxBytesPerRequest = cfg.maxBytesPerRequest ?? 900_000;
     this.#requestTimeoutMs = cfg.requestTimeoutMs ?? 30_000;
     this.#extraHeaders = cfg.headers ?? {};
+    this.#headerBytes = Object.entries(this.#extraHeaders).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
     if (cfg.sasl) {
       this.#sasl = {
         mechanism: cfg.sasl.mechanism,
@@ -177,10 +189,16 @@ export class KafkaSink implements Sink {
     if (batch.length === 0) return {};
     const routed = batch.map((r) => this.#route(r));
     const failures: RecordFailure[] = [];
-    for (let start = 0; start < batch.length; start += this.#maxPerRequest) {
+    for (let start = 0; start < batch.length; ) {
       if (signal.aborted) throw new SinkError('kafka send aborted', { retryable: true });
-      const end = Math.min(start + this.#maxPerRequest, batch.length);
-      const indexes = Array.from({ length: end - start }, (_, i) => start + i);
+      const indexes: number[] = [];
+      let bytes = 0;
+      for (let i = start; i < batch.length && indexes.length < this.#maxPerRequest; i++) {
+        const size = routed[i]!.bytes;
+        if (indexes.length && bytes + size > this.#maxBytesPerRequest) break;
+        indexes.push(i);
+        bytes += size;
+      }
       const outcome = await this.#sendIndexes(routed, indexes, signal);
       if (outcome.kind === 'whole-failed') {
         // Nothing of this request (and nothing after it) was acknowledged.
@@ -189,6 +207,7 @@ export class KafkaSink implements Sink {
         return { failures };
       }
       failures.push(...outcome.failures);
+      start += indexes.length;
     }
     return failures.length ? { failures } : {};
   }
@@ -286,6 +305,7 @@ export class KafkaSink implements Sink {
     const key = this.#keyOf(rec, r);
     return {
       topic,
+      bytes: r.json.length + (key?.length ?? 0) + r.decisionId.length + ev.length + schemaVersion.length + this.#headerBytes + 80,
       message: {
         key: key ?? null,
         value: r.json,
