@@ -9,7 +9,7 @@ import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
 import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
 import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
 import { Inventory } from './inventory.js';
-import { missingBuiltins, TemplateModule } from './wasm.js';
+import { DEFAULT_MAX_MEMORY_MIB, missingBuiltins, TemplateModule } from './wasm.js';
 
 export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
 
@@ -55,6 +55,8 @@ export interface EngineOptions {
   cacheDir?: string;
   /** Parallel opa builds; default: number of CPUs. */
   compileConcurrency?: number;
+  /** Linear-memory cap of each template's wasm instance, MiB (default 1024); an evaluation past it is an error. */
+  maxModuleMemoryMiB?: number;
   logger?: Logger;
 }
 
@@ -107,6 +109,7 @@ export class PolicyEngine {
   private constructor(
     readonly compiler: OpaCompiler,
     private readonly logger?: Logger,
+    private readonly maxModuleMemoryMiB?: number,
   ) {}
 
   static async create(opts: EngineOptions = {}): Promise<PolicyEngine> {
@@ -116,7 +119,10 @@ export class PolicyEngine {
       concurrency: opts.compileConcurrency,
       logger: opts.logger,
     });
-    return new PolicyEngine(compiler, opts.logger);
+    if (opts.maxModuleMemoryMiB !== undefined && !(opts.maxModuleMemoryMiB >= 1 && opts.maxModuleMemoryMiB <= 4096)) {
+      throw new Error(`maxModuleMemoryMiB must be between 1 and 4096, got ${opts.maxModuleMemoryMiB}`);
+    }
+    return new PolicyEngine(compiler, opts.logger, opts.maxModuleMemoryMiB);
   }
 
   /** Reads, compiles (cached by content hash) and loads a ConstraintTemplate. Errors name the template, file and line. */
@@ -141,7 +147,7 @@ export class PolicyEngine {
     const errors: string[] = [];
     try {
       const compiled = await this.compiler.compile(parsed);
-      module = await TemplateModule.instantiate(compiled.module, compiled.entrypoint);
+      module = await TemplateModule.instantiate(compiled.module, compiled.entrypoint, this.maxModuleMemoryMiB);
       const forbidden = module.builtinNames.filter((b) => forbiddenBuiltins.has(b));
       const missing = missingBuiltins(module.builtinNames).filter((b) => !forbiddenBuiltins.has(b));
       if (forbidden.length) errors.push(`template ${parsed.name}: calls ${forbidden.join(', ')}, which templates may not use`);
@@ -284,7 +290,8 @@ export class PolicyEngine {
     try {
       result = module.evaluate(input.buffer);
     } catch (e) {
-      const msg = e instanceof BuiltinError ? e.message : e instanceof Error ? e.message : String(e);
+      const detail = e instanceof Error ? e.message : String(e);
+      const msg = e instanceof BuiltinError ? detail : `template ${t.name}: evaluation failed: ${detail}${/malloc|memory/i.test(detail) ? ` (memory cap ${this.maxModuleMemoryMiB ?? DEFAULT_MAX_MEMORY_MIB} MiB)` : ''}`;
       this.logger?.debug({ template: t.name, err: msg }, 'template evaluation error');
       return [{ msg }];
     }

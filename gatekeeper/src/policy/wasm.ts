@@ -23,6 +23,8 @@ interface OpaExports {
   opa_wasm_abi_minor_version?: WebAssembly.Global;
 }
 
+export const DEFAULT_MAX_MEMORY_MIB = 1024;
+
 /** Shared by every instance: the evaluation under way (single-threaded, evaluations never interleave). */
 let current: EvalContext = {};
 const table = hostBuiltins(() => current);
@@ -55,8 +57,9 @@ export class TemplateModule {
     readonly builtinNames: string[],
   ) {}
 
-  static async instantiate(module: WebAssembly.Module, entrypointName: string): Promise<TemplateModule> {
-    const memory = new WebAssembly.Memory({ initial: 5 });
+  /** maxMemoryMiB caps the module's linear memory (inventory copy + evaluation heap); past it evaluation fails. */
+  static async instantiate(module: WebAssembly.Module, entrypointName: string, maxMemoryMiB = DEFAULT_MAX_MEMORY_MIB): Promise<TemplateModule> {
+    const memory = new WebAssembly.Memory({ initial: 5, maximum: Math.max(5, Math.floor(maxMemoryMiB * 16)) });
     const names: string[] = [];
     let exports: OpaExports | undefined;
 

@@ -279,3 +279,23 @@ t.test('only templates that read data get the inventory, including through a lib
   engine.addInventory({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns1' } });
   t.same((await engine.review(reviewFromObject(pod('p', 'x')))).violations.map((v) => v.msg), ['ns1']);
 });
+
+t.test('a template that outgrows its memory cap yields an error violation, and the engine goes on', async (t) => {
+  const { PolicyEngine } = await import('../../src/policy/engine.js');
+  const { opaPath } = await import('./helpers.js');
+  const engine = await PolicyEngine.create({ opaPath, cacheDir: tempDir(t, 'gk-mem-'), maxModuleMemoryMiB: 1 });
+  const rego = `package k8shog
+violation[{"msg": msg}] {
+  xs := [x | some i in numbers.range(1, 200000); x := sprintf("%d-padding-padding", [i])]
+  msg := sprintf("made %d", [count(xs)])
+}`;
+  t.same((await engine.upsertTemplate(template('K8sHog', `import future.keywords.in\n${rego}`.replace('import future.keywords.in\npackage k8shog', 'package k8shog\nimport future.keywords.in')))).errors, []);
+  await engine.upsertTemplate(template('K8sSaw', sawRego('k8ssaw')));
+  engine.upsertConstraint(constraint('K8sHog', 'hog'));
+  engine.upsertConstraint(constraint('K8sSaw', 'saw'));
+  const r = await engine.review(reviewFromObject(pod('p', 'x')));
+  const byName = Object.fromEntries(r.violations.map((v) => [v.constraint.name, v.msg]));
+  t.equal(byName.saw, 'saw p');
+  t.equal(byName.hog, 'template k8shog: evaluation failed: policy aborted: opa_malloc: failed (memory cap 1 MiB)');
+  await t.rejects(PolicyEngine.create({ opaPath, maxModuleMemoryMiB: 0 }), /maxModuleMemoryMiB must be between 1 and 4096/);
+});
