@@ -16,6 +16,8 @@ const run = promisify(execFile);
 export interface KafkaBroker {
   /** "127.0.0.1:<port>" */
   readonly broker: string;
+  /** "127.0.0.1:<port>" of the SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), when saslUsers was given. */
+  readonly saslBroker?: string;
   readonly dir: string;
   /** Creates a topic (partitions default 1; extra topic configs such as max.message.bytes). */
   createTopic(topic: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
@@ -28,7 +30,7 @@ export interface KafkaBroker {
   output(): string;
 }
 
-export async function startKafka(opts: { brokerProps?: Record<string, string> } = {}): Promise<KafkaBroker> {
+export async function startKafka(opts: { brokerProps?: Record<string, string>; saslUsers?: Record<string, string> } = {}): Promise<KafkaBroker> {
   const home = peerPath('kafka');
   const dir = mkdtempSync(path.join(tmpdir(), 'kafka-'));
   const port = await freePort();
@@ -52,13 +54,32 @@ export async function startKafka(opts: { brokerProps?: Record<string, string> } 
     'auto.create.topics.enable': 'true',
     ...opts.brokerProps,
   };
+  let saslPort: number | undefined;
+  const scramArgs: string[] = [];
+  if (opts.saslUsers) {
+    saslPort = await freePort();
+    const users = Object.entries(opts.saslUsers);
+    props['listeners'] += `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`;
+    props['advertised.listeners'] += `,SASL_PLAINTEXT://127.0.0.1:${saslPort}`;
+    props['listener.security.protocol.map'] += ',SASL_PLAINTEXT:SASL_PLAINTEXT';
+    props['sasl.enabled.mechanisms'] = 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512';
+    const q = (v: string) => JSON.stringify(v);
+    props['listener.name.sasl_plaintext.plain.sasl.jaas.config'] =
+      `org.apache.kafka.common.security.plain.PlainLoginModule required ${users.map(([u, pw]) => `user_${u}=${q(pw)}`).join(' ')};`;
+    for (const m of ['scram-sha-256', 'scram-sha-512']) {
+      props[`listener.name.sasl_plaintext.${m}.sasl.jaas.config`] = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+    }
+    for (const [u, pw] of users) {
+      for (const m of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) scramArgs.push('--add-scram', `${m}=[name=${u},password=${pw}]`);
+    }
+  }
   const propsFile = path.join(dir, 'server.properties');
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   const cp = `${home}/libs/*`;
   const env = { ...process.env, KAFKA_HEAP_OPTS: '', LOG_DIR: dir };
   const javaArgs = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dlog4j.configuration=file:${home}/log4j.properties`, '-cp', cp];
   const clusterId = randomUUID().replace(/-/g, '').slice(0, 22);
-  await run('java', [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'], { env });
+  await run('java', [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted', ...scramArgs], { env });
 
   let proc: Started | undefined;
   let log = '';
@@ -95,6 +116,7 @@ export async function startKafka(opts: { brokerProps?: Record<string, string> } 
   await launch();
   return {
     broker,
+    ...(saslPort ? { saslBroker: `127.0.0.1:${saslPort}` } : {}),
     dir,
     async createTopic(topic, o = {}) {
       const admin = kafka.admin();
