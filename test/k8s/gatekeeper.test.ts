@@ -90,6 +90,7 @@ t.before(async () => {
     '--metrics-port', String(metricsPort),
     '--cert-host', '127.0.0.1',
     '--exempt-namespace', NS,
+    '--exempt-namespace', 'e2e-exempt',
     '--audit-interval', '3',
     '--constraint-violations-limit', '2',
     '--export-socket', socket,
@@ -267,6 +268,41 @@ t.test('a referential template sees the inventory synced by the Config', async (
     return r.code !== 0 ? r : undefined;
   }, 30_000, 500);
   t.match(denied.stderr, /\[unique-service-selector\] same selector as service <first> in namespace <e2e>/);
+});
+
+t.test('--exempt-namespace and the Config spec.match exclusions are honoured, the latter changed live', async (t) => {
+  for (const ns of ['e2e-exempt', 'e2e-skip', 'e2e-checked']) await kube.kubectlOk(['create', 'namespace', ns]);
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'constraints.gatekeeper.sh/v1beta1',
+      kind: 'K8sRequiredLabels',
+      metadata: { name: 'cm-owner-exemptions' },
+      spec: {
+        match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaces: ['e2e-exempt', 'e2e-skip', 'e2e-checked'] },
+        parameters: { labels: [{ key: 'owner' }] },
+      },
+    }),
+  });
+  const create = (ns: string) => kube.kubectl(['create', 'configmap', 'probe', '-n', ns, '--from-literal=a=b', '--dry-run=server']);
+  await waitFor('the constraint is enforced', async () => (await create('e2e-checked')).code !== 0, 30_000, 500);
+  t.equal((await create('e2e-exempt')).code, 0, '--exempt-namespace: admitted without evaluation');
+  t.not((await create('e2e-skip')).code, 0, 'not excluded yet');
+
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'config.gatekeeper.sh/v1alpha1',
+      kind: 'Config',
+      metadata: { name: 'config', namespace: NS },
+      spec: {
+        match: [{ excludedNamespaces: ['e2e-sk*'], processes: ['webhook'] }],
+        sync: { syncOnly: [{ group: '', version: 'v1', kind: 'Service' }] },
+      },
+    }),
+  });
+  await waitFor('the Config exclusion applies', async () => (await create('e2e-skip')).code === 0, 30_000, 500);
+  t.pass('excluded from the webhook by the Config, without a restart');
+  t.not((await create('e2e-checked')).code, 0, 'other namespaces still checked');
+  await kube.kubectlOk(['delete', 'k8srequiredlabels', 'cm-owner-exemptions']);
 });
 
 t.test('a template that does not compile gets its errors in status and no CRD; deleting a template removes its CRD', async (t) => {
