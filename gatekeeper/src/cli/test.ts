@@ -1,11 +1,12 @@
 // `gatekeeper test FILES...` (like gator test): templates, constraints and objects from the same files; every object
 // is reviewed against every matching constraint; violations printed as text or JSON; exit 1 when any is a deny.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { ENFORCEMENT_POINTS, PolicyEngine, type Violation } from '../policy/engine.js';
 import { loadPolicyFiles, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 
 interface TestFlags {
+  maxModuleMemory?: number;
   output: 'text' | 'json';
   opaPath?: string;
   cacheDir?: string;
@@ -18,6 +19,12 @@ interface ObjectViolations {
   violations: Violation[];
 }
 
+function parseMiB(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 4096) throw new InvalidArgumentError(`--max-module-memory must be an integer from 1 to 4096 (MiB), got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('test')
@@ -26,11 +33,12 @@ export function register(program: Command): void {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--no-inventory', 'do not offer the objects to referential policies as data.inventory')
     .option('--opa-path <file>', 'the opa binary used to compile templates')
+    .option('--max-module-memory <MiB>', 'linear-memory cap of each template instance, MiB (default 1024)', parseMiB)
     .option('--cache-dir <dir>', 'compiled-template cache folder')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
     .action(async (paths: string[], flags: TestFlags) => {
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
-      const engine = await PolicyEngine.create({ opaPath: flags.opaPath, cacheDir: flags.cacheDir, logger });
+      const engine = await PolicyEngine.create({ opaPath: flags.opaPath, cacheDir: flags.cacheDir, maxModuleMemoryMiB: flags.maxModuleMemory, logger });
       const files = await loadPolicyFiles(paths);
       const problems: string[] = [];
       const results = await Promise.all(files.templates.map((t) => engine.upsertTemplate(t.obj)));
