@@ -57,11 +57,16 @@ t.test('every record arrives through daprd; daprd stopped and restarted mid-stre
   await client.write(sent.slice(half).map((r) => JSON.stringify(r) + '\n').join(''));
   await client.waitAck(N, 60_000);
   await waitFor('a delivery failure while daprd is down', async () => (await metric(exp.metricsUrl, 'exporter_delivery_failures_total', { sink: 'gatekeeper-audit' })) > 0, 60_000, 200);
+  const readyz = await fetch(`${exp.metricsUrl}/readyz`);
+  const body = await readyz.text();
+  t.equal(readyz.status, 200, 'a sink that is down does not make the exporter unready');
+  t.match(body, /sink gatekeeper-audit: not ready: .*127\.0\.0\.1/, '/readyz says which sink is down and why');
   await pub.resume();
   const wanted = sent.filter((r) => r['resourceNamespace'] !== 'kube-system');
   const got = () => new Set(sub.delivered.map((d) => d.record['decisionId'] as string));
   await waitFor('every record at the subscriber', () => wanted.every((r) => got().has(r['decisionId'] as string)), 180_000, 500);
   t.pass(`all ${wanted.length} routed records arrived`);
+  t.match(await (await fetch(`${exp.metricsUrl}/readyz`)).text(), /sink gatekeeper-audit: ready/, '/readyz shows the sink back');
   t.equal(sub.delivered.filter((d) => d.record['resourceNamespace'] === 'kube-system').length, 0, 'the excluded namespace never arrives');
   t.ok(sub.delivered.every((d) => d.record['requestUsername'] === '[redacted]'), 'user names redacted');
   t.equal(sub.undecodable.length, 0, 'a Gatekeeper subscriber decodes every message');

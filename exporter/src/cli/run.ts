@@ -9,6 +9,7 @@ import { DeliveryWorker, type RecordTransform } from '../delivery/worker.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { sinkModule } from '../sinks/registry.js';
+import type { Sink } from '../sinks/sink.js';
 
 export interface RunOptions {
   /** Routing seam (filter / redact): a transform per sink, or undefined to send records as stored. */
@@ -33,6 +34,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
     queue.registerSinks(cfg.sinks);
     let ingest: IngestServer | undefined;
     const workers: DeliveryWorker[] = [];
+    const sinks: Sink[] = [];
     const metrics = new ExporterMetrics({
       capacityBytes: () => cfg.queue.maxBytes,
       bytes: () => queue.bytes,
@@ -72,6 +74,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       const mod = sinkModule(sc.type)!;
       const sinkLog = log.child({ sink: sc.name });
       const sink = mod.createSink(sc, { logger: sinkLog });
+      sinks.push(sink);
       for (const m of [metrics.delivered, metrics.deliveryFailures, metrics.deadLettered]) m.inc({ sink: sc.name }, 0);
       workers.push(
         new DeliveryWorker({ queue, metrics, log: sinkLog, sink, cfg: sc, transform: opts.transformFor?.(sc, sinkLog), onAdvance: schedulePrune }),
@@ -102,10 +105,18 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
         host: addr.host,
         port: addr.port,
         registry: metrics.registry,
-        ready: () =>
-          ing.isListening && queue.db.open
-            ? { ready: true, detail: 'ready' }
-            : { ready: false, detail: !queue.db.open ? 'queue not open' : 'socket not listening' },
+        ready: () => {
+          const own =
+            ing.isListening && queue.db.open
+              ? { ready: true, detail: 'ready' }
+              : { ready: false, detail: !queue.db.open ? 'queue not open' : 'socket not listening' };
+          // A sink that is down does not make the exporter unready (records queue up); /readyz shows it, one line per sink.
+          const sinkLines = sinks.map((s) => {
+            const h = s.health();
+            return `sink ${s.name}: ${h.ready ? 'ready' : `not ready${h.detail ? `: ${h.detail}` : ''}`}`;
+          });
+          return { ready: own.ready, detail: [own.detail, ...sinkLines].join('\n') };
+        },
       });
       const a = metricsServer.address();
       metricsAddress = typeof a === 'object' && a ? `${a.address}:${a.port}` : cfg.metrics.address;
