@@ -124,10 +124,10 @@ t.test('webhook pod: the sidecar starts first, both probes pass, a review over T
   t.equal(answer.response.uid, uid);
   t.equal(answer.response.allowed, true, 'allowed (no constraints)');
 
-  const records = await waitFor('the review in the file sink', async () => {
+  const records = (await waitFor('the review in the file sink', async () => {
     const lines = await sinkLines(pod);
     return lines.some((l) => JSON.stringify(l).includes(uid)) ? lines : undefined;
-  }, 60_000, 250);
+  }, 60_000, 250))!;
   t.ok(records.length >= 1, `${records.length} record(s) delivered through the shared socket to the file sink`);
 
   const manager = pod.containers.find((c) => c.name === 'manager')!;
@@ -159,10 +159,10 @@ t.test("audit pod: runs with the audit's RBAC, holds its leader Lease, exports i
     return r.code === 0 ? JSON.parse(r.stdout) : undefined;
   }, 60_000, 500);
   t.equal(lease.spec.holderIdentity, 'gk-audit-0', 'the audit holds the lease (its namespaced Role)');
-  const records = await waitFor('audit records in the file sink', async () => {
+  const records = (await waitFor('audit records in the file sink', async () => {
     const lines = await sinkLines(pod);
     return lines.length ? lines : undefined;
-  }, 60_000, 250);
+  }, 60_000, 250))!;
   t.ok(records.some((r) => /audit/.test(String(r.eventType))), `audit runs exported (${[...new Set(records.map((r) => r.eventType))].join(', ')})`);
   t.notMatch(pod.containers.find((c) => c.name === 'manager')!.proc.output(), /forbidden/i, "the audit's RBAC covers what it does");
 
