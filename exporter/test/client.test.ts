@@ -2,7 +2,7 @@
 // policies, spill replay, back-pressure, metrics, and the no-op client.
 import t, { type Test } from 'tap';
 import path from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Registry } from 'prom-client';
 import { waitFor } from '../../test/helpers/process.js';
@@ -155,6 +155,25 @@ t.test('spill: records past the buffer go to the spill file and are replayed, in
   t.equal(s.spillBytes, 0);
   const got = await sinkHas(path.join(dir, 'out.ndjson'), recs.map((r) => r.decisionId));
   t.same(got, recs.map((r) => r.decisionId), 'all 2000, in send order');
+});
+
+t.test('a spill file left by a previous process is replayed by the next one (a torn last line dropped)', async (t) => {
+  const dir = shortDir(t);
+  const socket = path.join(dir, 'exporter.sock');
+  const spill = path.join(dir, 'spill.ndjson');
+  const first = new ExportClient({ socketPath: socket, reconnect: fast, buffer: { maxRecords: 10 }, onFull: 'spill', spill: { path: spill } });
+  const recs = Array.from({ length: 100 }, (_, i) => rec(i));
+  for (const r of recs) first.send(r);
+  await first.close();
+  t.equal(first.stats().dropped.shutdown, 10, 'the 10 in memory are lost with the process');
+  appendFileSync(spill, '{"eventType":"torn","decisionId":"to'); // a crash in the middle of a spill write
+  await startExporter(t, dir, fileSinkCfg(dir));
+  const second = client(t, { socketPath: socket, buffer: { maxRecords: 10 }, onFull: 'spill', spill: { path: spill } });
+  t.equal(await second.flush(60_000), true);
+  const want = recs.slice(10).map((r) => r.decisionId);
+  const got = await sinkHas(path.join(dir, 'out.ndjson'), want);
+  t.same(got, want, 'the 90 spilled records, in order, and not the torn line');
+  t.equal(statSync(spill).size, 0, 'the spill file is emptied once read back');
 });
 
 t.test('spill is bounded: past spill.maxBytes records are dropped as spill_full', async (t) => {

@@ -260,7 +260,7 @@ export class ExportClient implements ExportSender {
   }
 
   #drained(): boolean {
-    return this.#q.length === this.#head && (this.#spill?.empty ?? true);
+    return this.#q.length === this.#head && (this.#spill?.drained ?? true);
   }
 
   #push(line: string, bytes: number): void {

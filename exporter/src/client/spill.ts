@@ -19,6 +19,7 @@ export class SpillFile {
   #writing = false;
   #lines = 0;
   #reading = false;
+  #opened = false;
   #onWritten: () => void;
   /** Every file operation runs in this chain, so a truncate never races a write. */
   #chain: Promise<unknown> = Promise.resolve();
@@ -27,9 +28,15 @@ export class SpillFile {
     this.path = path.resolve(file);
     this.maxBytes = maxBytes;
     this.#onWritten = onWritten;
-    this.#ready = this.#open().catch((e) => {
-      this.#failed = e as Error;
-    });
+    this.#ready = this.#open()
+      .catch((e) => {
+        this.#failed = e as Error;
+      })
+      .then(() => {
+        this.#opened = true;
+        // Lines left by a previous process can be read back now.
+        if (!this.empty) this.#onWritten();
+      });
     this.#chain = this.#ready;
   }
 
@@ -50,6 +57,10 @@ export class SpillFile {
   /** Nothing left to read back (false while a read is in progress: its lines are not in the buffer yet). */
   get empty(): boolean {
     return !this.#reading && this.#queuedBytes === this.#readOffset;
+  }
+  /** Empty, and known to be: the file is open (so lines a previous process left in it are counted). */
+  get drained(): boolean {
+    return (this.#opened || this.#failed !== undefined) && this.empty;
   }
   get error(): Error | undefined {
     return this.#failed;
