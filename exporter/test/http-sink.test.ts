@@ -337,3 +337,33 @@ t.test('TLS: CA file, client certificate, servername, rejectUnauthorized', async
   t.same(await insecure.send(records(1), never), {});
   t.same(clients, ['exporter', 'anonymous', 'anonymous']);
 });
+
+t.test('through the real exporter: config accepted by the loader, gzip ndjson with a bearer token from a file', async (t) => {
+  const { startExporter, Client, record, shortDir } = await import('./helpers/exporter.js');
+  const dir = shortDir(t);
+  writeFileSync(path.join(dir, 'token'), 's3cret-token\n');
+  const got: string[] = [];
+  const srv = await withServer(t, (r, res) => {
+    if (r.headers['authorization'] !== 'Bearer s3cret-token' || r.headers['content-encoding'] !== 'gzip') {
+      res.statusCode = 401;
+      return res.end();
+    }
+    for (const line of gunzipSync(r.body).toString().split('\n')) if (line) got.push(JSON.parse(line).decisionId);
+    res.end();
+  });
+  const ex = await startExporter(t, dir, {
+    sinks: [{ name: 'web', type: 'http', url: srv.url, gzip: true, bearerToken: { file: path.join(dir, 'token') }, headers: { 'X-Tenant': 'blue' }, batch: { maxRecords: 50, lingerMs: 5 } }],
+    log: { level: 'warn' },
+  });
+  const c = await Client.connect(ex.socket);
+  const ids = Array.from({ length: 300 }, (_, i) => `e2e-${i}`);
+  await c.write(ids.map((id) => record(id) + '\n').join(''));
+  await c.waitAck(ids.length);
+  const until = Date.now() + 60_000;
+  while (got.length < ids.length && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  t.same(got, ids, 'all delivered, in order');
+  t.ok(srv.got.every((r) => r.headers['x-tenant'] === 'blue'));
+  t.ok(srv.got.every((r) => Number(r.headers['x-exporter-records']) <= 50), 'requests capped by batch.maxRecords');
+  t.notMatch(ex.proc.output(), /s3cret-token/, 'the token never appears in the logs');
+  c.destroy();
+});
