@@ -189,3 +189,20 @@ t.test('config: defaults and errors', async (t) => {
   t.match((err as Error).message, /127\.0\.0\.1:1/, 'DAPR_HTTP_PORT picks the sidecar address');
   await s.close();
 });
+
+t.test('an entry over the sidecar body limit is refused alone, the rest delivered', async (t) => {
+  t.setTimeout(120_000);
+  const small = await startDaprd({ appId: 'small-body', components: [redisPubsub('pubsub', redis.address)], maxBodySize: '64Ki' });
+  t.teardown(() => small.stop());
+  const sink = createSink({ name: 'small', url: small.url, component: 'pubsub' }, { logger });
+  const ac = new AbortController();
+  const batch = batchOf(30);
+  batch[11] = outgoing(decisionRecord(11, { extra: { blob: 'b'.repeat(100_000) } }));
+  const res = await sink.send(batch, ac.signal);
+  const failures = res.failures ?? [];
+  t.same(failures.map((f) => [f.index, f.retryable]), [[11, false]], 'only the oversized record, permanently');
+  t.match(failures[0]?.error ?? '', /HTTP (400|413).*too large/, 'with the sidecar\'s reason');
+  await waitFor('the others delivered', () => batch.every((r, i) => i === 11 || receivedIds(sub).has(r.decisionId)), 60_000);
+  t.notOk(receivedIds(sub).has(batch[11]!.decisionId));
+  await sink.close();
+});

@@ -30,6 +30,8 @@ export interface DaprSinkConfig {
   bulk?: boolean;
   /** Entries per bulk request (a larger batch is sent as several requests). Default 500. */
   maxEntriesPerRequest?: number;
+  /** Record bytes per bulk request; keep under daprd's --max-body-size (default 4Mi). Default 3000000. */
+  maxBytesPerRequest?: number;
   /** Parallel single publishes when bulk is false. Default 16. */
   concurrency?: number;
   /** Extra publish metadata, sent as metadata.<key> query parameters (e.g. ttlInSeconds). */
@@ -72,6 +74,7 @@ export const configSchema = {
     },
     bulk: { type: 'boolean' },
     maxEntriesPerRequest: { type: 'integer', minimum: 1 },
+    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
     concurrency: { type: 'integer', minimum: 1, maximum: 1024 },
     metadata: { type: 'object', additionalProperties: { type: 'string' } },
     requestTimeoutMs: { type: 'integer', minimum: 1 },
@@ -131,6 +134,7 @@ export class DaprSink implements Sink {
   readonly #component: string;
   readonly #bulk: boolean;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
   readonly #concurrency: number;
   readonly #timeoutMs: number;
   readonly #readinessMs: number;
@@ -172,6 +176,7 @@ export class DaprSink implements Sink {
     this.#ceType = cfg.cloudEvent?.type ?? 'com.dapr.event.sent';
     this.#bulk = cfg.bulk ?? true;
     this.#maxEntries = cfg.maxEntriesPerRequest ?? 500;
+    this.#maxBytes = cfg.maxBytesPerRequest ?? 3_000_000;
     this.#concurrency = cfg.concurrency ?? 16;
     this.#timeoutMs = cfg.requestTimeoutMs ?? 30_000;
     this.#readinessMs = cfg.readinessIntervalMs ?? 1000;
@@ -218,16 +223,26 @@ export class DaprSink implements Sink {
     const failed = new Map<number, string>();
     const permanent: RecordFailure[] = [];
     if (this.#bulk) {
-      for (let start = 0; start < batch.length; start += this.#maxEntries) {
-        const idx = Array.from({ length: Math.min(this.#maxEntries, batch.length - start) }, (_, i) => start + i);
+      for (let start = 0; start < batch.length; ) {
+        const idx: number[] = [];
+        let bytes = 0;
+        for (let i = start; i < batch.length && idx.length < this.#maxEntries; i++) {
+          // A string-valued `data` (text/plain) is escaped in the body: every quote costs a backslash.
+          const size = batch[i]!.json.length * (this.#textData && this.#envelope === 'cloudevent' ? 1.2 : 1) + 200;
+          if (idx.length && bytes + size > this.#maxBytes) break;
+          idx.push(i);
+          bytes += size;
+        }
+        const chunkStart = start;
+        start += idx.length;
         try {
           const a = await this.#bulkPublish(batch, idx, signal, permanent);
           for (const [i, why] of a.failed) failed.set(i, why);
         } catch (e) {
           // The request as a whole failed: this chunk and the rest were not published.
           const err = asSinkError(e);
-          if (start === 0 && permanent.length === 0) throw err;
-          for (let i = start; i < batch.length; i++) failed.set(i, err.message);
+          if (chunkStart === 0 && permanent.length === 0) throw err;
+          for (let i = chunkStart; i < batch.length; i++) failed.set(i, err.message);
           break;
         }
       }
