@@ -323,7 +323,10 @@ export class ExportClient implements ExportSender {
       this.#blocked = false;
       this.#writeOut();
     });
-    sock.pipe(ndjson.parse({ strict: false })).on('data', (msg: unknown) => this.#onReply(msg));
+    // Replies of a connection that was since replaced must not release lines of the new one.
+    sock.pipe(ndjson.parse({ strict: false })).on('data', (msg: unknown) => {
+      if (this.#socket === sock) this.#onReply(msg);
+    });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       const what = e.code ?? e.message;
       if (what !== this.#lastConnectError) this.#log?.warn({ socket: this.#socketPath, err: e.message }, 'export client: socket error');
