@@ -35,7 +35,8 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
       kind: 'Config',
       metadata: { name: 'config', namespace: NS },
       spec: {
-        sync: { syncOnly: [{ group: '', version: 'v1', kind: 'ConfigMap' }] },
+        // Widget's CRD is installed only later: the sync starts once the API server serves it.
+        sync: { syncOnly: [{ group: '', version: 'v1', kind: 'ConfigMap' }, { group: 'example.com', version: 'v1', kind: 'Widget' }] },
         match: [{ excludedNamespaces: ['skipped'], processes: ['audit'] }],
       },
     }),
@@ -72,7 +73,7 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
       apiVersion: 'constraints.gatekeeper.sh/v1beta1',
       kind: 'K8sRequiredLabels',
       metadata: { name: 'owner' },
-      spec: { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap', 'Secret'] }], namespaces: ['apps', 'skipped'] }, parameters: { labels: [{ key: 'owner' }] } },
+      spec: { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap', 'Secret'] }, { apiGroups: ['example.com'], kinds: ['Widget'] }], namespaces: ['apps', 'skipped'] }, parameters: { labels: [{ key: 'owner' }] } },
     }),
   });
   const c = await waitFor('audit status', async () => {
@@ -82,4 +83,25 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
   t.equal(c.status.totalViolations, 1, 'one violation: the ConfigMap in apps');
   t.same(c.status.violations.map((v: any) => `${v.kind} ${v.namespace}/${v.name}`), ['ConfigMap apps/no-owner'], 'Secrets are not synced; skipped is excluded from the audit');
   t.notOk(c.status.byPod, 'an audit-only process without the status operation writes no byPod entries');
+
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        names: { kind: 'Widget', plural: 'widgets', singular: 'widget', listKind: 'WidgetList' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    }),
+  });
+  await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=60s']);
+  await kube.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'apps' } }) });
+  const later = await waitFor('the Widget is synced and audited', async () => {
+    const o = JSON.parse(await kube.kubectlOk(['get', 'k8srequiredlabels', 'owner', '-o', 'json']));
+    return o.status?.totalViolations === 2 ? o : undefined;
+  }, 60_000, 500);
+  t.same(later.status.violations.map((v: any) => `${v.group}/${v.kind} ${v.namespace}/${v.name}`).sort(), ['/ConfigMap apps/no-owner', 'example.com/Widget apps/w']);
 });

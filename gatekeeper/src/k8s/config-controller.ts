@@ -21,6 +21,8 @@ export interface ConfigControllerOptions {
   /** Name of the Config object (default "config", as Gatekeeper). */
   name?: string;
   /** Called with the patterns excluded from a process whenever the Config changes. */
+  /** Retry period for synced kinds the API server does not serve yet (default 10 s). */
+  syncRetryMs?: number;
   /** How long start() waits for the Config and its synced kinds before going on (default 30 s). */
   initialWaitMs?: number;
   onExclusions?: (byProcess: { webhook: string[]; audit: string[]; sync: string[] }) => void;
@@ -31,8 +33,8 @@ const gvkKey = (g: GVK) => `${g.group}/${g.version}/${g.kind}`;
 
 interface SyncedKind {
   gvk: GVK;
-  resource?: ApiResource;
-  informer?: Informer;
+  resource: ApiResource;
+  informer: Informer;
 }
 
 export class ConfigController {
@@ -41,6 +43,8 @@ export class ConfigController {
   private syncExclusions = new NamespaceExemptions([]);
   private exclusions = { webhook: [] as string[], audit: [] as string[], sync: [] as string[] };
   private chain: Promise<void> = Promise.resolve();
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -54,7 +58,7 @@ export class ConfigController {
   /** The kinds replicated into data.inventory, with the objects cached from their watches (audit --audit-from-cache). */
   syncedResources(): Array<{ resource: ApiResource; objects: KubeObject[] }> {
     const out: Array<{ resource: ApiResource; objects: KubeObject[] }> = [];
-    for (const s of this.synced.values()) if (s.resource && s.informer) out.push({ resource: s.resource, objects: s.informer.list() });
+    for (const s of this.synced.values()) out.push({ resource: s.resource, objects: s.informer.list() });
     return out;
   }
 
@@ -78,7 +82,7 @@ export class ConfigController {
     const loaded = (async () => {
       await this.informer!.synced;
       await this.chain;
-      await Promise.all([...this.synced.values()].map((s) => s.informer?.synced));
+      await Promise.all([...this.synced.values()].map((s) => s.informer.synced));
       return true;
     })();
     const done = await Promise.race([loaded, new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref())]);
@@ -86,8 +90,10 @@ export class ConfigController {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
     await this.informer?.stop();
-    await Promise.all([...this.synced.values()].map((s) => s.informer?.stop()));
+    await Promise.all([...this.synced.values()].map((s) => s.informer.stop()));
   }
 
   private serialize(fn: () => Promise<void>): Promise<void> {
@@ -128,23 +134,28 @@ export class ConfigController {
     }
     for (const [key, s] of [...this.synced]) {
       if (wanted.has(key) && !syncChanged) continue;
-      await s.informer?.stop();
-      for (const o of s.informer?.list() ?? []) this.opts.engine.removeInventory(o);
+      await s.informer.stop();
+      for (const o of s.informer.list()) this.opts.engine.removeInventory(o);
       this.synced.delete(key);
       this.opts.logger.info({ kind: key }, 'stopped syncing');
     }
+    let unresolved = 0;
     for (const [key, gvk] of wanted) {
       if (this.synced.has(key)) continue;
-      const entry: SyncedKind = { gvk };
-      this.synced.set(key, entry);
       const resource = await resolveKind(this.client, gvk);
       if (!resource) {
-        this.opts.logger.error({ kind: key }, 'Config spec.sync.syncOnly: the API server does not serve this kind; not synced');
+        unresolved++;
+        this.opts.logger.error({ kind: key }, 'Config spec.sync.syncOnly: the API server does not serve this kind (yet); retrying');
         continue;
       }
-      entry.resource = resource;
-      entry.informer = this.syncInformer(resource);
+      this.synced.set(key, { gvk, resource, informer: this.syncInformer(resource) });
       this.opts.logger.info({ kind: key }, 'syncing into data.inventory');
+    }
+    // A kind whose CRD is installed after the Config: look again later (the latest Config wins).
+    clearTimeout(this.retry);
+    if (unresolved && !this.stopped) {
+      this.retry = setTimeout(() => void this.serialize(() => this.apply(this.informer?.list()[0])), this.opts.syncRetryMs ?? 10_000);
+      this.retry.unref();
     }
   }
 
