@@ -18,6 +18,8 @@ export interface KafkaBroker {
   readonly broker: string;
   /** "127.0.0.1:<port>" of the SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), when saslUsers was given. */
   readonly saslBroker?: string;
+  /** "127.0.0.1:<port>" of the SSL listener (client certificate required), when tls was given. */
+  readonly tlsBroker?: string;
   readonly dir: string;
   /** Creates a topic (partitions default 1; extra topic configs such as max.message.bytes). */
   createTopic(topic: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
@@ -30,7 +32,14 @@ export interface KafkaBroker {
   output(): string;
 }
 
-export async function startKafka(opts: { brokerProps?: Record<string, string>; saslUsers?: Record<string, string> } = {}): Promise<KafkaBroker> {
+export interface KafkaTls {
+  /** PEM file holding the broker's private key (PKCS#8, unencrypted) followed by its certificate chain. */
+  keystorePem: string;
+  /** PEM file of the CA that signs client certificates. */
+  truststorePem: string;
+}
+
+export async function startKafka(opts: { brokerProps?: Record<string, string>; saslUsers?: Record<string, string>; tls?: KafkaTls } = {}): Promise<KafkaBroker> {
   const home = peerPath('kafka');
   const dir = mkdtempSync(path.join(tmpdir(), 'kafka-'));
   const port = await freePort();
@@ -54,6 +63,18 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
     'auto.create.topics.enable': 'true',
     ...opts.brokerProps,
   };
+  let tlsPort: number | undefined;
+  if (opts.tls) {
+    tlsPort = await freePort();
+    props['listeners'] += `,SSL://127.0.0.1:${tlsPort}`;
+    props['advertised.listeners'] += `,SSL://127.0.0.1:${tlsPort}`;
+    props['listener.security.protocol.map'] += ',SSL:SSL';
+    props['ssl.keystore.type'] = 'PEM';
+    props['ssl.keystore.location'] = opts.tls.keystorePem;
+    props['ssl.truststore.type'] = 'PEM';
+    props['ssl.truststore.location'] = opts.tls.truststorePem;
+    props['ssl.client.auth'] = 'required';
+  }
   let saslPort: number | undefined;
   const scramArgs: string[] = [];
   if (opts.saslUsers) {
@@ -117,6 +138,7 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
   return {
     broker,
     ...(saslPort ? { saslBroker: `127.0.0.1:${saslPort}` } : {}),
+    ...(tlsPort ? { tlsBroker: `127.0.0.1:${tlsPort}` } : {}),
     dir,
     async createTopic(topic, o = {}) {
       const admin = kafka.admin();
