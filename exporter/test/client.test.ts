@@ -6,7 +6,8 @@ import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Registry } from 'prom-client';
 import { waitFor } from '../../test/helpers/process.js';
-import { readNdjson, startExporter, type RunningProc } from './helpers/exporter.js';
+import { Receiver, quickRetry, readNdjson, startExporter, type RunningProc } from './helpers/exporter.js';
+import { freePort } from '../../test/helpers/ports.js';
 import { createExportClient, ExportClient, noopExportClient, admissionDecision, type ExportClientOptions } from '../src/client/index.js';
 
 /** A short directory: a Unix socket path must fit in 108 bytes, which tap's fixture paths do not. */
@@ -105,6 +106,34 @@ t.test('the exporter killed with SIGKILL mid-stream and restarted: nothing ackno
   const got = await sinkHas(path.join(dir, 'out.ndjson'), ids, 90_000);
   t.equal(new Set(got).size, total, `every decisionId reached the sink (${got.length - total} duplicates)`);
   t.same(firstOccurrence(got), ids, 'first occurrences in send order');
+});
+
+t.test('lines written but never acknowledged (exporter holding back, then killed) are resent after the restart', async (t) => {
+  const dir = shortDir(t);
+  const port = await freePort(); // the sink is down at first: the small queue fills and the exporter stops acking
+  const cfg = {
+    queue: { path: path.join(dir, 'queue.db'), maxBytes: '64Ki', onFull: 'block' },
+    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, retry: quickRetry }],
+    log: { level: 'warn' },
+  };
+  let ex = await startExporter(t, dir, cfg);
+  const c = client(t, { socketPath: ex.socket });
+  const recs = Array.from({ length: 2000 }, (_, i) => rec(i));
+  for (const r of recs) c.send(r);
+  await waitFor('the exporter holding back', () => c.stats().sent === 2000 && c.stats().acked > 0, 30_000, 20);
+  await new Promise((r) => setTimeout(r, 500));
+  const before = c.stats();
+  t.ok(before.acked < before.sent, `acked ${before.acked} of ${before.sent} written`);
+  await ex.proc.kill('SIGKILL');
+  await waitFor('disconnect noticed', () => !c.stats().connected, 10_000, 10);
+  const rx = await Receiver.start(t, 'ok', port);
+  ex = await startExporter(t, dir, cfg);
+  t.equal(await c.flush(60_000), true, 'everything acknowledged after the restart');
+  const s = c.stats();
+  t.equal(s.resent, before.sent - before.acked, 'exactly the unacknowledged lines were resent');
+  t.equal(s.reconnects, 1);
+  await waitFor('all delivered', () => new Set(rx.ids()).size >= recs.length, 60_000, 100);
+  t.same(firstOccurrence(rx.ids()), recs.map((r) => r.decisionId), 'every record delivered, first occurrences in order');
 });
 
 t.test('drop-newest: with the exporter down, records past the buffer are dropped and counted', async (t) => {
