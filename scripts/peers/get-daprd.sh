@@ -9,6 +9,7 @@ if [ ! -x "$out" ]; then
 fi
 if [ ! -x "$out" ]; then
   log "building daprd $DAPR_VERSION (10-20 minutes and a few GB of module cache, once)"
+  apt_install jq
   wrapper="$PEERS_CACHE/daprd-$DAPR_VERSION/wrapper"
   rm -rf "$wrapper" && mkdir -p "$wrapper"
   cd "$wrapper"
@@ -22,7 +23,8 @@ if [ ! -x "$out" ]; then
       (.New.Path + (if .New.Version then "@" + .New.Version else "" end))' |
     while read -r rule; do go mod edit -replace="$rule"; done
   go get -tool "github.com/dapr/dapr/cmd/daprd@$DAPR_VERSION" >&2
-  CGO_ENABLED=0 go build -tags stablecomponents -o "$out.tmp" github.com/dapr/dapr/cmd/daprd >&2
+  CGO_ENABLED=0 go build -tags stablecomponents -ldflags "-X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION#v}" \
+    -o "$out.tmp" github.com/dapr/dapr/cmd/daprd >&2
   mv "$out.tmp" "$out"
 fi
 echo "$out"
