@@ -5,7 +5,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { SinkError, type OutgoingRecord, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { parseByteSize } from './http.js';
+import { parseSize } from '../config/units.js';
 
 export interface FileSinkConfig {
   name: string;
@@ -74,7 +74,7 @@ export class FileSink implements Sink {
     this.name = cfg.name;
     this.#path = path.resolve(cfg.path);
     this.#dir = path.dirname(this.#path);
-    this.#maxBytes = cfg.maxBytes === undefined ? 100 * 1024 * 1024 : parseByteSize(cfg.maxBytes, `${key}.maxBytes`);
+    this.#maxBytes = cfg.maxBytes === undefined ? 100 * 1024 * 1024 : byteSize(cfg.maxBytes, `${key}.maxBytes`);
     this.#maxFiles = cfg.maxFiles ?? 5;
     if (!Number.isInteger(this.#maxFiles) || this.#maxFiles < 0) throw new Error(`${key}.maxFiles: expected an integer >= 0`);
     this.#fsync = cfg.fsync ?? true;
@@ -232,6 +232,17 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await dh.close();
   }
+}
+
+function byteSize(v: unknown, key: string): number {
+  let n: number;
+  try {
+    n = parseSize(v);
+  } catch (e) {
+    throw new Error(`${key}: ${(e as Error).message}, got ${JSON.stringify(v)}`);
+  }
+  if (n < 1) throw new Error(`${key}: must be at least 1 byte`);
+  return n;
 }
 
 function parseMode(v: number | string | undefined, key: string): number {

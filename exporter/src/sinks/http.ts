@@ -39,10 +39,13 @@ export interface HttpSinkConfig {
     /** Whole request, from send to the end of the response. Default 30000 ms. */
     requestMs?: number;
   };
+  /**
+   * The common batch keys (the loader fills them: 1000 records, 4 MiB) also cap each request: a larger batch is split
+   * into several requests, in order; a single record larger than maxBytes is sent alone. Used standalone: 500 / 1 MiB.
+   */
   batch?: {
-    /** Records per request; a larger batch from the worker is split into several requests, in order. Default 500. */
     maxRecords?: number;
-    /** Uncompressed body bytes per request (a single larger record is still sent alone). Default 1 MiB. */
+    /** Uncompressed body bytes. */
     maxBytes?: number | string;
   };
   /** On 413 Payload Too Large, halve the request and retry the halves; a single record refused with 413 is permanent. Default true. */
