@@ -101,9 +101,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.resourceVersion = '';
           continue;
         }
-        // A CRD's collection that vanished (template deleted) answers 404: keep trying quietly until stopped.
+        // A broken stream resumes from the last resourceVersion seen (410 above if it is too old); a failed list retries.
         log?.warn({ path: this.opts.path, err: (e as Error).message }, 'list/watch failed, retrying');
-        this.resourceVersion = '';
         await sleep(backoffMs, this.abort.signal);
         backoffMs = Math.min(backoffMs * 2, 10_000);
       }
