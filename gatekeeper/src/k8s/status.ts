@@ -1,6 +1,11 @@
 // Status writes through the status subresource, read-modify-write with optimistic concurrency: the webhook's controllers
 // (byPod entries) and the audit (auditTimestamp, violations) each change only their own fields of the same status.
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from './client.js';
+import { KubeApiError, isConflict, isNotFound, type KubeClient, type KubeObject } from './client.js';
+
+/** Worth another try: throttling, server errors, broken connections. */
+function isTransient(e: unknown): boolean {
+  return e instanceof KubeApiError ? e.status === 429 || e.status >= 500 : true;
+}
 
 /**
  * Applies mutate to the object's current status and PUTs it to <path>/status, retrying on conflicts.
@@ -13,17 +18,19 @@ export async function updateStatus(
   attempts = 8,
 ): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
-    const obj = await client.tryGet(path);
-    if (!obj) return false;
-    const status: Record<string, any> = structuredClone(obj.status ?? {});
-    const before = JSON.stringify(status);
-    if (mutate(status, obj) === false || JSON.stringify(status) === before) return true;
     try {
+      const obj = await client.tryGet(path);
+      if (!obj) return false;
+      const status: Record<string, any> = structuredClone(obj.status ?? {});
+      const before = JSON.stringify(status);
+      if (mutate(status, obj) === false || JSON.stringify(status) === before) return true;
       await client.replace(`${path}/status`, { ...obj, status });
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
-      if (!isConflict(e)) throw e;
+      if (isConflict(e)) continue;
+      if (!isTransient(e) || i === attempts - 1) throw e;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** Math.min(i, 5)));
     }
   }
   throw new Error(`status of ${path}: still conflicting after ${attempts} attempts`);
