@@ -215,3 +215,60 @@ t.test('refuses to start without a certificate unless plain HTTP is asked for', 
   t.equal(code, 1);
   t.match(proc.output(), /no serving certificate: give --cert-dir/);
 });
+
+t.test('evaluation on worker threads: same answers, reload, and a deadline that cuts a single slow constraint', { timeout: 240_000 }, async (t) => {
+  const policies = policiesCopy();
+  writeFileSync(path.join(policies, 'slow.yaml'), `
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: { name: k8sslowns }
+spec:
+  crd: { spec: { names: { kind: K8sSlowNs } } }
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sslowns
+        violation[{"msg": msg}] {
+          r := numbers.range(1, 2000)
+          r[i] * r[j] == -1
+          msg := "never"
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sSlowNs
+metadata: { name: slow-in-slow-ns }
+spec:
+  match: { namespaces: ["slow"] }
+`);
+  const { client } = await startWebhook(t, policies, ['--eval-workers', '2', '--evaluation-timeout-ms', '100']);
+  const denied = await client.post('/v1/admit', readExample('admission-review.json'));
+  t.equal(denied.json.response.allowed, false);
+  t.equal(denied.json.response.status.message.split('\n').length, 2);
+  t.equal(denied.json.response.warnings.length, 2);
+  const results = await Promise.all(Array.from({ length: 20 }, () => client.post('/v1/admit', readExample('admission-review-allowed.json'))));
+  t.ok(results.every((r) => r.json.response.allowed === true), 'concurrent reviews spread over the workers');
+
+  const slow = readExample('admission-review-allowed.json');
+  slow.request.namespace = 'slow';
+  slow.request.object.metadata.namespace = 'slow';
+  const cut = await client.post('/v1/admit', slow);
+  t.equal(cut.json.response.allowed, false);
+  t.equal(cut.json.response.status.code, 500);
+  t.match(cut.json.response.status.message, /deadline of 100 ms/);
+
+  const review = podReview({ containers: [{ name: 'a', image: 'registry.example.com/a:1', resources: { limits: { cpu: '1', memory: '1' } } }], labels: {} });
+  writeFileSync(path.join(policies, 'pods-need-team.yaml'), `apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sRequiredLabels
+metadata: { name: pods-need-team }
+spec:
+  match: { kinds: [{ apiGroups: [""], kinds: ["Pod"] }] }
+  parameters: { labels: [{ key: team }] }
+`);
+  await waitFor('every worker applied the new constraint', async () => {
+    const rs = await Promise.all(Array.from({ length: 6 }, () => client.post('/v1/admit', review)));
+    return rs.every((r) => r.json.response.allowed === false);
+  }, 60_000, 300);
+  t.pass('reloaded in every worker');
+  await waitFor('the gauges follow the reload', async () => /gatekeeper_constraints\{enforcement_action="deny",status="active"\} 6/.test((await client.get('/metrics')).text), 60_000, 300);
+  t.pass('gatekeeper_constraints counts the new constraint');
+});

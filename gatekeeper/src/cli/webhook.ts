@@ -7,6 +7,8 @@ import { WebhookMetrics } from '../webhook/metrics.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { PolicyFolder, type PolicyState } from '../webhook/policy-folder.js';
 import { WebhookServer } from '../webhook/server.js';
+import { EvalPool } from '../webhook/eval-pool.js';
+import type { Reviewer } from '../webhook/validate.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
 
 export const WEBHOOK_DEFAULTS = {
@@ -31,6 +33,7 @@ interface WebhookFlags extends ExportFlags {
   maxRequestBytes: number;
   evaluationTimeoutMs: number;
   policyPollIntervalMs: number;
+  evalWorkers: number;
   opaPath?: string;
   cacheDir?: string;
   logLevel: string;
@@ -64,6 +67,7 @@ export function register(program: Command): void {
     .option('--max-request-bytes <n>', 'largest accepted request body; larger ones get 413', positiveInt('--max-request-bytes'), WEBHOOK_DEFAULTS.maxRequestBytes)
     .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline; past it the review is answered with an error (code 500)', positiveInt('--evaluation-timeout-ms'), WEBHOOK_DEFAULTS.evaluationTimeoutMs)
     .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', positiveInt('--policy-poll-interval-ms', true), WEBHOOK_DEFAULTS.policyPollIntervalMs)
+    .option('--eval-workers <n>', 'evaluate on this many worker threads (each holds its own copy of the policies); 0: on the main thread', positiveInt('--eval-workers', true), 0)
     .option('--opa-path <file>', 'the opa binary used to compile templates')
     .option('--cache-dir <dir>', 'compiled-template cache folder')
     .option('--log-level <level>', 'pino log level', 'info');
@@ -94,7 +98,6 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     throw new Error('--insecure-plain-http and a certificate (--cert-dir / --tls-cert-file) exclude each other');
   }
 
-  const engine = await PolicyEngine.create({ logger, ...(flags.opaPath ? { opaPath: flags.opaPath } : {}), ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}) });
   const metrics = new WebhookMetrics();
   const updateGauges = (s: PolicyState) => {
     metrics.setPolicyCounts(
@@ -102,25 +105,23 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
       s.constraints.map((c) => ({ action: c.enforcementAction, status: c.error ? 'error' : 'active' })),
     );
   };
-  let reloads = 0;
-  const folder = new PolicyFolder({
-    paths: flags.policies,
-    engine,
-    logger,
-    pollIntervalMs: flags.policyPollIntervalMs,
-    onChange: (s) => {
-      updateGauges(s);
-      if (reloads++ > 0) metrics.policyReloads.inc({ status: s.templates.some((t) => t.errors.length) || s.constraints.some((c) => c.error) ? 'error' : 'active' });
-    },
-  });
-  folder.onTemplateIngested = (status, seconds) => {
+  const onIngested = (status: 'active' | 'error', seconds: number) => {
     metrics.templateIngestions.inc({ status });
     metrics.templateIngestionDuration.observe({ status }, seconds);
   };
+  let loads = 0;
+  const onState = (s: PolicyState) => {
+    updateGauges(s);
+    if (loads++ > 0) metrics.policyReloads.inc({ status: s.templates.some((t) => t.errors.length) || s.constraints.some((c) => c.error) ? 'error' : 'active' });
+  };
   const exporter = await openDecisionExport(flags, logger, 'webhook', metrics.registry);
 
+  // Evaluation starts once the policies are loaded; until then /readyz says 503 and reviews are answered with an error.
+  let reviewer: Reviewer | undefined;
   const server = new WebhookServer({
-    engine,
+    engine: {
+      review: (req, opts) => (reviewer ? reviewer.review(req, opts) : Promise.reject(new Error('policies are not loaded yet'))),
+    },
     logger,
     metrics,
     exemptions,
@@ -128,20 +129,43 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     maxRequestBytes: flags.maxRequestBytes,
     deadlineMs: flags.evaluationTimeoutMs,
     logDenies: flags.logDenies === true,
-    isReady: () => folder.ready,
+    isReady: () => reviewer !== undefined,
     ...(exporter ? { exporter } : {}),
   });
-  // Listen first so /healthz answers while templates compile; /readyz turns 200 once they are loaded.
+  // Listen first so /healthz answers while templates compile.
   const port = await server.listen(flags.port, flags.host);
   logger.info({ port, tls: !!tls, ...(tls ? { subject: tls.subject, validTo: tls.validTo } : {}) }, 'webhook listening');
-  const state = await folder.load();
-  folder.watch();
+
+  let closePolicies: () => Promise<void>;
+  let state: PolicyState;
+  const engineOpts = { ...(flags.opaPath ? { opaPath: flags.opaPath } : {}), ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}) };
+  if (flags.evalWorkers > 0) {
+    const started = await EvalPool.start(
+      flags.evalWorkers,
+      { paths: flags.policies, pollIntervalMs: flags.policyPollIntervalMs, logLevel: flags.logLevel, ...engineOpts },
+      logger,
+      { onState, onIngested },
+    );
+    state = started.state;
+    onState(state);
+    reviewer = started.pool;
+    closePolicies = () => started.pool.close();
+  } else {
+    const engine = await PolicyEngine.create({ logger, ...engineOpts });
+    const folder = new PolicyFolder({ paths: flags.policies, engine, logger, pollIntervalMs: flags.policyPollIntervalMs, onChange: onState });
+    folder.onTemplateIngested = onIngested;
+    state = await folder.load();
+    folder.watch();
+    reviewer = engine;
+    closePolicies = () => folder.close();
+  }
   logger.info(
     {
       templates: state.templates.length,
       templateErrors: state.templates.filter((t) => t.errors.length).length,
       constraints: state.constraints.length,
       constraintErrors: state.constraints.filter((c) => c.error).length,
+      evalWorkers: flags.evalWorkers,
     },
     'policies loaded; ready',
   );
@@ -164,7 +188,7 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     logger.info({ signal }, 'stopping');
     stopTls();
     await server.close();
-    await folder.close();
+    await closePolicies();
     await exporter?.close();
     process.exit(0);
   };

@@ -3,16 +3,15 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { PolicyEngine } from '../policy/engine.js';
 import type { DecisionExport } from '../export/decision-export.js';
 import { MalformedReviewError, parseAdmissionReview, reviewResponse } from './admission-review.js';
 import type { WebhookMetrics } from './metrics.js';
 import { checkNamespaceLabel } from './namespace-label.js';
 import type { NamespaceExemptions } from './namespaces.js';
-import { validate } from './validate.js';
+import { validate, type Reviewer } from './validate.js';
 
 export interface WebhookServerOptions {
-  engine: PolicyEngine;
+  engine: Reviewer;
   logger: Logger;
   metrics: WebhookMetrics;
   exemptions: NamespaceExemptions;

@@ -1,6 +1,6 @@
 // /v1/admit: evaluates an AdmissionRequest against every matching constraint and answers as Gatekeeper's validating webhook.
 import type { Logger } from 'pino';
-import { ReviewDeadlineError, type PolicyEngine, type ReviewRequest, type ReviewResult, type Violation } from '../policy/engine.js';
+import { ReviewDeadlineError, type ReviewRequest, type ReviewResult, type Violation } from '../policy/engine.js';
 import type { AdmissionOutcome } from '../export/records.js';
 import {
   allowedResponse,
@@ -21,8 +21,13 @@ export class EvaluationDeadlineError extends Error {
   }
 }
 
+/** What evaluates a review: the engine itself, or the pool of evaluation workers. */
+export interface Reviewer {
+  review(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number }): Promise<ReviewResult>;
+}
+
 export interface ValidateOptions {
-  engine: PolicyEngine;
+  engine: Reviewer;
   logger: Logger;
   exemptions: NamespaceExemptions;
   /** Per-request evaluation deadline (ms). */
@@ -54,7 +59,7 @@ export function toReviewRequest(req: AdmissionRequest, object: any): ReviewReque
   return r;
 }
 
-async function reviewWithDeadline(engine: PolicyEngine, rr: ReviewRequest, deadlineMs: number): Promise<ReviewResult> {
+async function reviewWithDeadline(engine: Reviewer, rr: ReviewRequest, deadlineMs: number): Promise<ReviewResult> {
   // The engine checks the deadline between constraints; the timer also covers an engine stuck awaiting something.
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
