@@ -358,3 +358,21 @@ t.test('the audit lease is held by this replica', async (t) => {
   const lease = await json(['get', 'lease', '-n', NS, 'gatekeeper-audit-leader']);
   t.equal(lease.spec.holderIdentity, POD);
 });
+
+t.test('a rotated certificate is served at once and trusted through the new caBundle', async (t) => {
+  const before = (await json(['get', 'secret', '-n', NS, 'gatekeeper-webhook-server-cert'])).data['ca.crt'];
+  await kube.kubectlOk(['delete', 'secret', '-n', NS, 'gatekeeper-webhook-server-cert']);
+  const after = await waitFor('a new Secret', async () => {
+    const r = await kube.kubectl(['get', 'secret', '-n', NS, 'gatekeeper-webhook-server-cert', '-o', 'json']);
+    return r.code === 0 ? JSON.parse(r.stdout).data['ca.crt'] : undefined;
+  }, 30_000, 250);
+  t.not(after, before, 'a new CA');
+  await waitFor('the new caBundle', async () => (await json(['get', 'validatingwebhookconfiguration', VWC])).webhooks[0].clientConfig.caBundle === after, 30_000, 250);
+  // failurePolicy is Ignore: a denial proves the API server completed a TLS handshake with the new certificate.
+  const denied = await waitFor('denied with the new certificate', async () => {
+    const r = await kube.kubectl(['create', 'configmap', 'after-rotation', '-n', 'e2e', '--dry-run=server']);
+    return r.code !== 0 ? r : undefined;
+  }, 30_000, 500);
+  t.match(denied.stderr, /denied the request: \[cm-must-have-owner\]/);
+  t.match(gk.output(), /serving certificate rotated/);
+});
