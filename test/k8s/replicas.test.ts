@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { generateBundle } from '../../gatekeeper/src/k8s/certs.js';
 import { bins, sharedDir, repoRoot } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
@@ -18,7 +18,7 @@ const replicas: Started[] = [];
 
 const json = async (args: string[]) => JSON.parse(await kube.kubectlOk([...args, '-o', 'json']));
 
-async function startReplica(name: string, certDir: string): Promise<{ proc: Started; port: number }> {
+async function startReplica(name: string, certDir: string, operations = 'webhook,audit,status'): Promise<{ proc: Started; port: number }> {
   const port = await freePort();
   const metricsPort = await freePort();
   const proc = start(process.execPath, [
@@ -26,7 +26,7 @@ async function startReplica(name: string, certDir: string): Promise<{ proc: Star
     '--kubeconfig', kube.kubeconfig,
     '--namespace', NS,
     '--pod-name', name,
-    '--operation', 'webhook,audit,status',
+    '--operation', operations,
     '--host', '127.0.0.1',
     '--port', String(port),
     '--metrics-port', String(metricsPort),
@@ -128,4 +128,27 @@ t.test('two replicas: mounted certificate, byPod per replica, one audit leader, 
     return o.status?.auditTimestamp && o.status.auditTimestamp > before;
   }, 30_000, 500);
   t.pass('the new leader audits');
+
+  // Ready means loaded: a replica started now denies on its very first review once /readyz says 200.
+  const c = await startReplica('replica-c', certDir, 'webhook');
+  const dispatcher = new Agent({ connect: { ca: bundle.caPem } });
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'first-review',
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      resource: { group: '', version: 'v1', resource: 'configmaps' },
+      name: 'x',
+      namespace: 'apps',
+      operation: 'CREATE',
+      userInfo: { username: 'someone' },
+      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'apps' } },
+    },
+  };
+  const r = await request(`https://127.0.0.1:${c.port}/v1/admit`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(review) });
+  const answer = (await r.body.json()) as any;
+  await dispatcher.close();
+  t.equal(answer.response.allowed, false, 'denied on the first review');
+  t.match(answer.response.status.message, /\[cm-owner\] you must provide labels/);
 });
