@@ -242,7 +242,7 @@ for (const values of scenarios) {
       const usesDapr = raw.exporter.sinks.some((s: { type: string }) => s.type === 'dapr');
       if (usesDapr) {
         t.equal(annotations['dapr.io/enabled'], 'true', `${component}: Dapr sidecar requested`);
-        t.ok(annotations['dapr.io/app-id'], `${component}: Dapr app id`);
+        t.equal(annotations['dapr.io/app-id'], `gk-gk-exporter-${component}`, `${component}: its own Dapr app id`);
         t.equal(annotations['dapr.io/metrics-port'], '9999', `${component}: Dapr metrics moved off the health port`);
         t.equal(annotations['dapr.io/sidecar-seccomp-profile-type'], 'RuntimeDefault');
         t.equal(annotations['dapr.io/block-shutdown-duration'], config.shutdownTimeout, `${component}: daprd waits for the exporter to flush`);

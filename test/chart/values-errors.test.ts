@@ -29,6 +29,11 @@ const cases: Array<{ what: string; set: string[]; message: RegExp }> = [
     message: /file sink's path must be under exporter\.fileSinkMountPath/,
   },
   { what: 'a port clash between exporter and engine', set: [...sink, 'exporter.metricsPort=8888'], message: /exporter\.metricsPort \(8888\) clashes/ },
+  {
+    what: 'one Dapr app id for both pods',
+    set: [...sink, 'exporter.dapr.appIds.webhook=audit', 'exporter.dapr.appIds.audit=audit'],
+    message: /exporter\.dapr\.appIds: the webhook and the audit need different Dapr app ids/,
+  },
   { what: 'a failurePolicy typo', set: ['webhook.failurePolicy=ignore'], message: /webhook\/failurePolicy.*'Ignore', 'Fail'/ },
   { what: 'a webhook timeout above the API server maximum', set: ['webhook.timeoutSeconds=31'], message: /webhook\/timeoutSeconds.*maximum/ },
   { what: 'a privileged container', set: ['containerSecurityContext.allowPrivilegeEscalation=true'], message: /containerSecurityContext\/allowPrivilegeEscalation/ },

@@ -164,7 +164,7 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
 {{- if include "gk.usesDapr" $root }}
 {{- $d := $root.Values.exporter.dapr }}
 dapr.io/enabled: "true"
-dapr.io/app-id: {{ default (include "gk.componentName" (list $root $component)) $d.appId | quote }}
+dapr.io/app-id: {{ default (include "gk.componentName" (list $root $component)) (index $d.appIds $component) | quote }}
 dapr.io/metrics-port: {{ $d.metricsPort | quote }}
 dapr.io/sidecar-seccomp-profile-type: {{ $d.sidecarSeccompProfileType | quote }}
 {{- if $d.blockShutdown }}

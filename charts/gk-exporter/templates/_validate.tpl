@@ -40,6 +40,9 @@
 {{- if and $ex.queue.audit.persistence.enabled (not .Values.audit.enabled) }}
 {{- fail "exporter.queue.audit.persistence.enabled needs audit.enabled: the claim holds the audit pod's queue" }}
 {{- end }}
+{{- if and $ex.dapr.appIds.webhook (eq $ex.dapr.appIds.webhook $ex.dapr.appIds.audit) }}
+{{- fail (printf "exporter.dapr.appIds: the webhook and the audit need different Dapr app ids (both are %q)" $ex.dapr.appIds.webhook) }}
+{{- end }}
 {{- if and $ex.existingSecret (not $ex.secretMountPath) }}
 {{- fail "exporter.existingSecret is set but exporter.secretMountPath is empty" }}
 {{- end }}
