@@ -32,9 +32,13 @@ export interface DaprdOptions {
   maxBodySize?: string;
 }
 
-/** A pubsub.redis component named `name`. */
+/**
+ * A pubsub.redis component named `name`. A message a subscriber did not acknowledge is redelivered after
+ * processingTimeout, checked every redeliverInterval: short here (Dapr's defaults are 60 s each) so a test on a busy
+ * machine sees redeliveries within its deadlines.
+ */
 export function redisPubsub(name: string, redisAddress: string, extraMetadata: Record<string, string> = {}): string {
-  const meta = { redisHost: redisAddress, redisPassword: '', ...extraMetadata };
+  const meta = { redisHost: redisAddress, redisPassword: '', processingTimeout: '15s', redeliverInterval: '3s', ...extraMetadata };
   return [
     'apiVersion: dapr.io/v1alpha1',
     'kind: Component',

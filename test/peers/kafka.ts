@@ -144,8 +144,9 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
       const admin = kafka.admin();
       await admin.connect();
       try {
+        // kafkajs' own wait for leaders can throw an unhandled UNKNOWN_TOPIC_OR_PARTITION on a busy machine: poll instead.
         await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: [
             {
               topic,
@@ -155,6 +156,16 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
             },
           ],
         });
+        await waitFor(
+          `leaders for ${topic}`,
+          async () => {
+            const md = await admin.fetchTopicMetadata({ topics: [topic] });
+            const parts = md.topics[0]?.partitions ?? [];
+            return parts.length === (o.partitions ?? 1) && parts.every((p) => p.leader >= 0);
+          },
+          60_000,
+          100,
+        );
       } finally {
         await admin.disconnect();
       }

@@ -140,7 +140,16 @@ t.test('daprd stopped and restarted mid-stream: nothing lost', async (t) => {
   clearInterval(watch);
   t.ok(attempts > batches, `the outage hit the stream (${attempts} attempts for ${batches} batches)`);
   t.ok(sawUnready, 'health() reported the sidecar down');
-  await waitFor('all delivered after the restart', () => all.every((r) => receivedIds(sub).has(r.decisionId)), 90_000);
+  try {
+    await waitFor('all delivered after the restart', () => all.every((r) => receivedIds(sub).has(r.decisionId)), 90_000);
+  } catch (e) {
+    const missing = all.filter((r) => !receivedIds(sub).has(r.decisionId));
+    const stream = await redisCommand(redis.address, 'XRANGE', 'audit-channel', '-', '+');
+    const inRedis = missing.filter((r) => stream.includes(r.decisionId)).length;
+    const groups = await redisCommand(redis.address, 'XINFO', 'GROUPS', 'audit-channel');
+    console.error(`missing ${missing.length}, of which in the Redis stream: ${inRedis}; groups: ${groups.replace(/\r\n/g, ' ')}`);
+    throw e;
+  }
   t.pass(`all ${all.length} arrived`);
   await sink.close();
 });
