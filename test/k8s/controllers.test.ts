@@ -134,3 +134,20 @@ t.test('informer: paged list, then add/update/delete from the watch, with kind a
   t.equal(informer.list().length, 7);
   await informer.stop();
 });
+
+t.test('informer: survives an API server restart and sees the changes made after it', async (t) => {
+  const seen: string[] = [];
+  const informer = new Informer(client, { path: '/api/v1/namespaces/gk/configmaps' }, {
+    add: (o) => void seen.push(`add ${o.metadata.name}`),
+    delete: (o) => void seen.push(`delete ${o.metadata.name}`),
+  }).start();
+  await informer.synced;
+  seen.length = 0;
+  await kube.restartApiserver();
+  await kube.kubectlOk(['create', 'configmap', 'after-restart', '-n', 'gk']);
+  await kube.kubectlOk(['delete', 'configmap', 'inf-2', '-n', 'gk']);
+  await waitFor('events after the restart', () => seen.includes('add after-restart') && seen.includes('delete inf-2'), 60_000);
+  t.ok(informer.get('gk/after-restart'), 'in the cache');
+  t.notOk(informer.get('gk/inf-2'), 'gone from the cache');
+  await informer.stop();
+});

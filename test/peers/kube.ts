@@ -35,6 +35,8 @@ export interface KubeCluster {
   kubectlOk(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
   /** A raw API request as the admin user; body is JSON (or a string sent as is). */
   api(method: string, apiPath: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  /** Stops kube-apiserver and starts it again on the same port and etcd (watches break; clients must recover). */
+  restartApiserver(): Promise<void>;
   /** Output of etcd and kube-apiserver so far, for diagnostics. */
   logs(): string;
   stop(): Promise<void>;
@@ -97,7 +99,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
     await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
     const certDir = path.join(dir, 'certs');
     const server = `https://127.0.0.1:${securePort}`;
-    const apiserver = start(apiserverBin, [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${certDir}`,
       `--secure-port=${securePort}`,
@@ -114,7 +116,8 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
       '--disable-admission-plugins=ServiceAccount',
       '--v=1',
       ...(opts.apiserverArgs ?? []),
-    ]);
+    ];
+    let apiserver = start(apiserverBin, apiserverArgs);
     procs.push(apiserver);
 
     // The API server writes a self-signed CA and serving certificate into cert-dir; the .crt holds the chain.
@@ -150,16 +153,26 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
       }
       return { status: r.statusCode, body: parsed };
     };
-    await waitFor(
-      'kube-apiserver /readyz',
-      async () => {
-        if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${apiserver.output().slice(-3000)}`);
-        const r = await api('GET', '/readyz');
-        return r.status === 200;
-      },
-      opts.readyTimeoutMs ?? 120_000,
-      250,
-    );
+    const apiserverReady = () =>
+      waitFor(
+        'kube-apiserver /readyz',
+        async () => {
+          if (apiserver.child.exitCode !== null) throw new Error(`kube-apiserver exited: ${apiserver.output().slice(-3000)}`);
+          const r = await api('GET', '/readyz');
+          return r.status === 200;
+        },
+        opts.readyTimeoutMs ?? 120_000,
+        250,
+      );
+    await apiserverReady();
+    const restartApiserver = async () => {
+      const old = apiserver;
+      await old.kill('SIGTERM');
+      procs.splice(procs.indexOf(old), 1);
+      apiserver = start(apiserverBin, apiserverArgs);
+      procs.push(apiserver);
+      await apiserverReady();
+    };
 
     const kubeconfig = path.join(dir, 'kubeconfig');
     await writeFile(
@@ -214,6 +227,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
       kubectl,
       kubectlOk,
       api,
+      restartApiserver,
       logs: () => procs.map((p) => p.output()).join('\n----\n'),
       stop: async () => {
         await dispatcher.close().catch(() => undefined);
