@@ -48,6 +48,7 @@ export interface ExporterConfig {
     maxAgeMs: number;
     deadLetterMaxRawBytes: number;
     deadLetterMaxRecords: number;
+    diskReserveBytes: number;
   };
   sinks: SinkConfig[];
   metrics: { address?: string };
@@ -72,6 +73,7 @@ export const defaults = {
     maxAgeMs: 0,
     deadLetterMaxRawBytes: 64 * 1024,
     deadLetterMaxRecords: 100_000,
+    diskReserveBytes: 8 * 1024 * 1024,
   },
   batch: { maxRecords: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 50 },
   retry: { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 },

@@ -280,6 +280,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       maxAgeMs: q.maxAge !== undefined ? parseDuration(q.maxAge) : defaults.queue.maxAgeMs,
       deadLetterMaxRawBytes: q.deadLetterMaxRawBytes !== undefined ? parseSize(q.deadLetterMaxRawBytes) : defaults.queue.deadLetterMaxRawBytes,
       deadLetterMaxRecords: q.deadLetterMaxRecords ?? defaults.queue.deadLetterMaxRecords,
+      diskReserveBytes: q.diskReserveBytes !== undefined ? parseSize(q.diskReserveBytes) : defaults.queue.diskReserveBytes,
     },
     sinks,
     metrics: r.metrics?.address ? { address: r.metrics.address } : {},

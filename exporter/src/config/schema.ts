@@ -67,6 +67,7 @@ export const configSchema = {
         maxAge: duration,
         deadLetterMaxRawBytes: size,
         deadLetterMaxRecords: { type: 'integer', minimum: 1 },
+        diskReserveBytes: size,
       },
     },
     sinks: { type: 'array', items: sinkCommonSchema },

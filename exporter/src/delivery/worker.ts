@@ -167,7 +167,7 @@ export class DeliveryWorker {
         if (!toSend.length) break;
         attempt++;
         this.lastSendOk = false;
-        queue.recordFailure(this.name, attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
+        this.noteFailure(attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
       } catch (e) {
         if (this.sendSignal.signal.aborted) return;
         const err = e as Error;
@@ -176,7 +176,7 @@ export class DeliveryWorker {
         attempt++;
         this.lastSendOk = false;
         metrics.deliveryFailures.inc({ sink: this.name });
-        queue.recordFailure(this.name, attempt, err.message);
+        this.noteFailure(attempt, err.message);
         if (!retryable) {
           const next: Item[] = [];
           for (const item of toSend) {
@@ -194,8 +194,18 @@ export class DeliveryWorker {
       const delay = backoffDelay(retry, attempt, retryAfterMs);
       if (!(await sleep(delay, this.stopSignal.signal))) return;
     }
-    this.cursor = batch[batch.length - 1]!.seq;
-    queue.advanceSink(this.name, this.cursor, delivered, dead);
+    const last = batch[batch.length - 1]!.seq;
+    // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
+    for (let tries = 1; ; tries++) {
+      try {
+        queue.advanceSink(this.name, last, delivered, dead);
+        break;
+      } catch (e) {
+        if (tries === 1) log.error({ sink: this.name, err: (e as Error).message }, 'cannot save the sink cursor; retrying');
+        if (!(await sleep(Math.min(5000, 100 * tries), this.stopSignal.signal))) return;
+      }
+    }
+    this.cursor = last;
     this.lastSendOk = true;
     if (delivered) metrics.delivered.inc({ sink: this.name }, delivered);
     if (filtered) metrics.filtered.inc({ sink: this.name }, filtered);
@@ -204,6 +214,14 @@ export class DeliveryWorker {
       log.warn({ sink: this.name, records: dead.length, firstSeq: dead[0]!.seq }, 'records refused by the sink moved to dead letters');
     }
     this.o.onAdvance?.();
+  }
+
+  private noteFailure(attempt: number, error: string): void {
+    try {
+      this.o.queue.recordFailure(this.name, attempt, error);
+    } catch (e) {
+      this.o.log.debug({ sink: this.name, err: (e as Error).message }, 'cannot save the last error');
+    }
   }
 
   private deadLetter(item: Item, reason: string, error: string): NewDeadLetter {

@@ -17,6 +17,8 @@ export interface QueueOptions {
   maxAgeMs: number;
   deadLetterMaxRawBytes: number;
   deadLetterMaxRecords: number;
+  /** Bytes kept in a reserve file beside the queue, released when the disk fills so sinks can still advance and prune. */
+  diskReserveBytes?: number;
 }
 
 export interface NewRecord {
@@ -149,6 +151,8 @@ export class Queue {
   readonly db: Database.Database;
   readonly file: string;
   private readonly lockFile: string | undefined;
+  private readonly reserveFile: string | undefined;
+  private reserveReleased = false;
   private lastSeqValue = 0;
   private bytesValue = 0;
   readonly dropped: DropCounts = { queue_full: 0, max_age: 0, dead_letters_full: 0 };
@@ -170,6 +174,7 @@ export class Queue {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       this.lockFile = `${this.file}.lock`;
       takeLock(this.lockFile);
+      if (opts.diskReserveBytes) this.reserveFile = `${this.file}.reserve`;
     } else if (!fs.existsSync(this.file)) {
       throw new Error(`no queue at ${this.file}`);
     }
@@ -181,6 +186,10 @@ export class Queue {
         // Only takes effect on a new file.
         this.db.pragma('page_size = 65536');
         this.db.pragma('journal_mode = WAL');
+        // Checkpoint every 64 pages (4 MiB) and cut the WAL back to 4 MiB afterwards: a small WAL is what lets a full
+        // disk recover (the reserve file covers a checkpoint).
+        this.db.pragma('wal_autocheckpoint = 64');
+        this.db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
         this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         this.db.exec(SCHEMA);
       }
@@ -189,6 +198,7 @@ export class Queue {
       const maxSeq = (this.db.prepare('SELECT max(seq) AS m FROM records').get() as { m: number | null }).m ?? 0;
       this.lastSeqValue = Math.max(Number(meta?.value ?? 0), maxSeq);
       this.bytesValue = (this.db.prepare('SELECT coalesce(sum(size), 0) AS b FROM records').get() as { b: number }).b;
+      if (this.reserveFile && !this.restoreReserve()) this.reserveReleased = true;
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
       throw e;
@@ -232,6 +242,47 @@ export class Queue {
     return Math.max(0, this.opts.maxBytes - this.bytesValue);
   }
 
+  /** True while the disk is full: the reserve is spent and ingest waits until sinks free space. */
+  get diskFull(): boolean {
+    return this.reserveReleased;
+  }
+
+  private releaseReserve(): void {
+    if (!this.reserveFile) return;
+    this.reserveReleased = true;
+    fs.rmSync(this.reserveFile, { force: true });
+  }
+
+  /** Space inside the database file that deleted records left (reused before the file grows). */
+  private internalFreeBytes(): number {
+    const pages = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return pages * size;
+  }
+
+  /** Recreates the reserve file (after a checkpoint gave space back); false if the disk still lacks the room. */
+  private restoreReserve(): boolean {
+    if (!this.reserveFile) return true;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      const st = fs.statSync(this.reserveFile, { throwIfNoEntry: false });
+      if (!st || st.size < this.opts.diskReserveBytes!) {
+        const fd = fs.openSync(this.reserveFile, 'w');
+        try {
+          fs.writeSync(fd, Buffer.alloc(this.opts.diskReserveBytes!));
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      this.reserveReleased = false;
+      return true;
+    } catch {
+      fs.rmSync(this.reserveFile, { force: true });
+      return false;
+    }
+  }
+
   onAppend(fn: () => void): () => void {
     this.appendListeners.add(fn);
     return () => this.appendListeners.delete(fn);
@@ -252,6 +303,9 @@ export class Queue {
    * Throws QueueFullError when the disk is full (nothing of the batch is stored then).
    */
   appendBatch(records: readonly NewRecord[], rejects: readonly NewDeadLetter[], onlySink: string | null = null): { firstSeq: number } {
+    if (this.reserveReleased && !this.restoreReserve() && this.internalFreeBytes() < this.opts.diskReserveBytes!) {
+      throw new QueueFullError(true, new Error('waiting for sinks to free space'));
+    }
     const now = Date.now();
     let size = 0;
     for (const r of records) size += Queue.recordSize(r.json);
@@ -264,20 +318,24 @@ export class Queue {
       const stored = Number((this.stmts.getLastSeq.get() as { value: string } | undefined)?.value ?? 0);
       if (stored > seq) seq = stored;
       firstSeq = seq + 1;
+      const insert = this.stmts.insert;
+      for (const r of records) insert.run(++seq, now, Queue.recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
+      if (records.length) this.stmts.setLastSeq.run(String(seq));
+      // After the insert, so a batch larger than the free space (or than the whole capacity) is cut down too.
       if (this.opts.onFull === 'drop-oldest' && this.bytesValue + size > this.opts.maxBytes) {
         const r = this.dropOldest(this.bytesValue + size - this.opts.maxBytes);
         droppedNow = r.n;
         freedNow = r.bytes;
       }
-      const insert = this.stmts.insert;
-      for (const r of records) insert.run(++seq, now, Queue.recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
-      if (records.length) this.stmts.setLastSeq.run(String(seq));
       for (const d of rejects) this.insertDeadLetter(d, now);
     });
     try {
       tx();
     } catch (e) {
-      if (isDiskFull(e)) throw new QueueFullError(true, e);
+      if (isDiskFull(e)) {
+        this.releaseReserve();
+        throw new QueueFullError(true, e);
+      }
       throw e;
     }
     this.lastSeqValue = seq;
@@ -596,6 +654,7 @@ export class Queue {
       }
     } finally {
       if (this.lockFile) releaseLock(this.lockFile);
+      if (this.reserveFile) fs.rmSync(this.reserveFile, { force: true });
     }
   }
 }
