@@ -6,6 +6,7 @@
 // BENCH_EVAL_WORKERS (the webhook's --eval-workers, default 0: evaluation on the main thread).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +117,8 @@ async function waitFor(label: string, fn: () => Promise<boolean> | boolean, time
 
 function launch(argv: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
   let log = '';
   child.stdout!.on('data', (d) => (log = (log + d).slice(-20_000)));
   child.stderr!.on('data', (d) => (log = (log + d).slice(-20_000)));
@@ -152,8 +155,25 @@ interface Case {
   exported?: number;
 }
 
+/** A port the OS just gave out (listen on 0), so runs never collide with what else runs on the machine. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of started) c.kill('SIGKILL');
+});
+
 async function runCase(label: string, withExport: boolean, common: { policies: string; certDir: string; opa: string; bodyFile: string }): Promise<Case> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const exporterDir = path.join(work, `exporter-${label.replace(/\W+/g, '-')}`);
   let exporter: ChildProcess | undefined;
   const args = [bins.gatekeeper, 'webhook', '--policies', common.policies, '--cert-dir', common.certDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--eval-workers', String(evalWorkers)];
@@ -194,13 +214,15 @@ async function main(): Promise<void> {
   console.log(`each figure: ${seconds} s after 1 s of warm-up; fixed rate ${rate}/s; saturation with ${concurrency} requests in flight; load from a separate process; --eval-workers ${evalWorkers}`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
 
-  const cases = [await runCase('no export', false, { policies, certDir, opa, bodyFile }), await runCase('export', true, { policies, certDir, opa, bodyFile })];
   const row = (c: Case) =>
     `${c.label.padEnd(10)} | ${rate}/s: p50 ${c.fixed.p50} ms, p90 ${c.fixed.p90} ms, p99 ${c.fixed.p99} ms, max ${c.fixed.max} ms (${c.fixed.completed} ok, ${c.fixed.errors} errors)` +
     ` | saturation: ${c.saturated.rps}/s, p50 ${c.saturated.p50} ms, p99 ${c.saturated.p99} ms (${c.saturated.errors} errors)` +
     ` | webhook peak RSS ${c.rssKiB ? Math.round(c.rssKiB / 1024) + ' MiB' : 'n/a'}${c.exported !== undefined ? ` | records in the file sink: ${c.exported}` : ''}`;
-  for (const c of cases) console.log(row(c));
-  const [a, b] = cases as [Case, Case];
+  const common = { policies, certDir, opa, bodyFile };
+  const a = await runCase('no export', false, common);
+  console.log(row(a));
+  const b = await runCase('export', true, common);
+  console.log(row(b));
   console.log(`denied per review: ${a.fixed.denied ? 'yes' : 'no'}; export cost at saturation: ${(((a.saturated.rps - b.saturated.rps) / a.saturated.rps) * 100).toFixed(1)} % throughput, p99 at ${rate}/s ${a.fixed.p99} -> ${b.fixed.p99} ms`);
   rmSync(work, { recursive: true, force: true });
 }
