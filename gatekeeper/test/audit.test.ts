@@ -66,3 +66,12 @@ t.test('--fail-on-violation, List objects, and bad input', { timeout: 120_000 },
   t.not(badLimit.code, 0);
   t.match(badLimit.out, /--constraint-violations-limit must be a non-negative integer/);
 });
+
+t.test('export asked for but no exporter: the audit says so and fails', { timeout: 120_000 }, async (t) => {
+  const p = start(process.execPath, [
+    bins.gatekeeper, 'audit', '--policies', policies, '--resources', manifests, '--enable-violation-export=true', '--export-flush-timeout-ms', '500',
+  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa, GK_EXPORT_SOCKET: path.join(os.tmpdir(), `gk-no-exporter-${process.pid}.sock`) } });
+  t.equal(await p.exited, 1);
+  t.match(p.output(), /the exporter did not acknowledge every record/);
+  t.match(p.output(), /11 violations/, 'the summary is still printed');
+});

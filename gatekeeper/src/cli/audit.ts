@@ -80,9 +80,13 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
     ...(exporter ? { exporter } : {}),
     ...(showProgress ? { onProgress: (done: number, total: number, v: number) => process.stderr.write(`audited ${done}/${total} objects, ${v} violations\n`) } : {}),
   });
-  await exporter?.close();
+  const delivered = (await exporter?.close()) ?? true;
   await folder.close();
   process.stdout.write(flags.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatAuditText(report, flags.constraintViolationsLimit));
+  if (!delivered) {
+    process.stderr.write('gatekeeper audit: the exporter did not acknowledge every record (see --export-flush-timeout-ms)\n');
+    return 1;
+  }
   if (report.errors.length) return 1;
   if (flags.failOnViolation && (report.violationsByAction['deny'] ?? 0) > 0) return 3;
   return 0;

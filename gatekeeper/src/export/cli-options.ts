@@ -38,8 +38,12 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
   cmd
     .option('--export-socket <path>', 'stream decision records to the exporter listening on this Unix socket')
     .option(
-      '--enable-violation-export',
-      `Gatekeeper's flag, accepted: export, to --export-socket (default ${DEFAULT_EXPORT_SOCKET}, or $GK_EXPORT_SOCKET)`,
+      '--enable-violation-export [bool]',
+      `Gatekeeper's flag, accepted (also as =true/=false): export, to --export-socket (default ${DEFAULT_EXPORT_SOCKET}, or $GK_EXPORT_SOCKET)`,
+      (v: string) => {
+        if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--enable-violation-export takes true or false, got ${JSON.stringify(v)}`);
+        return v === 'true';
+      },
     )
     .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
     .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername')

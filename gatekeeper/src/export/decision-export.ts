@@ -105,7 +105,8 @@ export class DecisionExport {
     while (!(await c.flush(5_000))) this.logger.warn({ buffered: c.stats().buffered }, 'waiting for the exporter to acknowledge audit records');
   }
 
-  async close(): Promise<void> {
-    await this.client.close();
+  /** Resolves false when the client reports records the exporter did not acknowledge. */
+  async close(): Promise<boolean> {
+    return (await this.client.close()) !== false;
   }
 }

@@ -38,7 +38,8 @@ export class ClientSender implements RecordSender {
     return this.client.flush(timeoutMs);
   }
 
-  async close(): Promise<void> {
+  /** Waits (up to the flush timeout) for the exporter's acknowledgements, then closes; resolves whether all were acknowledged. */
+  async close(): Promise<boolean> {
     const drained = await this.client.flush(this.settings.flushTimeoutMs);
     const s = this.client.stats();
     if (!drained) this.logger.warn({ buffered: s.buffered, spilled: s.spilled }, 'the exporter did not acknowledge every record before shutdown');
@@ -46,6 +47,7 @@ export class ClientSender implements RecordSender {
     this.logger.info({ accepted: s.accepted, acked: s.acked, dropped: s.dropped, resent: s.resent, reconnects: s.reconnects }, 'export client closed');
     if (dropped) this.logger.warn({ dropped: s.dropped }, 'records were dropped by the export client');
     await this.client.close();
+    return drained;
   }
 }
 
