@@ -11,13 +11,13 @@ import { HttpsClient, examplesDir, namespaceReview, podReview, readExample, self
 const opa = peerPath('opa');
 const { dir: certDir, cert } = selfSignedCertDir();
 
-async function startWebhook(t: Test, policiesDir: string, extra: string[] = []): Promise<{ client: HttpsClient; proc: Started }> {
+async function startWebhook(t: Test, policiesDir: string, extra: string[] = [], certs = { dir: certDir, cert }): Promise<{ client: HttpsClient; proc: Started; port: number }> {
   const port = await freePort();
   const proc = start(process.execPath, [
-    bins.gatekeeper, 'webhook', '--policies', policiesDir, '--cert-dir', certDir, '--port', String(port), '--host', '127.0.0.1',
+    bins.gatekeeper, 'webhook', '--policies', policiesDir, '--cert-dir', certs.dir, '--port', String(port), '--host', '127.0.0.1',
     '--cache-dir', path.join(policiesDir, '..', 'cache'), '--policy-poll-interval-ms', '300', ...extra,
   ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa } });
-  const client = new HttpsClient(`https://127.0.0.1:${port}`, cert);
+  const client = new HttpsClient(`https://127.0.0.1:${port}`, certs.cert);
   t.teardown(async () => {
     await client.close();
     await proc.kill();
@@ -26,7 +26,7 @@ async function startWebhook(t: Test, policiesDir: string, extra: string[] = []):
     if (proc.child.exitCode !== null) throw new Error(`webhook exited: ${proc.output()}`);
     return (await client.get('/readyz')).status === 200;
   }, 120_000, 200);
-  return { client, proc };
+  return { client, proc, port };
 }
 
 function policiesCopy(): string {
@@ -271,4 +271,17 @@ spec:
   t.pass('reloaded in every worker');
   await waitFor('the gauges follow the reload', async () => /gatekeeper_constraints\{enforcement_action="deny",status="active"\} 6/.test((await client.get('/metrics')).text), 60_000, 300);
   t.pass('gatekeeper_constraints counts the new constraint');
+});
+
+t.test('a rotated serving certificate is picked up without a restart', { timeout: 180_000 }, async (t) => {
+  const first = selfSignedCertDir();
+  const { client, port } = await startWebhook(t, policiesCopy(), [], first);
+  t.equal((await client.get('/healthz')).status, 200);
+  const second = selfSignedCertDir();
+  cpSync(path.join(second.dir, 'tls.key'), path.join(first.dir, 'tls.key'));
+  cpSync(path.join(second.dir, 'tls.crt'), path.join(first.dir, 'tls.crt'));
+  const fresh = new HttpsClient(`https://127.0.0.1:${port}`, second.cert);
+  t.teardown(() => fresh.close());
+  await waitFor('the new certificate served', async () => (await fresh.get('/healthz')).status === 200, 60_000, 500);
+  t.pass('new connections are served with the new certificate');
 });
