@@ -75,7 +75,10 @@ function startExporter(dir: string, cfg: object): { child: ChildProcess; log: ()
   const child = spawn(process.execPath, [...nodeArgs, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => {
+    out = (out + d.toString()).slice(-4000);
+    if (process.env['BENCH_DEBUG']) process.stderr.write(d);
+  });
   return { child, log: () => out };
 }
 
@@ -214,6 +217,7 @@ async function endToEndRun(): Promise<void> {
     );
   } finally {
     await stopExporter(child);
+    receiver.closeAllConnections();
     receiver.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -228,3 +232,4 @@ if (!fs.existsSync(exporterBin)) {
   if (!only || only === 'full') await ingestRun('full');
   if (!only || only === 'e2e') await endToEndRun();
 }
+process.exit(0);

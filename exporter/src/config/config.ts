@@ -60,9 +60,9 @@ export const defaults = {
   socketMode: 0o660,
   ingest: {
     maxLineBytes: 1024 * 1024,
-    batchMaxRecords: 10_000,
+    batchMaxRecords: 5_000,
     batchLingerMs: 0,
-    maxPendingRecords: 50_000,
+    maxPendingRecords: 10_000,
     ackBufferBytes: 64 * 1024,
     maxConnections: 1024,
   },

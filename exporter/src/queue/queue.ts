@@ -9,6 +9,7 @@ import type { OnFull } from '../config/config.js';
 
 /** Per-row bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
 export const ROW_OVERHEAD_BYTES = 64;
+const ROWS_PER_INSERT = 100;
 
 export interface QueueOptions {
   maxBytes: number;
@@ -159,6 +160,7 @@ export class Queue {
   private appendListeners = new Set<() => void>();
   private freeListeners = new Set<() => void>();
   private stmts!: ReturnType<Queue['prepare']>;
+  private readonly multiArgs: unknown[] = new Array(ROWS_PER_INSERT * 7).fill(null);
 
   /**
    * Opens (creating if needed) the queue. `owner`: this process runs the exporter on it (takes a lock file so two
@@ -209,6 +211,9 @@ export class Queue {
     const db = this.db;
     return {
       insert: db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertMany: db.prepare(
+        `INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      ),
       getLastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       setLastSeq: db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
       insertDead: db.prepare(
@@ -318,8 +323,30 @@ export class Queue {
       const stored = Number((this.stmts.getLastSeq.get() as { value: string } | undefined)?.value ?? 0);
       if (stored > seq) seq = stored;
       firstSeq = seq + 1;
+      // Many rows per INSERT statement: about twice the rows/s of one statement per row (bench/exporter-ingest.ts).
       const insert = this.stmts.insert;
-      for (const r of records) insert.run(++seq, now, Queue.recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
+      const multi = this.stmts.insertMany;
+      const args = this.multiArgs;
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+        for (let k = 0; k < ROWS_PER_INSERT; k++) {
+          const r = records[i + k]!;
+          const o = k * 7;
+          args[o] = ++seq;
+          args[o + 1] = now;
+          args[o + 2] = Queue.recordSize(r.json);
+          args[o + 3] = onlySink;
+          args[o + 4] = r.decisionId;
+          args[o + 5] = r.eventType;
+          args[o + 6] = r.json;
+        }
+        multi.run(args);
+      }
+      for (; i < records.length; i++) {
+        const r = records[i]!;
+        insert.run(++seq, now, Queue.recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
+      }
+      args.fill(null);
       if (records.length) this.stmts.setLastSeq.run(String(seq));
       // After the insert, so a batch larger than the free space (or than the whole capacity) is cut down too.
       if (this.opts.onFull === 'drop-oldest' && this.bytesValue + size > this.opts.maxBytes) {
