@@ -244,6 +244,8 @@ async function benchDapr(): Promise<void> {
       res.end('{"status":"SUCCESS"}');
     });
   });
+  app.keepAliveTimeout = 120_000; // outlive daprd's idle connections (see test/sinks/dapr-subscriber.ts)
+  app.headersTimeout = 125_000;
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   const components = [redisPubsub('pubsub', redis.address, { concurrency: '100' })];
   const pub = await startDaprd({ appId: 'exporter', components });

@@ -48,7 +48,16 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-/** Sends one command (RESP array of bulk strings) and returns the raw reply text. */
+/** Whether a RESP reply is complete: simple replies end at their first CRLF, a bulk string after its announced length. */
+function replyComplete(out: string): boolean {
+  const head = out.indexOf('\r\n');
+  if (head < 0) return false;
+  if (out[0] !== '$') return true;
+  const len = Number(out.slice(1, head));
+  return len < 0 || Buffer.byteLength(out) >= Buffer.byteLength(out.slice(0, head)) + 2 + len + 2;
+}
+
+/** Sends one command (RESP array of bulk strings) and returns the raw reply text (simple, error, integer or bulk replies). */
 export function redisCommand(address: string, ...args: string[]): Promise<string> {
   const [host, port] = address.split(':') as [string, string];
   const payload = `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('');
@@ -59,7 +68,7 @@ export function redisCommand(address: string, ...args: string[]): Promise<string
     s.on('connect', () => s.write(payload));
     s.on('data', (d) => {
       out += d.toString();
-      if (out.endsWith('\r\n')) {
+      if (replyComplete(out)) {
         s.destroy();
         resolve(out);
       }

@@ -23,12 +23,15 @@ export interface Subscriber {
   delivered: Delivered[];
   /** Deliveries that a Gatekeeper subscriber could not decode (must stay empty). */
   undecodable: string[];
+  /** Requests received on the route (diagnostics). */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
 export async function startSubscriber(pubsub: string, topic: string, opts: { raw?: boolean } = {}): Promise<Subscriber> {
   const delivered: Delivered[] = [];
   const undecodable: string[] = [];
+  let requests = 0;
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (d: Buffer) => parts.push(d));
@@ -43,6 +46,7 @@ export async function startSubscriber(pubsub: string, topic: string, opts: { raw
         res.end('{}');
         return;
       }
+      requests++;
       const body = Buffer.concat(parts).toString();
       try {
         const ce = JSON.parse(body) as Record<string, unknown>;
@@ -64,11 +68,18 @@ export async function startSubscriber(pubsub: string, topic: string, opts: { raw
       }
     });
   });
+  // daprd keeps connections to the app alive (Go's idle timeout is 90 s); if the app closed them first, a request racing
+  // the close is reset, and daprd's redis subscriber then treats that delivery as failed.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
     delivered,
     undecodable,
+    get requests() {
+      return requests;
+    },
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
