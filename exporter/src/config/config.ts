@@ -69,7 +69,7 @@ export const defaults = {
   queue: {
     maxBytes: 1024 ** 3,
     onFull: 'block' as OnFull,
-    synchronous: 'normal' as const,
+    synchronous: 'full' as 'normal' | 'full',
     maxAgeMs: 0,
     deadLetterMaxRawBytes: 64 * 1024,
     deadLetterMaxRecords: 100_000,
