@@ -1,11 +1,11 @@
 // HTTP sink: POSTs batches of records as ndjson (default) or a JSON array, optionally gzip-compressed.
 // Wire contract: proto-docs/sinks/http.md.
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
+import { loadTlsOptions, tlsConfigSchema, type TlsConfig } from '../config/tls.js';
 import { parseSize } from '../config/units.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 
@@ -25,14 +25,7 @@ export interface HttpSinkConfig {
   headers?: Record<string, SecretSpec>;
   /** Sent as "Authorization: Bearer <token>". */
   bearerToken?: SecretSpec;
-  tls?: {
-    caFile?: string;
-    certFile?: string;
-    keyFile?: string;
-    servername?: string;
-    /** Default true; false accepts any server certificate (testing only). */
-    rejectUnauthorized?: boolean;
-  };
+  tls?: TlsConfig;
   timeouts?: {
     /** TCP + TLS connect. Default 5000 ms. */
     connectMs?: number;
@@ -74,17 +67,7 @@ export const configSchema = {
     gzip: { type: 'boolean' },
     headers: { type: 'object', additionalProperties: secretSpecSchema },
     bearerToken: secretSpecSchema,
-    tls: {
-      type: 'object',
-      properties: {
-        caFile: { type: 'string', minLength: 1 },
-        certFile: { type: 'string', minLength: 1 },
-        keyFile: { type: 'string', minLength: 1 },
-        servername: { type: 'string', minLength: 1 },
-        rejectUnauthorized: { type: 'boolean' },
-      },
-      additionalProperties: false,
-    },
+    tls: tlsConfigSchema,
     timeouts: {
       type: 'object',
       properties: { connectMs: { type: 'integer', minimum: 1 }, requestMs: { type: 'integer', minimum: 1 } },
@@ -164,16 +147,10 @@ export class HttpSink implements Sink {
     this.#errorBodyBytes = cfg.errorBodyBytes ?? 512;
     this.#log = ctx.logger?.child({ sink: cfg.name });
 
-    const tls = cfg.tls ?? {};
-    const connect: Record<string, unknown> = {
+    const connect = {
       timeout: positiveInt(cfg.timeouts?.connectMs, 5000, `${key}.timeouts.connectMs`),
+      ...loadTlsOptions(cfg.tls ?? {}, `${key}.tls`),
     };
-    if (tls.caFile) connect['ca'] = readConfigFile(tls.caFile, `${key}.tls.caFile`);
-    if (tls.certFile) connect['cert'] = readConfigFile(tls.certFile, `${key}.tls.certFile`);
-    if (tls.keyFile) connect['key'] = readConfigFile(tls.keyFile, `${key}.tls.keyFile`);
-    if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new Error(`${key}.tls: certFile and keyFile go together`);
-    if (tls.servername) connect['servername'] = tls.servername;
-    if (tls.rejectUnauthorized === false) connect['rejectUnauthorized'] = false;
     this.#agent = new Agent({ connect, connections: 4, pipelining: 1 });
   }
 
@@ -359,12 +336,4 @@ function positiveInt(v: number | undefined, dflt: number, key: string): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new Error(`${key}: expected a positive integer, got ${JSON.stringify(v)}`);
   return v;
-}
-
-function readConfigFile(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`${key}: cannot read ${path}: ${(e as Error).message}`);
-  }
 }

@@ -1,9 +1,9 @@
 // Kafka sink (kafkajs): one Kafka message per record, acknowledged by the broker before the queue lets it go.
 // Contract for consumers: proto-docs/sinks/kafka.md.
-import { readFileSync } from 'node:fs';
 import { CompressionTypes, Kafka, logLevel as KafkaLogLevel, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
+import { loadTlsOptions, tlsConfigSchema, type TlsClientOptions, type TlsConfig } from '../config/tls.js';
 import { SCHEMA_VERSION } from '../record/schema.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 import { classifyKafkaError, type KafkaErrorClass } from './kafka/errors.js';
@@ -45,7 +45,8 @@ export interface KafkaSinkConfig {
   clientRetries?: number;
   /** Extra static headers on every message. */
   headers?: Record<string, string>;
-  tls?: boolean | { caFile?: string; certFile?: string; keyFile?: string; servername?: string; rejectUnauthorized?: boolean };
+  /** true: TLS with Node's defaults (its CA store; SNI = the broker's host name); an object: the files and options of TlsConfig. */
+  tls?: boolean | TlsConfig;
   sasl?: { mechanism: SaslMechanism; username: SecretSpec; password: SecretSpec };
 }
 
@@ -76,22 +77,7 @@ export const configSchema = {
     connectionTimeoutMs: { type: 'integer', minimum: 1 },
     clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
-    tls: {
-      anyOf: [
-        { type: 'boolean' },
-        {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            caFile: { type: 'string', minLength: 1 },
-            certFile: { type: 'string', minLength: 1 },
-            keyFile: { type: 'string', minLength: 1 },
-            servername: { type: 'string', minLength: 1 },
-            rejectUnauthorized: { type: 'boolean' },
-          },
-        },
-      ],
-    },
+    tls: { anyOf: [{ type: 'boolean' }, tlsConfigSchema] },
     sasl: {
       type: 'object',
       required: ['mechanism', 'username', 'password'],
@@ -401,25 +387,10 @@ export class KafkaSink implements Sink {
   }
 }
 
-function tlsOptions(tls: KafkaSinkConfig['tls'], key: string): boolean | Record<string, unknown> | undefined {
+function tlsOptions(tls: KafkaSinkConfig['tls'], key: string): true | TlsClientOptions | undefined {
   if (tls === undefined || tls === false) return undefined;
   if (tls === true) return true;
-  const read = (file: string | undefined, what: string) => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (e) {
-      throw new Error(`${key}.${what}: cannot read ${file}: ${(e as Error).message}`);
-    }
-  };
-  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new Error(`${key}: certFile and keyFile go together`);
-  return {
-    ca: read(tls.caFile, 'caFile'),
-    cert: read(tls.certFile, 'certFile'),
-    key: read(tls.keyFile, 'keyFile'),
-    servername: tls.servername,
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-  };
+  return loadTlsOptions(tls, key);
 }
 
 async function saslOptions(s: { mechanism: string; username: Secret; password: Secret }): Promise<SASLOptions> {

@@ -1,15 +1,16 @@
 // `gatekeeper audit`: evaluates objects from files against the templates and constraints from files, once.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import pino from 'pino';
 import { PolicyEngine } from '../policy/engine.js';
 import { loadPolicyFiles } from '../policy/load.js';
 import { formatAuditText, runAudit } from '../audit/run-audit.js';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { PolicyFolder } from '../webhook/policy-folder.js';
+import { addEngineOptions, collect, engineOptions, nonNegativeInt, type EngineFlags } from './engine-options.js';
 
 export const AUDIT_DEFAULTS = { constraintViolationsLimit: 20 };
 
-interface AuditFlags extends ExportFlags {
+interface AuditFlags extends ExportFlags, EngineFlags {
   policies: string[];
   resources: string[];
   output: 'text' | 'json';
@@ -17,12 +18,7 @@ interface AuditFlags extends ExportFlags {
   progress?: boolean;
   failOnViolation?: boolean;
   inventory: boolean;
-  opaPath?: string;
-  cacheDir?: string;
-  logLevel: string;
 }
-
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
   const cmd = program
@@ -34,19 +30,13 @@ export function register(program: Command): void {
     .option(
       '--constraint-violations-limit <n>',
       'violations listed per constraint (the export is never capped)',
-      (v: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--constraint-violations-limit must be a non-negative integer, got ${JSON.stringify(v)}`);
-        return n;
-      },
+      nonNegativeInt('--constraint-violations-limit'),
       AUDIT_DEFAULTS.constraintViolationsLimit,
     )
     .option('--progress', 'report progress on stderr every 2 s (default: when stderr is a terminal)')
     .option('--no-inventory', 'do not offer the audited objects to referential policies as data.inventory')
-    .option('--fail-on-violation', 'exit with status 3 when any deny violation is found')
-    .option('--opa-path <file>', 'the opa binary used to compile templates')
-    .option('--cache-dir <dir>', 'compiled-template cache folder')
-    .option('--log-level <level>', 'pino log level (logs go to stderr)', 'warn');
+    .option('--fail-on-violation', 'exit with status 3 when any deny violation is found');
+  addEngineOptions(cmd, { logLevel: 'warn' });
   addExportOptions(cmd, { admission: false });
   cmd.action(async (flags: AuditFlags) => {
     try {
@@ -60,7 +50,7 @@ export function register(program: Command): void {
 
 async function runAuditCommand(flags: AuditFlags): Promise<number> {
   const logger = pino({ level: flags.logLevel, base: { component: 'audit' } }, pino.destination(2));
-  const engine = await PolicyEngine.create({ logger, ...(flags.opaPath ? { opaPath: flags.opaPath } : {}), ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}) });
+  const engine = await PolicyEngine.create(engineOptions(flags, logger));
   const folder = new PolicyFolder({ paths: flags.policies, engine, logger, pollIntervalMs: 0 });
   const state = await folder.load();
   for (const t of state.templates) for (const e of t.errors) process.stderr.write(`template ${t.kind}: ${e}\n`);

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s/manager.js';
+import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
 
 export const RUN_DEFAULTS = {
   port: 8443,
@@ -21,7 +22,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags {
+interface RunFlags extends ExportFlags, EngineFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -50,21 +51,6 @@ interface RunFlags extends ExportFlags {
   leaderElection: boolean;
   leaderLeaseName: string;
   metricsPort: number;
-  opaPath?: string;
-  cacheDir?: string;
-  logLevel: string;
-}
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function nonNegativeInt(name: string, allowZero = true) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || (!allowZero && n === 0)) {
-      throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
-    }
-    return n;
-  };
 }
 
 function operation(v: string, prev: string[] | undefined): string[] {
@@ -92,8 +78,8 @@ export function register(program: Command): void {
     .option('--exempt-namespace-prefix <prefix>', 'namespaces starting with this are exempt (repeatable)', collect, [])
     .option('--exempt-namespace-suffix <suffix>', 'namespaces ending with this are exempt (repeatable)', collect, [])
     .option('--log-denies', 'log every deny, warn and dryrun violation of the webhook')
-    .option('--max-request-bytes <n>', 'largest admission request body accepted', nonNegativeInt('--max-request-bytes', false), RUN_DEFAULTS.maxRequestBytes)
-    .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline', nonNegativeInt('--evaluation-timeout-ms', false), RUN_DEFAULTS.evaluationTimeoutMs)
+    .option('--max-request-bytes <n>', 'largest admission request body accepted', positiveInt('--max-request-bytes'), RUN_DEFAULTS.maxRequestBytes)
+    .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline', positiveInt('--evaluation-timeout-ms'), RUN_DEFAULTS.evaluationTimeoutMs)
     .option('--disable-cert-rotation', 'do not generate certificates: read tls.crt and tls.key from --cert-dir (mounted, e.g. by cert-manager)')
     .option('--cert-dir <dir>', 'folder of the mounted serving certificate (with --disable-cert-rotation)')
     .option('--cert-secret-name <name>', 'Secret holding the generated CA and serving certificate', RUN_DEFAULTS.certSecretName)
@@ -106,7 +92,7 @@ export function register(program: Command): void {
       [],
     )
     .option('--audit-interval <seconds>', 'seconds between audits; 0 disables the audit loop', nonNegativeInt('--audit-interval'), RUN_DEFAULTS.auditIntervalSeconds)
-    .option('--audit-chunk-size <n>', 'page size when listing objects to audit', nonNegativeInt('--audit-chunk-size', false), RUN_DEFAULTS.auditChunkSize)
+    .option('--audit-chunk-size <n>', 'page size when listing objects to audit', positiveInt('--audit-chunk-size'), RUN_DEFAULTS.auditChunkSize)
     .option(
       '--constraint-violations-limit <n>',
       "violations kept in each constraint's status (all are exported)",
@@ -117,10 +103,8 @@ export function register(program: Command): void {
     .option('--audit-match-kind-only', 'list only the kinds some constraint matches')
     .option('--no-leader-election', 'audit in every replica instead of only in the holder of the lease')
     .option('--leader-lease-name <name>', 'coordination.k8s.io Lease of the audit leader', RUN_DEFAULTS.leaderLeaseName)
-    .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort)
-    .option('--opa-path <file>', 'the opa binary used to compile templates')
-    .option('--cache-dir <dir>', 'compiled-template cache folder')
-    .option('--log-level <level>', 'pino log level', 'info');
+    .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort);
+  addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
     try {
@@ -169,8 +153,7 @@ async function run(flags: RunFlags): Promise<void> {
     leaderElection: flags.leaderElection !== false,
     leaderLeaseName: flags.leaderLeaseName,
     metricsPort: flags.metricsPort,
-    ...(flags.opaPath ? { opaPath: flags.opaPath } : {}),
-    ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+    engine: engineSettings(flags),
     ...(exporter ? { exporter } : {}),
     logger,
   });

@@ -1,5 +1,5 @@
 // `gatekeeper webhook`: the standalone validating admission webhook, policies from files.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import pino from 'pino';
 import { PolicyEngine } from '../policy/engine.js';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
@@ -10,6 +10,7 @@ import { WebhookServer } from '../webhook/server.js';
 import { EvalPool } from '../webhook/eval-pool.js';
 import type { Reviewer } from '../webhook/validate.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
+import { addEngineOptions, collect, engineOptions, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
 
 export const WEBHOOK_DEFAULTS = {
   port: 8443,
@@ -18,7 +19,7 @@ export const WEBHOOK_DEFAULTS = {
   policyPollIntervalMs: 2000,
 };
 
-interface WebhookFlags extends ExportFlags {
+interface WebhookFlags extends ExportFlags, EngineFlags {
   policies: string[];
   port: number;
   host?: string;
@@ -34,19 +35,6 @@ interface WebhookFlags extends ExportFlags {
   evaluationTimeoutMs: number;
   policyPollIntervalMs: number;
   evalWorkers: number;
-  opaPath?: string;
-  cacheDir?: string;
-  logLevel: string;
-}
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function positiveInt(name: string, allowZero = false) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || (!allowZero && n === 0)) throw new InvalidArgumentError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
 }
 
 export function register(program: Command): void {
@@ -66,11 +54,9 @@ export function register(program: Command): void {
     .option('--log-denies', 'log every deny, warn and dryrun violation with the fields Gatekeeper logs')
     .option('--max-request-bytes <n>', 'largest accepted request body; larger ones get 413', positiveInt('--max-request-bytes'), WEBHOOK_DEFAULTS.maxRequestBytes)
     .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline; past it the review is answered with an error (code 500)', positiveInt('--evaluation-timeout-ms'), WEBHOOK_DEFAULTS.evaluationTimeoutMs)
-    .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', positiveInt('--policy-poll-interval-ms', true), WEBHOOK_DEFAULTS.policyPollIntervalMs)
-    .option('--eval-workers <n>', 'evaluate on this many worker threads (each holds its own copy of the policies); 0: on the main thread', positiveInt('--eval-workers', true), 0)
-    .option('--opa-path <file>', 'the opa binary used to compile templates')
-    .option('--cache-dir <dir>', 'compiled-template cache folder')
-    .option('--log-level <level>', 'pino log level', 'info');
+    .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', nonNegativeInt('--policy-poll-interval-ms'), WEBHOOK_DEFAULTS.policyPollIntervalMs)
+    .option('--eval-workers <n>', 'evaluate on this many worker threads (each holds its own copy of the policies); 0: on the main thread', nonNegativeInt('--eval-workers'), 0);
+  addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: WebhookFlags) => {
     try {
@@ -138,11 +124,10 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
 
   let closePolicies: () => Promise<void>;
   let state: PolicyState;
-  const engineOpts = { ...(flags.opaPath ? { opaPath: flags.opaPath } : {}), ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}) };
   if (flags.evalWorkers > 0) {
     const started = await EvalPool.start(
       flags.evalWorkers,
-      { paths: flags.policies, pollIntervalMs: flags.policyPollIntervalMs, logLevel: flags.logLevel, ...engineOpts },
+      { paths: flags.policies, pollIntervalMs: flags.policyPollIntervalMs, logLevel: flags.logLevel, engine: engineSettings(flags) },
       logger,
       { onState, onIngested },
     );
@@ -151,7 +136,7 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     reviewer = started.pool;
     closePolicies = () => started.pool.close();
   } else {
-    const engine = await PolicyEngine.create({ logger, ...engineOpts });
+    const engine = await PolicyEngine.create(engineOptions(flags, logger));
     const folder = new PolicyFolder({ paths: flags.policies, engine, logger, pollIntervalMs: flags.policyPollIntervalMs, onChange: onState });
     folder.onTemplateIngested = onIngested;
     state = await folder.load();

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DecisionExport } from '../export/decision-export.js';
-import { PolicyEngine } from '../policy/engine.js';
+import { PolicyEngine, type EngineOptions } from '../policy/engine.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
@@ -58,8 +58,8 @@ export interface ManagerOptions {
 
   /** Port of /metrics, /healthz and /readyz (all operations); 0: none. */
   metricsPort: number;
-  opaPath?: string;
-  cacheDir?: string;
+  /** PolicyEngine.create options but the logger. */
+  engine?: Omit<EngineOptions, 'logger'>;
   exporter?: DecisionExport;
   logger: Logger;
 }
@@ -79,7 +79,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   const has = (op: Operation) => o.operations.includes(op);
   if (!has('webhook') && !has('audit')) throw new Error('--operation: give webhook, audit or both');
   const client = await KubeClient.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), logger });
-  const engine = await PolicyEngine.create({ logger, ...(o.opaPath ? { opaPath: o.opaPath } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}) });
+  const engine = await PolicyEngine.create({ ...o.engine, logger });
   const webhookMetrics = new WebhookMetrics();
   const auditMetrics = new AuditMetrics();
   const exemptions = new DynamicExemptions(o.exemptNamespaces);

@@ -1,15 +1,15 @@
 // One evaluation worker of EvalPool: its own PolicyEngine kept in step with the policy folder, answering reviews.
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { PolicyEngine, type ReviewRequest } from '../policy/engine.js';
+import { PolicyEngine, type EngineOptions, type ReviewRequest } from '../policy/engine.js';
 import { PolicyFolder } from './policy-folder.js';
 
 export interface EvalWorkerData {
   index: number;
   paths: string[];
   pollIntervalMs: number;
-  opaPath?: string;
-  cacheDir?: string;
+  /** PolicyEngine.create options but the logger (each worker makes its own). */
+  engine: Omit<EngineOptions, 'logger'>;
   logLevel: string;
 }
 
@@ -29,7 +29,7 @@ const logger = pino({ level: data.logLevel, base: { component: 'webhook', worker
 const post = (m: FromWorker) => port.postMessage(m);
 
 async function main(): Promise<void> {
-  const engine = await PolicyEngine.create({ logger, ...(data.opaPath ? { opaPath: data.opaPath } : {}), ...(data.cacheDir ? { cacheDir: data.cacheDir } : {}) });
+  const engine = await PolicyEngine.create({ ...data.engine, logger });
   let ready = false;
   const folder = new PolicyFolder({
     paths: data.paths,

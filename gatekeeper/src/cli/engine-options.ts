@@ -1,0 +1,69 @@
+// The policy-engine flags every subcommand that loads policies takes, turning them into PolicyEngine.create options,
+// and the small flag parsers the subcommands share.
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Logger } from 'pino';
+import type { EngineOptions } from '../policy/engine.js';
+
+/** What PolicyEngine.create takes besides the logger; plain data, so it can be handed to worker threads. */
+export type EngineSettings = Omit<EngineOptions, 'logger'>;
+
+export interface EngineFlags {
+  opaPath?: string;
+  cacheDir?: string;
+  compileConcurrency?: number;
+  maxModuleMemory?: number;
+  logLevel: string;
+}
+
+export const MAX_MODULE_MEMORY_LIMIT_MIB = 4096;
+
+/** Repeatable option: every occurrence appended. */
+export const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function integer(flag: string, allowZero: boolean) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || (!allowZero && n === 0)) {
+      throw new InvalidArgumentError(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
+    }
+    return n;
+  };
+}
+
+/** Parser of an integer flag that must be at least 1. */
+export const positiveInt = (flag: string) => integer(flag, false);
+/** Parser of an integer flag that may be 0. */
+export const nonNegativeInt = (flag: string) => integer(flag, true);
+
+function parseMiB(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_MODULE_MEMORY_LIMIT_MIB) {
+    throw new InvalidArgumentError(`--max-module-memory must be an integer from 1 to ${MAX_MODULE_MEMORY_LIMIT_MIB} (MiB), got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Adds --opa-path, --cache-dir, --compile-concurrency, --max-module-memory and --log-level (default `logLevel`). */
+export function addEngineOptions(cmd: Command, opts: { logLevel: 'warn' | 'info' }): Command {
+  return cmd
+    .option('--opa-path <file>', 'the opa binary used to compile templates (default: $GATEKEEPER_OPA_PATH, PATH, peer cache)')
+    .option('--cache-dir <dir>', 'compiled-template cache folder (default: $XDG_CACHE_HOME/gk-exporter/wasm)')
+    .option('--compile-concurrency <n>', 'parallel opa builds (default: number of CPUs)', positiveInt('--compile-concurrency'))
+    .option('--max-module-memory <MiB>', `linear-memory cap of each template instance, MiB, 1 to ${MAX_MODULE_MEMORY_LIMIT_MIB} (default 1024)`, parseMiB)
+    .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace or silent)', opts.logLevel);
+}
+
+/** The engine settings the flags give; the ones not given are left to PolicyEngine's defaults. */
+export function engineSettings(flags: EngineFlags): EngineSettings {
+  return {
+    ...(flags.opaPath ? { opaPath: flags.opaPath } : {}),
+    ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.compileConcurrency !== undefined ? { compileConcurrency: flags.compileConcurrency } : {}),
+    ...(flags.maxModuleMemory !== undefined ? { maxModuleMemoryMiB: flags.maxModuleMemory } : {}),
+  };
+}
+
+/** PolicyEngine.create options from the flags. */
+export function engineOptions(flags: EngineFlags, logger: Logger): EngineOptions {
+  return { ...engineSettings(flags), logger };
+}
