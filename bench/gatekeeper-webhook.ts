@@ -194,8 +194,10 @@ async function runCase(label: string, withExport: boolean, common: { policies: s
   let exported: number | undefined;
   if (exporter) {
     await stop(exporter);
-    const file = path.join(exporterDir, 'decisions.ndjson');
-    exported = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;
+    // The file sink rotates: count the active file and every rotated one (decisions.<time>.ndjson).
+    exported = readdirSync(exporterDir)
+      .filter((f) => /^decisions(\..+)?\.ndjson$/.test(f))
+      .reduce((n, f) => n + readFileSync(path.join(exporterDir, f), 'utf8').split('\n').filter(Boolean).length, 0);
   }
   return { label, fixed, saturated, ...(rssKiB ? { rssKiB } : {}), ...(exported !== undefined ? { exported } : {}) };
 }
