@@ -1,7 +1,8 @@
 // Exporter ingest benchmark: ~500-byte records over the Unix socket from several connections, counting only acknowledged
 // (durably committed) lines. Prints: durable ingest rate, ack latency p50/p99, exporter peak RSS (VmHWM), for
 // queue.synchronous NORMAL and FULL; then the end-to-end rate into a local HTTP receiver through the HTTP sink.
-// Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts   (env: RECORDS, CONNECTIONS)
+// Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
+// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_NODE_ARGS, EXPORTER_BIN (another build, for A/B runs)
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const exporterBin = path.join(root, 'exporter/dist/cli/main.js');
+const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
 const RECORDS = Number(process.env['RECORDS'] ?? 600_000);
 const E2E_RECORDS = Number(process.env['E2E_RECORDS'] ?? 300_000);
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 4);
@@ -52,6 +53,14 @@ function chunks(conn: number, n: number): Buffer[] {
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** CPU time (user + system) the process has used so far, in microseconds, from /proc/<pid>/stat. */
+function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
 function peakRssMb(pid: number): number {
@@ -161,15 +170,17 @@ async function ingestRun(sync: 'normal' | 'full'): Promise<void> {
     const per = Math.floor(RECORDS / CONNECTIONS);
     const data = Array.from({ length: CONNECTIONS }, (_, c) => chunks(c, per));
     const latencies: number[] = [];
+    const cpu0 = cpuMicros(child.pid!);
     const t0 = performance.now();
     await Promise.all(data.map((d) => runConnection(socketPath, d, per, latencies)));
     const secs = (performance.now() - t0) / 1000;
+    const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / (per * CONNECTIONS);
     latencies.sort((a, b) => a - b);
     const rss = peakRssMb(child.pid!);
     console.log(
       `ingest  synchronous=${sync.toUpperCase().padEnd(6)} ${per * CONNECTIONS} records x ~500 B over ${CONNECTIONS} connections: ` +
         `${Math.round((per * CONNECTIONS) / secs).toLocaleString('en-US')} records/s durable (acked); ` +
-        `ack latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; exporter peak RSS ${rss.toFixed(0)} MB`,
+        `ack latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
     );
   } finally {
     await stopExporter(child);
@@ -205,15 +216,17 @@ async function endToEndRun(): Promise<void> {
     await waitForSocket(socketPath, child, log);
     const per = Math.floor(E2E_RECORDS / CONNECTIONS);
     const data = Array.from({ length: CONNECTIONS }, (_, c) => chunks(c, per));
+    const cpu0 = cpuMicros(child.pid!);
     const t0 = performance.now();
     await Promise.all(data.map((d) => runConnection(socketPath, d, per, [])));
     const tAcked = performance.now();
     await Promise.race([allReceived, new Promise((_, rej) => setTimeout(() => rej(new Error(`receiver got ${received}/${E2E_RECORDS}`)), 120_000))]);
     const secs = (performance.now() - t0) / 1000;
+    const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / (per * CONNECTIONS);
     const rss = peakRssMb(child.pid!);
     console.log(
       `e2e     socket -> queue -> HTTP sink -> local receiver, ${per * CONNECTIONS} records: ${Math.round((per * CONNECTIONS) / secs).toLocaleString('en-US')} records/s ` +
-        `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter peak RSS ${rss.toFixed(0)} MB`,
+        `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
     );
   } finally {
     await stopExporter(child);
