@@ -520,9 +520,11 @@ export class Queue {
     const first = (this.stmts.firstSeq.get() as { m: number | null }).m;
     if (first === null || first > upTo) return 0;
     let removed = 0;
-    // In slices so one prune never holds the write lock for long.
-    for (let from = first; from <= upTo; from += 20_000) {
-      const to = Math.min(upTo, from + 19_999);
+    // In slices so one prune never holds the write lock for long; small ones while the disk is full, because each
+    // slice's DELETE needs room in the WAL and a large one may not fit in what the released reserve gave back.
+    const slice = this.reserveReleased ? 1_000 : 20_000;
+    for (let from = first; from <= upTo; from += slice) {
+      const to = Math.min(upTo, from + slice - 1);
       const s = this.stmts.sumUpTo.get(to) as { b: number; n: number };
       this.stmts.deleteUpTo.run(to);
       this.bytesValue -= s.b;
