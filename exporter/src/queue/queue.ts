@@ -272,6 +272,13 @@ export class Queue {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       const st = fs.statSync(this.reserveFile, { throwIfNoEntry: false });
       if (!st || st.size < this.opts.diskReserveBytes!) {
+        // Only with room to spare: a reserve that takes exactly the space sinks freed would leave none for the next
+        // commit's WAL, which would fail, release the reserve, and repeat for ever.
+        const fsStat = fs.statfsSync(path.dirname(this.reserveFile));
+        if (fsStat.bavail * fsStat.bsize < 2 * this.opts.diskReserveBytes!) {
+          fs.rmSync(this.reserveFile, { force: true });
+          return false;
+        }
         const fd = fs.openSync(this.reserveFile, 'w');
         try {
           fs.writeSync(fd, Buffer.alloc(this.opts.diskReserveBytes!));
@@ -513,6 +520,14 @@ export class Queue {
     return r ? Math.max(0, now - r.t) : 0;
   }
 
+  private checkpointQuietly(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a reader holds the WAL or the disk refused; the next call tries again
+    }
+  }
+
   /** Deletes records every active sink has passed. Returns how many left. */
   prune(): number {
     const r = this.db.prepare('SELECT min(cursor) AS m FROM sinks WHERE active = 1').get() as { m: number | null };
@@ -522,13 +537,25 @@ export class Queue {
     let removed = 0;
     // In slices so one prune never holds the write lock for long; small ones while the disk is full, because each
     // slice's DELETE needs room in the WAL and a large one may not fit in what the released reserve gave back.
-    const slice = this.reserveReleased ? 1_000 : 20_000;
+    const diskFull = this.reserveReleased;
+    const slice = diskFull ? 1_000 : 20_000;
+    // On a full disk the WAL may hold the last free bytes: give them back to the DELETEs first (64 KiB pages make the
+    // automatic checkpoint threshold far larger than a small volume).
+    if (diskFull) this.checkpointQuietly();
     for (let from = first; from <= upTo; from += slice) {
       const to = Math.min(upTo, from + slice - 1);
       const s = this.stmts.sumUpTo.get(to) as { b: number; n: number };
-      this.stmts.deleteUpTo.run(to);
+      try {
+        this.stmts.deleteUpTo.run(to);
+      } catch (e) {
+        if (!diskFull || !isDiskFull(e)) throw e;
+        // Not even a slice fits: checkpoint again and let the next maintenance tick go on from here.
+        this.checkpointQuietly();
+        break;
+      }
       this.bytesValue -= s.b;
       removed += s.n;
+      if (diskFull) this.checkpointQuietly();
     }
     if (removed) for (const fn of this.freeListeners) fn();
     return removed;
