@@ -5,6 +5,7 @@ import pino from 'pino';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s/manager.js';
 import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
+import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 
 export const RUN_DEFAULTS = {
   port: 8443,
@@ -22,7 +23,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -31,9 +32,6 @@ interface RunFlags extends ExportFlags, EngineFlags {
   configName: string;
   port: number;
   host?: string;
-  exemptNamespace: string[];
-  exemptNamespacePrefix: string[];
-  exemptNamespaceSuffix: string[];
   logDenies?: boolean;
   maxRequestBytes: number;
   evaluationTimeoutMs: number;
@@ -74,9 +72,6 @@ export function register(program: Command): void {
     .option('--config-name <name>', 'name of the Config object', RUN_DEFAULTS.configName)
     .option('--port <n>', 'webhook port', nonNegativeInt('--port'), RUN_DEFAULTS.port)
     .option('--host <addr>', 'address to bind the webhook and metrics servers (default: all interfaces)')
-    .option('--exempt-namespace <ns>', 'namespace the webhook never evaluates (repeatable; prefix* and *suffix allowed)', collect, [])
-    .option('--exempt-namespace-prefix <prefix>', 'namespaces starting with this are exempt (repeatable)', collect, [])
-    .option('--exempt-namespace-suffix <suffix>', 'namespaces ending with this are exempt (repeatable)', collect, [])
     .option('--log-denies', 'log every deny, warn and dryrun violation of the webhook')
     .option('--max-request-bytes <n>', 'largest admission request body accepted', positiveInt('--max-request-bytes'), RUN_DEFAULTS.maxRequestBytes)
     .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline', positiveInt('--evaluation-timeout-ms'), RUN_DEFAULTS.evaluationTimeoutMs)
@@ -104,6 +99,7 @@ export function register(program: Command): void {
     .option('--no-leader-election', 'audit in every replica instead of only in the holder of the lease')
     .option('--leader-lease-name <name>', 'coordination.k8s.io Lease of the audit leader', RUN_DEFAULTS.leaderLeaseName)
     .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort);
+  addExemptionOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
@@ -130,7 +126,7 @@ async function run(flags: RunFlags): Promise<void> {
     configName: flags.configName,
     port: flags.port,
     ...(flags.host ? { host: flags.host } : {}),
-    exemptNamespaces: [...flags.exemptNamespace, ...flags.exemptNamespacePrefix.map((p) => `${p}*`), ...flags.exemptNamespaceSuffix.map((s) => `*${s}`)],
+    exemptNamespaces: exemptNamespacePatterns(flags),
     logDenies: flags.logDenies === true,
     maxRequestBytes: flags.maxRequestBytes,
     evaluationTimeoutMs: flags.evaluationTimeoutMs,

@@ -11,6 +11,7 @@ import { EvalPool } from '../webhook/eval-pool.js';
 import type { Reviewer } from '../webhook/validate.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
 import { addEngineOptions, collect, engineOptions, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
+import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 
 export const WEBHOOK_DEFAULTS = {
   port: 8443,
@@ -19,7 +20,7 @@ export const WEBHOOK_DEFAULTS = {
   policyPollIntervalMs: 2000,
 };
 
-interface WebhookFlags extends ExportFlags, EngineFlags {
+interface WebhookFlags extends ExportFlags, EngineFlags, ExemptionFlags {
   policies: string[];
   port: number;
   host?: string;
@@ -27,9 +28,6 @@ interface WebhookFlags extends ExportFlags, EngineFlags {
   tlsPrivateKeyFile?: string;
   certDir?: string;
   insecurePlainHttp?: boolean;
-  exemptNamespace: string[];
-  exemptNamespacePrefix: string[];
-  exemptNamespaceSuffix: string[];
   logDenies?: boolean;
   maxRequestBytes: number;
   evaluationTimeoutMs: number;
@@ -48,14 +46,12 @@ export function register(program: Command): void {
     .option('--tls-private-key-file <file>', 'its private key (PEM)')
     .option('--cert-dir <dir>', 'folder holding tls.crt and tls.key (as Gatekeeper mounts its Secret)')
     .option('--insecure-plain-http', 'serve plain HTTP without TLS: local use only, the API server requires HTTPS')
-    .option('--exempt-namespace <ns>', 'namespace exempt from validation, allowed the admission.gatekeeper.sh/ignore label (repeatable; prefix* and *suffix allowed)', collect, [])
-    .option('--exempt-namespace-prefix <prefix>', 'namespaces starting with this are exempt (repeatable)', collect, [])
-    .option('--exempt-namespace-suffix <suffix>', 'namespaces ending with this are exempt (repeatable)', collect, [])
     .option('--log-denies', 'log every deny, warn and dryrun violation with the fields Gatekeeper logs')
     .option('--max-request-bytes <n>', 'largest accepted request body; larger ones get 413', positiveInt('--max-request-bytes'), WEBHOOK_DEFAULTS.maxRequestBytes)
     .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline; past it the review is answered with an error (code 500)', positiveInt('--evaluation-timeout-ms'), WEBHOOK_DEFAULTS.evaluationTimeoutMs)
     .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', nonNegativeInt('--policy-poll-interval-ms'), WEBHOOK_DEFAULTS.policyPollIntervalMs)
     .option('--eval-workers <n>', 'evaluate on this many worker threads (each holds its own copy of the policies); 0: on the main thread', nonNegativeInt('--eval-workers'), 0);
+  addExemptionOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: WebhookFlags) => {
@@ -70,11 +66,7 @@ export function register(program: Command): void {
 
 async function runWebhook(flags: WebhookFlags): Promise<void> {
   const logger = pino({ level: flags.logLevel, base: { component: 'webhook' } });
-  const exemptions = new NamespaceExemptions([
-    ...flags.exemptNamespace,
-    ...flags.exemptNamespacePrefix.map((p) => `${p}*`),
-    ...flags.exemptNamespaceSuffix.map((s) => `*${s}`),
-  ]);
+  const exemptions = new NamespaceExemptions(exemptNamespacePatterns(flags));
   let tls: Awaited<ReturnType<typeof loadTls>> | undefined;
   let tlsFiles: ReturnType<typeof resolveTlsFiles> | undefined;
   if (!flags.insecurePlainHttp) {
