@@ -167,6 +167,8 @@ export class Receiver {
   /** Delay before answering, to make a slow sink. */
   delayMs = 0;
   requests = 0;
+  /** Lines received, answered or not (records holds only accepted ones). */
+  linesReceived = 0;
   /** While true, requests wait unanswered (a stalled sink) until release(). */
   hold = false;
   private held: (() => void)[] = [];
@@ -181,10 +183,12 @@ export class Receiver {
       req.on('data', (d: Buffer) => parts.push(d));
       req.on('end', () => {
         r.requests++;
+        const body = Buffer.concat(parts).toString();
+        r.linesReceived += body.split('\n').filter((l) => l).length;
         const answer = () => {
           if (r.mode === 'down503') return res.writeHead(503).end('down');
           if (r.mode === 'reject400') return res.writeHead(400).end('bad request');
-          for (const line of Buffer.concat(parts).toString().split('\n')) if (line) r.records.push(JSON.parse(line));
+          for (const line of body.split('\n')) if (line) r.records.push(JSON.parse(line));
           res.writeHead(200).end();
         };
         if (r.hold) r.held.push(answer);
