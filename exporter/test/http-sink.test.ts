@@ -164,9 +164,9 @@ t.test('status classification, Retry-After and the body excerpt', async (t) => {
   t.match(err.message, /HTTP 500 from .*: x{20}…$/, 'body excerpt is capped');
 
   reply = { status: 400, body: '{"error":"field foo is bad"}' };
-  err = await rejection(s.send(records(1), never));
-  t.equal(err.retryable, false, '400 permanent');
-  t.match(err.message, /HTTP 400/);
+  const refused = await s.send(records(1), never);
+  t.equal(refused.failures?.[0]?.retryable, false, '400 permanent (a record refused alone: a failure of that record)');
+  t.match(refused.failures?.[0]?.error, /HTTP 400/);
 
   reply = { status: 404 };
   err = await rejection(s.send(records(1), never));
@@ -234,7 +234,7 @@ t.test('large batches are split by maxRecords and maxBytes, in order', async (t)
 t.test('a permanent refusal of one request does not hold up the others; a retryable one stops the rest', async (t) => {
   let n = 0;
   let failOn = 2;
-  let failStatus = 400;
+  let failStatus = 404; // about the endpoint, not the records: not split
   const srv = await withServer(t, (_r, res) => {
     n++;
     res.statusCode = n === failOn ? failStatus : 200;
@@ -274,6 +274,94 @@ t.test('413 splits the request in halves; a lone record too large is a permanent
   const err = await rejection(s2.send(records(3), never));
   t.equal(err.retryable, false);
   t.match(err.message, /HTTP 413/);
+});
+
+t.test('a request refused for its content (400/409/422) is split until the bad records stand alone; the rest is delivered in order', async (t) => {
+  let status = 400;
+  const bad = new Set([5, 7]);
+  const srv = await withServer(t, (r, res) => {
+    const ns = r.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l).n as number);
+    const refuse = ns.some((n) => bad.has(n));
+    res.statusCode = refuse ? status : 200;
+    res.end(refuse ? `record ${ns.find((n) => bad.has(n))} is invalid` : '');
+  });
+  const accepted = () =>
+    srv.got.flatMap((r) => {
+      const ns = r.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l).n as number);
+      return ns.some((n) => bad.has(n)) ? [] : ns;
+    });
+
+  for (const s of [400, 409, 422]) {
+    status = s;
+    srv.got.length = 0;
+    const web = sink(t, { url: srv.url });
+    const res = await web.send(records(16), never);
+    t.same(res.failures?.map((f) => [f.index, f.retryable]), [[4, false], [6, false]], `${s}: records n=5 and n=7 refused alone`);
+    t.match(res.failures?.[0]?.error, new RegExp(`HTTP ${s}.*record 5 is invalid`));
+    t.same(accepted(), [1, 2, 3, 4, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16], `${s}: every other record delivered once, in order`);
+    t.ok(srv.got.length <= 2 * 2 * Math.log2(16) + 1, `${s}: a bisection, not one request per record (${srv.got.length} requests)`);
+
+    // The worker's retry of exactly those records: one request, not split again; still refused, both fail for good.
+    srv.got.length = 0;
+    const again = await rejection(web.send([records(16)[4]!, records(16)[6]!], never));
+    t.equal(again.retryable, false);
+    t.equal(srv.got.length, 1, `${s}: records already refused alone are retried in one request`);
+  }
+
+  // A retry that is accepted delivers them; a later batch holding other bad records is split again.
+  status = 400;
+  bad.clear();
+  srv.got.length = 0;
+  const web = sink(t, { url: srv.url });
+  bad.add(3);
+  await web.send(records(4), never);
+  bad.clear();
+  t.same(await web.send([records(4)[2]!], never), {}, 'the refused record accepted on a retry');
+  bad.add(10);
+  const res = await web.send(records(4, 9), never);
+  t.same(res.failures?.map((f) => f.index), [1], 'a new batch is split again');
+
+  // Requests of a larger batch (batch.maxRecords) are split on their own; a retryable failure mid-split stops the rest.
+  bad.clear();
+  bad.add(2);
+  let n = 0;
+  const srv2 = await withServer(t, (r, res) => {
+    n++;
+    const ns = r.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l).n as number);
+    res.statusCode = ns.includes(2) ? 400 : ns.includes(4) && n > 1 ? 503 : 200;
+    res.end();
+  });
+  const chunked = sink(t, { url: srv2.url, batch: { maxRecords: 4 } });
+  const res2 = await chunked.send(records(8), never);
+  t.same(
+    res2.failures?.map((f) => [f.index, f.retryable]),
+    [[1, false], [2, true], [3, true], [4, true], [5, true], [6, true], [7, true]],
+    'record 2 refused alone; the half after it hit a 503: it and everything after are retried',
+  );
+  t.equal(n, 5, 'nothing sent after the 503');
+});
+
+t.test('onBatchRejected: dead-letter fails the whole request; 401/403/404 are never split', async (t) => {
+  let status = 400;
+  const srv = await withServer(t, (r, res) => {
+    const refuse = r.body.toString().includes('"n":3');
+    res.statusCode = refuse ? status : 200;
+    res.end();
+  });
+  const whole = sink(t, { url: srv.url, onBatchRejected: 'dead-letter' });
+  const e1 = await rejection(whole.send(records(8), never));
+  t.equal(e1.retryable, false);
+  t.equal(srv.got.length, 1, 'not split');
+
+  for (const s of [401, 403, 404]) {
+    status = s;
+    srv.got.length = 0;
+    const web = sink(t, { url: srv.url });
+    const e = await rejection(web.send(records(8), never));
+    t.equal(e.retryable, false, `${s} permanent`);
+    t.equal(srv.got.length, 1, `${s}: about the endpoint, not split`);
+  }
+  t.throws(() => createSink({ name: 'w', type: 'http', url: srv.url, onBatchRejected: 'drop' as never }), /sinks\[w\]\.onBatchRejected/);
 });
 
 t.test('config errors name the key', async (t) => {

@@ -43,6 +43,12 @@ export interface HttpSinkConfig {
   };
   /** On 413 Payload Too Large, halve the request and retry the halves; a single record refused with 413 is permanent. Default true. */
   splitOn413?: boolean;
+  /**
+   * A request refused for its content (400, 409, 422) — often because of one bad record. split (default): halve it
+   * until the refused records stand alone, deliver the rest; dead-letter: the whole request fails (its records become
+   * dead letters after retry.maxAttempts).
+   */
+  onBatchRejected?: 'split' | 'dead-letter';
   /** Bytes of the response body kept in error messages. Default 512. */
   errorBodyBytes?: number;
 }
@@ -74,6 +80,7 @@ export const configSchema = {
       additionalProperties: false,
     },
     splitOn413: { type: 'boolean' },
+    onBatchRejected: { enum: ['split', 'dead-letter'] },
     errorBodyBytes: { type: 'integer', minimum: 0 },
   },
   additionalProperties: false,
@@ -101,6 +108,15 @@ interface Chunk {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429]);
+/** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
+const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
+
+/** Where a send() stands: every record before `next` is settled (delivered or failed for good). */
+interface Progress {
+  next: number;
+  /** Indexes refused alone for their content (CONTENT_REFUSAL_STATUS). */
+  refusedAlone: number[];
+}
 
 export class HttpSink implements Sink {
   readonly name: string;
@@ -116,6 +132,9 @@ export class HttpSink implements Sink {
   readonly #maxRecords: number;
   readonly #maxBytes: number;
   readonly #splitOn413: boolean;
+  readonly #splitRejected: boolean;
+  /** Sequence numbers the last splitting send() found refused alone (see send()). */
+  #refusedAlone = new Set<number>();
   readonly #errorBodyBytes: number;
   readonly #log: Logger | undefined;
   #health: SinkHealth = { ready: true };
@@ -144,6 +163,11 @@ export class HttpSink implements Sink {
     this.#maxRecords = positiveInt(cfg.batch?.maxRecords, 500, `${key}.batch.maxRecords`);
     this.#maxBytes = cfg.batch?.maxBytes === undefined ? 1024 * 1024 : parseByteSize(cfg.batch.maxBytes, `${key}.batch.maxBytes`);
     this.#splitOn413 = cfg.splitOn413 ?? true;
+    const onRejected = cfg.onBatchRejected ?? 'split';
+    if (onRejected !== 'split' && onRejected !== 'dead-letter') {
+      throw new Error(`${key}.onBatchRejected: must be split or dead-letter, got ${JSON.stringify(cfg.onBatchRejected)}`);
+    }
+    this.#splitRejected = onRejected === 'split';
     this.#errorBodyBytes = cfg.errorBodyBytes ?? 512;
     this.#log = ctx.logger?.child({ sink: cfg.name });
 
@@ -171,27 +195,30 @@ export class HttpSink implements Sink {
   async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     const failures: RecordFailure[] = [];
     const chunks = this.#chunk(batch);
-    let delivered = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const chunk = chunks[i]!;
+    // The worker retries records refused alone together. When that retry is refused again, splitting it once more would
+    // only repeat the last search (and hammer a receiver that refuses everything): the records fail together.
+    const retryOfRefused = batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq));
+    const split = this.#splitRejected && !retryOfRefused;
+    const progress: Progress = { next: 0, refusedAlone: [] };
+    for (const chunk of chunks) {
       try {
-        await this.#deliver(chunk, signal, failures);
-        delivered += chunk.records.length;
+        await this.#deliver(chunk, signal, failures, progress, split);
       } catch (e) {
         const err = asSinkError(e);
-        if (err.retryable) {
-          // Order matters: nothing after a retryable failure is sent now. If nothing went through, fail the whole
-          // batch (keeping Retry-After); otherwise report the rest as retryable so only they are sent again.
-          if (delivered === 0 && failures.length === 0) throw err;
-          for (const c of chunks.slice(i)) {
-            for (let j = 0; j < c.records.length; j++) failures.push({ index: c.start + j, error: err.message, retryable: true });
-          }
-          break;
-        }
-        // A permanent refusal of one request must not hold up the requests behind it.
-        if (chunks.length === 1) throw err;
-        for (let j = 0; j < chunk.records.length; j++) failures.push({ index: chunk.start + j, error: err.message, retryable: false });
+        const from = progress.next;
+        // Nothing settled yet and nothing else to send: fail the batch as a whole (keeping Retry-After).
+        if (from === 0 && failures.length === 0 && (err.retryable || chunks.length === 1)) throw err;
+        // Order matters: nothing after a retryable failure is sent now, so only the rest is sent again. A permanent
+        // refusal of one request fails the rest of that request and must not hold up the requests behind it.
+        const to = err.retryable ? batch.length : chunk.start + chunk.records.length;
+        for (let i = from; i < to; i++) failures.push({ index: i, error: err.message, retryable: err.retryable });
+        if (err.retryable) break;
+        progress.next = to;
       }
+    }
+    if (split) this.#refusedAlone = new Set(progress.refusedAlone.map((i) => batch[i]!.seq));
+    if (progress.refusedAlone.length) {
+      this.#log?.warn({ refused: progress.refusedAlone.length, of: batch.length }, 'receiver refused some records; the others were delivered');
     }
     return failures.length ? { failures } : {};
   }
@@ -213,20 +240,28 @@ export class HttpSink implements Sink {
     return chunks;
   }
 
-  /** Sends one chunk; on 413 splits it in halves (recursively). Throws SinkError for a failure of the whole chunk. */
-  async #deliver(chunk: Chunk, signal: AbortSignal, failures: RecordFailure[]): Promise<void> {
+  /**
+   * Sends one chunk, in order. A 413 (splitOn413), or a content refusal when splitting, halves it (recursively) until the
+   * refused records stand alone: those become permanent failures, the rest is delivered. Throws SinkError for a failure
+   * of what is left of the chunk (progress.next says where that starts).
+   */
+  async #deliver(chunk: Chunk, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
     try {
       await this.#post(chunk.records, signal);
+      progress.next = chunk.start + chunk.records.length;
     } catch (e) {
-      if (!(e instanceof PayloadTooLarge) || !this.#splitOn413) throw e;
+      const tooLarge = e instanceof PayloadTooLarge;
+      if (!(tooLarge ? this.#splitOn413 : split && e instanceof ContentRefused)) throw e;
       if (chunk.records.length === 1) {
-        failures.push({ index: chunk.start, error: e.message, retryable: false });
+        failures.push({ index: chunk.start, error: (e as Error).message, retryable: false });
+        if (!tooLarge) progress.refusedAlone.push(chunk.start);
+        progress.next = chunk.start + 1;
         return;
       }
       const half = Math.ceil(chunk.records.length / 2);
-      this.#log?.warn({ records: chunk.records.length }, 'HTTP 413: splitting the request in two');
-      await this.#deliver({ start: chunk.start, records: chunk.records.slice(0, half) }, signal, failures);
-      await this.#deliver({ start: chunk.start + half, records: chunk.records.slice(half) }, signal, failures);
+      this.#log?.debug({ records: chunk.records.length, err: (e as Error).message }, 'request refused: splitting it in two');
+      await this.#deliver({ start: chunk.start, records: chunk.records.slice(0, half) }, signal, failures, progress, split);
+      await this.#deliver({ start: chunk.start + half, records: chunk.records.slice(half) }, signal, failures, progress, split);
     }
   }
 
@@ -278,6 +313,7 @@ export class HttpSink implements Sink {
       for (const [, s] of this.#headers) s.invalidate();
     }
     if (status === 413) throw new PayloadTooLarge(message);
+    if (CONTENT_REFUSAL_STATUS.has(status)) throw new ContentRefused(message);
     const retryable = status >= 500 || RETRYABLE_STATUS.has(status);
     this.#health = retryable ? { ready: false, detail: message } : this.#health;
     const retryAfterMs = retryable ? parseRetryAfter(res.headers['retry-after']) : undefined;
@@ -286,6 +322,13 @@ export class HttpSink implements Sink {
 }
 
 class PayloadTooLarge extends SinkError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+/** 400 / 409 / 422: the receiver refused what the request carries. */
+class ContentRefused extends SinkError {
   constructor(message: string) {
     super(message, { retryable: false });
   }

@@ -171,6 +171,11 @@ export class Receiver {
   linesReceived = 0;
   /** While true, requests wait unanswered (a stalled sink) until release(). */
   hold = false;
+  /** A request holding a record this accepts is refused whole with refuseStatus (a receiver validating each record). */
+  refuse: ((record: Record<string, unknown>) => boolean) | undefined;
+  refuseStatus = 400;
+  /** Requests refused by `refuse`. */
+  refused = 0;
   private held: (() => void)[] = [];
   private server!: http.Server;
   url = '';
@@ -188,7 +193,13 @@ export class Receiver {
         const answer = () => {
           if (r.mode === 'down503') return res.writeHead(503).end('down');
           if (r.mode === 'reject400') return res.writeHead(400).end('bad request');
-          for (const line of body.split('\n')) if (line) r.records.push(JSON.parse(line));
+          const got = body.split('\n').filter((l) => l).map((l) => JSON.parse(l) as Record<string, unknown>);
+          const bad = r.refuse ? got.find(r.refuse) : undefined;
+          if (bad) {
+            r.refused++;
+            return res.writeHead(r.refuseStatus).end(`record ${String(bad['decisionId'])} is invalid`);
+          }
+          r.records.push(...got);
           res.writeHead(200).end();
         };
         if (r.hold) r.held.push(answer);
