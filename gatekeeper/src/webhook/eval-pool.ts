@@ -30,8 +30,16 @@ export class EvalPoolError extends Error {
   }
 }
 
+/** What each worker runs: a script speaking the ToWorker/FromWorker protocol, and its workerData (made at each (re)start). */
+export interface WorkerSpec {
+  script: URL;
+  data: (index: number) => unknown;
+}
+
 export class EvalPool implements Reviewer {
   private readonly slots: Slot[] = [];
+  /** Every worker, ready or still starting (broadcast reaches both). */
+  private readonly workers = new Set<Worker>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing = false;
@@ -40,6 +48,7 @@ export class EvalPool implements Reviewer {
     private readonly logger: Logger,
     private readonly onState: (s: PolicyState) => void,
     private readonly onIngested: (status: 'active' | 'error', seconds: number) => void,
+    private readonly spec: WorkerSpec,
   ) {}
 
   /** Starts the first worker (it compiles what the cache lacks), then the others (they find the cache warm). */
@@ -49,9 +58,19 @@ export class EvalPool implements Reviewer {
     logger: Logger,
     hooks: { onState: (s: PolicyState) => void; onIngested: (status: 'active' | 'error', seconds: number) => void },
   ): Promise<{ pool: EvalPool; state: PolicyState }> {
-    const pool = new EvalPool(logger, hooks.onState, hooks.onIngested);
-    const state = await pool.spawn({ ...data, index: 0 });
-    await Promise.all(Array.from({ length: count - 1 }, (_, i) => pool.spawn({ ...data, index: i + 1 })));
+    return EvalPool.startWorkers(count, { script: new URL('./eval-worker.js', import.meta.url), data: (index) => ({ ...data, index }) }, logger, hooks);
+  }
+
+  /** Starts workers running another script (e.g. policies pushed by the Kubernetes controllers instead of read from files). */
+  static async startWorkers(
+    count: number,
+    spec: WorkerSpec,
+    logger: Logger,
+    hooks: { onState: (s: PolicyState) => void; onIngested: (status: 'active' | 'error', seconds: number) => void },
+  ): Promise<{ pool: EvalPool; state: PolicyState }> {
+    const pool = new EvalPool(logger, hooks.onState, hooks.onIngested, spec);
+    const state = await pool.spawn(0);
+    await Promise.all(Array.from({ length: count - 1 }, (_, i) => pool.spawn(i + 1)));
     return { pool, state };
   }
 
@@ -59,9 +78,15 @@ export class EvalPool implements Reviewer {
     return this.slots.length;
   }
 
-  private spawn(data: EvalWorkerData): Promise<PolicyState> {
+  /** Posts a message to every worker, started or starting, in order with the messages posted before. */
+  broadcast(message: unknown): void {
+    for (const w of this.workers) w.postMessage(message);
+  }
+
+  private spawn(index: number): Promise<PolicyState> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./eval-worker.js', import.meta.url), { workerData: data });
+      const worker = new Worker(this.spec.script, { workerData: this.spec.data(index) });
+      this.workers.add(worker);
       const slot: Slot = { worker, inFlight: 0, ready: false };
       worker.on('message', (m: FromWorker) => {
         switch (m.type) {
@@ -82,26 +107,27 @@ export class EvalPool implements Reviewer {
             this.settle(m);
             break;
           case 'fatal':
-            reject(new EvalPoolError(`evaluation worker ${data.index}: ${m.message}`));
+            reject(new EvalPoolError(`evaluation worker ${index}: ${m.message}`));
             break;
         }
       });
       worker.on('error', (e) => {
-        this.logger.error({ err: e, worker: data.index }, 'evaluation worker failed');
+        this.logger.error({ err: e, worker: index }, 'evaluation worker failed');
         reject(e);
       });
       worker.on('exit', (code) => {
+        this.workers.delete(worker);
         const i = this.slots.indexOf(slot);
         if (i >= 0) this.slots.splice(i, 1);
         for (const [id, p] of this.pending) {
           if (p.slot !== slot) continue;
           clearTimeout(p.timer);
           this.pending.delete(id);
-          if (!p.abandoned) p.reject(new EvalPoolError(`evaluation worker ${data.index} exited (${code}) during the review`));
+          if (!p.abandoned) p.reject(new EvalPoolError(`evaluation worker ${index} exited (${code}) during the review`));
         }
         if (!this.closing) {
-          this.logger.error({ worker: data.index, code }, 'evaluation worker exited; starting a new one');
-          this.spawn(data).catch((e) => this.logger.error({ err: e }, 'cannot restart the evaluation worker'));
+          this.logger.error({ worker: index, code }, 'evaluation worker exited; starting a new one');
+          this.spawn(index).catch((e) => this.logger.error({ err: e }, 'cannot restart the evaluation worker'));
         }
       });
     });
@@ -148,12 +174,12 @@ export class EvalPool implements Reviewer {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(
-      this.slots.map(
-        (s) =>
+      [...this.workers].map(
+        (worker) =>
           new Promise<void>((resolve) => {
-            s.worker.once('exit', () => resolve());
-            s.worker.postMessage({ type: 'close' } satisfies ToWorker);
-            setTimeout(() => void s.worker.terminate(), 5000).unref();
+            worker.once('exit', () => resolve());
+            worker.postMessage({ type: 'close' } satisfies ToWorker);
+            setTimeout(() => void worker.terminate(), 5000).unref();
           }),
       ),
     );
