@@ -1,13 +1,15 @@
 // Kafka sink (kafkajs): one Kafka message per record, acknowledged by the broker before the queue lets it go.
 // Contract for consumers: proto-docs/sinks/kafka.md.
-import { CompressionTypes, Kafka, logLevel as KafkaLogLevel, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Secret, secretSpecSchema, type SecretSpec } from '../config/secret.js';
 import { loadTlsOptions, tlsConfigSchema, type TlsClientOptions, type TlsConfig } from '../config/tls.js';
 import { SCHEMA_VERSION } from '../record/schema.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 import { classifyKafkaError, type KafkaErrorClass } from './kafka/errors.js';
-import { compileKey, type KeyFn } from './kafka/key.js';
+import { compileKey, keyNeedsRecord, type KeyFn } from './kafka/key.js';
+import { MessageHeaders, type KafkaMessage } from './kafka/message.js';
+import { BatchProducer } from './kafka/producer.js';
 
 type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -37,11 +39,16 @@ export interface KafkaSinkConfig {
    * message.max.bytes (default 1 MiB), which bounds a whole record batch. Default 900000.
    */
   maxBytesPerRequest?: number;
+  /**
+   * Produce requests in flight at once (1-5): while the broker appends one, the next is encoded and sent. Default 5
+   * with the idempotent producer (the broker keeps order and drops duplicates by sequence number), else 1.
+   */
+  maxInFlightRequests?: number;
   /** Broker request timeout (the broker's wait for replica acks). Default 30000 ms. */
   requestTimeoutMs?: number;
   /** TCP connect timeout. Default 3000 ms. */
   connectionTimeoutMs?: number;
-  /** kafkajs' own quick retries inside one send() before the exporter's backoff takes over. Default 3. */
+  /** Quick retries of transient broker errors inside one send() before the exporter's backoff takes over. Default 3. */
   clientRetries?: number;
   /** Extra static headers on every message. */
   headers?: Record<string, string>;
@@ -73,6 +80,7 @@ export const configSchema = {
     compression: { enum: ['none', 'gzip'] },
     maxRecordsPerRequest: { type: 'integer', minimum: 1 },
     maxBytesPerRequest: { type: 'integer', minimum: 1024 },
+    maxInFlightRequests: { type: 'integer', minimum: 1, maximum: 5 },
     requestTimeoutMs: { type: 'integer', minimum: 1 },
     connectionTimeoutMs: { type: 'integer', minimum: 1 },
     clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
@@ -91,17 +99,21 @@ export const configSchema = {
   },
 } as const;
 
+const DEFAULT_IN_FLIGHT = 5;
+/** Record framing around key, value and headers (length, attributes, deltas) plus batch headers, rounded up. */
+const RECORD_OVERHEAD = 16;
+
 export function createSink(cfg: KafkaSinkConfig, ctx: KafkaSinkContext = {}): KafkaSink {
   return new KafkaSink(cfg, ctx);
 }
 
-/** The fields of a record the sink looks at (topic routing and key), parsed once per record. */
+/** A record routed to its topic, its message encoded-to-be. */
 interface Routed {
   topic: string;
-  message: Message;
-  /** Approximate bytes on the wire before compression (value, key, headers). */
-  bytes: number;
+  message: KafkaMessage;
 }
+
+const NOT_SENT = 'not sent: an earlier request of the batch failed';
 
 export class KafkaSink implements Sink {
   readonly name: string;
@@ -109,15 +121,17 @@ export class KafkaSink implements Sink {
   readonly #cfg: KafkaSinkConfig;
   readonly #log: Logger | undefined;
   readonly #keyOf: KeyFn;
+  readonly #needsParse: boolean;
   readonly #acks: -1 | 1;
-  readonly #compression: CompressionTypes;
+  readonly #idempotent: boolean;
   readonly #maxPerRequest: number;
   readonly #maxBytesPerRequest: number;
+  readonly #maxInFlight: number;
   readonly #requestTimeoutMs: number;
+  readonly #clientRetries: number;
   readonly #sasl: { mechanism: SaslMechanism; username: Secret; password: Secret } | undefined;
-  readonly #extraHeaders: Record<string, string>;
-  readonly #headerBytes: number;
-  #producer: Producer | undefined;
+  readonly #headers: MessageHeaders;
+  #producer: BatchProducer | undefined;
   #connected = false;
   #closed = false;
   #connecting: Promise<boolean> | undefined;
@@ -133,16 +147,23 @@ export class KafkaSink implements Sink {
       throw new Error(`${key}.topic: required (or topicByEventType / topicByEnforcementAction)`);
     }
     this.#acks = cfg.acks ?? -1;
-    if ((cfg.idempotent ?? true) && this.#acks !== -1) {
+    this.#idempotent = cfg.idempotent ?? true;
+    if (this.#idempotent && this.#acks !== -1) {
       throw new Error(`${key}.acks: the idempotent producer needs acks -1; set idempotent: false to use acks ${this.#acks}`);
     }
-    this.#keyOf = compileKey(cfg.key ?? 'resource', `${key}.key`);
-    this.#compression = cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+    const spec = cfg.key ?? 'resource';
+    this.#keyOf = compileKey(spec, `${key}.key`);
+    this.#needsParse = keyNeedsRecord(spec) || !!cfg.topicByEventType || !!cfg.topicByEnforcementAction;
     this.#maxPerRequest = cfg.maxRecordsPerRequest ?? 10_000;
     this.#maxBytesPerRequest = cfg.maxBytesPerRequest ?? 900_000;
+    // Without idempotence a retried request may land after the one that followed it: one at a time keeps the order.
+    this.#maxInFlight = cfg.maxInFlightRequests ?? (this.#idempotent ? DEFAULT_IN_FLIGHT : 1);
+    if (!Number.isInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 5) {
+      throw new Error(`${key}.maxInFlightRequests: an integer from 1 to 5 (the broker deduplicates the last 5 batches per producer)`);
+    }
     this.#requestTimeoutMs = cfg.requestTimeoutMs ?? 30_000;
-    this.#extraHeaders = cfg.headers ?? {};
-    this.#headerBytes = Object.entries(this.#extraHeaders).reduce((n, [k, v]) => n + k.length + v.length + 8, 0);
+    this.#clientRetries = cfg.clientRetries ?? 3;
+    this.#headers = new MessageHeaders(cfg.headers ?? {});
     if (cfg.sasl) {
       this.#sasl = {
         mechanism: cfg.sasl.mechanism,
@@ -174,28 +195,27 @@ export class KafkaSink implements Sink {
   async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     if (batch.length === 0) return {};
     const routed = batch.map((r) => this.#route(r));
-    const failures: RecordFailure[] = [];
-    for (let start = 0; start < batch.length; ) {
-      if (signal.aborted) throw new SinkError('kafka send aborted', { retryable: true });
-      const indexes: number[] = [];
-      let bytes = 0;
-      for (let i = start; i < batch.length && indexes.length < this.#maxPerRequest; i++) {
-        const size = routed[i]!.bytes;
-        if (indexes.length && bytes + size > this.#maxBytesPerRequest) break;
-        indexes.push(i);
-        bytes += size;
-      }
-      const outcome = await this.#sendIndexes(routed, indexes, signal);
-      if (outcome.kind === 'whole-failed') {
-        // Nothing of this request (and nothing after it) was acknowledged.
-        if (start === 0) throw outcome.error;
-        for (let i = start; i < batch.length; i++) failures.push({ index: i, error: outcome.error.message, retryable: true });
-        return { failures };
-      }
-      failures.push(...outcome.failures);
-      start += indexes.length;
+    const errors = await this.#deliver(routed, batch.map((_, i) => i), signal);
+    if (errors.size === 0) {
+      if (!this.#health.ready) this.#health = { ready: true };
+      return {};
     }
-    return failures.length ? { failures } : {};
+    const failures: RecordFailure[] = [];
+    const refused: number[] = [];
+    let batchLevel: KafkaErrorClass | undefined;
+    for (const [index, err] of [...errors].sort((a, b) => a[0] - b[0])) {
+      const cls = classifyKafkaError(err);
+      if (cls.scope === 'record') refused.push(index);
+      else if (cls.scope === 'topic') failures.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+      else {
+        batchLevel ??= cls;
+        failures.push({ index, error: this.#batchError(cls).message, retryable: true });
+      }
+    }
+    // Nothing went through and the reason is the broker or the connection: the whole batch failed.
+    if (batchLevel && failures.length === batch.length) throw this.#batchError(batchLevel);
+    if (refused.length) failures.push(...(await this.#isolate(routed, refused, signal)));
+    return { failures };
   }
 
   async close(): Promise<void> {
@@ -208,36 +228,114 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Sends the given records in one request. A record-level refusal (too large, invalid) is narrowed down by halving
-   * the request until the refused records stand alone: those become permanent failures, the rest go through.
+   * Records the broker refused as a group (too large, invalid): halves the group until the refused records stand alone;
+   * those become permanent failures, the rest goes through.
    */
-  async #sendIndexes(
-    routed: Routed[],
-    indexes: number[],
-    signal: AbortSignal,
-  ): Promise<{ kind: 'ok'; failures: RecordFailure[] } | { kind: 'whole-failed'; error: SinkError }> {
-    const err = await this.#produce(indexes.map((i) => routed[i]!), signal);
-    if (!err) return { kind: 'ok', failures: [] };
-    const cls = classifyKafkaError(err);
-    if (cls.scope === 'record') {
-      if (indexes.length === 1) {
-        this.#log?.warn({ decisionId: this.#decisionIdOf(routed[indexes[0]!]!), reason: cls.type }, 'kafka refused a record for good');
-        return { kind: 'ok', failures: [{ index: indexes[0]!, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false }] };
-      }
-      const mid = Math.ceil(indexes.length / 2);
-      const left = await this.#sendIndexes(routed, indexes.slice(0, mid), signal);
-      if (left.kind === 'whole-failed') return left;
-      const right = await this.#sendIndexes(routed, indexes.slice(mid), signal);
-      if (right.kind === 'whole-failed') {
-        const failures = left.failures.concat(indexes.slice(mid).map((index) => ({ index, error: right.error.message, retryable: true })));
-        return { kind: 'ok', failures };
-      }
-      return { kind: 'ok', failures: left.failures.concat(right.failures) };
+  async #isolate(routed: Routed[], indexes: number[], signal: AbortSignal): Promise<RecordFailure[]> {
+    if (indexes.length === 1) {
+      const err = (await this.#deliver(routed, indexes, signal)).get(indexes[0]!);
+      if (err === undefined) return [];
+      const cls = classifyKafkaError(err);
+      if (cls.scope === 'batch') return [{ index: indexes[0]!, error: this.#batchError(cls).message, retryable: true }];
+      this.#log?.warn({ decisionId: routed[indexes[0]!]!.message.decisionId, reason: cls.type }, 'kafka refused a record for good');
+      return [{ index: indexes[0]!, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false }];
     }
-    if (cls.scope === 'topic') {
-      return { kind: 'ok', failures: indexes.map((index) => ({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false })) };
+    const mid = Math.ceil(indexes.length / 2);
+    const out: RecordFailure[] = [];
+    for (const half of [indexes.slice(0, mid), indexes.slice(mid)]) {
+      const errors = await this.#deliver(routed, half, signal);
+      const again: number[] = [];
+      for (const index of half) {
+        const err = errors.get(index);
+        if (err === undefined) continue;
+        const cls = classifyKafkaError(err);
+        if (cls.scope === 'record') again.push(index);
+        else if (cls.scope === 'topic') out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+        else out.push({ index, error: this.#batchError(cls).message, retryable: true });
+      }
+      if (again.length) out.push(...(await this.#isolate(routed, again, signal)));
     }
-    return { kind: 'whole-failed', error: this.#batchError(cls) };
+    return out;
+  }
+
+  /**
+   * Produces the given records, in order per partition, retrying transient broker errors (leader moved, not enough
+   * replicas) up to clientRetries times. Returns the error of every record that did not go through.
+   */
+  async #deliver(routed: Routed[], indexes: number[], signal: AbortSignal): Promise<Map<number, unknown>> {
+    const failed = new Map<number, unknown>();
+    let pending = indexes;
+    for (let attempt = 0; ; attempt++) {
+      const errors = await this.#produceOnce(routed, pending, signal);
+      // Records after one the broker refused for good wait for the next send(): retrying them now would put them
+      // ahead of the refused request's other records on their partition.
+      let firstRefused = Infinity;
+      let reconnect = false;
+      for (const [i, e] of errors) {
+        const cls = classifyKafkaError(e);
+        if (cls.scope !== 'batch') firstRefused = Math.min(firstRefused, i);
+        if (cls.reconnect) reconnect = true;
+      }
+      const retry: number[] = [];
+      for (const [i, e] of errors) {
+        if (!reconnect && !signal.aborted && attempt < this.#clientRetries && i < firstRefused && classifyKafkaError(e).scope === 'batch') retry.push(i);
+        else failed.set(i, e);
+      }
+      if (!retry.length) return failed;
+      await sleep(Math.min(100 * 2 ** attempt, 2000), signal);
+      await this.#producer?.refreshMetadata().catch(() => undefined);
+      pending = retry.sort((a, b) => a - b);
+    }
+  }
+
+  /**
+   * One pass: the records split into requests (maxRecordsPerRequest / maxBytesPerRequest), up to maxInFlightRequests
+   * of them in flight. After a failure no further request starts.
+   */
+  async #produceOnce(routed: Routed[], indexes: number[], signal: AbortSignal): Promise<Map<number, unknown>> {
+    const errors = new Map<number, unknown>();
+    const failAll = (e: unknown, from = 0) => {
+      for (let k = from; k < indexes.length; k++) errors.set(indexes[k]!, e);
+      return errors;
+    };
+    if (!(await this.#ensureConnected(signal, true))) {
+      return failAll(Object.assign(new Error(this.#health.detail ?? 'not connected'), { name: 'KafkaJSConnectionError', retriable: true }));
+    }
+    const producer = this.#producer!;
+    try {
+      await producer.prepare(indexes.map((i) => routed[i]!.topic));
+    } catch (e) {
+      return failAll(e);
+    }
+    const inFlight: Promise<Map<number, unknown>>[] = [];
+    const settle = async () => {
+      for (const [i, e] of await inFlight.shift()!) errors.set(i, e);
+    };
+    let next = 0;
+    while (next < indexes.length) {
+      while (inFlight.length >= this.#maxInFlight) await settle();
+      if (errors.size || signal.aborted) break;
+      const request: number[] = [];
+      let bytes = 0;
+      for (; next < indexes.length && request.length < this.#maxPerRequest; next++) {
+        const size = routed[indexes[next]!]!.message.bodyBytes + RECORD_OVERHEAD;
+        if (request.length && bytes + size > this.#maxBytesPerRequest) break;
+        request.push(indexes[next]!);
+        bytes += size;
+      }
+      try {
+        for (const s of await producer.send(routed, request)) inFlight.push(s.done);
+      } catch (e) {
+        for (const i of request) errors.set(i, e);
+      }
+    }
+    while (inFlight.length) await settle();
+    if (next < indexes.length) {
+      const why = signal.aborted ? new Error('kafka send aborted') : Object.assign(new Error(NOT_SENT), { retriable: true });
+      failAll(why, indexes.indexOf(indexes[next]!));
+    }
+    if (errors.size) producer.invalidate();
+    return errors;
   }
 
   #batchError(cls: KafkaErrorClass): SinkError {
@@ -245,37 +343,14 @@ export class KafkaSink implements Sink {
     return new SinkError(`kafka: ${cls.type ? `${cls.type}: ` : ''}${cls.message}`, { retryable: true });
   }
 
-  /** One produce request; resolves with the error (or undefined once the broker acknowledged every message). */
-  async #produce(items: Routed[], signal: AbortSignal): Promise<unknown> {
-    if (!(await this.#ensureConnected(signal, true))) {
-      return Object.assign(new Error(this.#health.detail ?? 'not connected'), { name: 'KafkaJSConnectionError', retriable: true });
-    }
-    const byTopic = new Map<string, Message[]>();
-    for (const it of items) {
-      const list = byTopic.get(it.topic);
-      if (list) list.push(it.message);
-      else byTopic.set(it.topic, [it.message]);
-    }
-    try {
-      await this.#producer!.sendBatch({
-        acks: this.#acks,
-        timeout: this.#requestTimeoutMs,
-        compression: this.#compression,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
-      if (!this.#health.ready) this.#health = { ready: true };
-      return undefined;
-    } catch (e) {
-      return e;
-    }
-  }
-
   #route(r: OutgoingRecord): Routed {
     let rec: Record<string, unknown> = {};
-    try {
-      rec = JSON.parse(r.json) as Record<string, unknown>;
-    } catch {
-      // The queue only holds valid JSON; an unparsable record still goes out, to the default topic without a key.
+    if (this.#needsParse || r.json.includes('"schemaVersion"')) {
+      try {
+        rec = JSON.parse(r.json) as Record<string, unknown>;
+      } catch {
+        // The queue only holds valid JSON; an unparsable record still goes out, to the default topic without a key.
+      }
     }
     const c = this.#cfg;
     const ev = typeof rec['eventType'] === 'string' ? rec['eventType'] : r.eventType;
@@ -288,27 +363,7 @@ export class KafkaSink implements Sink {
       c.topic ??
       '';
     const schemaVersion = typeof rec['schemaVersion'] === 'string' ? rec['schemaVersion'] : SCHEMA_VERSION;
-    const key = this.#keyOf(rec, r);
-    return {
-      topic,
-      bytes: r.json.length + (key?.length ?? 0) + r.decisionId.length + ev.length + schemaVersion.length + this.#headerBytes + 80,
-      message: {
-        key: key ?? null,
-        value: r.json,
-        headers: {
-          ...this.#extraHeaders,
-          decisionId: r.decisionId,
-          eventType: ev,
-          schemaVersion,
-          'content-type': 'application/json',
-        },
-      },
-    };
-  }
-
-  #decisionIdOf(r: Routed): string | undefined {
-    const h = r.message.headers?.['decisionId'];
-    return typeof h === 'string' ? h : undefined;
+    return { topic, message: this.#headers.message(this.#keyOf(rec, r), r.json, r.decisionId, ev, schemaVersion) };
   }
 
   #markDisconnected(detail: string): void {
@@ -353,11 +408,9 @@ export class KafkaSink implements Sink {
     return this.#connecting;
   }
 
-  async #newProducer(): Promise<Producer> {
+  async #newProducer(): Promise<BatchProducer> {
     const c = this.#cfg;
-    const idempotent = c.idempotent ?? true;
-    // kafkajs refuses an idempotent producer without retries.
-    const retries = Math.max(c.clientRetries ?? 3, idempotent ? 1 : 0);
+    const retries = this.#clientRetries;
     const log = this.#log;
     const kafka = new Kafka({
       clientId: c.clientId ?? 'gk-exporter',
@@ -370,19 +423,17 @@ export class KafkaSink implements Sink {
       logLevel: KafkaLogLevel.WARN,
       logCreator: () => (entry) => {
         const { message, ...rest } = entry.log;
-        // Our bounded clientRetries are deliberate: the exporter's own backoff and the queue give at-least-once.
-        if (typeof message === 'string' && message.startsWith('Limiting retries for the idempotent producer')) return;
         const fields = { kafkajs: entry.namespace, ...rest };
-        if (entry.level <= KafkaLogLevel.ERROR) log?.warn(fields, `kafkajs: ${message}`);
-        else if (entry.level === KafkaLogLevel.WARN) log?.warn(fields, `kafkajs: ${message}`);
+        if (entry.level <= KafkaLogLevel.WARN) log?.warn(fields, `kafkajs: ${message}`);
         else log?.debug(fields, `kafkajs: ${message}`);
       },
     });
-    return kafka.producer({
-      idempotent,
-      maxInFlightRequests: idempotent ? 1 : undefined,
+    return new BatchProducer(kafka, {
+      idempotent: this.#idempotent,
+      acks: this.#acks,
+      timeoutMs: this.#requestTimeoutMs,
+      gzip: c.compression === 'gzip',
       allowAutoTopicCreation: true,
-      retry: { retries, initialRetryTime: 100, maxRetryTime: 2000 },
     });
   }
 }

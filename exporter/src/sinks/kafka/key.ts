@@ -43,3 +43,8 @@ export function compileKey(spec: string, key: string): KeyFn {
     return any ? outStr : undefined;
   };
 }
+
+/** Whether the key reads the record's fields (else the sink need not parse the record for it). */
+export function keyNeedsRecord(spec: string): boolean {
+  return spec !== 'decisionId' && spec !== 'none';
+}

@@ -1,0 +1,166 @@
+// Produces record batches over kafkajs' cluster connections, with several requests in flight: while the broker appends
+// one request, the next is encoded and on the wire. Idempotent: one producer id, a sequence number per partition, so
+// the broker drops a batch it already has and refuses one that would skip or reorder (Kafka allows up to 5 in flight).
+import type { Kafka } from 'kafkajs';
+import { clusterOf, createErrorFromCode, type Broker, type Cluster, type ProduceResponse } from './kafkajs-internals.js';
+import type { KafkaMessage } from './message.js';
+import { partitionForKey } from './murmur2.js';
+import { produceRequest, type TopicBatches } from './produce-request.js';
+import { RecordBatch } from './record-batch.js';
+
+export interface ProducerOptions {
+  idempotent: boolean;
+  acks: -1 | 1;
+  timeoutMs: number;
+  gzip: boolean;
+  allowAutoTopicCreation: boolean;
+}
+
+/** One record to produce: where it goes and what it is. */
+export interface ProduceItem {
+  topic: string;
+  message: KafkaMessage;
+}
+
+/** The records (indexes into the items given to plan) of one request, and the request's outcome. */
+export interface SentRequest {
+  indexes: number[];
+  /** Per index: the error the broker (or the connection) answered for it, undefined when acknowledged. */
+  done: Promise<Map<number, unknown>>;
+}
+
+const INT32_MAX = 0x7fffffff;
+
+export class BatchProducer {
+  readonly #cluster: Cluster;
+  readonly #o: ProducerOptions;
+  #producerId = -1n;
+  #producerEpoch = 0;
+  /** Next sequence number per "topic\npartition". */
+  #sequences = new Map<string, number>();
+  /** Set after an error: the next request starts a new producer id (sequences from 0), the broker's dedup state being unknown. */
+  #stale = true;
+  #sticky = Math.floor(Math.random() * 1024);
+
+  constructor(kafka: Kafka, o: ProducerOptions) {
+    this.#o = o;
+    this.#cluster = clusterOf(kafka, { allowAutoTopicCreation: o.allowAutoTopicCreation, metadataMaxAge: 300_000 });
+  }
+
+  async connect(): Promise<void> {
+    await this.#cluster.connect();
+    await this.#ensureProducerId();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#cluster.disconnect();
+  }
+
+  /** After a failure: start a new producer id before the next request. */
+  invalidate(): void {
+    this.#stale = true;
+  }
+
+  async refreshMetadata(): Promise<void> {
+    await this.#cluster.refreshMetadata();
+  }
+
+  /**
+   * Loads metadata for the topics and checks every partition has a leader; throws the broker's error otherwise
+   * (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE: retriable).
+   */
+  async prepare(topics: Iterable<string>): Promise<void> {
+    await this.#ensureProducerId();
+    await this.#cluster.addMultipleTargetTopics([...new Set(topics)]);
+    await this.#cluster.refreshMetadataIfNecessary();
+    for (const topic of new Set(topics)) {
+      const parts = this.#cluster.findTopicPartitionMetadata(topic);
+      if (!parts.length) throw createErrorFromCode(3); // UNKNOWN_TOPIC_OR_PARTITION
+      if (parts.some((p) => p.leader < 0)) throw createErrorFromCode(5); // LEADER_NOT_AVAILABLE
+    }
+  }
+
+  /**
+   * Sends the given items (after prepare() for their topics) as one produce request per leader broker, each partition's
+   * records in the given order. Returns at once; the requests are on their way.
+   */
+  async send(items: readonly ProduceItem[], indexes: readonly number[]): Promise<SentRequest[]> {
+    // Keyless records of one call go to one partition (fewer, larger batches), the next call to the next one.
+    const sticky = this.#sticky++;
+    const byBroker = new Map<number, Map<string, Map<number, number[]>>>();
+    for (const i of indexes) {
+      const { topic, message } = items[i]!;
+      const parts = this.#cluster.findTopicPartitionMetadata(topic);
+      const p = message.key ? parts[partitionForKey(message.key, parts.length)]! : parts[sticky % parts.length]!;
+      let topics = byBroker.get(p.leader);
+      if (!topics) byBroker.set(p.leader, (topics = new Map()));
+      let partitions = topics.get(topic);
+      if (!partitions) topics.set(topic, (partitions = new Map()));
+      const list = partitions.get(p.partitionId);
+      if (list) list.push(i);
+      else partitions.set(p.partitionId, [i]);
+    }
+    const sent: SentRequest[] = [];
+    for (const [nodeId, topics] of byBroker) {
+      const broker = await this.#cluster.findBroker({ nodeId });
+      const batches: TopicBatches[] = [];
+      const reqIndexes: number[] = [];
+      const indexesOf = new Map<string, number[]>();
+      for (const [topic, partitions] of topics) {
+        const tb: TopicBatches = { topic, partitions: [] };
+        for (const [partition, list] of partitions) {
+          const id = this.#o.idempotent
+            ? { producerId: this.#producerId, producerEpoch: this.#producerEpoch, firstSequence: this.#nextSequence(topic, partition, list.length) }
+            : { producerId: -1n, producerEpoch: -1, firstSequence: -1 };
+          tb.partitions.push({ partition, batch: new RecordBatch(list.map((i) => items[i]!.message), id, this.#o.gzip) });
+          indexesOf.set(`${topic}\n${partition}`, list);
+          reqIndexes.push(...list);
+        }
+        batches.push(tb);
+      }
+      sent.push({ indexes: reqIndexes, done: this.#request(broker, batches, reqIndexes, indexesOf) });
+    }
+    return sent;
+  }
+
+  async #request(broker: Broker, batches: TopicBatches[], all: number[], indexesOf: Map<string, number[]>): Promise<Map<number, unknown>> {
+    const errors = new Map<number, unknown>();
+    let res: ProduceResponse;
+    try {
+      res = (await broker.connectionPool.send(produceRequest(this.#o.acks, this.#o.timeoutMs, batches))) as ProduceResponse;
+    } catch (e) {
+      this.#stale = true;
+      if ((e as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
+      for (const i of all) errors.set(i, e);
+      return errors;
+    }
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode === 0) continue;
+        this.#stale = true;
+        const err = createErrorFromCode(p.errorCode);
+        for (const i of indexesOf.get(`${t.topicName}\n${p.partition}`) ?? []) errors.set(i, err);
+      }
+    }
+    return errors;
+  }
+
+  #nextSequence(topic: string, partition: number, count: number): number {
+    const k = `${topic}\n${partition}`;
+    const first = this.#sequences.get(k) ?? 0;
+    const next = first + count;
+    this.#sequences.set(k, next > INT32_MAX ? next - INT32_MAX - 1 : next);
+    return first;
+  }
+
+  async #ensureProducerId(): Promise<void> {
+    if (!this.#o.idempotent || !this.#stale) return;
+    await this.#cluster.refreshMetadataIfNecessary();
+    const broker = await this.#cluster.findControllerBroker();
+    const r = await broker.initProducerId({ transactionTimeout: 60_000 });
+    this.#producerId = BigInt(r.producerId);
+    this.#producerEpoch = r.producerEpoch;
+    this.#sequences = new Map();
+    this.#stale = false;
+  }
+}
