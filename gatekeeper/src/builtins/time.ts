@@ -1,6 +1,9 @@
-// time.* builtins; calendar functions take UTC or an IANA time zone ([ns, "Europe/Paris"]).
+// time.* builtins; calendar functions take UTC or an IANA time zone ([ns, "Europe/Paris"]), time.format a Go layout
+// too ([ns, tz, layout]). Parsing and formatting follow Go's time package (go-time-layout.ts).
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { str, typeOf } from './strings.js';
+import { civilFromDays, daysFromCivil, daysIn, formatTime, parseTime, TimeParseError } from './go-time-layout.js';
+import { loadZone, UnknownZoneError, type Zone } from './time-zone.js';
 
 const NS_PER_MS = 1_000_000n;
 
@@ -9,19 +12,34 @@ export function nowNs(ctx: EvalContext): bigint {
   return ctx.nowNs;
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+/** OPA's names for Go's layout constants (time.parse_ns and time.format accept them). */
+const namedLayouts: Record<string, string> = {
+  ANSIC: 'Mon Jan _2 15:04:05 2006',
+  UnixDate: 'Mon Jan _2 15:04:05 MST 2006',
+  RubyDate: 'Mon Jan 02 15:04:05 -0700 2006',
+  RFC822: '02 Jan 06 15:04 MST',
+  RFC822Z: '02 Jan 06 15:04 -0700',
+  RFC850: 'Monday, 02-Jan-06 15:04:05 MST',
+  RFC1123: 'Mon, 02 Jan 2006 15:04:05 MST',
+  RFC1123Z: 'Mon, 02 Jan 2006 15:04:05 -0700',
+  RFC3339: '2006-01-02T15:04:05Z07:00',
+  RFC3339Nano: '2006-01-02T15:04:05.999999999Z07:00',
+};
 
-function parseRfc3339(name: string, s: string): bigint {
-  const m = RFC3339.exec(s);
-  if (!m) throw new BuiltinError(name, `parsing time ${JSON.stringify(s)} as RFC3339 failed`);
-  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || se! > 59) {
-    throw new BuiltinError(name, `parsing time ${JSON.stringify(s)}: field out of range`);
+const MIN_NS = -(1n << 63n);
+const MAX_NS = (1n << 63n) - 1n;
+
+/** Go's time.Parse, then OPA's toSafeUnixNano (the instant must fit in int64 nanoseconds). */
+function parseNs(name: string, layout: string, value: string): bigint {
+  let ns: bigint;
+  try {
+    ns = parseTime(layout, value, loadZone('Local'));
+  } catch (e) {
+    if (e instanceof TimeParseError) throw new BuiltinError(name, e.message);
+    throw e;
   }
-  let ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!);
-  if (m[9]) ms -= (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000;
-  const frac = BigInt((m[7] ?? '').padEnd(9, '0') || '0');
-  return BigInt(ms) * NS_PER_MS + frac;
+  if (ns < MIN_NS || ns > MAX_NS) throw new BuiltinError(name, 'time outside of valid range');
+  return ns;
 }
 
 const durationUnits: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
@@ -49,20 +67,43 @@ function parseDuration(s: string): bigint {
 
 interface Instant {
   ns: bigint;
-  tz?: string;
+  zone: Zone;
+  layout: string;
 }
 
+const operandErr = (name: string, v: unknown) =>
+  new BuiltinError(name, `operand 1 must be one of {number, array} but got ${typeOf(v)}`);
+
+/** OPA's tzTime: a number of nanoseconds, or [ns], [ns, tz] or [ns, tz, layout]. */
 function instant(name: string, v: unknown): Instant {
   let x = v;
-  let tz: string | undefined;
+  let tz = '';
+  let layout = '';
   if (Array.isArray(v)) {
+    if (v.length === 0) throw operandErr(name, v);
     x = v[0];
-    if (v[1] !== undefined && typeof v[1] !== 'string') throw new BuiltinError(name, 'the time zone must be a string');
-    tz = v[1] === '' || v[1] === 'UTC' ? undefined : (v[1] as string | undefined);
+    if (typeof x !== 'number' && typeof x !== 'bigint') throw new BuiltinError(name, `operand 1 must be number but got ${typeOf(x)}`);
+    if (v.length > 1) {
+      if (typeof v[1] !== 'string') throw new BuiltinError(name, `operand 1 must be string but got ${typeOf(v[1])}`);
+      tz = v[1];
+    }
+    if (v.length > 2) {
+      if (typeof v[2] !== 'string') throw new BuiltinError(name, `operand 1 must be string but got ${typeOf(v[2])}`);
+      layout = v[2];
+    }
   }
-  if (typeof x === 'bigint') return { ns: x, tz };
-  if (typeof x !== 'number') throw new BuiltinError(name, `operand 1 must be one of {number, array} but got ${typeOf(x)}`);
-  return { ns: BigInt(Math.trunc(x)), tz };
+  let zone: Zone;
+  try {
+    zone = loadZone(tz);
+  } catch (e) {
+    if (e instanceof UnknownZoneError) throw new BuiltinError(name, e.message);
+    throw e;
+  }
+  if (typeof x === 'bigint') return { ns: x, zone, layout };
+  if (typeof x !== 'number') throw operandErr(name, x);
+  // Go converts through big.Float and wants an exact int64
+  if (!Number.isInteger(x) || x < -(2 ** 63) || x >= 2 ** 63) throw new BuiltinError(name, 'timestamp too big');
+  return { ns: BigInt(x), zone, layout };
 }
 
 interface WallClock {
@@ -75,32 +116,21 @@ interface WallClock {
   weekday: number;
 }
 
-/** Calendar fields of an instant in UTC or an IANA time zone ("Local": the process's zone). */
-function wallClock(name: string, i: Instant): WallClock {
-  const floorMs = i.ns / NS_PER_MS - (i.ns < 0n && i.ns % NS_PER_MS !== 0n ? 1n : 0n);
-  const d = new Date(Number(floorMs));
-  if (!i.tz) {
-    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
-  }
-  let fmt: Intl.DateTimeFormat;
-  try {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: i.tz === 'Local' ? undefined : i.tz,
-      hourCycle: 'h23',
-      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short',
-    });
-  } catch {
-    throw new BuiltinError(name, `unknown time zone ${i.tz}`);
-  }
-  const parts = Object.fromEntries(fmt.formatToParts(d).map((p) => [p.type, p.value]));
+/** Calendar fields of an instant in its zone. */
+function wallClock(i: { ns: bigint; zone: Zone }): WallClock {
+  const sec = i.ns / NS_PER_S - (i.ns < 0n && i.ns % NS_PER_S !== 0n ? 1n : 0n);
+  const local = Number(sec) + i.zone.at(Number(sec)).offset;
+  const days = Math.floor(local / 86400);
+  const secOfDay = local - days * 86400;
+  const [year, month, day] = civilFromDays(days);
   return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(parts.weekday!),
+    year,
+    month,
+    day,
+    hour: Math.floor(secOfDay / 3600),
+    minute: Math.floor((secOfDay % 3600) / 60),
+    second: secOfDay % 60,
+    weekday: (((days + 4) % 7) + 7) % 7,
   };
 }
 
@@ -108,52 +138,73 @@ const weekdays = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 const NS_PER_S = 1_000_000_000n;
 const mod = (a: bigint, m: bigint) => ((a % m) + m) % m;
 
+function intOperand(name: string, pos: number, v: unknown): number {
+  if (typeof v !== 'number' && typeof v !== 'bigint') throw new BuiltinError(name, `operand ${pos} must be number but got ${typeOf(v)}`);
+  if (typeof v === 'number' && !Number.isInteger(v)) throw new BuiltinError(name, `operand ${pos} must be integer number but got floating-point number`);
+  return Number(v);
+}
+
+/** Go's time.Date in a zone: the wall clock's instant, with the offset in effect then. */
+function fromWallClock(zone: Zone, wallSec: number): number {
+  const first = zone.at(wallSec).offset;
+  const second = zone.at(wallSec - first).offset;
+  return wallSec - second;
+}
+
 export function timeBuiltins(ctx: () => EvalContext): BuiltinTable {
   return {
     'time.now_ns': () => nowNs(ctx()),
-    'time.parse_rfc3339_ns': (s) => parseRfc3339('time.parse_rfc3339_ns', str('time.parse_rfc3339_ns', 1, s)),
+    'time.parse_ns': (layout, value) => {
+      const l = str('time.parse_ns', 1, layout);
+      return parseNs('time.parse_ns', namedLayouts[l] ?? l, str('time.parse_ns', 2, value));
+    },
+    'time.parse_rfc3339_ns': (s) => parseNs('time.parse_rfc3339_ns', namedLayouts.RFC3339!, str('time.parse_rfc3339_ns', 1, s)),
     'time.parse_duration_ns': (s) => parseDuration(str('time.parse_duration_ns', 1, s)),
     'time.date': (x) => {
-      const w = wallClock('time.date', instant('time.date', x));
+      const w = wallClock(instant('time.date', x));
       return [w.year, w.month, w.day];
     },
     'time.clock': (x) => {
-      const w = wallClock('time.clock', instant('time.clock', x));
+      const w = wallClock(instant('time.clock', x));
       return [w.hour, w.minute, w.second];
     },
-    'time.weekday': (x) => weekdays[wallClock('time.weekday', instant('time.weekday', x)).weekday],
+    'time.weekday': (x) => weekdays[wallClock(instant('time.weekday', x)).weekday],
     'time.add_date': (x, years, months, days) => {
       const i = instant('time.add_date', x);
-      const w = wallClock('time.add_date', { ns: i.ns });
-      // Date.UTC normalises overflowing months and days the way Go's AddDate does
-      const ms = Date.UTC(w.year + Number(years), w.month - 1 + Number(months), w.day + Number(days), w.hour, w.minute, w.second);
-      return BigInt(ms) * NS_PER_MS + mod(i.ns, NS_PER_S);
+      const [y, m, d] = [intOperand('time.add_date', 2, years), intOperand('time.add_date', 3, months), intOperand('time.add_date', 4, days)];
+      const w = wallClock(i);
+      // Go's Date normalises overflowing months and days: carry months into years, then count days from the 1st
+      const totalMonths = w.month - 1 + m;
+      const year = w.year + y + Math.floor(totalMonths / 12);
+      const month = mod(BigInt(totalMonths), 12n);
+      const dayNumber = daysFromCivil(year, Number(month) + 1, 1) + w.day - 1 + d;
+      const wallSec = dayNumber * 86400 + w.hour * 3600 + w.minute * 60 + w.second;
+      const ns = BigInt(fromWallClock(i.zone, wallSec)) * NS_PER_S + mod(i.ns, NS_PER_S);
+      if (ns < MIN_NS || ns > MAX_NS) throw new BuiltinError('time.add_date', 'time outside of valid range');
+      return ns;
     },
     'time.diff': (a, b) => {
-      // [years, months, days, hours, minutes, seconds] between two instants, as Go's time.diff computes it (UTC)
+      // [years, months, days, hours, minutes, seconds] between two instants in the first one's zone, as OPA computes it
       let i1 = instant('time.diff', a);
-      let i2 = instant('time.diff', b);
+      let i2 = { ...instant('time.diff', b), zone: i1.zone };
       if (i1.ns > i2.ns) [i1, i2] = [i2, i1];
-      const x = wallClock('time.diff', i1);
-      const y = wallClock('time.diff', i2);
+      const x = wallClock(i1);
+      const y = wallClock(i2);
       let [yr, mo, d, h, mi, se] = [y.year - x.year, y.month - x.month, y.day - x.day, y.hour - x.hour, y.minute - x.minute, y.second - x.second];
       if (se < 0) (se += 60), mi--;
       if (mi < 0) (mi += 60), h--;
       if (h < 0) (h += 24), d--;
       if (d < 0) {
-        d += new Date(Date.UTC(x.year, x.month, 0)).getUTCDate();
+        d += daysIn(x.month, x.year);
         mo--;
       }
       if (mo < 0) (mo += 12), yr--;
       return [yr, mo, d, h, mi, se];
     },
     'time.format': (x) => {
-      if (Array.isArray(x) && x[2] !== undefined) throw new BuiltinError('time.format', 'layouts other than the default (RFC3339 with nanoseconds) are not supported');
       const i = instant('time.format', x);
-      if (i.tz) throw new BuiltinError('time.format', 'only UTC is supported');
-      const base = new Date(Number((i.ns - mod(i.ns, NS_PER_S)) / NS_PER_MS)).toISOString().slice(0, 19);
-      const frac = mod(i.ns, NS_PER_S).toString().padStart(9, '0').replace(/0+$/, '');
-      return base + (frac ? '.' + frac : '') + 'Z';
+      const layout = i.layout === '' ? namedLayouts.RFC3339Nano! : (namedLayouts[i.layout] ?? i.layout);
+      return formatTime(i.ns, i.zone, layout);
     },
   };
 }
