@@ -434,6 +434,7 @@ export class KafkaSink implements Sink {
       timeoutMs: this.#requestTimeoutMs,
       gzip: c.compression === 'gzip',
       allowAutoTopicCreation: true,
+      retries,
     });
   }
 }

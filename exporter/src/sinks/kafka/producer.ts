@@ -14,6 +14,8 @@ export interface ProducerOptions {
   timeoutMs: number;
   gzip: boolean;
   allowAutoTopicCreation: boolean;
+  /** Retries of a retriable InitProducerId error. */
+  retries: number;
 }
 
 /** One record to produce: where it goes and what it is. */
@@ -88,17 +90,26 @@ export class BatchProducer {
     // Keyless records of one call go to one partition (fewer, larger batches), the next call to the next one.
     const sticky = this.#sticky++;
     const byBroker = new Map<number, Map<string, Map<number, number[]>>>();
+    const leadersOf = new Map<string, number[]>();
     for (const i of indexes) {
       const { topic, message } = items[i]!;
-      const parts = this.#cluster.findTopicPartitionMetadata(topic);
-      const p = message.key ? parts[partitionForKey(message.key, parts.length)]! : parts[sticky % parts.length]!;
-      let topics = byBroker.get(p.leader);
-      if (!topics) byBroker.set(p.leader, (topics = new Map()));
+      let leaders = leadersOf.get(topic);
+      if (!leaders) {
+        // Metadata lists partitions in no particular order: index the leaders by partition number.
+        leaders = [];
+        for (const p of this.#cluster.findTopicPartitionMetadata(topic)) leaders[p.partitionId] = p.leader;
+        leadersOf.set(topic, leaders);
+      }
+      const partition = message.key ? partitionForKey(message.key, leaders.length) : sticky % leaders.length;
+      const leader = leaders[partition];
+      if (leader === undefined || leader < 0) throw createErrorFromCode(5); // LEADER_NOT_AVAILABLE
+      let topics = byBroker.get(leader);
+      if (!topics) byBroker.set(leader, (topics = new Map()));
       let partitions = topics.get(topic);
       if (!partitions) topics.set(topic, (partitions = new Map()));
-      const list = partitions.get(p.partitionId);
+      const list = partitions.get(partition);
       if (list) list.push(i);
-      else partitions.set(p.partitionId, [i]);
+      else partitions.set(partition, [i]);
     }
     const sent: SentRequest[] = [];
     for (const [nodeId, topics] of byBroker) {
@@ -153,14 +164,23 @@ export class BatchProducer {
     return first;
   }
 
+  /** InitProducerId, retried like kafkajs' producer did (a new broker answers COORDINATOR_LOAD_IN_PROGRESS for a while). */
   async #ensureProducerId(): Promise<void> {
     if (!this.#o.idempotent || !this.#stale) return;
-    await this.#cluster.refreshMetadataIfNecessary();
-    const broker = await this.#cluster.findControllerBroker();
-    const r = await broker.initProducerId({ transactionTimeout: 60_000 });
-    this.#producerId = BigInt(r.producerId);
-    this.#producerEpoch = r.producerEpoch;
-    this.#sequences = new Map();
-    this.#stale = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#cluster.refreshMetadataIfNecessary();
+        const broker = await this.#cluster.findControllerBroker();
+        const r = await broker.initProducerId({ transactionTimeout: 60_000 });
+        this.#producerId = BigInt(r.producerId);
+        this.#producerEpoch = r.producerEpoch;
+        this.#sequences = new Map();
+        this.#stale = false;
+        return;
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || attempt >= this.#o.retries) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+      }
+    }
   }
 }
