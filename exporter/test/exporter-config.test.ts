@@ -75,7 +75,7 @@ t.test('env vars override the file, flags override env; the embedded --data-dir 
   t.equal(readNdjson(path.join(data, 'decisions.ndjson'))[0]!['decisionId'], 'embedded-1');
   t.notMatch(d.output(), /metrics listening/, 'no network listener unless metrics.address is set');
   const st = await runCli(['status', '--data-dir', data]);
-  t.match(st.out, /local\s+file\s+0/);
+  t.match(st.out, /^local\s+file\s+(?:up|down|not ready)\s+0\s/m);
   await d.kill('SIGTERM');
   t.equal(await d.exited, 0);
 });

@@ -5,9 +5,12 @@ import { pino } from 'pino';
 import { ConfigError, envOverrides, loadConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
 import { startExporter } from './run.js';
 import { transformFor } from '../routing/index.js';
-import { formatStatus, queueStatus } from '../ops/status.js';
+import { formatStatus, queueStatus, statusProblems } from '../ops/status.js';
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
 import { METRIC_NAMES } from '../metrics/metrics.js';
+
+/** `exporter status --exit-code` found a problem (1 is a failed command, 2 a usage error). */
+const STATUS_PROBLEM_EXIT = 3;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`exporter: ${message}\n`);
@@ -91,11 +94,21 @@ const queueOpts = (c: Command) =>
     .option('-c, --config <file>', "read the queue's path from this config")
     .option('-d, --data-dir <dir>', 'the queue of an embedded-default exporter');
 
-queueOpts(program.command('status').description('per sink: depth, oldest age, delivered, last error, dead letters'))
+queueOpts(
+  program
+    .command('status')
+    .description('whether an exporter runs on the queue; per sink: state (up, down, not ready), depth, oldest age, delivered, last error, dead letters'),
+)
   .addOption(output())
-  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string }) => {
+  .option('--exit-code', `exit ${STATUS_PROBLEM_EXIT} (reasons on stderr) when no exporter is running on the queue, a sink is down or not ready, or has dead letters`)
+  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string; exitCode?: boolean }) => {
     const s = queueStatus(queueFile(opts));
     process.stdout.write(opts.output === 'json' ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+    const problems = opts.exitCode ? statusProblems(s) : [];
+    if (problems.length) {
+      process.stderr.write(problems.map((p) => `exporter status: ${p}\n`).join(''));
+      process.exitCode = STATUS_PROBLEM_EXIT;
+    }
   });
 
 const dl = program.command('dead-letters').description('inspect, retry or purge dead letters');

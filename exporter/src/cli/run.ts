@@ -6,6 +6,8 @@ import { parseListenAddress } from '../config/load.js';
 import { Queue } from '../queue/queue.js';
 import { IngestServer } from '../ingest/server.js';
 import { DeliveryWorker, type RecordTransform } from '../delivery/worker.js';
+import { HealthReporter } from '../delivery/health-reporter.js';
+import { SinkHealthStore } from '../queue/sink-health.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { sinkModule } from '../sinks/registry.js';
@@ -84,6 +86,9 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
     ingest = new IngestServer(cfg, queue, metrics, log);
     await ingest.start();
     for (const w of workers) w.start();
+    // Each sink's live state in the queue file, for `exporter status`.
+    const health = new HealthReporter(new SinkHealthStore(queue.db), workers, cfg.queue.statusIntervalMs, log);
+    health.start();
 
     const maintenance = setInterval(() => {
       try {
@@ -131,6 +136,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
         clearInterval(maintenance);
         await ingest.stop(deadline);
         await Promise.all(workers.map((w) => w.stop(deadline)));
+        health.stop();
         if (metricsServer) {
           metricsServer.closeAllConnections();
           await new Promise((r) => metricsServer.close(r));

@@ -49,6 +49,8 @@ export interface ExporterConfig {
     deadLetterMaxRawBytes: number;
     deadLetterMaxRecords: number;
     diskReserveBytes: number;
+    /** How often the running exporter saves its sinks' live state into the queue for `exporter status`. */
+    statusIntervalMs: number;
   };
   sinks: SinkConfig[];
   metrics: { address?: string };
@@ -74,6 +76,7 @@ export const defaults = {
     deadLetterMaxRawBytes: 64 * 1024,
     deadLetterMaxRecords: 100_000,
     diskReserveBytes: 8 * 1024 * 1024,
+    statusIntervalMs: 5000,
   },
   batch: { maxRecords: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 50 },
   retry: { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 },

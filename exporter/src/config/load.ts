@@ -281,6 +281,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       deadLetterMaxRawBytes: q.deadLetterMaxRawBytes !== undefined ? parseSize(q.deadLetterMaxRawBytes) : defaults.queue.deadLetterMaxRawBytes,
       deadLetterMaxRecords: q.deadLetterMaxRecords ?? defaults.queue.deadLetterMaxRecords,
       diskReserveBytes: q.diskReserveBytes !== undefined ? parseSize(q.diskReserveBytes) : defaults.queue.diskReserveBytes,
+      statusIntervalMs: q.statusInterval !== undefined ? parseDuration(q.statusInterval) : defaults.queue.statusIntervalMs,
     },
     sinks,
     metrics: r.metrics?.address ? { address: r.metrics.address } : {},
@@ -292,6 +293,9 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
   }
   if (cfg.ingest.maxLineBytes < 64) problems.push('ingest.maxLineBytes: must be at least 64 bytes');
   if (cfg.queue.maxBytes < 4096) problems.push('queue.maxBytes: must be at least 4096 bytes');
+  if (cfg.queue.statusIntervalMs < 100 || cfg.queue.statusIntervalMs > 3_600_000) {
+    problems.push('queue.statusInterval: must be between 100ms and 1h');
+  }
   if (problems.length) throw new ConfigError(problems);
   return cfg;
 }

@@ -68,6 +68,7 @@ export const configSchema = {
         deadLetterMaxRawBytes: size,
         deadLetterMaxRecords: { type: 'integer', minimum: 1 },
         diskReserveBytes: size,
+        statusInterval: duration,
       },
     },
     sinks: { type: 'array', items: sinkCommonSchema },

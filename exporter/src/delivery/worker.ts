@@ -26,6 +26,21 @@ export interface WorkerOptions {
   idlePollMs?: number;
 }
 
+/** What a worker knows of its sink right now, for `exporter status` (see delivery/health-reporter.ts). */
+export interface WorkerLiveState {
+  sink: string;
+  /** The sink's own health (e.g. the Dapr sidecar's readiness). */
+  ready: boolean;
+  detail: string | null;
+  up: boolean;
+  /** Last send that delivered at least one record, since this exporter started. */
+  lastSuccessAt: number | null;
+  /** Failed attempts since the last attempt that delivered everything it sent. */
+  consecutiveFailures: number;
+  /** While backing off: when the next attempt starts. */
+  nextRetryAt: number | null;
+}
+
 interface Item {
   rec: OutgoingRecord;
   attempts: number;
@@ -39,6 +54,9 @@ export class DeliveryWorker {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private lastSendOk = true;
+  private lastSuccessAt: number | null = null;
+  private consecutiveFailures = 0;
+  private nextRetryAt: number | null = null;
   private readonly unsubscribe: () => void;
   readonly name: string;
 
@@ -55,6 +73,19 @@ export class DeliveryWorker {
   /** Up: the last attempt went through (or nothing needed sending) and the sink says it is ready. */
   get up(): boolean {
     return this.lastSendOk && this.o.sink.health().ready;
+  }
+
+  liveState(): WorkerLiveState {
+    const h = this.o.sink.health();
+    return {
+      sink: this.name,
+      ready: h.ready,
+      detail: h.detail ?? null,
+      up: this.lastSendOk && h.ready,
+      lastSuccessAt: this.lastSuccessAt,
+      consecutiveFailures: this.consecutiveFailures,
+      nextRetryAt: this.nextRetryAt,
+    };
   }
 
   start(): void {
@@ -142,6 +173,8 @@ export class DeliveryWorker {
         if (!failures.length) {
           delivered += toSend.length;
           toSend = [];
+          this.consecutiveFailures = 0;
+          this.lastSuccessAt = Date.now();
           break;
         }
         const failed = new Set<number>();
@@ -162,7 +195,11 @@ export class DeliveryWorker {
         const okCount = toSend.length - failed.size;
         delivered += okCount;
         metrics.deliveryFailures.inc({ sink: this.name }, failed.size);
-        if (okCount > 0) attempt = 0;
+        if (okCount > 0) {
+          attempt = 0;
+          this.lastSuccessAt = Date.now();
+        }
+        this.consecutiveFailures++;
         toSend = next;
         if (!toSend.length) break;
         attempt++;
@@ -174,6 +211,7 @@ export class DeliveryWorker {
         const retryable = !(e instanceof SinkError) || e.retryable;
         retryAfterMs = e instanceof SinkError ? e.retryAfterMs : undefined;
         attempt++;
+        this.consecutiveFailures++;
         this.lastSendOk = false;
         metrics.deliveryFailures.inc({ sink: this.name });
         this.noteFailure(attempt, err.message);
@@ -192,7 +230,10 @@ export class DeliveryWorker {
         }
       }
       const delay = backoffDelay(retry, attempt, retryAfterMs);
-      if (!(await sleep(delay, this.stopSignal.signal))) return;
+      this.nextRetryAt = Date.now() + delay;
+      const slept = await sleep(delay, this.stopSignal.signal);
+      this.nextRetryAt = null;
+      if (!slept) return;
     }
     const last = batch[batch.length - 1]!.seq;
     // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
