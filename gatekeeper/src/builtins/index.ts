@@ -1,6 +1,9 @@
 // The host side of OPA's wasm builtins: every builtin the wasm target does not implement natively and that templates
 // may call. Arguments arrive as JSON (sprintf's as Rego values, see sprintf.ts); a thrown error becomes a violation.
 import { dataBuiltins } from './data.js';
+import { encodingBuiltins } from './encoding.js';
+import { graphBuiltins } from './graph.js';
+import { netBuiltins } from './net.js';
 import { miscBuiltins } from './misc.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
@@ -17,8 +20,26 @@ export { parseRegoValue } from './rego-value.js';
 export const forbiddenBuiltins = new Set(['http.send', 'net.lookup_ip_addr', 'providers.aws.sign_req']);
 
 export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
-  return { ...stringBuiltins, ...unitBuiltins, ...semverBuiltins, ...regexBuiltins, ...miscBuiltins, ...dataBuiltins, ...timeBuiltins(ctx) };
+  return {
+    ...stringBuiltins,
+    ...unitBuiltins,
+    ...semverBuiltins,
+    ...regexBuiltins,
+    ...miscBuiltins,
+    ...dataBuiltins,
+    ...encodingBuiltins,
+    ...netBuiltins,
+    ...graphBuiltins,
+    ...timeBuiltins(ctx),
+  };
 }
+
+/**
+ * Builtins whose result is a Rego set. They return its elements as a sorted JSON array (what Go's JSON output shows);
+ * loaded with opa_json_parse they are an array inside the policy, so `net.cidr_merge(x) == {"10.0.0.0/8"}` is false
+ * where Go says true. Loading these through opa_value_parse as a set literal would close that gap.
+ */
+export const setResultBuiltins = new Set(['net.cidr_expand', 'net.cidr_merge', 'net.cidr_contains_matches', 'graph.reachable_paths']);
 
 /** Names handled specially by the dispatcher (arguments as Rego values). */
 export const rawValueBuiltins = new Set(['sprintf']);

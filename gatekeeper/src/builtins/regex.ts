@@ -57,7 +57,46 @@ function expander(template: string): (m: RegExpExecArray | string[], groups?: Re
     });
 }
 
+const quoteMeta = (s: string) => s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+
+/** OPA's generateRegexTemplate: literal text quoted, each delimited part a capture group, anchored. */
+function templatePattern(template: string, start: string, end: string): string {
+  const bad = () => new BuiltinError('regex.template_match', `unbalanced braces in ${JSON.stringify(template)}`);
+  const idxs: number[] = [];
+  let level = 0;
+  let idx = 0;
+  for (let i = 0; i < template.length; i++) {
+    if (template[i] === start) {
+      if (++level === 1) idx = i;
+    } else if (template[i] === end) {
+      if (--level === 0) idxs.push(idx, i + 1);
+      else if (level < 0) throw bad();
+    }
+  }
+  if (level !== 0) throw bad();
+  let pattern = '^';
+  let last = 0;
+  for (let i = 0; i < idxs.length; i += 2) {
+    const part = template.slice(idxs[i]! + 1, idxs[i + 1]! - 1);
+    re2('regex.template_match', `^${part}$`);
+    pattern += `${quoteMeta(template.slice(last, idxs[i]))}(${part})`;
+    last = idxs[i + 1]!;
+  }
+  return pattern + quoteMeta(template.slice(last)) + '$';
+}
+
 export const regexBuiltins: BuiltinTable = {
+  'regex.template_match': (template, value, delimStart, delimEnd) => {
+    const tpl = str('regex.template_match', 1, template);
+    const v = str('regex.template_match', 2, value);
+    const start = str('regex.template_match', 3, delimStart);
+    const end = str('regex.template_match', 4, delimEnd);
+    const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+    // OPA reports the start delimiter's length for both
+    if (bytes(start) !== 1) throw new BuiltinError('regex.template_match', `start delimiter has to be exactly one character long but is ${bytes(start)} long`);
+    if (bytes(end) !== 1) throw new BuiltinError('regex.template_match', `end delimiter has to be exactly one character long but is ${bytes(start)} long`);
+    return re2('regex.template_match', templatePattern(tpl, start, end)).test(v);
+  },
   'regex.replace': (s, pattern, value) => {
     const input = str('regex.replace', 1, s);
     const re = re2('regex.replace', str('regex.replace', 2, pattern));

@@ -18,7 +18,25 @@ export function str(name: string, pos: number, v: unknown): string {
   return v;
 }
 
+/** Go's strings.SplitN: at most n parts (n < 0: all), the last one the unsplit rest; "" splits into characters. */
+function goSplitN(s: string, sep: string, n: number): string[] {
+  if (n === 0) return [];
+  const parts = sep === '' ? [...s] : s.split(sep);
+  if (n < 0 || parts.length <= n) return parts;
+  return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
+}
+
 export const stringBuiltins: BuiltinTable = {
+  'strings.split_n': (x, delimiter, count) => {
+    const s = str('strings.split_n', 1, x);
+    const d = str('strings.split_n', 2, delimiter);
+    if (typeof count !== 'number') throw new BuiltinError('strings.split_n', `operand 3 must be number but got ${typeOf(count)}`);
+    if (!Number.isInteger(count)) throw new BuiltinError('strings.split_n', 'operand 3 must be integer number but got floating-point number');
+    // OPA: n >= 0 keeps the first n parts of a split into n+1; n < 0 the last -n parts of the full split
+    if (count >= 0) return goSplitN(s, d, count + 1).slice(0, count);
+    const parts = goSplitN(s, d, -1);
+    return parts.slice(Math.max(parts.length + count, 0));
+  },
   'strings.any_prefix_match': (search, base) => {
     const s = stringList('strings.any_prefix_match', 1, search);
     const b = stringList('strings.any_prefix_match', 2, base);
