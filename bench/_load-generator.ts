@@ -23,10 +23,13 @@ const pool = new Pool(opts.url, { connections: opts.mode === 'saturate' ? opts.c
 
 let errors = 0;
 let denied = 0;
+/** Answers received, warm-up included: the webhook's CPU per review is its CPU time over this. */
+let answered = 0;
 async function one(): Promise<boolean> {
   try {
     const res = await pool.request({ method: 'POST', path: opts.path, headers: { 'content-type': 'application/json' }, body });
     const text = await res.body.text();
+    answered++;
     if (res.statusCode !== 200) {
       errors++;
       return false;
@@ -105,6 +108,7 @@ function report(elapsedMs: number): void {
   process.stdout.write(
     JSON.stringify({
       completed: lat.length,
+      answered,
       errors,
       denied,
       elapsedMs: Math.round(elapsedMs),

@@ -3,9 +3,14 @@
 // The load comes from a separate process (bench/_load-generator.ts). Prints figures, asserts nothing.
 // Targets on the 2-core machine: p99 < 5 ms at 500/s; >= 2,000 reviews/s at saturation; export adds < 10 %.
 // Env: BENCH_SECONDS (per measurement, default 8), BENCH_CONCURRENCY (saturation, default 16), BENCH_RATE (default 500),
-// BENCH_EVAL_WORKERS (the webhook's --eval-workers, default 0: evaluation on the main thread).
+// BENCH_EVAL_WORKERS (the webhook's --eval-workers, default 0: evaluation on the main thread), BENCH_CASES (comma-separated:
+// plain,export; default both), GATEKEEPER_BIN / EXPORTER_BIN (another build, for interleaved A/B runs), WEBHOOK_NODE_ARGS
+// (node flags for the webhook process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc"), BENCH_KEEP_LOGS=1
+// (keep the processes' output).
+// CPU per review is each process's user+system time (/proc/<pid>/stat, all its threads) over the reviews answered in
+// that phase, warm-up included: unlike latency it barely moves when other processes share the cores.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +25,11 @@ const rate = Number(process.env['BENCH_RATE'] ?? 500);
 /** Evaluation worker threads for the webhook (--eval-workers); 0: evaluation on the main thread. */
 const evalWorkers = Number(process.env['BENCH_EVAL_WORKERS'] ?? 0);
 const bins = {
-  gatekeeper: path.join(root, 'gatekeeper/dist/cli/main.js'),
-  exporter: path.join(root, 'exporter/dist/cli/main.js'),
+  gatekeeper: process.env['GATEKEEPER_BIN'] ?? path.join(root, 'gatekeeper/dist/cli/main.js'),
+  exporter: process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js'),
 };
+const webhookNodeArgs = (process.env['WEBHOOK_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const cases = new Set((process.env['BENCH_CASES'] ?? 'plain,export').split(',').map((c) => c.trim()));
 const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-'));
 
 function opaPath(): string {
@@ -93,6 +100,18 @@ function podReview(): object {
   };
 }
 
+/** CPU time (user + system, every thread) the process has used so far, in microseconds. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, USER_HZ 100
+  } catch {
+    return NaN;
+  }
+}
+
 function rssPeakKiB(pid: number): number | undefined {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -115,14 +134,13 @@ async function waitFor(label: string, fn: () => Promise<boolean> | boolean, time
   }
 }
 
+/** The child's output goes straight to logFile (kept with BENCH_KEEP_LOGS, e.g. for --trace-gc). */
 function launch(argv: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
   started.add(child);
   child.on('exit', () => started.delete(child));
-  let log = '';
-  child.stdout!.on('data', (d) => (log = (log + d).slice(-20_000)));
-  child.stderr!.on('data', (d) => (log = (log + d).slice(-20_000)));
-  child.on('exit', () => writeFileSync(logFile, log));
   return child;
 }
 
@@ -151,6 +169,8 @@ interface Case {
   label: string;
   fixed: any;
   saturated: any;
+  /** CPU µs per review answered: the webhook's, and the exporter's when exporting. */
+  cpu: { fixed: { webhook: number; exporter?: number }; saturated: { webhook: number; exporter?: number } };
   rssKiB?: number;
   exported?: number;
 }
@@ -178,17 +198,25 @@ async function runCase(label: string, withExport: boolean, common: { policies: s
   let exporter: ChildProcess | undefined;
   const args = [bins.gatekeeper, 'webhook', '--policies', common.policies, '--cert-dir', common.certDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--eval-workers', String(evalWorkers)];
   if (withExport) {
-    exporter = launch([bins.exporter, 'run', '--data-dir', exporterDir, '--log-level', 'warn'], process.env, path.join(work, 'exporter.log'));
+    exporter = launch([bins.exporter, 'run', '--data-dir', exporterDir, '--log-level', 'warn'], process.env, path.join(work, `exporter-${label.replace(/\W+/g, '-')}.log`));
     await waitFor('exporter socket', () => existsSync(path.join(exporterDir, 'exporter.sock')), 60_000);
     args.push('--export-socket', path.join(exporterDir, 'exporter.sock'));
   }
-  const webhook = launch(args, { ...process.env, GATEKEEPER_OPA_PATH: common.opa }, path.join(work, 'webhook.log'));
+  const webhook = launch([...webhookNodeArgs, ...args], { ...process.env, GATEKEEPER_OPA_PATH: common.opa }, path.join(work, `webhook-${label.replace(/\W+/g, '-')}.log`));
   const agent = new Agent({ connect: { ca: readFileSync(path.join(common.certDir, 'tls.crt')), servername: 'localhost' } });
   await waitFor('webhook ready', async () => (await (await request(`https://127.0.0.1:${port}/readyz`, { dispatcher: agent })).body.text()) === 'ok\n');
   await agent.close();
   const base = { url: `https://127.0.0.1:${port}`, path: '/v1/admit', caFile: path.join(common.certDir, 'tls.crt'), bodyFile: common.bodyFile, durationMs: seconds * 1000 };
-  const fixed = await generate({ ...base, mode: 'rate', rate });
-  const saturated = await generate({ ...base, mode: 'saturate', concurrency });
+  const measured = async (opts: object) => {
+    const w0 = cpuMicros(webhook.pid);
+    const e0 = cpuMicros(exporter?.pid);
+    const r = await generate(opts);
+    const perReview = (us: number) => Math.round((us / Math.max(1, r.answered)) * 10) / 10;
+    const cpu = { webhook: perReview(cpuMicros(webhook.pid) - w0), ...(exporter ? { exporter: perReview(cpuMicros(exporter.pid) - e0) } : {}) };
+    return { r, cpu };
+  };
+  const fixed = await measured({ ...base, mode: 'rate', rate });
+  const saturated = await measured({ ...base, mode: 'saturate', concurrency });
   const rssKiB = rssPeakKiB(webhook.pid!);
   await stop(webhook);
   let exported: number | undefined;
@@ -199,7 +227,7 @@ async function runCase(label: string, withExport: boolean, common: { policies: s
       .filter((f) => /^decisions(\..+)?\.ndjson$/.test(f))
       .reduce((n, f) => n + readFileSync(path.join(exporterDir, f), 'utf8').split('\n').filter(Boolean).length, 0);
   }
-  return { label, fixed, saturated, ...(rssKiB ? { rssKiB } : {}), ...(exported !== undefined ? { exported } : {}) };
+  return { label, fixed: fixed.r, saturated: saturated.r, cpu: { fixed: fixed.cpu, saturated: saturated.cpu }, ...(rssKiB ? { rssKiB } : {}), ...(exported !== undefined ? { exported } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -216,17 +244,24 @@ async function main(): Promise<void> {
   console.log(`each figure: ${seconds} s after 1 s of warm-up; fixed rate ${rate}/s; saturation with ${concurrency} requests in flight; load from a separate process; --eval-workers ${evalWorkers}`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start`);
 
+  const cpu = (c: { webhook: number; exporter?: number }) => `CPU/review: webhook ${c.webhook} µs${c.exporter !== undefined ? `, exporter ${c.exporter} µs` : ''}`;
   const row = (c: Case) =>
-    `${c.label.padEnd(10)} | ${rate}/s: p50 ${c.fixed.p50} ms, p90 ${c.fixed.p90} ms, p99 ${c.fixed.p99} ms, max ${c.fixed.max} ms (${c.fixed.completed} ok, ${c.fixed.errors} errors)` +
-    ` | saturation: ${c.saturated.rps}/s, p50 ${c.saturated.p50} ms, p99 ${c.saturated.p99} ms (${c.saturated.errors} errors)` +
+    `${c.label.padEnd(10)} | ${rate}/s: p50 ${c.fixed.p50} ms, p90 ${c.fixed.p90} ms, p99 ${c.fixed.p99} ms, max ${c.fixed.max} ms (${c.fixed.completed} ok, ${c.fixed.errors} errors), ${cpu(c.cpu.fixed)}` +
+    ` | saturation: ${c.saturated.rps}/s, p50 ${c.saturated.p50} ms, p99 ${c.saturated.p99} ms (${c.saturated.errors} errors), ${cpu(c.cpu.saturated)}` +
     ` | webhook peak RSS ${c.rssKiB ? Math.round(c.rssKiB / 1024) + ' MiB' : 'n/a'}${c.exported !== undefined ? ` | records in the file sink: ${c.exported}` : ''}`;
   const common = { policies, certDir, opa, bodyFile };
-  const a = await runCase('no export', false, common);
-  console.log(row(a));
-  const b = await runCase('export', true, common);
-  console.log(row(b));
-  console.log(`denied per review: ${a.fixed.denied ? 'yes' : 'no'}; export cost at saturation: ${(((a.saturated.rps - b.saturated.rps) / a.saturated.rps) * 100).toFixed(1)} % throughput, p99 at ${rate}/s ${a.fixed.p99} -> ${b.fixed.p99} ms`);
-  rmSync(work, { recursive: true, force: true });
+  const a = cases.has('plain') ? await runCase('no export', false, common) : undefined;
+  if (a) console.log(row(a));
+  const b = cases.has('export') ? await runCase('export', true, common) : undefined;
+  if (b) console.log(row(b));
+  if (a && b) {
+    console.log(
+      `denied per review: ${a.fixed.denied ? 'yes' : 'no'}; export cost at saturation: ${(((a.saturated.rps - b.saturated.rps) / a.saturated.rps) * 100).toFixed(1)} % throughput, ` +
+        `p99 at ${rate}/s ${a.fixed.p99} -> ${b.fixed.p99} ms; webhook CPU per review at saturation ${a.cpu.saturated.webhook} -> ${b.cpu.saturated.webhook} µs (+ exporter ${b.cpu.saturated.exporter} µs)`,
+    );
+  }
+  if (process.env['BENCH_KEEP_LOGS']) console.log(`logs kept under ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 main().catch((e) => {
