@@ -9,6 +9,7 @@ import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
 import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
 import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
 import { Inventory } from './inventory.js';
+import { SharedInputs, type SharedReview } from './shared-input.js';
 import { DEFAULT_MAX_MEMORY_MIB, missingBuiltins, TemplateModule } from './wasm.js';
 
 export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
@@ -80,6 +81,8 @@ interface TemplateEntry {
   dataVersion: number;
   /** Whether the Rego reads `data` beyond its libs; the others never get a copy of the inventory. */
   readsData: boolean;
+  /** Evaluates the review parsed once for all such templates (shared-input.ts) rather than parsing it itself. */
+  sharesInput: boolean;
   errors: string[];
   generation: number;
 }
@@ -100,10 +103,22 @@ const PARAMS_PREFIX = encoder.encode('{"parameters":');
 const REVIEW_PREFIX = encoder.encode(',"review":');
 const CLOSE = encoder.encode('}');
 
+/** The input document a template sees: {"parameters": …, "review": …}, as JSON text. */
+function inputJson(params: Uint8Array, review: Uint8Array): Uint8Array {
+  const input = new Uint8Array(PARAMS_PREFIX.length + params.length + REVIEW_PREFIX.length + review.length + CLOSE.length);
+  let off = 0;
+  for (const part of [PARAMS_PREFIX, params, REVIEW_PREFIX, review, CLOSE]) {
+    input.set(part, off);
+    off += part.length;
+  }
+  return input;
+}
+
 export class PolicyEngine {
   private readonly templates = new Map<string, TemplateEntry>();
   private readonly constraints = new Map<string, Map<string, ParsedConstraint & { paramsBytes: Uint8Array }>>();
   private readonly inventory = new Inventory();
+  private readonly sharedInputs = new SharedInputs();
   private generation = 0;
 
   private constructor(
@@ -169,7 +184,9 @@ export class PolicyEngine {
     for (const [kind, entry] of this.templates) {
       if (entry.name === parsed.name && kind !== parsed.kind) this.removeTemplate(kind);
     }
-    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, readsData: readsData(parsed), errors, generation });
+    const reads = readsData(parsed);
+    const sharesInput = !!module && !reads && this.sharedInputs.admit(module);
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, readsData: reads, sharesInput, errors, generation });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
       try {
@@ -246,6 +263,7 @@ export class PolicyEngine {
     const violations: Violation[] = [];
     let evaluated = 0;
     let reviewBytes: Uint8Array | undefined;
+    let shared: SharedReview | undefined;
     const { source: _source, ...reviewInput } = review;
 
     for (const [ckind, byName] of this.constraints) {
@@ -260,11 +278,12 @@ export class PolicyEngine {
           throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
         }
         reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
+        if (t.sharesInput) shared ??= this.sharedInputs.review(reviewBytes);
         evaluated++;
         const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
         if (c.annotations) ref.annotations = c.annotations;
         if (c.labels) ref.labels = c.labels;
-        for (const r of this.evaluate(t, c.paramsBytes, reviewBytes)) {
+        for (const r of this.evaluate(t, c.paramsBytes, reviewBytes, t.sharesInput ? shared : undefined)) {
           const v: Violation = { constraint: ref, enforcementAction: action, msg: r.msg };
           if (r.details !== undefined) v.details = r.details;
           violations.push(v);
@@ -274,21 +293,16 @@ export class PolicyEngine {
     return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started };
   }
 
-  private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array): Array<{ msg: string; details?: unknown }> {
+  private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array, shared?: SharedReview): Array<{ msg: string; details?: unknown }> {
     const module = t.module!;
     if (t.readsData && t.dataVersion !== this.inventory.version) {
       module.setData(this.inventory.data());
       t.dataVersion = this.inventory.version;
     }
-    const input = new Uint8Array(PARAMS_PREFIX.length + params.length + REVIEW_PREFIX.length + review.length + CLOSE.length);
-    let off = 0;
-    for (const part of [PARAMS_PREFIX, params, REVIEW_PREFIX, review, CLOSE]) {
-      input.set(part, off);
-      off += part.length;
-    }
     let result: unknown;
     try {
-      result = module.evaluate(input.buffer);
+      const parsed = shared?.for(module);
+      result = parsed ? module.evaluateShared(parsed, params) : module.evaluate(inputJson(params, review));
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
       const msg = e instanceof BuiltinError ? detail : `template ${t.name}: evaluation failed: ${detail}${/malloc|memory/i.test(detail) ? ` (memory cap ${this.maxModuleMemoryMiB ?? DEFAULT_MAX_MEMORY_MIB} MiB)` : ''}`;
@@ -323,6 +337,11 @@ export class PolicyEngine {
   /** The parsed constraint (match, parameters, scoped actions), for callers that need more than the ref. */
   getConstraint(kind: string, name: string): ParsedConstraint | undefined {
     return this.constraints.get(kind)?.get(name);
+  }
+
+  /** Whether the template's module evaluates the review parsed once for all (false: it parses the input itself). */
+  sharesInput(kind: string): boolean {
+    return this.templates.get(kind)?.sharesInput === true;
   }
 
   get inventorySize(): number {

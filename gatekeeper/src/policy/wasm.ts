@@ -1,27 +1,57 @@
-// One instantiated template module. We instantiate the wasm ourselves, with our own import table, and hand the
-// instance to the SDK's LoadedPolicy for evaluate/setData (its public constructor takes an instance and its memory).
+// One instantiated template module. We instantiate the wasm ourselves, with our own import table, and drive OPA's wasm
+// ABI (https://www.openpolicyagent.org/docs/wasm) directly, as the SDK's LoadedPolicy does.
 // Why not loadPolicy(bytes, mem, customBuiltins): the SDK looks its own builtin table up first, so its sprintf
 // (sprintf-js: arrays as "a,b", objects as "[object Object]", throws on null) would shadow ours, and it has no way to
 // turn a builtin's exception into anything but an aborted evaluation. Owning opa_builtinN keeps the SDK untouched, lets
 // sprintf read its arguments as Rego values (opa_value_dump keeps sets and number literals, which JSON loses), and
-// reports which builtin failed.
-import { createRequire } from 'node:module';
+// reports which builtin failed. Owning evaluation too lets several modules share one parse of a review (shared-input.ts).
 import { BuiltinError, hostBuiltins, parseRegoValue, rawValueBuiltins, regoSprintf, type EvalContext } from '../builtins/index.js';
 import { termToJs, type RegoTerm } from '../builtins/rego-value.js';
 
-// The SDK's ESM entry only exports loadPolicy and a default; its CommonJS entry also exports LoadedPolicy.
-const opa = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
-type LoadedPolicy = InstanceType<typeof opa.LoadedPolicy>;
-
 interface OpaExports {
   builtins(): number;
+  entrypoints(): number;
   opa_json_dump(addr: number): number;
   opa_value_dump(addr: number): number;
   opa_json_parse(addr: number, len: number): number;
   opa_malloc(len: number): number;
+  opa_heap_ptr_get(): number;
+  opa_heap_ptr_set(addr: number): void;
+  opa_eval(reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number): number;
+  opa_eval_ctx_new(): number;
+  opa_eval_ctx_set_input(ctx: number, value: number): void;
+  opa_eval_ctx_set_data(ctx: number, value: number): void;
+  opa_eval_ctx_set_entrypoint(ctx: number, entrypoint: number): void;
+  opa_eval_ctx_get_result(ctx: number): number;
+  eval(ctx: number): number;
+  opa_value_add_path(base: number, path: number, value: number): number;
   opa_wasm_abi_version?: WebAssembly.Global;
   opa_wasm_abi_minor_version?: WebAssembly.Global;
 }
+
+/**
+ * A value parsed once, in one module, and copied byte for byte into others at the same address: `image` holds the
+ * heap from `base` to `end`, `root` the input object and `path` the array ["parameters"], both parsed within it.
+ * Every pointer inside points inside it but those to `true` and `false`: the compiler interns them in each module's
+ * data section, so the slots holding them are listed and rewritten with the target module's addresses.
+ */
+export interface SharedInput {
+  base: number;
+  end: number;
+  root: number;
+  path: number;
+  image: Uint8Array;
+  trueSlots: number[];
+  falseSlots: number[];
+}
+
+// opa_value type tags and struct layouts (wasm/src/value.h, 32-bit pointers), read by booleanSlots.
+const OPA_ARRAY = 5;
+const OPA_OBJECT = 6;
+const OPA_BOOLEAN_INTERNED = 9;
+const OPA_MAX_TYPE = 9;
+
+const PAGE = 65536;
 
 export const DEFAULT_MAX_MEMORY_MIB = 1024;
 
@@ -51,11 +81,23 @@ function toJson(v: unknown): string {
 }
 
 export class TemplateModule {
+  private dataAddr: number;
+  private dataHeapPtr: number;
+
   private constructor(
-    private readonly policy: LoadedPolicy,
+    private readonly exports: OpaExports,
+    private readonly memory: WebAssembly.Memory,
     readonly entrypoint: number,
     readonly builtinNames: string[],
-  ) {}
+    /** Where the heap starts with no data loaded: setData replaces what lies above it. */
+    private readonly baseHeapPtr: number,
+    emptyData: number,
+    /** Addresses of this module's interned true and false (see SharedInput). */
+    private readonly interned: { true: number; false: number },
+  ) {
+    this.dataAddr = emptyData;
+    this.dataHeapPtr = baseHeapPtr;
+  }
 
   /** maxMemoryMiB caps the module's linear memory (inventory copy + evaluation heap); past it evaluation fails. */
   static async instantiate(module: WebAssembly.Module, entrypointName: string, maxMemoryMiB = DEFAULT_MAX_MEMORY_MIB): Promise<TemplateModule> {
@@ -114,32 +156,183 @@ export class TemplateModule {
     });
     exports = instance.exports as unknown as OpaExports;
     const abi = exports.opa_wasm_abi_version?.value as number | undefined;
-    if (abi !== 1) throw new Error(`unsupported OPA wasm ABI version ${String(abi)}`);
+    const minor = exports.opa_wasm_abi_minor_version?.value as number | undefined;
+    // 1.2 added opa_eval (one call per evaluation, input as JSON text), which evaluate() uses.
+    if (abi !== 1 || minor === undefined || minor < 2) throw new Error(`unsupported OPA wasm ABI version ${String(abi)}.${String(minor)} (1.2 or later needed)`);
     const ids = JSON.parse(readString(exports.opa_json_dump(exports.builtins()))) as Record<string, number>;
     for (const [name, id] of Object.entries(ids)) names[id] = name;
-
-    const minor = exports.opa_wasm_abi_minor_version?.value as number;
-    const policy = new opa.LoadedPolicy(instance as unknown as WebAssembly.WebAssemblyInstantiatedSource, memory, minor);
-    const ep = (policy.entrypoints as Record<string, number>)[entrypointName];
+    const entrypoints = JSON.parse(readString(exports.opa_json_dump(exports.entrypoints()))) as Record<string, number>;
+    const ep = entrypoints[entrypointName];
     if (ep === undefined) throw new Error(`the compiled policy has no entrypoint ${entrypointName}`);
-    return new TemplateModule(policy, ep, Object.keys(ids));
+
+    const parse = (json: string) => {
+      const buf = encoder.encode(json);
+      const addr = exports!.opa_malloc(buf.length);
+      new Uint8Array(memory.buffer).set(buf, addr);
+      return exports!.opa_json_parse(addr, buf.length);
+    };
+    const emptyData = parse('{}');
+    const interned = { true: parse('true'), false: parse('false') };
+    return new TemplateModule(exports, memory, ep, Object.keys(ids), exports.opa_heap_ptr_get(), emptyData, interned);
   }
 
-  setData(data: object | ArrayBuffer): void {
-    this.policy.setData(data);
+  /** Replaces the module's `data` (the inventory), given as JSON bytes or a value; evaluation heaps start above it. */
+  setData(data: ArrayBuffer | Uint8Array | object): void {
+    const json = data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : encoder.encode(JSON.stringify(data));
+    this.exports.opa_heap_ptr_set(this.baseHeapPtr);
+    this.dataAddr = this.parse(json);
+    this.dataHeapPtr = this.exports.opa_heap_ptr_get();
   }
 
   /** Evaluates with input given as JSON bytes; returns the entrypoint's value (undefined when undefined). */
-  evaluate(input: ArrayBuffer, ctx: EvalContext = {}): unknown {
+  evaluate(input: Uint8Array | ArrayBuffer, ctx: EvalContext = {}): unknown {
+    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
     current = ctx;
     try {
-      const rs = this.policy.evaluate(input, this.entrypoint) as Array<{ result: unknown }>;
-      return rs[0]?.result;
+      // As the SDK does: the input text at the heap start, the evaluation heap right after it; opa_eval parses it.
+      const addr = this.dataHeapPtr;
+      if (!this.reserve(addr + bytes.length)) throw new Error('the input does not fit in the module memory');
+      new Uint8Array(this.memory.buffer).set(bytes, addr);
+      const out = this.exports.opa_eval(0, this.entrypoint, this.dataAddr, addr, bytes.length, addr + bytes.length, 0);
+      return this.resultOf(out);
     } finally {
       current = {};
     }
   }
+
+  /** Where this module's evaluation heap starts: a shared input must lie at or above it. */
+  get heapStart(): number {
+    return this.dataHeapPtr;
+  }
+
+  /** Whether the memory reaches `end`, growing it if needed (false past the module's memory cap). */
+  reserve(end: number): boolean {
+    const missing = end - this.memory.buffer.byteLength;
+    if (missing <= 0) return true;
+    try {
+      this.memory.grow(Math.ceil(missing / PAGE));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Parses `{"review": …}` (given as JSON text) into this module's heap at `base`, with the path ["parameters"], and
+   * keeps a copy of those bytes for evaluateShared. base must be at or above heapStart and reserve(base + len) true.
+   */
+  parseShared(base: number, json: Uint8Array): SharedInput {
+    this.exports.opa_heap_ptr_set(base);
+    const root = this.parse(json);
+    const path = this.parse(PARAMETERS_PATH);
+    const end = this.exports.opa_heap_ptr_get();
+    const { trueSlots, falseSlots } = this.booleanSlots(root, base, end);
+    return { base, end, root, path, image: new Uint8Array(this.memory.buffer, base, end - base).slice(), trueSlots, falseSlots };
+  }
+
+  /**
+   * The slots of a parsed JSON value (in [base, end)) that point at an interned boolean. Throws on anything else
+   * pointing outside that range, or on a type tag JSON cannot produce: then the value is not shared.
+   */
+  private booleanSlots(root: number, base: number, end: number): { trueSlots: number[]; falseSlots: number[] } {
+    const view = new DataView(this.memory.buffer);
+    const u32 = (addr: number) => view.getUint32(addr, true);
+    const inside = (addr: number, size: number) => addr >= base && addr + size <= end;
+    const trueSlots: number[] = [];
+    const falseSlots: number[] = [];
+    const pending = [root];
+    const slot = (at: number) => {
+      const v = u32(at);
+      const type = view.getUint8(v);
+      if (type === OPA_BOOLEAN_INTERNED) (view.getUint8(v + 1) ? trueSlots : falseSlots).push(at);
+      else if (!inside(v, 2) || type === 0 || type > OPA_MAX_TYPE) throw new Error(`unexpected value at ${v}`);
+      else if (type === OPA_ARRAY || type === OPA_OBJECT) pending.push(v);
+    };
+    for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
+      if (!inside(v, 16)) throw new Error(`unexpected collection at ${v}`);
+      if (view.getUint8(v) === OPA_ARRAY) {
+        // opa_array_t {hdr, elems, len, cap}; opa_array_elem_t {i, v}
+        const elems = u32(v + 4);
+        const len = u32(v + 8);
+        if (len && !inside(elems, len * 8)) throw new Error(`unexpected array at ${v}`);
+        for (let i = 0; i < len; i++) slot(elems + i * 8 + 4);
+      } else {
+        // opa_object_t {hdr, buckets, n, len}; opa_object_elem_t {k, v, next}
+        const buckets = u32(v + 4);
+        const n = u32(v + 8);
+        if (!inside(buckets, n * 4)) throw new Error(`unexpected object at ${v}`);
+        for (let i = 0; i < n; i++) {
+          for (let e = u32(buckets + i * 4); e !== 0; e = u32(e + 8)) {
+            if (!inside(e, 12)) throw new Error(`unexpected object element at ${e}`);
+            slot(e + 4);
+          }
+        }
+      }
+    }
+    return { trueSlots, falseSlots };
+  }
+
+  /**
+   * Evaluates with input {"parameters": params, "review": <the shared review>}: the shared bytes are copied to the
+   * same address here (opa_malloc's blocks hold absolute addresses), the parameters parsed and added to the root.
+   */
+  evaluateShared(shared: SharedInput, params: Uint8Array, ctx: EvalContext = {}): unknown {
+    current = ctx;
+    try {
+      this.place(shared);
+      const x = this.exports;
+      if (x.opa_value_add_path(shared.root, shared.path, this.parse(params)) !== 0) throw new Error('could not add the parameters to the input');
+      const c = x.opa_eval_ctx_new();
+      x.opa_eval_ctx_set_input(c, shared.root);
+      x.opa_eval_ctx_set_data(c, this.dataAddr);
+      x.opa_eval_ctx_set_entrypoint(c, this.entrypoint);
+      if (x.eval(c) !== 0) throw new Error('eval failed');
+      return this.resultOf(x.opa_json_dump(x.opa_eval_ctx_get_result(c)));
+    } finally {
+      current = {};
+    }
+  }
+
+  /** JSON text of the shared root as this module reads it (the engine's check that copying works between two modules). */
+  dumpShared(shared: SharedInput): string {
+    this.place(shared);
+    return this.readString(this.exports.opa_json_dump(shared.root));
+  }
+
+  private place(shared: SharedInput): void {
+    if (shared.base < this.dataHeapPtr) throw new Error('the shared input overlaps this module\'s data');
+    if (!this.reserve(shared.end + PAGE)) throw new Error('the shared input does not fit in this module\'s memory');
+    new Uint8Array(this.memory.buffer).set(shared.image, shared.base);
+    const view = new DataView(this.memory.buffer);
+    for (const at of shared.trueSlots) view.setUint32(at, this.interned.true, true);
+    for (const at of shared.falseSlots) view.setUint32(at, this.interned.false, true);
+    // the heap continues after the copied blocks; free lists start empty
+    this.exports.opa_heap_ptr_set(shared.end);
+  }
+
+  /** Copies JSON text into the heap and parses it; returns the value's address. */
+  private parse(json: Uint8Array): number {
+    const addr = this.exports.opa_malloc(json.length);
+    new Uint8Array(this.memory.buffer).set(json, addr);
+    const value = this.exports.opa_json_parse(addr, json.length);
+    if (!value) throw new Error('the policy could not parse its input');
+    return value;
+  }
+
+  private readString(addr: number): string {
+    const bytes = new Uint8Array(this.memory.buffer);
+    const end = bytes.indexOf(0, addr);
+    return decoder.decode(bytes.subarray(addr, end < 0 ? bytes.length : end));
+  }
+
+  /** The entrypoint's value from a result set dumped as JSON text at addr. */
+  private resultOf(addr: number): unknown {
+    const rs = JSON.parse(this.readString(addr)) as Array<{ result: unknown }>;
+    return rs[0]?.result;
+  }
 }
+
+const PARAMETERS_PATH = encoder.encode('["parameters"]');
 
 function sprintf(fmt: RegoTerm, arr: RegoTerm): string {
   if (fmt.k !== 'str') throw new BuiltinError('sprintf', `operand 1 must be string but got ${fmt.k}`);

@@ -299,3 +299,40 @@ violation[{"msg": msg}] {
   t.equal(byName.hog, 'template k8shog: evaluation failed: policy aborted: opa_malloc: failed (memory cap 1 MiB)');
   await t.rejects(PolicyEngine.create({ opaPath, maxModuleMemoryMiB: 0 }), /maxModuleMemoryMiB must be between 1 and 4096/);
 });
+
+t.test('templates share one parse of the review, and each sees exactly the input it would have parsed itself', async (t) => {
+  const engine = await newEngine(t);
+  // Different packages and rule bodies give each module its own data section, so its interned true/false sit elsewhere.
+  const echo = (pkg: string, extra: string) => `package ${pkg}\nviolation[{"msg": "echo", "details": {"input": input}}] { ${extra} }\n`;
+  const kinds = ['K8sEchoA', 'K8sEchoB', 'K8sEchoC'];
+  t.same((await engine.upsertTemplate(template(kinds[0]!, echo('k8sechoa', 'true')))).errors, []);
+  t.same((await engine.upsertTemplate(template(kinds[1]!, echo('k8sechob', 'x := input.review.object.metadata.name; x != ""; y := {"a": [true, false]}; y.a[0]')))).errors, []);
+  t.same((await engine.upsertTemplate(template(kinds[2]!, echo('k8sechoc', 'not false')))).errors, []);
+  // reads data.inventory: always parses its own input
+  t.same((await engine.upsertTemplate(template('K8sEchoData', echo('k8sechodata', 'count(data.inventory) >= 0')))).errors, []);
+  for (const k of kinds) t.equal(engine.sharesInput(k), true, `${k} shares the parsed review`);
+  t.equal(engine.sharesInput('K8sEchoData'), false);
+  for (const k of [...kinds, 'K8sEchoData']) engine.upsertConstraint(constraint(k, k.toLowerCase(), { parameters: { flag: k === 'K8sEchoB', n: [1, null] } }));
+
+  for (const [i, labels] of [{ on: 'true' }, { off: 'false', deep: 'x' }].entries()) {
+    const object = {
+      ...pod(`p${i}`, 'ns'),
+      spec: {
+        containers: [{ name: 'c', image: 'nginx', securityContext: { privileged: i === 0, readOnlyRootFilesystem: i !== 0 } }],
+        hostNetwork: false,
+        flags: [true, false, [true, [false]], { t: true, f: false }, null, {}, []],
+        numbers: [0, -1.5, 1e21, 12345678901234567890],
+        text: 'caf\u00e9 \u2603 "quoted" \\ back\nline \u0000 nul',
+      },
+      metadata: { name: `p${i}`, namespace: 'ns', labels },
+    };
+    const review = reviewFromObject(object);
+    const r = await engine.review(review);
+    t.equal(r.violations.length, 4);
+    const { source: _source, ...reviewInput } = review;
+    for (const v of r.violations) {
+      const params = { flag: v.constraint.kind === 'K8sEchoB', n: [1, null] };
+      t.same((v.details as { input: unknown }).input, JSON.parse(JSON.stringify({ parameters: params, review: reviewInput })), `${v.constraint.kind}, review ${i}`);
+    }
+  }
+});
