@@ -115,6 +115,25 @@ t.test('many concurrent connections: each gets its own cumulative acks', async (
   for (const c of clients) c.destroy();
 });
 
+t.test('ingest.maxPendingBytes bounds the lines held in memory: reading pauses at the bound and resumes', async (t) => {
+  const dir = shortDir(t);
+  // Only the bytes bound can bind here: ~2 KB records, 64 KiB of them pending at most (plus the chunk being split).
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { maxPendingBytes: '64Ki', maxPendingRecords: 100_000, batchMaxRecords: 10_000 } });
+  const c = await Client.connect(ex.socket);
+  const n = 4000;
+  let batch = '';
+  for (let i = 0; i < n; i++) batch += record(`pb-${i}`, { pad: 'p'.repeat(2000) }) + '\n';
+  await c.write(batch);
+  await c.waitAck(n, 60_000);
+  t.equal(c.errors.length, 0);
+  const commits = await metric(ex.metricsUrl, 'exporter_ingest_batch_records_count');
+  const small = await metric(ex.metricsUrl, 'exporter_ingest_batch_records_bucket', { le: '100' });
+  t.ok(commits >= n / 100, `at least ${n / 100} commits (${commits})`);
+  t.equal(small, commits, 'no commit held more than 100 lines (64 KiB pending + one read chunk)');
+  await waitFor('delivered', () => readNdjson(path.join(dir, 'out.ndjson')).length === n, 60_000, 200);
+  c.destroy();
+});
+
 t.test('socket: mode 0660, parent created, stale file replaced, a live one refused', async (t) => {
   const dir = shortDir(t);
   const sock = path.join(dir, 'run', 'nested', 'exporter.sock');

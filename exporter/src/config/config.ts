@@ -36,6 +36,8 @@ export interface ExporterConfig {
     batchMaxRecords: number;
     batchLingerMs: number;
     maxPendingRecords: number;
+    /** Bytes of the lines read but not yet committed; with maxPendingRecords, what the exporter holds in memory. */
+    maxPendingBytes: number;
     ackBufferBytes: number;
     maxConnections: number;
   };
@@ -65,6 +67,7 @@ export const defaults = {
     batchMaxRecords: 5_000,
     batchLingerMs: 0,
     maxPendingRecords: 10_000,
+    maxPendingBytes: 8 * 1024 * 1024,
     ackBufferBytes: 64 * 1024,
     maxConnections: 1024,
   },

@@ -269,6 +269,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       batchMaxRecords: ing.batchMaxRecords ?? defaults.ingest.batchMaxRecords,
       batchLingerMs: ing.batchLingerMs !== undefined ? parseDuration(ing.batchLingerMs) : defaults.ingest.batchLingerMs,
       maxPendingRecords: ing.maxPendingRecords ?? defaults.ingest.maxPendingRecords,
+      maxPendingBytes: ing.maxPendingBytes !== undefined ? parseSize(ing.maxPendingBytes) : defaults.ingest.maxPendingBytes,
       ackBufferBytes: ing.ackBufferBytes !== undefined ? parseSize(ing.ackBufferBytes) : defaults.ingest.ackBufferBytes,
       maxConnections: ing.maxConnections ?? defaults.ingest.maxConnections,
     },
@@ -292,6 +293,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
     problems.push(`socket: the path ${cfg.socket} is ${Buffer.byteLength(cfg.socket)} bytes; Unix sockets allow at most 107`);
   }
   if (cfg.ingest.maxLineBytes < 64) problems.push('ingest.maxLineBytes: must be at least 64 bytes');
+  if (cfg.ingest.maxPendingBytes < 64 * 1024) problems.push('ingest.maxPendingBytes: must be at least 64Ki');
   if (cfg.queue.maxBytes < 4096) problems.push('queue.maxBytes: must be at least 4096 bytes');
   if (cfg.queue.statusIntervalMs < 100 || cfg.queue.statusIntervalMs > 3_600_000) {
     problems.push('queue.statusInterval: must be between 100ms and 1h');

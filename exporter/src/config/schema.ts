@@ -52,6 +52,7 @@ export const configSchema = {
         batchMaxRecords: { type: 'integer', minimum: 1 },
         batchLingerMs: duration,
         maxPendingRecords: { type: 'integer', minimum: 1 },
+        maxPendingBytes: size,
         ackBufferBytes: size,
         maxConnections: { type: 'integer', minimum: 1 },
       },

@@ -11,16 +11,28 @@ import type { ExporterMetrics } from '../metrics/metrics.js';
 import { LineSplitter, type LineEvent } from './splitter.js';
 import { listenUnix } from './listen.js';
 
-interface Entry {
-  conn: Connection;
-  lineNo: number;
-  readAt: number;
-  record?: NewRecord;
-  reject?: NewDeadLetter;
+/**
+ * A line read but not yet committed: one object per line, and it is the record handed to the queue as it is (no
+ * per-line copies): everything a line holds in memory until its commit is here.
+ */
+class PendingLine implements NewRecord {
+  constructor(
+    readonly conn: Connection,
+    readonly lineNo: number,
+    readonly readAt: number,
+    readonly decisionId: string,
+    readonly eventType: string,
+    readonly json: string,
+    /** What the line counts against ingest.maxPendingBytes and, for a record, against queue.maxBytes. */
+    readonly size: number,
+    readonly reject: NewDeadLetter | null,
+  ) {}
 }
 
 class Connection {
   lineNo = 0;
+  /** While a commit builds its acks: when its oldest line in the batch was read (-1 when not in the batch). */
+  batchReadAt = -1;
   acked = 0;
   uncommitted = 0;
   ackOwed = false;
@@ -39,7 +51,14 @@ const RETRY_FULL_MS = 500;
 export class IngestServer {
   private readonly server: net.Server;
   private readonly conns = new Set<Connection>();
-  private pending: Entry[] = [];
+  /** Lines read, not yet committed: pending[pendingHead..] (committed ones are cut off in bulk, not one by one). */
+  private pending: PendingLine[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
+  /** Reused per commit: the batch's records, and the connections it acknowledges. */
+  private readonly batchRecords: PendingLine[] = [];
+  private readonly batchRejects: NewDeadLetter[] = [];
+  private readonly touched: Connection[] = [];
   private commitScheduled = false;
   private paused = false;
   private fullSince = 0;
@@ -105,14 +124,28 @@ export class IngestServer {
     });
   }
 
+  private get pendingCount(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** Over either bound (records or bytes): stop reading until commits bring both under half. */
+  private pendingOverLimit(): boolean {
+    return this.pendingCount >= this.cfg.ingest.maxPendingRecords || this.pendingBytes >= this.cfg.ingest.maxPendingBytes;
+  }
+
+  private pendingUnderHalf(): boolean {
+    return this.pendingCount < this.cfg.ingest.maxPendingRecords / 2 && this.pendingBytes < this.cfg.ingest.maxPendingBytes / 2;
+  }
+
   private onData(conn: Connection, chunk: Buffer): void {
     const readAt = performance.now();
-    conn.splitter.push(chunk, (e) => this.onLine(conn, e, readAt));
-    if (this.pending.length >= this.cfg.ingest.maxPendingRecords) this.pauseAll();
+    const receivedAt = Date.now();
+    conn.splitter.push(chunk, (e) => this.onLine(conn, e, readAt, receivedAt));
+    if (this.pendingOverLimit()) this.pauseAll();
     this.scheduleCommit();
   }
 
-  private onLine(conn: Connection, e: LineEvent, readAt: number): void {
+  private onLine(conn: Connection, e: LineEvent, readAt: number, receivedAt: number): void {
     if (e.kind === 'oversized') {
       this.addReject(conn, readAt, 'oversized', `line of ${e.length} bytes exceeds ingest.maxLineBytes (${this.cfg.ingest.maxLineBytes})`, e.head);
       return;
@@ -123,28 +156,29 @@ export class IngestServer {
       this.addReject(conn, readAt, 'invalid_utf8', 'line is not valid UTF-8', bytes);
       return;
     }
-    const r = normalizeLine(bytes.toString('utf8'), new Date());
+    const r = normalizeLine(bytes.toString('utf8'), receivedAt);
     if (!r.ok) {
       this.addReject(conn, readAt, r.reason, r.error, bytes);
       return;
     }
     const rec = r.record;
-    if (Queue.recordSize(rec.json) > this.cfg.queue.maxBytes) {
+    const size = Queue.recordSize(rec.json);
+    if (size > this.cfg.queue.maxBytes) {
       this.addReject(conn, readAt, 'too_large_for_queue', `record larger than queue.maxBytes (${this.cfg.queue.maxBytes})`, bytes);
       return;
     }
     conn.uncommitted++;
-    this.pending.push({
-      conn,
-      lineNo: ++conn.lineNo,
-      readAt,
-      record: { decisionId: rec.decisionId, eventType: rec.eventType, json: rec.json },
-    });
+    this.pendingBytes += size;
+    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, rec.json, size, null));
   }
 
   private addReject(conn: Connection, readAt: number, reason: string, error: string, raw: Buffer): void {
+    // Only what the dead letter keeps, copied: a view would pin the whole chunk it was read in until the commit.
+    const kept = Buffer.from(raw.subarray(0, this.cfg.queue.deadLetterMaxRawBytes));
+    const size = kept.length + error.length;
     conn.uncommitted++;
-    this.pending.push({ conn, lineNo: ++conn.lineNo, readAt, reject: { sink: null, reason, error, raw } });
+    this.pendingBytes += size;
+    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, '', '', '', size, { sink: null, reason, error, raw: kept }));
   }
 
   private onInputEnd(conn: Connection): void {
@@ -166,21 +200,23 @@ export class IngestServer {
       this.commitScheduled = false;
       this.commit();
     };
-    if (this.cfg.ingest.batchLingerMs > 0 && this.pending.length < this.cfg.ingest.batchMaxRecords) setTimeout(run, this.cfg.ingest.batchLingerMs);
+    if (this.cfg.ingest.batchLingerMs > 0 && this.pendingCount < this.cfg.ingest.batchMaxRecords) setTimeout(run, this.cfg.ingest.batchLingerMs);
     else setImmediate(run);
   }
 
   /** Commits up to one batch of pending lines; acks after the commit. Returns how many lines were handled. */
   commit(): number {
-    if (!this.pending.length) return 0;
-    let n = Math.min(this.pending.length, this.cfg.ingest.batchMaxRecords);
+    const pending = this.pending;
+    const head = this.pendingHead;
+    let n = Math.min(pending.length - head, this.cfg.ingest.batchMaxRecords);
+    if (n === 0) return 0;
     if (this.cfg.queue.onFull === 'block') {
       // Only what fits: the rest waits (unread sockets, no acks) until sinks free space.
       let free = this.queue.freeBytes();
       for (let i = 0; i < n; i++) {
-        const rec = this.pending[i]!.record;
-        if (!rec) continue;
-        free -= Queue.recordSize(rec.json);
+        const line = pending[head + i]!;
+        if (line.reject) continue;
+        free -= line.size;
         if (free < 0) {
           n = i;
           break;
@@ -191,12 +227,15 @@ export class IngestServer {
         return 0;
       }
     }
-    const batch = n === this.pending.length ? this.pending : this.pending.slice(0, n);
-    const records: NewRecord[] = [];
-    const rejects: NewDeadLetter[] = [];
-    for (const e of batch) {
-      if (e.record) records.push(e.record);
-      else rejects.push(e.reject!);
+    const end = head + n;
+    const records = this.batchRecords;
+    const rejects = this.batchRejects;
+    let bytes = 0;
+    for (let i = head; i < end; i++) {
+      const line = pending[i]!;
+      if (line.reject) rejects.push(line.reject);
+      else records.push(line);
+      bytes += line.size;
     }
     const t0 = performance.now();
     try {
@@ -207,38 +246,64 @@ export class IngestServer {
         return 0;
       }
       throw e;
+    } finally {
+      records.length = 0;
+      rejects.length = 0;
     }
     const t1 = performance.now();
-    this.pending = n === this.pending.length ? [] : this.pending.slice(n);
+    this.pendingBytes -= bytes;
     if (this.fullSince) {
       this.log.info({ heldMs: Math.round(Date.now() - this.fullSince) }, 'queue has room again: ingest resumes');
       this.fullSince = 0;
       this.diskFull = false;
     }
     this.metrics.ingestCommitSeconds.observe((t1 - t0) / 1000);
-    this.metrics.ingestBatchRecords.observe(batch.length);
-    this.metrics.received.inc(batch.length);
+    this.metrics.ingestBatchRecords.observe(n);
+    this.metrics.received.inc(n);
 
-    const touched = new Map<Connection, number>();
-    for (const e of batch) {
-      const c = e.conn;
+    const touched = this.touched;
+    for (let i = head; i < end; i++) {
+      const line = pending[i]!;
+      const c = line.conn;
       c.uncommitted--;
-      c.acked = e.lineNo;
-      if (!touched.has(c)) touched.set(c, e.readAt);
-      if (e.reject) {
-        this.metrics.rejected.inc({ reason: e.reject.reason });
-        c.errorsOut.push(JSON.stringify({ error: e.reject.error, reason: e.reject.reason, line: e.lineNo }));
+      c.acked = line.lineNo;
+      if (c.batchReadAt < 0) {
+        c.batchReadAt = line.readAt;
+        touched.push(c);
+      }
+      if (line.reject) {
+        this.metrics.rejected.inc({ reason: line.reject.reason });
+        c.errorsOut.push(JSON.stringify({ error: line.reject.error, reason: line.reject.reason, line: line.lineNo }));
       }
     }
+    this.dropCommitted(end);
     const now = performance.now();
-    for (const [c, oldest] of touched) {
+    for (const c of touched) {
       this.writeAck(c);
-      this.metrics.ackLatencySeconds.observe((now - oldest) / 1000);
+      this.metrics.ackLatencySeconds.observe((now - c.batchReadAt) / 1000);
+      c.batchReadAt = -1;
       if (c.inputEnded && c.uncommitted === 0 && !c.closed) c.socket.end();
     }
-    if (this.pending.length) this.scheduleCommit();
-    if (this.paused && !this.stopping && this.pending.length < this.cfg.ingest.maxPendingRecords / 2) this.resumeAll();
-    return batch.length;
+    touched.length = 0;
+    if (this.pendingCount) this.scheduleCommit();
+    if (this.paused && !this.stopping && this.pendingUnderHalf()) this.resumeAll();
+    return n;
+  }
+
+  /** Forgets pending[..end) (committed): all at once when everything is, else once the committed part is the larger. */
+  private dropCommitted(end: number): void {
+    const pending = this.pending;
+    if (end === pending.length) {
+      pending.length = 0;
+      this.pendingHead = 0;
+    } else if (end > pending.length - end) {
+      pending.splice(0, end);
+      this.pendingHead = 0;
+    } else {
+      // The committed lines must not stay reachable until the next cut.
+      pending.fill(undefined as unknown as PendingLine, this.pendingHead, end);
+      this.pendingHead = end;
+    }
   }
 
   private markFull(diskFull: boolean, err?: unknown): void {
@@ -298,10 +363,10 @@ export class IngestServer {
     this.listening = false;
     this.pauseAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    while (this.pending.length && Date.now() < deadline) {
+    while (this.pendingCount && Date.now() < deadline) {
       if (this.commit() === 0) await new Promise((r) => setTimeout(r, 50));
     }
-    if (this.pending.length) this.log.warn({ lines: this.pending.length }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
+    if (this.pendingCount) this.log.warn({ lines: this.pendingCount }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.unsubscribeFree();
     for (const c of this.conns) c.socket.end();

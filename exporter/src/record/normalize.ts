@@ -1,7 +1,7 @@
 // The ingest hot path: parse one line, check the record's invariants, and fill in what the exporter owns
 // (decisionId, timestamp, schemaVersion) by splicing them into the received text, never re-serialising it.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { newDecisionId } from './id.js';
 import { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 
@@ -29,8 +29,11 @@ export interface NormalizeOptions {
 // RFC 3339 date-time (upper or lower case T/Z, optional fraction, Z or offset).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** Parse and check one ndjson line (without its newline). Never throws. */
-export function normalizeLine(line: string, receivedAt: Date, opts?: NormalizeOptions): NormalizeResult {
+/**
+ * Parse and check one ndjson line (without its newline). Never throws.
+ * receivedAt: a Date or epoch milliseconds (the ingest hot path passes a number: no Date per line).
+ */
+export function normalizeLine(line: string, receivedAt: Date | number, opts?: NormalizeOptions): NormalizeResult {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -60,7 +63,7 @@ export function normalizeLine(line: string, receivedAt: Date, opts?: NormalizeOp
   let decisionId = rec['decisionId'];
   let assignedId = false;
   if (decisionId === undefined) {
-    decisionId = newDecisionId(receivedAt.getTime());
+    decisionId = newDecisionId(typeof receivedAt === 'number' ? receivedAt : receivedAt.getTime());
     assignedId = true;
   } else if (typeof decisionId !== 'string' || decisionId.length === 0 || decisionId.length > 256) {
     return schemaError('decisionId: must be a string of 1 to 256 characters when present');
@@ -74,9 +77,11 @@ export function normalizeLine(line: string, receivedAt: Date, opts?: NormalizeOp
   if (assignedId || timestamp === undefined || version === undefined) {
     let head = '{';
     if (assignedId) head += `"decisionId":"${decisionId as string}",`;
-    if (timestamp === undefined) head += `"timestamp":"${receivedAt.toISOString()}",`;
+    if (timestamp === undefined) head += `"timestamp":"${new Date(receivedAt).toISOString()}",`;
     if (version === undefined) head += `"schemaVersion":"${SCHEMA_VERSION}",`;
-    json = head + json.slice(1);
+    // join, not +: one flat string. `head + rest` would be a rope holding the whole received line, which SQLite's binding
+    // flattens into yet another copy (allocated in the old generation once the rope has been promoted).
+    json = [head, json.slice(1)].join('');
   }
   return { ok: true, record: { decisionId: decisionId as string, eventType, json, assignedId } };
 }
@@ -89,17 +94,22 @@ function schemaError(error: string): NormalizeResult {
   return { ok: false, reason: 'schema', error };
 }
 
-// ajv-formats is CommonJS with `exports.default`: under NodeNext the default import may be the module object.
 type AddFormats = (ajv: Ajv2020) => Ajv2020;
-const addFormats: AddFormats =
-  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
 
 let compiled: ValidateFunction | undefined;
 
-/** The full-schema validator, compiled once on first use (so `basic` never pays for it). */
+/**
+ * The full-schema validator, loaded and compiled on first use: `basic` never loads ajv (several MB of heap and code).
+ * require, not import(): ajv and ajv-formats are CommonJS, and this keeps fullValidator synchronous.
+ */
 export function fullValidator(): ValidateFunction {
   if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: false, strict: false });
+    const require = createRequire(import.meta.url);
+    const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+    // ajv-formats is CommonJS with `exports.default`.
+    const formats = require('ajv-formats') as { default?: AddFormats } & AddFormats;
+    const addFormats: AddFormats = formats.default ?? formats;
+    const ajv = new Ajv({ allErrors: false, strict: false });
     addFormats(ajv);
     compiled = ajv.compile(decisionRecordSchema);
   }
