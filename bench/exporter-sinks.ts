@@ -3,7 +3,10 @@
 //   - the sink alone: records/s acknowledged by the peer (broker ack / daprd bulk-publish 204), ~500-byte records;
 //   - through the real exporter (exporter/dist): sustained delivery rate from the first line written to the socket to the
 //     last record seen by a consumer, and end-to-end latency (socket write -> consumer) p50/p99, saturated and paced.
-// Run: npx tsc -b exporter && node --import tsx bench/exporter-sinks.ts   (env: KAFKA_RECORDS, DAPR_RECORDS, SKIP_KAFKA, SKIP_DAPR)
+// Run: npx tsc -b exporter && node --import tsx bench/exporter-sinks.ts
+// env: KAFKA_RECORDS, DAPR_RECORDS, SKIP_KAFKA, SKIP_DAPR; KAFKA_PHASES (comma-separated subset of direct,gzip,sat,sat-gzip,
+// paced; default all); EXPORTER_BIN (another build, for interleaved A/B runs); EXPORTER_NODE_ARGS (e.g. --cpu-prof).
+// Saturated runs also print the exporter's and the broker's CPU per record (from /proc/<pid>/stat).
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -22,7 +25,9 @@ import { freePort } from '../test/helpers/ports.js';
 import { start, waitFor, type Started } from '../test/helpers/process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const exporterBin = path.join(root, 'exporter/dist/cli/main.js');
+const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
+const exporterNodeArgs = (process.env['EXPORTER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const KAFKA_PHASES = new Set((process.env['KAFKA_PHASES'] ?? 'direct,gzip,sat,sat-gzip,paced').split(','));
 const KAFKA_RECORDS = Number(process.env['KAFKA_RECORDS'] ?? 200_000);
 const DAPR_RECORDS = Number(process.env['DAPR_RECORDS'] ?? 40_000);
 const PACED_RATE = 1000;
@@ -56,6 +61,13 @@ const outgoing = (r: Record<string, unknown>): OutgoingRecord => ({
 });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc/<pid>/stat. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks of 1/100 s
+}
 function pct(xs: number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -69,7 +81,9 @@ async function runExporter(sink: Record<string, unknown>, env: NodeJS.ProcessEnv
   const port = await freePort();
   const cfg = { socket, queue: { path: path.join(dir, 'queue.db') }, metrics: { address: `127.0.0.1:${port}` }, log: { level: 'warn' }, sinks: [sink] };
   fs.writeFileSync(path.join(dir, 'exporter.json'), JSON.stringify(cfg));
-  const proc = start(process.execPath, [exporterBin, 'run', '--config', path.join(dir, 'exporter.json')], { env: { ...process.env, ...env } });
+  const proc = start(process.execPath, [...exporterNodeArgs, exporterBin, 'run', '--config', path.join(dir, 'exporter.json')], {
+    env: { ...process.env, ...env },
+  });
   await waitFor('exporter ready', async () => {
     if (proc.child.exitCode !== null) throw new Error(`exporter exited: ${proc.output()}`);
     return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
@@ -132,17 +146,22 @@ async function counter(metricsUrl: string, name: string, sink: string): Promise<
  * Saturated: n records written at once to an exporter whose sink has no consumer attached; the rate is n / (first line
  * written -> the exporter counted n delivered, i.e. acknowledged by the peer).
  */
-async function saturated(label: string, sinkCfg: Record<string, unknown>, n: number, env: NodeJS.ProcessEnv = {}): Promise<void> {
+async function saturated(label: string, sinkCfg: Record<string, unknown>, n: number, env: NodeJS.ProcessEnv = {}, peerPid?: () => number | undefined): Promise<void> {
   const exp = await runExporter(sinkCfg, env);
   try {
+    const cpu0 = cpuMicros(exp.proc.child.pid);
+    const peer0 = cpuMicros(peerPid?.());
     const t0 = Date.now();
     await feed(exp.socket, `sat${t0}`, n);
     const written = Date.now();
     await waitFor(`${label}: ${n} delivered`, async () => (await counter(exp.metricsUrl, 'exporter_records_delivered_total', sinkCfg['name'] as string)) >= n, 300_000, 50);
     const secs = (Date.now() - t0) / 1000;
+    const cpu = (cpuMicros(exp.proc.child.pid) - cpu0) / n;
+    const peer = (cpuMicros(peerPid?.()) - peer0) / n;
     console.log(
       `${label} via exporter, sustained delivery: ${fmt(n)} records in ${secs.toFixed(2)} s = ${fmt(n / secs)} records/s ` +
-        `(socket writes took ${((written - t0) / 1000).toFixed(2)} s)`,
+        `(socket writes took ${((written - t0) / 1000).toFixed(2)} s); exporter CPU ${cpu.toFixed(1)} µs/record` +
+        (peerPid ? `, peer CPU ${peer.toFixed(1)} µs/record` : ''),
     );
   } finally {
     await exp.proc.kill('SIGTERM');
@@ -171,41 +190,45 @@ async function benchKafka(): Promise<void> {
   const t0 = Date.now();
   const kafka = await startKafka();
   console.log(`kafka broker up in ${((Date.now() - t0) / 1000).toFixed(1)} s (single node, KRaft, ${kafka.broker})`);
+  const extra = JSON.parse(process.env['KAFKA_SINK_JSON'] ?? '{}') as Record<string, unknown>;
+  if (Object.keys(extra).length) console.log(`kafka sink options: ${JSON.stringify(extra)}`);
   try {
     await kafka.createTopic('bench-direct');
     await kafka.createTopic('bench-e2e');
-    // The sink alone.
-    const sink = createKafkaSink({ name: 'bench', brokers: [kafka.broker], topic: 'bench-direct' });
     const ac = new AbortController();
-    await sink.start(ac.signal);
     const batches: OutgoingRecord[][] = [];
     for (let i = 0; i < KAFKA_RECORDS; i += 5000) batches.push(Array.from({ length: Math.min(5000, KAFKA_RECORDS - i) }, (_, j) => outgoing(record('direct', i + j))));
-    await sink.send(batches[0]!.slice(0, 10), ac.signal); // warm-up: connection, producer id, metadata
-    let t = performance.now();
-    for (const b of batches) {
-      const r = await sink.send(b, ac.signal);
-      if (r.failures?.length) throw new Error(`kafka sink: ${r.failures.length} failures`);
-    }
-    let secs = (performance.now() - t) / 1000;
-    console.log(`kafka sink alone (acks -1, idempotent, batches of 5000): ${fmt(KAFKA_RECORDS / secs)} records/s`);
-    await sink.close();
-    const gz = createKafkaSink({ name: 'bench-gz', brokers: [kafka.broker], topic: 'bench-direct', compression: 'gzip' });
-    await gz.start(ac.signal);
-    await gz.send(batches[0]!.slice(0, 10), ac.signal);
-    t = performance.now();
-    for (const b of batches.slice(0, Math.ceil(batches.length / 2))) await gz.send(b, ac.signal);
-    secs = (performance.now() - t) / 1000;
-    console.log(`kafka sink alone, gzip: ${fmt(Math.min(KAFKA_RECORDS, Math.ceil(batches.length / 2) * 5000) / secs)} records/s`);
-    await gz.close();
+    /** The sink alone, in this process: records/s acknowledged, and CPU per record here and in the broker. */
+    const alone = async (label: string, cfg: Record<string, unknown>, use: OutgoingRecord[][]) => {
+      const sink = createKafkaSink({ name: 'bench', brokers: [kafka.broker], topic: 'bench-direct', ...extra, ...cfg });
+      await sink.start(ac.signal);
+      await sink.send(use[0]!.slice(0, 10), ac.signal); // warm-up: connection, producer id, metadata
+      const n = use.reduce((k, b) => k + b.length, 0);
+      const cpu0 = process.cpuUsage();
+      const broker0 = cpuMicros(kafka.pid());
+      const t = performance.now();
+      for (const b of use) {
+        const r = await sink.send(b, ac.signal);
+        if (r.failures?.length) throw new Error(`kafka sink: ${r.failures.length} failures`);
+      }
+      const secs = (performance.now() - t) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const broker = (cpuMicros(kafka.pid()) - broker0) / n;
+      console.log(
+        `kafka sink alone${label} (acks -1, idempotent, batches of 5000): ${fmt(n / secs)} records/s; ` +
+          `sink CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/record, broker CPU ${broker.toFixed(1)} µs/record`,
+      );
+      await sink.close();
+    };
+    if (KAFKA_PHASES.has('direct')) await alone('', {}, batches);
+    if (KAFKA_PHASES.has('gzip')) await alone(', gzip', { compression: 'gzip' }, batches.slice(0, Math.ceil(batches.length / 2)));
 
     // Through the exporter: sustained rate (no consumer competing for the 2 cores), then latency to a consumer.
     await kafka.createTopic('bench-sat');
-    await saturated('kafka', { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-sat', batch: { maxRecords: 10000, lingerMs: 5 } }, KAFKA_RECORDS);
-    await saturated(
-      'kafka (gzip)',
-      { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-sat', compression: 'gzip', batch: { maxRecords: 10000, lingerMs: 5 } },
-      KAFKA_RECORDS,
-    );
+    const satCfg = { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-sat', batch: { maxRecords: 10000, lingerMs: 5 }, ...extra };
+    if (KAFKA_PHASES.has('sat')) await saturated('kafka', satCfg, KAFKA_RECORDS, {}, () => kafka.pid());
+    if (KAFKA_PHASES.has('sat-gzip')) await saturated('kafka (gzip)', { ...satCfg, compression: 'gzip' }, KAFKA_RECORDS, {}, () => kafka.pid());
+    if (!KAFKA_PHASES.has('paced')) return;
     const seen = newSeen();
     const client = new Kafka({ clientId: 'bench-consumer', brokers: [kafka.broker], logLevel: logLevel.NOTHING });
     const consumer = client.consumer({ groupId: `bench-${Date.now()}`, maxWaitTimeInMs: 20, minBytes: 1 });
@@ -216,7 +239,7 @@ async function benchKafka(): Promise<void> {
         for (const m of batch.messages) if (m.value) see(seen, JSON.parse(m.value.toString()) as Record<string, unknown>);
       },
     });
-    await paced('kafka', { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-e2e', batch: { maxRecords: 10000, lingerMs: 5 } }, seen);
+    await paced('kafka', { ...satCfg, topic: 'bench-e2e' }, seen);
     await consumer.disconnect();
   } finally {
     await kafka.stop();

@@ -30,6 +30,8 @@ export interface KafkaBroker {
   /** Stops the broker and deletes its directory. */
   stop(): Promise<void>;
   output(): string;
+  /** The broker's process id while it runs (for CPU accounting in benchmarks). */
+  pid(): number | undefined;
 }
 
 export interface KafkaTls {
@@ -177,6 +179,7 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
       rmSync(dir, { recursive: true, force: true });
     },
     output: () => log + (proc?.output() ?? ''),
+    pid: () => proc?.child.pid,
   };
 }
 
