@@ -83,11 +83,11 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       );
     }
 
+    // Each sink's live state in the queue file, for `exporter status` (its table is created before anything runs).
+    const health = new HealthReporter(new SinkHealthStore(queue.db), workers, cfg.queue.statusIntervalMs, log);
     ingest = new IngestServer(cfg, queue, metrics, log);
     await ingest.start();
     for (const w of workers) w.start();
-    // Each sink's live state in the queue file, for `exporter status`.
-    const health = new HealthReporter(new SinkHealthStore(queue.db), workers, cfg.queue.statusIntervalMs, log);
     health.start();
 
     const maintenance = setInterval(() => {
