@@ -332,7 +332,7 @@ export class KafkaSink implements Sink {
     while (inFlight.length) await settle();
     if (next < indexes.length) {
       const why = signal.aborted ? new Error('kafka send aborted') : Object.assign(new Error(NOT_SENT), { retriable: true });
-      failAll(why, indexes.indexOf(indexes[next]!));
+      failAll(why, next);
     }
     if (errors.size) producer.invalidate();
     return errors;
