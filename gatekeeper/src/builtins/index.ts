@@ -1,5 +1,6 @@
 // The host side of OPA's wasm builtins: every builtin the wasm target does not implement natively and that templates
 // may call. Arguments arrive as JSON (sprintf's as Rego values, see sprintf.ts); a thrown error becomes a violation.
+import { cryptoX509Builtins } from './crypto-x509.js';
 import { dataBuiltins } from './data.js';
 import { encodingBuiltins } from './encoding.js';
 import { graphBuiltins } from './graph.js';
@@ -28,6 +29,7 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
     ...miscBuiltins,
     ...dataBuiltins,
     ...encodingBuiltins,
+    ...cryptoX509Builtins,
     ...netBuiltins,
     ...graphBuiltins,
     ...timeBuiltins(ctx),

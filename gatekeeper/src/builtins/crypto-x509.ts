@@ -1,0 +1,129 @@
+// crypto.x509.* and crypto.parse_private_keys, after OPA's topdown/crypto.go: inputs are PEM, base64 PEM or base64
+// DER; outputs the JSON of Go's x509.Certificate / CertificateRequest / private keys / tls.Certificate.
+import crypto from 'node:crypto';
+import { BuiltinError, type BuiltinTable } from './types.js';
+import { str } from './strings.js';
+import { parseCertificateRequest, parseCertificates, X509Error } from './x509.js';
+
+interface PemBlock {
+  type: string;
+  bytes: Buffer;
+}
+
+/** Go's pem.Decode, block after block; text that is not a PEM block is skipped, as Go does. */
+function pemBlocks(text: string): PemBlock[] {
+  const out: PemBlock[] = [];
+  const re = /-----BEGIN ([^\n-]*)-----\r?\n((?:[^\n:]*:[^\n]*\r?\n)*\r?\n?)?([A-Za-z0-9+/=\s]*?)-----END \1-----/g;
+  for (const m of text.matchAll(re)) out.push({ type: m[1]!, bytes: Buffer.from(m[3]!.replace(/\s+/g, ''), 'base64') });
+  return out;
+}
+
+/** Go's base64.StdEncoding.DecodeString (padding required; CR and LF ignored). */
+function stdBase64(name: string, s: string): Buffer {
+  const clean = s.replace(/[\r\n]/g, '');
+  const m = /^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.exec(clean);
+  if (!m || clean.length % 4 !== 0) {
+    const bad = [...clean].findIndex((c) => !/[A-Za-z0-9+/=]/.test(c));
+    throw new BuiltinError(name, `illegal base64 data at input byte ${bad >= 0 ? bad : clean.length - (clean.length % 4 || 4)}`);
+  }
+  return Buffer.from(clean, 'base64');
+}
+
+function x509(name: string, f: () => unknown): unknown {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof X509Error) throw new BuiltinError(name, e.message);
+    throw e;
+  }
+}
+
+/** OPA's getX509CertsFromString. */
+function certificates(name: string, input: string): ReturnType<typeof parseCertificates> {
+  let pem = input.startsWith('-----BEGIN') ? input : undefined;
+  let der: Buffer | undefined;
+  if (pem === undefined) {
+    der = stdBase64(name, input);
+    if (der.subarray(0, 10).toString('latin1') === '-----BEGIN') pem = der.toString('latin1');
+  }
+  if (pem !== undefined) {
+    const blocks = pemBlocks(pem);
+    const other = blocks.find((b) => b.type !== 'CERTIFICATE');
+    if (other) throw new BuiltinError(name, `PEM block type is '${other.type}', expected CERTIFICATE`);
+    der = Buffer.concat(blocks.map((b) => b.bytes));
+  }
+  return x509(name, () => parseCertificates(der!)) as ReturnType<typeof parseCertificates>;
+}
+
+const big = (b64url: string | undefined) => BigInt('0x' + (Buffer.from(b64url ?? '', 'base64url').toString('hex') || '0'));
+
+/** A private key as Go's json.Marshal prints it (*rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey). */
+function goPrivateKey(key: crypto.KeyObject): unknown {
+  const jwk = key.export({ format: 'jwk' });
+  switch (jwk.kty) {
+    case 'RSA':
+      return {
+        N: big(jwk.n),
+        E: big(jwk.e),
+        D: big(jwk.d),
+        Primes: [big(jwk.p), big(jwk.q)],
+        Precomputed: { Dp: big(jwk.dp), Dq: big(jwk.dq), Qinv: big(jwk.qi), CRTValues: [] },
+      };
+    case 'EC':
+      return { Curve: {}, X: big(jwk.x), Y: big(jwk.y), D: big(jwk.d) };
+    case 'OKP':
+      return Buffer.concat([Buffer.from(jwk.d!, 'base64url'), Buffer.from(jwk.x!, 'base64url')]).toString('base64');
+    default:
+      return {};
+  }
+}
+
+const keyBlockFormats: Record<string, { type: 'pkcs1' | 'pkcs8' | 'sec1' }> = {
+  'RSA PRIVATE KEY': { type: 'pkcs1' },
+  'PRIVATE KEY': { type: 'pkcs8' },
+  'EC PRIVATE KEY': { type: 'sec1' },
+};
+
+/** OPA's getPrivateKeysFromPEMData: every RSA, PKCS#8 and EC private key block (the input may be base64 PEM). */
+function privateKeys(name: string, input: string): crypto.KeyObject[] {
+  let text = input;
+  const decoded = /^[A-Za-z0-9+/\r\n]*={0,2}$/.test(input) && input.replace(/[\r\n]/g, '').length % 4 === 0 ? Buffer.from(input, 'base64') : undefined;
+  if (decoded) text = decoded.toString('latin1');
+  const keys: crypto.KeyObject[] = [];
+  for (const block of pemBlocks(text)) {
+    const format = keyBlockFormats[block.type];
+    if (!format) continue;
+    try {
+      keys.push(crypto.createPrivateKey({ key: block.bytes, format: 'der', type: format.type }));
+    } catch (e) {
+      throw new BuiltinError(name, `x509: failed to parse private key: ${(e as Error).message}`);
+    }
+  }
+  return keys;
+}
+
+export const cryptoX509Builtins: BuiltinTable = {
+  'crypto.x509.parse_certificates': (s) => certificates('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, s)),
+  'crypto.x509.parse_certificate_request': (s) => {
+    const name = 'crypto.x509.parse_certificate_request';
+    const input = str(name, 1, s);
+    let der = input.startsWith('-----BEGIN CERTIFICATE REQUEST-----') ? Buffer.from(input, 'latin1') : stdBase64(name, input);
+    const [block] = pemBlocks(der.toString('latin1'));
+    if (block && block.type !== 'CERTIFICATE REQUEST') throw new BuiltinError(name, 'invalid PEM-encoded certificate signing request');
+    if (block) der = block.bytes;
+    return x509(name, () => parseCertificateRequest(der));
+  },
+  'crypto.parse_private_keys': (s) => {
+    const input = str('crypto.parse_private_keys', 1, s);
+    if (input === '') return null;
+    return privateKeys('crypto.parse_private_keys', input).map(goPrivateKey);
+  },
+  'crypto.x509.parse_rsa_private_key': (s) => {
+    const name = 'crypto.x509.parse_rsa_private_key';
+    let input = str(name, 1, s);
+    if (input === '') throw new BuiltinError(name, 'input PEM data was empty');
+    if (!input.startsWith('-----BEGIN')) input = stdBase64(name, input).toString('latin1');
+    const [key] = privateKeys(name, input);
+    return key ? key.export({ format: 'jwk' }) : null;
+  },
+};
