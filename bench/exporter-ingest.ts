@@ -2,7 +2,8 @@
 // (durably committed) lines. Prints: durable ingest rate, ack latency p50/p99, exporter peak RSS (VmHWM), for
 // queue.synchronous NORMAL and FULL; then the end-to-end rate into a local HTTP receiver through the HTTP sink.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
-// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_NODE_ARGS, EXPORTER_BIN (another build, for A/B runs)
+// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_NODE_ARGS, EXPORTER_BIN (another build, for A/B runs),
+// EXPORTER_INGEST (JSON merged into the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}')
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -79,7 +80,8 @@ async function waitForSocket(file: string, child: ChildProcess, log: () => strin
 
 function startExporter(dir: string, cfg: object): { child: ChildProcess; log: () => string } {
   const cfgFile = path.join(dir, 'config.json');
-  fs.writeFileSync(cfgFile, JSON.stringify(cfg));
+  const ingest = process.env['EXPORTER_INGEST'];
+  fs.writeFileSync(cfgFile, JSON.stringify(ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg));
   const nodeArgs = (process.env['EXPORTER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

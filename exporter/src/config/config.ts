@@ -67,7 +67,7 @@ export const defaults = {
     batchMaxRecords: 5_000,
     batchLingerMs: 0,
     maxPendingRecords: 10_000,
-    maxPendingBytes: 8 * 1024 * 1024,
+    maxPendingBytes: 2 * 1024 * 1024,
     ackBufferBytes: 64 * 1024,
     maxConnections: 1024,
   },

@@ -193,6 +193,10 @@ export class Queue {
         this.db.pragma('wal_autocheckpoint = 64');
         this.db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
         this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+        // A 2 MiB page cache (better-sqlite3's build defaults to 16 MB): an ingest commit writes fresh pages and delivery
+        // reads the newest ones, so a larger cache mostly holds pages nobody reads again, as resident memory
+        // (bench/exporter-ingest.ts: about -10 MB peak RSS, same CPU per record).
+        this.db.pragma('cache_size = -2048');
         this.db.exec(SCHEMA);
       }
       this.stmts = this.prepare();
