@@ -4,6 +4,7 @@ import { cryptoX509Builtins } from './crypto-x509.js';
 import { dataBuiltins } from './data.js';
 import { encodingBuiltins } from './encoding.js';
 import { graphBuiltins } from './graph.js';
+import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { miscBuiltins } from './misc.js';
 import { regexBuiltins } from './regex.js';
@@ -33,6 +34,7 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
     ...netBuiltins,
     ...graphBuiltins,
     ...timeBuiltins(ctx),
+    ...jwtBuiltins(ctx),
   };
 }
 
