@@ -2,6 +2,7 @@
 import { RE2 } from 're2-wasm';
 import { BuiltinError, type BuiltinTable } from './types.js';
 import { str } from './strings.js';
+import { GlobError, globsIntersect } from './glob-intersection.js';
 
 const cache = new Map<string, RE2>();
 const CACHE_LIMIT = 500;
@@ -86,6 +87,14 @@ function templatePattern(template: string, start: string, end: string): string {
 }
 
 export const regexBuiltins: BuiltinTable = {
+  'regex.globs_match': (glob1, glob2) => {
+    try {
+      return globsIntersect(str('regex.globs_match', 1, glob1), str('regex.globs_match', 2, glob2));
+    } catch (e) {
+      if (e instanceof GlobError) throw new BuiltinError('regex.globs_match', e.message);
+      throw e;
+    }
+  },
   'regex.template_match': (template, value, delimStart, delimEnd) => {
     const tpl = str('regex.template_match', 1, template);
     const v = str('regex.template_match', 2, value);

@@ -1,5 +1,5 @@
 // net.cidr_merge / cidr_contains_matches, base64url, HMACs, uuid.parse, strings.split_n, regex.template_match,
-// graph.reachable_paths and trace against OPA's Go evaluator (values, and Go's error messages).
+// regex.globs_match, graph.reachable_paths and trace against OPA's Go evaluator (values, and Go's error messages).
 import t from 'tap';
 import { agreeWithGo } from './go-agreement.js';
 
@@ -66,7 +66,7 @@ t.test('encodings, HMACs, uuid.parse', async (t) => {
   ]);
 });
 
-t.test('strings.split_n, regex.template_match, graph.reachable_paths, trace', async (t) => {
+t.test('strings.split_n, regex.template_match, regex.globs_match, graph.reachable_paths, trace', async (t) => {
   await agreeWithGo(t, [
     'strings.split_n("a,b,c,d", ",", 2)',
     'strings.split_n("a,b,c,d", ",", 10)',
@@ -89,6 +89,25 @@ t.test('strings.split_n, regex.template_match, graph.reachable_paths, trace', as
     'regex.template_match("urn:{.*}", "urn:x", "{{", "}")',
     'regex.template_match("urn:{.*}", "urn:x", "{", "")',
     { expr: 'regex.template_match("urn:{(}", "urn:x", "{", "}")', anyError: true },
+    'regex.globs_match("a.a.", ".b.b")',
+    'regex.globs_match("[a-z]+", "[0-9]*")',
+    'regex.globs_match("[a-c]+x", "b*.")',
+    'regex.globs_match("abc.*", "ab+c*d")',
+    'regex.globs_match("a*b*c*", "a+a*")',
+    'regex.globs_match("x.*y", "x[abc]+z")',
+    'regex.globs_match("", "")',
+    'regex.globs_match("a", "")',
+    'regex.globs_match(`\\*`, "*")',
+    'regex.globs_match(`\\*`, ".")',
+    'regex.globs_match(`[\\]-]+`, "]")',
+    'regex.globs_match("[a-", "a")',
+    'regex.globs_match("[z-a]", "a")',
+    'regex.globs_match("a]", "a")',
+    'regex.globs_match("*a", "a")',
+    'regex.globs_match("[-a]", "a")',
+    'regex.globs_match("[a-]]", "a")',
+    'regex.globs_match(`a\\`, "a")',
+    'regex.globs_match("[ab", "a")',
     'graph.reachable_paths({"a": ["b"], "b": ["c"], "c": ["a"], "d": []}, ["a", "d", "z"])',
     'graph.reachable_paths(json.unmarshal(`{"a": ["b", "c"], "b": ["d"], "c": ["d", "x"], "d": null}`), {"a"})',
     'graph.reachable_paths({"a": {"b"}, "b": set()}, ["a"])',
