@@ -1,5 +1,7 @@
-// A standalone audit: every object against every matching constraint, a per-constraint summary capped like Gatekeeper's
-// constraint status (--constraint-violations-limit), and the uncapped stream of violations to the exporter.
+// An audit: every object against every matching constraint, a per-constraint summary capped like Gatekeeper's
+// constraint status (--constraint-violations-limit), and the uncapped stream of violations to the exporter. Objects
+// arrive in chunks and are evaluated as they come, so the audit holds one chunk plus the capped summaries, whatever
+// the number of objects.
 import type { Logger } from 'pino';
 import type { PolicyEngine, Violation } from '../policy/engine.js';
 import { reviewFromObject } from '../policy/load.js';
@@ -39,15 +41,37 @@ export interface AuditReport {
   errors: string[];
 }
 
+/** A page of objects to audit. `resource` says where it came from (e.g. "apps/v1 deployments") for progress reports. */
+export interface AuditChunk {
+  resource?: string;
+  objects: unknown[];
+}
+
+/** Chunks are evaluated one at a time as they arrive, so a lazy source keeps only one chunk in memory. */
+export type AuditSource = AsyncIterable<AuditChunk> | Iterable<AuditChunk>;
+
+export interface AuditProgress {
+  /** Objects evaluated so far. */
+  objects: number;
+  violations: number;
+  /** Objects the source will yield, when known up front (files); a cluster listing does not know it. */
+  expectedObjects?: number;
+  /** The resource of the chunk being evaluated. */
+  resource?: string;
+}
+
 export interface AuditOptions {
   engine: PolicyEngine;
-  objects: unknown[];
+  source: AuditSource;
   logger: Logger;
   violationsLimit: number;
   exporter?: DecisionExport;
-  /** Called every progressEvery objects with (done, total, violations so far). */
-  onProgress?: (done: number, total: number, violations: number) => void;
+  expectedObjects?: number;
+  /** Called at most every progressEveryMs (default 2 s) while the audit runs. */
+  onProgress?: (p: AuditProgress) => void;
   progressEveryMs?: number;
+  /** Called when the source moves past a resource (and at the end), with that resource's counts. */
+  onResourceDone?: (resource: string, counts: { objects: number; violations: number }) => void;
 }
 
 /** Expands `kind: List` / `*List` objects into their items; drops non-objects. */
@@ -61,11 +85,15 @@ export function flattenObjects(objects: unknown[]): any[] {
   return out;
 }
 
+/** An in-memory array as a source (the file-based audit, --audit-from-cache). */
+export function* chunksOf(objects: unknown[], size: number, resource?: string): Generator<AuditChunk> {
+  for (let i = 0; i < objects.length; i += size) yield { objects: objects.slice(i, i + size), ...(resource ? { resource } : {}) };
+}
+
 export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const { engine, logger } = opts;
   const run: AuditRun = newAuditRun();
   const started = performance.now();
-  const objects = flattenObjects(opts.objects);
   const summaries = new Map<string, ConstraintSummary>();
   for (const c of engine.listConstraints()) {
     summaries.set(`${c.kind}/${c.name}`, { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction || 'deny', totalViolations: 0, violations: [] });
@@ -73,25 +101,25 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   const byAction: Record<string, number> = { deny: 0, warn: 0, dryrun: 0 };
   const errors: string[] = [];
   let total = 0;
+  let objects = 0;
+  let resource: { name: string; objects: number; violations: number } | undefined;
+  const resourceDone = () => {
+    if (resource) opts.onResourceDone?.(resource.name, { objects: resource.objects, violations: resource.violations });
+  };
 
-  opts.exporter?.auditStarted(run);
-
-  let lastProgress = performance.now();
-  const every = opts.progressEveryMs ?? 2000;
-  for (let i = 0; i < objects.length; i++) {
-    const obj = objects[i];
-    const resource = objectResource(obj);
+  /** Evaluates one object, records and exports its violations; returns how many it has. */
+  async function auditObject(obj: any): Promise<number> {
+    const target = objectResource(obj);
     let violations: Violation[];
     try {
       violations = (await engine.review(reviewFromObject(obj), { enforcementPoint: AUDIT_ENFORCEMENT_POINT })).violations;
     } catch (e) {
-      const msg = `${resource.kind} ${resource.namespace ? resource.namespace + '/' : ''}${resource.name ?? '(no name)'}: ${(e as Error).message}`;
+      const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);
       logger.error({ err: e }, `audit of ${msg}`);
-      continue;
+      return 0;
     }
     for (const v of violations) {
-      total++;
       byAction[v.enforcementAction] = (byAction[v.enforcementAction] ?? 0) + 1;
       const key = `${v.constraint.kind}/${v.constraint.name}`;
       let s = summaries.get(key);
@@ -101,24 +129,49 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       }
       s.totalViolations++;
       if (s.violations.length < opts.violationsLimit) {
-        const entry: AuditedViolation = { enforcementAction: v.enforcementAction, group: resource.group, version: resource.version, kind: resource.kind, message: v.msg };
-        if (resource.namespace) entry.namespace = resource.namespace;
-        if (resource.name) entry.name = resource.name;
+        const entry: AuditedViolation = { enforcementAction: v.enforcementAction, group: target.group, version: target.version, kind: target.kind, message: v.msg };
+        if (target.namespace) entry.namespace = target.namespace;
+        if (target.name) entry.name = target.name;
         s.violations.push(entry);
       }
-      opts.exporter?.auditViolation(run, resource, v);
+      opts.exporter?.auditViolation(run, target, v);
     }
-    await opts.exporter?.backpressure();
-    if (opts.onProgress && performance.now() - lastProgress >= every) {
-      lastProgress = performance.now();
-      opts.onProgress(i + 1, objects.length, total);
+    return violations.length;
+  }
+
+  opts.exporter?.auditStarted(run);
+
+  let lastProgress = performance.now();
+  const every = opts.progressEveryMs ?? 2000;
+  for await (const chunk of opts.source) {
+    if (chunk.resource !== undefined && chunk.resource !== resource?.name) {
+      resourceDone();
+      resource = { name: chunk.resource, objects: 0, violations: 0 };
+    }
+    for (const obj of flattenObjects(chunk.objects)) {
+      objects++;
+      if (resource) resource.objects++;
+      const found = await auditObject(obj);
+      total += found;
+      if (resource) resource.violations += found;
+      await opts.exporter?.backpressure();
+      if (opts.onProgress && performance.now() - lastProgress >= every) {
+        lastProgress = performance.now();
+        opts.onProgress({
+          objects,
+          violations: total,
+          ...(opts.expectedObjects !== undefined ? { expectedObjects: opts.expectedObjects } : {}),
+          ...(resource ? { resource: resource.name } : {}),
+        });
+      }
     }
   }
+  resourceDone();
 
   const durationMs = performance.now() - started;
   const constraints = [...summaries.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   opts.exporter?.auditCompleted(run, {
-    totals: { constraints: constraints.length, objects: objects.length, violations: total, byAction, durationSeconds: durationMs / 1000 },
+    totals: { constraints: constraints.length, objects, violations: total, byAction, durationSeconds: durationMs / 1000 },
     constraints: constraints.map((c) => ({ kind: c.kind, name: c.name, enforcementAction: c.enforcementAction, totalViolations: c.totalViolations })),
     ...(errors.length ? { errors } : {}),
   });
@@ -126,7 +179,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     auditId: run.auditId,
     startedAt: run.startedAt.toISOString(),
     durationMs,
-    totalObjects: objects.length,
+    totalObjects: objects,
     totalViolations: total,
     violationsByAction: byAction,
     constraints,

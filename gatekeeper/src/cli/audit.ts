@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { PolicyEngine } from '../policy/engine.js';
 import { loadPolicyFiles } from '../policy/load.js';
-import { formatAuditText, runAudit } from '../audit/run-audit.js';
+import { flattenObjects, formatAuditText, runAudit, type AuditProgress } from '../audit/run-audit.js';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { PolicyFolder } from '../webhook/policy-folder.js';
 import { addEngineOptions, collect, engineOptions, nonNegativeInt, type EngineFlags } from './engine-options.js';
@@ -57,18 +57,19 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
   for (const c of state.constraints) if (c.error) process.stderr.write(`constraint ${c.kind}/${c.name}: ${c.error}\n`);
 
   const loaded = await loadPolicyFiles(flags.resources);
-  const objects = loaded.others.map((o) => o.obj);
+  const objects = flattenObjects(loaded.others.map((o) => o.obj));
   if (flags.inventory) for (const o of objects) engine.addInventory(o);
 
   const exporter = await openDecisionExport(flags, logger, 'audit');
   const showProgress = flags.progress ?? process.stderr.isTTY;
   const report = await runAudit({
     engine,
-    objects,
+    source: [{ objects }],
+    expectedObjects: objects.length,
     logger,
     violationsLimit: flags.constraintViolationsLimit,
     ...(exporter ? { exporter } : {}),
-    ...(showProgress ? { onProgress: (done: number, total: number, v: number) => process.stderr.write(`audited ${done}/${total} objects, ${v} violations\n`) } : {}),
+    ...(showProgress ? { onProgress: (p: AuditProgress) => process.stderr.write(`audited ${p.objects}/${p.expectedObjects} objects, ${p.violations} violations\n`) } : {}),
   });
   const delivered = (await exporter?.close()) ?? true;
   await folder.close();

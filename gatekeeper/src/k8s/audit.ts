@@ -1,10 +1,11 @@
 // The cluster audit, as Gatekeeper's audit manager: every --audit-interval seconds it lists every listable kind found
 // through discovery (or, with --audit-from-cache, the kinds synced by the Config), page by page (--audit-chunk-size),
-// evaluates them with the standalone audit's loop (runAudit: same evaluation, same uncapped export), then writes each
-// constraint's status (auditTimestamp, totalViolations, violations capped at --constraint-violations-limit) and the metrics.
+// evaluating each page with the standalone audit's loop (runAudit: same evaluation, same uncapped export) before the
+// next one is fetched, so memory holds one page whatever the cluster's size; then it writes each constraint's status
+// (auditTimestamp, totalViolations, violations capped at --constraint-violations-limit) and the metrics.
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
-import { runAudit, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
+import { chunksOf, runAudit, type AuditChunk, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { resourcePath, type KubeClient, type KubeList, type KubeObject } from './client.js';
@@ -35,12 +36,16 @@ export interface ClusterAuditOptions {
   exporter?: DecisionExport;
   metrics: AuditMetrics;
   logger: Logger;
+  /** How often a running audit logs its progress (default 10 s). */
+  progressEveryMs?: number;
 }
 
 export interface ClusterAuditResult extends AuditReport {
   resources: number;
   listErrors: string[];
 }
+
+type PageResult = { page: KubeList } | { error: Error };
 
 export class ClusterAudit {
   private timer: NodeJS.Timeout | undefined;
@@ -96,51 +101,90 @@ export class ClusterAudit {
   private async run(): Promise<ClusterAuditResult> {
     const { logger } = this.opts;
     const startedAt = Date.now();
-    const excluded = this.excluded();
-    const keep = (o: KubeObject) => !o.metadata?.namespace || !excluded.isExempt(o.metadata.namespace);
-    const objects: KubeObject[] = [];
     const listErrors: string[] = [];
-    let resources = 0;
+    let resources: ApiResource[];
     if (this.opts.fromCache) {
-      for (const s of this.opts.config?.syncedResources() ?? []) {
-        resources++;
-        for (const o of s.objects) if (keep(o)) objects.push(o);
-      }
+      resources = [];
     } else {
       const discovered = await discoverResources(this.client);
       for (const gv of discovered.failed) listErrors.push(`discovery of ${gv} failed`);
-      const wanted = this.selectResources(discovered.resources);
-      for (const r of wanted) {
-        resources++;
-        try {
-          await this.listAll(r, (o) => {
-            if (keep(o)) objects.push(o);
-          });
-        } catch (e) {
-          listErrors.push(`listing ${r.groupVersion} ${r.plural}: ${(e as Error).message}`);
-        }
-      }
+      resources = this.selectResources(discovered.resources);
     }
     for (const e of listErrors) logger.warn(e);
+    const source = this.opts.fromCache ? this.cachedChunks() : this.listedChunks(resources, listErrors);
 
     const report = await runAudit({
       engine: this.opts.engine,
-      objects,
+      source,
       logger,
       violationsLimit: this.opts.violationsLimit,
       ...(this.opts.exporter ? { exporter: this.opts.exporter } : {}),
+      progressEveryMs: this.opts.progressEveryMs ?? 10_000,
+      onProgress: (p) => logger.info({ objects: p.objects, violations: p.violations, resource: p.resource }, 'audit in progress'),
+      onResourceDone: (resource, counts) => logger.debug({ resource, ...counts }, 'audited resource'),
     });
     const durationMs = Date.now() - startedAt;
     this.opts.metrics.record(startedAt, durationMs, report.violationsByAction, report.totalObjects);
     if (this.opts.writeStatus) await this.writeStatuses(report, new Date(startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
     this.runs++;
-    const result: ClusterAuditResult = { ...report, durationMs, resources, listErrors };
+    const resourceCount = this.opts.fromCache ? (this.opts.config?.syncedResources().length ?? 0) : resources.length;
+    const result: ClusterAuditResult = { ...report, durationMs, resources: resourceCount, listErrors };
     this.last = result;
     logger.info(
-      { auditId: report.auditId, resources, objects: report.totalObjects, constraints: report.constraints.length, violations: report.totalViolations, durationMs },
+      { auditId: report.auditId, resources: resourceCount, objects: report.totalObjects, constraints: report.constraints.length, violations: report.totalViolations, durationMs },
       'audit completed',
     );
     return result;
+  }
+
+  /** Objects outside the namespaces the Config excludes from the audit. */
+  private auditable(): (o: KubeObject) => boolean {
+    const excluded = this.excluded();
+    return (o) => !o.metadata?.namespace || !excluded.isExempt(o.metadata.namespace);
+  }
+
+  /** The synced kinds' watch caches, --audit-chunk-size objects at a time. */
+  private *cachedChunks(): Generator<AuditChunk> {
+    const keep = this.auditable();
+    for (const s of this.opts.config?.syncedResources() ?? []) {
+      const resource = `${s.resource.groupVersion} ${s.resource.plural}`;
+      const kept = s.objects.filter(keep);
+      yield* chunksOf(kept, this.opts.chunkSize, resource);
+    }
+  }
+
+  /**
+   * Each resource listed page by page. The next page is requested when one is handed over for evaluation, so the API
+   * server prepares it meanwhile: at most two pages are held at a time.
+   */
+  private async *listedChunks(resources: ApiResource[], listErrors: string[]): AsyncGenerator<AuditChunk> {
+    const keep = this.auditable();
+    for (const r of resources) {
+      const resource = `${r.groupVersion} ${r.plural}`;
+      const path = resourcePath({ group: r.group, version: r.version, plural: r.plural });
+      const fetchPage = (cont: string | undefined): Promise<PageResult> =>
+        this.client.get<KubeList>(path, { query: { limit: this.opts.chunkSize, continue: cont }, timeoutMs: 120_000 }).then(
+          (page) => ({ page }),
+          (error: Error) => ({ error }),
+        );
+      let next: Promise<PageResult> | undefined = fetchPage(undefined);
+      while (next) {
+        const got: PageResult = await next;
+        if ('error' in got) {
+          const message = `listing ${resource}: ${got.error.message}`;
+          listErrors.push(message);
+          this.opts.logger.warn(message);
+          break;
+        }
+        const cont: string | undefined = got.page.metadata.continue;
+        next = cont ? fetchPage(cont) : undefined;
+        for (const item of got.page.items) {
+          item.apiVersion = r.groupVersion;
+          item.kind = r.kind;
+        }
+        yield { resource, objects: got.page.items.filter(keep) };
+      }
+    }
   }
 
   private selectResources(all: ApiResource[]): ApiResource[] {
@@ -157,20 +201,6 @@ export class ClusterAudit {
       }
     }
     return listable.filter((r) => kinds.has(`*/*`) || kinds.has(`${r.group}/*`) || kinds.has(`*/${r.kind}`) || kinds.has(`${r.group}/${r.kind}`));
-  }
-
-  private async listAll(r: ApiResource, each: (o: KubeObject) => void): Promise<void> {
-    const path = resourcePath({ group: r.group, version: r.version, plural: r.plural });
-    let cont: string | undefined;
-    do {
-      const page = await this.client.get<KubeList>(path, { query: { limit: this.opts.chunkSize, continue: cont }, timeoutMs: 120_000 });
-      for (const item of page.items) {
-        item.apiVersion = r.groupVersion;
-        item.kind = r.kind;
-        each(item);
-      }
-      cont = page.metadata.continue || undefined;
-    } while (cont);
   }
 
   private async writeStatuses(report: AuditReport, auditTimestamp: string): Promise<void> {
