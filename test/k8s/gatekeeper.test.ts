@@ -14,6 +14,7 @@ const library = path.join(sharedDir, 'gatekeeper-library/general');
 const NS = 'gatekeeper-system';
 const POD = 'gk-e2e-0';
 const VWC = 'gatekeeper-validating-webhook-configuration';
+const BYPASS_LABEL = 'e2e-bypass-webhook';
 
 let kube: KubeCluster;
 let gk: Started;
@@ -53,6 +54,8 @@ function webhookConfiguration(port: number): string {
         clientConfig: { url: `https://127.0.0.1:${port}/v1/admit` },
         rules: [{ apiGroups: ['*'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['*'], scope: '*' }],
         namespaceSelector: { matchExpressions: [{ key: 'admission.gatekeeper.sh/ignore', operator: 'DoesNotExist' }] },
+        // Test only: objects labelled so reach the controllers without the webhook's checks (a template that does not compile).
+        objectSelector: { matchExpressions: [{ key: BYPASS_LABEL, operator: 'DoesNotExist' }] },
         failurePolicy: 'Ignore',
         sideEffects: 'None',
         timeoutSeconds: 5,
@@ -305,18 +308,47 @@ t.test('--exempt-namespace and the Config spec.match exclusions are honoured, th
   await kube.kubectlOk(['delete', 'k8srequiredlabels', 'cm-owner-exemptions']);
 });
 
-t.test('a template that does not compile gets its errors in status and no CRD; deleting a template removes its CRD', async (t) => {
-  await kube.kubectlOk(['apply', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'templates.gatekeeper.sh/v1',
-      kind: 'ConstraintTemplate',
-      metadata: { name: 'k8sbroken' },
-      spec: {
-        crd: { spec: { names: { kind: 'K8sBroken' } } },
-        targets: [{ target: 'admission.k8s.gatekeeper.sh', rego: 'package k8sbroken\n\nviolation[{"msg": msg}] {\n  msg := \n}\n' }],
-      },
-    }),
+const brokenTemplate = (labels: Record<string, string> = {}) => ({
+  apiVersion: 'templates.gatekeeper.sh/v1',
+  kind: 'ConstraintTemplate',
+  metadata: { name: 'k8sbroken', labels },
+  spec: {
+    crd: { spec: { names: { kind: 'K8sBroken' } } },
+    targets: [{ target: 'admission.k8s.gatekeeper.sh', rego: 'package k8sbroken\n\nviolation[{"msg": msg}] {\n  msg := \n}\n' }],
+  },
+});
+
+t.test("the webhook rejects Gatekeeper's own invalid resources: a template that does not compile, an unknown enforcementAction", async (t) => {
+  const template = await kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify(brokenTemplate()) });
+  t.not(template.code, 0, 'not stored');
+  t.match(template.stderr, /admission webhook "validation\.gatekeeper\.sh" denied the request: .*k8sbroken/);
+  t.equal((await kube.kubectl(['get', 'constrainttemplate', 'k8sbroken'])).code, 1, 'no such template');
+
+  const misnamed = await kube.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ ...brokenTemplate(), metadata: { name: 'other-name' } }),
   });
+  t.match(misnamed.stderr, /denied the request: ConstraintTemplate other-name: its name must be the lowercase of its kind K8sBroken/);
+
+  const constraint = (name: string, enforcementAction: string) =>
+    kube.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'constraints.gatekeeper.sh/v1beta1',
+        kind: 'K8sRequiredLabels',
+        metadata: { name },
+        spec: { enforcementAction, match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaces: ['e2e-none'] }, parameters: { labels: [{ key: 'owner' }] } },
+      }),
+    });
+  const unknown = await constraint('bad-action', 'block');
+  t.not(unknown.code, 0);
+  t.match(unknown.stderr, /denied the request: constraint K8sRequiredLabels\/bad-action: enforcementAction "block" is not supported; use one of deny, dryrun, warn, scoped/);
+  const fine = await constraint('good-action', 'warn');
+  t.equal(fine.code, 0, fine.stderr);
+  await kube.kubectlOk(['delete', 'k8srequiredlabels', 'good-action']);
+});
+
+t.test('a template that does not compile gets its errors in status and no CRD; deleting a template removes its CRD', async (t) => {
+  // Past the webhook (which would reject it), as a template stored before the webhook ran would be.
+  await kube.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(brokenTemplate({ [BYPASS_LABEL]: 'yes' })) });
   const broken = await waitFor('errors in status', async () => {
     const o = await json(['get', 'constrainttemplate', 'k8sbroken']);
     return o.status?.byPod?.find((p: any) => p.id === POD)?.errors?.length ? o : undefined;

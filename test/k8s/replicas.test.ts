@@ -1,5 +1,6 @@
 // Two replicas of `gatekeeper run` against a real kube-apiserver: a mounted serving certificate instead of the
-// rotator, one byPod status entry per replica, one audit leader, and a graceful stop that hands the lease over.
+// rotator, one byPod status entry per replica, one audit leader, and a graceful stop that hands the lease over and
+// withdraws the replica's byPod entries.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,9 +118,14 @@ t.test('two replicas: mounted certificate, byPod per replica, one audit leader, 
   }, 30_000, 250);
   t.equal(audited.status.totalViolations, 0);
 
+  await waitFor('byPod of both replicas on the constraint', async () => (await json(['get', 'k8srequiredlabels', 'cm-owner'])).status?.byPod?.length === 2, 30_000, 250);
+
   // Graceful stop of the leader: it exits 0, releases the lease, and replica-b takes over well within the lease duration.
   const stopped = Date.now();
   t.equal(await a.proc.kill('SIGTERM'), 0, 'replica-a exits cleanly');
+  const ids = async (args: string[]) => ((await json(args)).status?.byPod ?? []).map((p: any) => p.id);
+  t.same(await ids(['get', 'constrainttemplate', 'k8srequiredlabels']), ['replica-b'], "the stopped replica's byPod entry is gone from the template");
+  t.same(await ids(['get', 'k8srequiredlabels', 'cm-owner']), ['replica-b'], 'and from the constraint');
   await waitFor('replica-b holds the lease', async () => (await kube.kubectl(['get', 'lease', '-n', NS, 'gatekeeper-audit-leader', '-o', 'jsonpath={.spec.holderIdentity}'])).stdout === 'replica-b', 30_000, 250);
   t.ok(Date.now() - stopped < 15_000, 'handed over before the 15 s lease would have expired');
   const before = audited.status.auditTimestamp;

@@ -33,6 +33,7 @@ interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags {
   port: number;
   host?: string;
   logDenies?: boolean;
+  evalWorkers: number;
   maxRequestBytes: number;
   evaluationTimeoutMs: number;
   disableCertRotation?: boolean;
@@ -73,6 +74,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'webhook port', nonNegativeInt('--port'), RUN_DEFAULTS.port)
     .option('--host <addr>', 'address to bind the webhook and metrics servers (default: all interfaces)')
     .option('--log-denies', 'log every deny, warn and dryrun violation of the webhook')
+    .option('--eval-workers <n>', "evaluate the webhook's reviews on this many worker threads (each holds its own copy of the policies and synced data); 0: on the main thread", nonNegativeInt('--eval-workers'), 0)
     .option('--max-request-bytes <n>', 'largest admission request body accepted', positiveInt('--max-request-bytes'), RUN_DEFAULTS.maxRequestBytes)
     .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline', positiveInt('--evaluation-timeout-ms'), RUN_DEFAULTS.evaluationTimeoutMs)
     .option('--disable-cert-rotation', 'do not generate certificates: read tls.crt and tls.key from --cert-dir (mounted, e.g. by cert-manager)')
@@ -128,6 +130,7 @@ async function run(flags: RunFlags): Promise<void> {
     ...(flags.host ? { host: flags.host } : {}),
     exemptNamespaces: exemptNamespacePatterns(flags),
     logDenies: flags.logDenies === true,
+    evalWorkers: flags.evalWorkers,
     maxRequestBytes: flags.maxRequestBytes,
     evaluationTimeoutMs: flags.evaluationTimeoutMs,
     certRotation: !flags.disableCertRotation,

@@ -2,12 +2,12 @@
 // spec.sync.syncOnly replicates those kinds into the engine's data.inventory (watch based, for referential templates),
 // spec.match[].excludedNamespaces leaves namespaces out of the listed processes (audit, webhook, sync, or *).
 import type { Logger } from 'pino';
-import type { PolicyEngine } from '../policy/engine.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
 import { CONFIG_GROUP } from './crds.js';
 import { resolveKind, type ApiResource } from './discovery.js';
 import { Informer } from './informer.js';
+import type { PolicyTarget } from './policy-mirror.js';
 
 export interface GVK {
   group: string;
@@ -16,7 +16,8 @@ export interface GVK {
 }
 
 export interface ConfigControllerOptions {
-  engine: PolicyEngine;
+  /** The engine, or the mirror that also feeds the evaluation workers. */
+  engine: PolicyTarget;
   namespace: string;
   /** Name of the Config object (default "config", as Gatekeeper). */
   name?: string;

@@ -18,6 +18,9 @@ import { ConfigController } from './config-controller.js';
 import { DynamicExemptions } from './exemptions.js';
 import { LeaderElector } from './leader.js';
 import { PolicyController } from './policy-controller.js';
+import { PolicyMirror } from './policy-mirror.js';
+import { resourceChecker } from './resource-checker.js';
+import type { EvalPool } from '../webhook/eval-pool.js';
 
 export const OPERATIONS = ['webhook', 'audit', 'status'] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -37,6 +40,8 @@ export interface ManagerOptions {
   host?: string;
   exemptNamespaces: string[];
   logDenies: boolean;
+  /** Evaluate admission reviews on this many worker threads, each with its own copy of the policies; 0: on the main thread. */
+  evalWorkers?: number;
   maxRequestBytes: number;
   evaluationTimeoutMs: number;
   /** Generate and rotate the serving certificate in a Secret; false: read it from certDir (mounted). */
@@ -80,6 +85,10 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   if (!has('webhook') && !has('audit')) throw new Error('--operation: give webhook, audit or both');
   const client = await KubeClient.load({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}), logger });
   const engine = await PolicyEngine.create({ ...o.engine, logger });
+  const evalWorkers = has('webhook') ? (o.evalWorkers ?? 0) : 0;
+  // With workers, every policy change goes through the mirror so that they follow the engine.
+  const mirror = evalWorkers > 0 ? new PolicyMirror(engine) : undefined;
+  let pool: EvalPool | undefined;
   const webhookMetrics = new WebhookMetrics();
   const auditMetrics = new AuditMetrics();
   const exemptions = new DynamicExemptions(o.exemptNamespaces);
@@ -88,7 +97,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   let stopping = false;
 
   const policies = new PolicyController(client, {
-    engine,
+    engine: mirror ?? engine,
     podId: o.podName,
     operations: [...o.operations].sort(),
     // Every webhook replica reconciles the CRDs (idempotent server-side apply), as Gatekeeper's pods do.
@@ -102,7 +111,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       ),
   });
   const config = new ConfigController(client, {
-    engine,
+    engine: mirror ?? engine,
     namespace: o.namespace,
     name: o.configName,
     logger,
@@ -180,7 +189,8 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       stoppers.push(stopWatch);
     }
     webhook = new WebhookServer({
-      engine,
+      // Until the workers are up (policies loaded), the main thread evaluates.
+      engine: { review: (req, opts) => (pool ?? engine).review(req, opts) },
       logger,
       metrics: webhookMetrics,
       exemptions,
@@ -190,6 +200,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       logDenies: o.logDenies,
       isReady: () => readyFlag && !stopping,
       ...(o.exporter ? { exporter: o.exporter } : {}),
+      gatekeeperResources: resourceChecker(await PolicyEngine.create({ ...o.engine, logger }), policies),
     });
     webhookPort = await webhook.listen(o.port, o.host);
     logger.info({ port: webhookPort }, 'webhook listening');
@@ -199,6 +210,12 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   stoppers.push(() => config.stop());
   await policies.start();
   stoppers.push(() => policies.stop());
+  if (mirror) {
+    const started = await mirror.startWorkers(evalWorkers, o.engine ?? {}, logger);
+    pool = started;
+    stoppers.push(() => started.close());
+    logger.info({ evalWorkers }, 'evaluation workers started');
+  }
 
   let audit: ClusterAudit | undefined;
   let elector: LeaderElector | undefined;
@@ -252,11 +269,22 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       // the webhook drains, then the controllers and the client.
       await elector?.stop();
       await audit?.stop();
-      await webhook?.close();
+      if (webhook) await closeWebhook(webhook, o.evaluationTimeoutMs + 1000);
       for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e) => logger.warn({ err: (e as Error).message }, 'stop step failed'));
       await client.close();
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets the reviews in flight finish. Past their deadline nothing useful is left in
+ * flight, so connections still open then are closed: the API server keeps some open that Node does not count as idle,
+ * and waiting for them held a stop for over a minute.
+ */
+async function closeWebhook(webhook: WebhookServer, graceMs: number): Promise<void> {
+  const force = setTimeout(() => webhook.server.closeAllConnections(), graceMs);
+  await webhook.close();
+  clearTimeout(force);
 }
 
 export function defaultPodName(): string {

@@ -3,14 +3,15 @@
 // and its constraints are watched through that CRD; deleting a template removes its CRD. Changes reach the engine as
 // watch events arrive, so the webhook and the audit use them within seconds, without a restart.
 import type { Logger } from 'pino';
-import type { PolicyEngine } from '../policy/engine.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
 import { CONSTRAINT_VERSION, CONSTRAINTS_GROUP, TEMPLATES_GROUP, constraintCrd } from './crds.js';
 import { Informer } from './informer.js';
-import { setByPod, updateStatus } from './status.js';
+import type { PolicyTarget } from './policy-mirror.js';
+import { removeByPod, setByPod, updateStatus } from './status.js';
 
 export interface PolicyControllerOptions {
-  engine: PolicyEngine;
+  /** The engine, or the mirror that also feeds the evaluation workers. */
+  engine: PolicyTarget;
   /** This process's id in status.byPod (the pod name). */
   podId: string;
   /** Gatekeeper's operations of this process, written into status.byPod (e.g. ["audit", "status", "webhook"]). */
@@ -40,6 +41,8 @@ interface TemplateEntry {
 
 const TEMPLATES_PATH = `/apis/${TEMPLATES_GROUP}/v1/constrainttemplates`;
 const FIELD_MANAGER = 'gatekeeper';
+/** Concurrent status writes when a stopping replica withdraws its byPod entries. */
+const STATUS_WRITERS = 8;
 
 export function constraintsPath(kind: string, name?: string): string {
   return resourcePath({ group: CONSTRAINTS_GROUP, version: CONSTRAINT_VERSION, plural: kind.toLowerCase(), name });
@@ -92,10 +95,31 @@ export class PolicyController {
     this.opts.logger.info({ templates: this.templates.size, constraints: this.state().constraints.length }, 'templates and constraints loaded');
   }
 
+  /** Stops watching; then, as a replica that goes away, withdraws its status.byPod entries (Gatekeeper drops stale pods'). */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.templateInformer?.stop();
     await Promise.all([...this.templates.values()].map((t) => t.constraints?.stop()));
+    if (this.opts.writeStatus) await this.removeOwnStatus();
+  }
+
+  private async removeOwnStatus(): Promise<void> {
+    const paths = [
+      ...[...this.templates.values()].map((t) => `${TEMPLATES_PATH}/${t.name}`),
+      ...this.constraintObjects().map(({ kind, obj }) => constraintsPath(kind, obj.metadata.name)),
+    ];
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const path = paths[next++]!;
+        // Few attempts: a stopping process must not linger on an unreachable API server.
+        await updateStatus(this.client, path, (status) => removeByPod(status, this.opts.podId), 3).catch((e) =>
+          this.opts.logger.warn({ path, err: (e as Error).message }, 'could not remove this pod from status.byPod'),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATUS_WRITERS, paths.length) }, worker));
+    this.opts.logger.info({ objects: paths.length }, 'removed this pod from status.byPod');
   }
 
   private changed(): void {
@@ -253,6 +277,11 @@ export class PolicyController {
       this.opts.logger.debug({ constraint: key, err: (e as Error).message }, 'constraint was not loaded');
     }
     this.changed();
+  }
+
+  /** The ConstraintTemplate defining a constraint kind, from the watch cache. */
+  templateOf(kind: string): KubeObject | undefined {
+    return this.templateInformer?.list().find((t) => t.spec?.crd?.spec?.names?.kind === kind);
   }
 
   /** The constraints currently loaded, from the watch caches (for the audit's status writer). */

@@ -4,11 +4,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
-import { MalformedReviewError, parseAdmissionReview, reviewResponse } from './admission-review.js';
+import { MalformedReviewError, deniedResponse, parseAdmissionReview, reviewResponse } from './admission-review.js';
 import type { WebhookMetrics } from './metrics.js';
 import { checkNamespaceLabel } from './namespace-label.js';
 import type { NamespaceExemptions } from './namespaces.js';
 import { validate, type Reviewer } from './validate.js';
+import { checkGatekeeperResource, type GatekeeperResourceChecker } from './validate-gatekeeper-resources.js';
 
 export interface WebhookServerOptions {
   engine: Reviewer;
@@ -22,6 +23,8 @@ export interface WebhookServerOptions {
   logDenies: boolean;
   isReady: () => boolean;
   exporter?: DecisionExport;
+  /** Reject invalid ConstraintTemplates and constraints before they are stored (gatekeeper run). */
+  gatekeeperResources?: GatekeeperResourceChecker;
 }
 
 class HttpError extends Error {
@@ -150,6 +153,12 @@ export class WebhookServer {
     const started = performance.now();
     const review = await this.readReview(req, res, '/v1/admit');
     if (!review) return;
+    const invalid = this.opts.gatekeeperResources && (await checkGatekeeperResource(review.request, this.opts.gatekeeperResources));
+    if (invalid) {
+      send(res, 200, reviewResponse(review.apiVersion, deniedResponse(review.request.uid, invalid)));
+      this.opts.metrics.recordValidation('deny', review.request.dryRun === true, (performance.now() - started) / 1000);
+      return;
+    }
     const result = await validate(review.request, {
       engine: this.opts.engine,
       logger: this.opts.logger,

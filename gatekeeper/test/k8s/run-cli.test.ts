@@ -17,6 +17,7 @@ t.test('bad numbers are named', async (t) => {
   t.match(run('--audit-interval', '-1').stderr, /--audit-interval must be a non-negative integer, got "-1"/);
   t.match(run('--audit-chunk-size', '0').stderr, /--audit-chunk-size must be a positive integer, got "0"/);
   t.match(run('--constraint-violations-limit', 'many').stderr, /--constraint-violations-limit must be a non-negative integer/);
+  t.match(run('--eval-workers', '-2').stderr, /--eval-workers must be a non-negative integer, got "-2"/);
 });
 
 t.test('a mounted certificate needs its folder', async (t) => {
