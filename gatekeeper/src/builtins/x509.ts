@@ -383,28 +383,44 @@ function nameConstraints(out: Json, e: Extension): boolean {
   return unhandled;
 }
 
-function certificate(der: Tlv): Json {
+/** Reads with `f`; a DER error becomes Go's "x509: malformed <what>". */
+function field<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof DerError) throw new X509Error(`x509: malformed ${what}`);
+    throw e;
+  }
+}
+
+function certificate(r0: DerReader): Json {
+  const der = field('certificate', () => r0.read(TAG.SEQUENCE));
   const top = children(der);
-  const tbs = top.read(TAG.SEQUENCE);
-  const sigAlg = top.read(TAG.SEQUENCE);
-  const signature = top.read(TAG.BIT_STRING).contents.subarray(1);
+  const tbs = field('tbs certificate', () => top.read(TAG.SEQUENCE));
   const r = children(tbs);
-  const version = r.readOptional(ctx(0, true));
-  const serial = readInteger(r.read(TAG.INTEGER).contents);
-  r.read(TAG.SEQUENCE);
-  const issuer = r.read(TAG.SEQUENCE);
-  const validity = children(r.read(TAG.SEQUENCE));
-  const notBefore = readTime(validity.read());
-  const notAfter = readTime(validity.read());
-  const subject = r.read(TAG.SEQUENCE);
-  const spki = r.read(TAG.SEQUENCE);
-  r.readOptional(ctx(1));
-  r.readOptional(ctx(2));
-  const extsTlv = r.readOptional(ctx(3, true));
+  const version = field('version', () => r.readOptional(ctx(0, true)));
+  const serial = field('serial number', () => readInteger(r.read(TAG.INTEGER).contents));
+  if (serial < 0n) throw new X509Error('x509: negative serial number');
+  field('signature algorithm identifier', () => r.read(TAG.SEQUENCE));
+  const issuer = field('issuer', () => r.read(TAG.SEQUENCE));
+  const [notBefore, notAfter] = field('validity', () => {
+    const validity = children(r.read(TAG.SEQUENCE));
+    return [readTime(validity.read()), readTime(validity.read())];
+  });
+  // Go's parser says "issuer" for a malformed subject too
+  const subject = field('issuer', () => r.read(TAG.SEQUENCE));
+  const spki = field('spki', () => r.read(TAG.SEQUENCE));
+  const extsTlv = field('extensions', () => {
+    r.readOptional(ctx(1));
+    r.readOptional(ctx(2));
+    return r.readOptional(ctx(3, true));
+  });
+  const sigAlg = field('algorithm identifier', () => top.read(TAG.SEQUENCE));
+  const signature = field('signature', () => top.read(TAG.BIT_STRING).contents.subarray(1));
   const v = version ? Number(readInteger(children(version).read(TAG.INTEGER).contents)) + 1 : 1;
   if (v < 1 || v > 3) throw new X509Error('x509: invalid version');
   const [pkAlg, pk] = publicKey(spki);
-  const exts = extsTlv ? extensions(children(extsTlv).read(TAG.SEQUENCE)) : [];
+  const exts = extsTlv ? field('extensions', () => extensions(children(extsTlv).read(TAG.SEQUENCE))) : [];
   const out: Json = {
     Raw: b64(der.full),
     RawTBSCertificate: b64(tbs.full),
@@ -469,7 +485,7 @@ export function parseCertificates(der: Buffer): Json[] {
   try {
     const r = new DerReader(der);
     const out: Json[] = [];
-    while (!r.empty) out.push(certificate(r.read(TAG.SEQUENCE)));
+    while (!r.empty) out.push(certificate(r));
     return out;
   } catch (e) {
     if (e instanceof DerError) throw new X509Error(`x509: malformed certificate: ${e.message}`);
