@@ -126,7 +126,6 @@ export class QueueFullError extends Error {
   }
 }
 
-type Row = { seq: number; decision_id: string; event_type: string; json: string };
 type DeadRow = {
   id: number;
   created_at: number;
@@ -224,7 +223,7 @@ export class Queue {
         'INSERT INTO dead_letters (created_at, sink, reason, error, seq, decision_id, attempts, raw, raw_truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       readBatch: db.prepare(
-        'SELECT seq, decision_id, event_type, json FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT ?',
+        'SELECT seq, decision_id AS decisionId, event_type AS eventType, json FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT ?',
       ),
       oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT 1'),
       firstSeq: db.prepare('SELECT min(seq) AS m FROM records'),
@@ -477,15 +476,17 @@ export class Queue {
   }
 
   readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
-    const rows = this.stmts.readBatch.all(afterSeq, sink, maxRecords) as Row[];
-    const out: OutgoingRecord[] = [];
+    // The rows are the records (columns named as OutgoingRecord's fields): no copy per record.
+    const rows = this.stmts.readBatch.all(afterSeq, sink, maxRecords) as OutgoingRecord[];
     let bytes = 0;
-    for (const r of rows) {
-      bytes += r.json.length;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push({ seq: r.seq, decisionId: r.decision_id, eventType: r.event_type, json: r.json });
+    for (let i = 0; i < rows.length; i++) {
+      bytes += rows[i]!.json.length;
+      if (i > 0 && bytes > maxBytes) {
+        rows.length = i;
+        break;
+      }
     }
-    return out;
+    return rows;
   }
 
   /** Marks a batch done for a sink (delivered, filtered out, or dead-lettered) and stores its dead letters, atomically. */
