@@ -102,7 +102,85 @@ function privateKeys(name: string, input: string): crypto.KeyObject[] {
   return keys;
 }
 
+class Fail extends Error {}
+
+/** Go's tls parsePrivateKey: PKCS#1, then PKCS#8 (RSA, ECDSA, Ed25519), then SEC 1. */
+function tlsPrivateKey(der: Buffer): crypto.KeyObject {
+  for (const type of ['pkcs1', 'pkcs8', 'sec1'] as const) {
+    let key: crypto.KeyObject;
+    try {
+      key = crypto.createPrivateKey({ key: der, format: 'der', type });
+    } catch {
+      continue;
+    }
+    if (!['rsa', 'ec', 'ed25519'].includes(key.asymmetricKeyType ?? '')) throw new Fail('tls: found unknown private key type in PKCS#8 wrapping');
+    return key;
+  }
+  throw new Fail('tls: failed to parse private key');
+}
+
+/** Go's tls.X509KeyPair, as the JSON of the tls.Certificate it returns. */
+function x509KeyPair(certText: string, keyText: string): Record<string, unknown> {
+  const certBlocks = pemBlocks(certText);
+  const ders = certBlocks.filter((b) => b.type === 'CERTIFICATE').map((b) => b.bytes);
+  if (!ders.length) {
+    const skipped = certBlocks.map((b) => b.type);
+    if (!skipped.length) throw new Fail('tls: failed to find any PEM data in certificate input');
+    if (skipped.length === 1 && skipped[0]!.endsWith('PRIVATE KEY')) {
+      throw new Fail('tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched');
+    }
+    throw new Fail(`tls: failed to find "CERTIFICATE" PEM block in certificate input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`);
+  }
+  const keyBlocks = pemBlocks(keyText);
+  const keyBlock = keyBlocks.find((b) => b.type === 'PRIVATE KEY' || b.type.endsWith(' PRIVATE KEY'));
+  if (!keyBlock) {
+    const skipped = keyBlocks.map((b) => b.type);
+    if (!skipped.length) throw new Fail('tls: failed to find any PEM data in key input');
+    if (skipped.length === 1 && skipped[0] === 'CERTIFICATE') throw new Fail('tls: found a certificate rather than a key in the PEM for the private key');
+    throw new Fail(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`);
+  }
+  const [leaf] = parseCertificates(ders[0]!);
+  const key = tlsPrivateKey(keyBlock.bytes);
+  const certKey = new crypto.X509Certificate(ders[0]!).publicKey;
+  const type = certKey.asymmetricKeyType;
+  if (!['rsa', 'ec', 'ed25519'].includes(type ?? '')) throw new Fail('tls: unknown public key algorithm');
+  if (key.asymmetricKeyType !== type) throw new Fail('tls: private key type does not match public key type');
+  const spki = (k: crypto.KeyObject) => (k.type === 'public' ? k : crypto.createPublicKey(k)).export({ type: 'spki', format: 'der' });
+  if (!spki(key).equals(spki(certKey))) throw new Fail('tls: private key does not match public key');
+  const { URIStrings: _uriStrings, ...leafJson } = leaf!;
+  return {
+    Certificate: ders.map((d) => d.toString('base64')),
+    PrivateKey: goPrivateKey(key),
+    SupportedSignatureAlgorithms: null,
+    OCSPStaple: null,
+    SignedCertificateTimestamps: null,
+    Leaf: leafJson,
+  };
+}
+
+/** OPA's getTLSx509KeyPairFromString: base64 input is decoded; DER gets a PEM wrapping. */
+function keyPairInput(name: string, s: string, derType: string): string {
+  let text = s;
+  if (!text.startsWith('-----BEGIN')) text = stdBase64(name, text).toString('latin1');
+  if (!text.startsWith('-----BEGIN')) {
+    const b64 = Buffer.from(text, 'latin1').toString('base64').replace(/.{1,64}/g, '$&\n');
+    text = `-----BEGIN ${derType}-----\n${b64}-----END ${derType}-----\n`;
+  }
+  return text;
+}
+
 export const cryptoX509Builtins: BuiltinTable = {
+  'crypto.x509.parse_keypair': (cert, key) => {
+    const name = 'crypto.x509.parse_keypair';
+    const certText = keyPairInput(name, str(name, 1, cert), 'CERTIFICATE');
+    const keyText = keyPairInput(name, str(name, 1, key), 'PRIVATE KEY');
+    try {
+      return x509(name, () => x509KeyPair(certText, keyText));
+    } catch (e) {
+      if (e instanceof Fail) throw new BuiltinError(name, e.message);
+      throw e;
+    }
+  },
   'crypto.x509.parse_certificates': (s) => certificates('crypto.x509.parse_certificates', str('crypto.x509.parse_certificates', 1, s)),
   'crypto.x509.parse_certificate_request': (s) => {
     const name = 'crypto.x509.parse_certificate_request';

@@ -9,6 +9,7 @@ import { agreeWithGo } from './go-agreement.js';
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/x509');
 const pem = (file: string) => JSON.stringify(fs.readFileSync(path.join(dir, file), 'utf8'));
 const b64 = (text: string) => JSON.stringify(Buffer.from(text).toString('base64'));
+const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8');
 const der = (file: string) => {
   const text = fs.readFileSync(path.join(dir, file), 'utf8');
   return JSON.stringify(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''));
@@ -42,6 +43,25 @@ t.test('crypto.x509.parse_certificate_request', async (t) => {
     `crypto.x509.parse_certificate_request(${der('leaf.csr')}).Subject`,
     `crypto.x509.parse_certificate_request(${b64(fs.readFileSync(path.join(dir, 'root.pem'), 'utf8'))})`,
     { expr: `crypto.x509.parse_certificate_request("aGVsbG8=")`, anyError: true },
+  ]);
+});
+
+t.test('crypto.x509.parse_keypair', async (t) => {
+  const rootDer = JSON.stringify(Buffer.from(read('root.pem').replace(/-----[^-]+-----/g, ''), 'base64').toString('base64'));
+  await agreeWithGo(t, [
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, ${pem('leaf.key')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, ${pem('leaf-sec1.key')}).PrivateKey`,
+    `crypto.x509.parse_keypair(${pem('root.pem')}, ${pem('root.key')}).PrivateKey.E`,
+    `crypto.x509.parse_keypair(${rootDer}, ${b64(read('root.key'))}).Leaf.Subject`,
+    `crypto.x509.parse_keypair(${pem('ed.pem')}, ${pem('ed.key')})`,
+    `crypto.x509.parse_keypair(${JSON.stringify(read('leaf.pem') + read('inter.pem'))}, ${pem('leaf.key')}).Certificate`,
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, ${pem('root.key')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, ${pem('inter.key')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.key')}, ${pem('leaf.key')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, ${pem('leaf.pem')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.csr')}, ${pem('leaf.key')})`,
+    `crypto.x509.parse_keypair("-----BEGIN nothing", ${pem('leaf.key')})`,
+    `crypto.x509.parse_keypair(${pem('leaf.pem')}, "%%%")`,
   ]);
 });
 
