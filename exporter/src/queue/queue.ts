@@ -194,7 +194,7 @@ export class Queue {
         this.db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
         // A 2 MiB page cache (better-sqlite3's build defaults to 16 MB): an ingest commit writes fresh pages and delivery
         // reads the newest ones, so a larger cache mostly holds pages nobody reads again, as resident memory
-        // (bench/exporter-ingest.ts: about -10 MB peak RSS, same CPU per record).
+        // (bench/exporter-ingest.ts: 8-14 MB less peak RSS; CPU per record within the noise of the shared machine).
         this.db.pragma('cache_size = -2048');
         this.db.exec(SCHEMA);
       }
