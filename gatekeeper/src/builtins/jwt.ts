@@ -1,4 +1,4 @@
-// io.jwt.verify_* and io.jwt.decode_verify with node:crypto, after OPA's topdown/tokens.go: the same key sources (PEM
+// io.jwt.verify_*, io.jwt.decode_verify and io.jwt.encode_sign(_raw) with node:crypto, after OPA's topdown/tokens.go: the same key sources (PEM
 // certificate, PEM public key, JWK or JWK set), the same order of checks, and Go's errors where they are OPA's own.
 import crypto from 'node:crypto';
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
@@ -306,6 +306,79 @@ function decodeVerify(jwt: unknown, constraintsArg: unknown, ctx: EvalContext): 
   return [true, decodedHeader, payload];
 }
 
+/** Go's json.Marshal of a JSON value: object keys sorted, <, >, & and U+2028/9 escaped. */
+function goJson(v: unknown): string {
+  const sort = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sort) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
+  return JSON.stringify(sort(v)).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+/** The first key of a JWK or JWK set, as a signing key. */
+function signingKey(jwkText: string): crypto.KeyObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jwkText);
+  } catch (e) {
+    throw new Fail(`failed to unmarshal JWK: ${(e as Error).message}`);
+  }
+  const set = parsed as { keys?: unknown };
+  const keys = parsed && typeof parsed === 'object' && Array.isArray(set.keys) ? (set.keys as Array<Record<string, unknown>>) : [parsed as Record<string, unknown>];
+  if (!keys.length) throw new Fail('no keys found in JWK set');
+  const jwk = keys[0]!;
+  try {
+    if (jwk.kty === 'oct') return crypto.createSecretKey(Buffer.from(String(jwk.k ?? ''), 'base64url'));
+    return 'd' in jwk ? crypto.createPrivateKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' }) : crypto.createPublicKey({ key: jwk as crypto.JsonWebKey, format: 'jwk' });
+  } catch (e) {
+    throw new Fail(`failed to parse JWK: ${(e as Error).message}`);
+  }
+}
+
+/** jwsbb.Sign: the key must suit the algorithm (jwx signs PSS with a salt as long as the hash). */
+function signWith(alg: string, key: crypto.KeyObject, data: Buffer): Buffer {
+  const family = alg.slice(0, 2);
+  const type = key.type === 'secret' ? 'oct' : key.asymmetricKeyType;
+  const wrongKey = () => new Fail(`failed to sign payload using ${alg}: invalid key type ${type}`);
+  if (family === 'HS') {
+    if (key.type !== 'secret') throw wrongKey();
+    return crypto.createHmac(hashOf(alg), key.export()).update(data).digest();
+  }
+  if (key.type !== 'private') throw wrongKey();
+  if (family === 'RS' || family === 'PS') {
+    if (type !== 'rsa') throw wrongKey();
+    const pss = family === 'PS' ? { padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST } : {};
+    return crypto.sign(hashOf(alg), data, { key, ...pss });
+  }
+  if (family === 'ES') {
+    if (type !== 'ec') throw wrongKey();
+    return crypto.sign(hashOf(alg), data, { key, dsaEncoding: 'ieee-p1363' });
+  }
+  if (type !== 'ed25519') throw wrongKey();
+  return crypto.sign(null, data, key);
+}
+
+/** OPA's commonBuiltinJWTEncodeSign over the header and payload bytes as given. */
+function encodeSign(headerText: string, payloadText: string, jwkText: string): string {
+  const key = signingKey(jwkText);
+  let headers: unknown;
+  try {
+    headers = JSON.parse(headerText);
+  } catch {
+    headers = undefined;
+  }
+  const h = (headers && typeof headers === 'object' ? headers : {}) as Record<string, unknown>;
+  if (typeof h.alg !== 'string') throw new Fail("missing or invalid 'alg' header: 'alg' is not a string");
+  if (!tokenAlgorithms.has(h.alg)) throw new Fail(`unknown JWS algorithm: ${h.alg}`);
+  if (typeof h.typ !== 'string' || h.typ === 'JWT') {
+    try {
+      JSON.parse(payloadText);
+    } catch {
+      throw new Fail('type is JWT but payload is not JSON');
+    }
+  }
+  const input = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;
+  return `${input}.${signWith(h.alg, key, Buffer.from(input)).toString('base64url')}`;
+}
+
 /** Runs a builtin body, turning its failures into errors named after the builtin. */
 const named =
   (name: string, f: (...args: unknown[]) => unknown) =>
@@ -321,6 +394,10 @@ const named =
 export function jwtBuiltins(ctx: () => EvalContext): BuiltinTable {
   const table: BuiltinTable = {
     'io.jwt.decode_verify': named('io.jwt.decode_verify', (jwt, constraints) => decodeVerify(jwt, constraints, ctx())),
+    'io.jwt.encode_sign': named('io.jwt.encode_sign', (headers, payload, key) => encodeSign(goJson(headers), goJson(payload), goJson(key))),
+    'io.jwt.encode_sign_raw': named('io.jwt.encode_sign_raw', (headers, payload, key) =>
+      encodeSign(str('io.jwt.encode_sign_raw', 1, headers), str('io.jwt.encode_sign_raw', 2, payload), str('io.jwt.encode_sign_raw', 3, key)),
+    ),
   };
   for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']) {
     const name = `io.jwt.verify_${alg.toLowerCase()}`;

@@ -1,4 +1,4 @@
-// io.jwt.verify_* and io.jwt.decode_verify against OPA's Go evaluator. Tokens are signed here with node:crypto (test
+// io.jwt.verify_*, io.jwt.decode_verify and io.jwt.encode_sign(_raw) against OPA's Go evaluator. Tokens are signed here with node:crypto (test
 // input); both evaluators then verify them with certificates, PEM public keys, JWKs and JWK sets.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -102,5 +102,30 @@ t.test('io.jwt.decode_verify', async (t) => {
     `io.jwt.decode_verify(${q(hs256)}, {"secret": "secret", "time": -1})`,
     `io.jwt.decode_verify(${q(hs256)}, {"secret": 1})`,
     `io.jwt.decode_verify("x.y", {"secret": "s"})`,
+  ]);
+});
+
+t.test('io.jwt.encode_sign and encode_sign_raw', async (t) => {
+  const priv = (k: crypto.KeyObject) => JSON.stringify(k.export({ format: 'jwk' }));
+  const oct = q(JSON.stringify({ kty: 'oct', k: b64u('secret') }));
+  const payload = '{"iss": "me", "n": 1, "html": "<a&b>", "nested": {"z": 1, "a": [true, null]}}';
+  await agreeWithGo(t, [
+    // deterministic signatures: the tokens themselves must be identical
+    `io.jwt.encode_sign({"alg": "HS256", "typ": "JWT"}, ${payload}, {"kty": "oct", "k": "${b64u('secret')}"})`,
+    `io.jwt.encode_sign({"alg": "RS256"}, ${payload}, ${priv(rsa)})`,
+    `io.jwt.encode_sign({"alg": "EdDSA", "kid": "k1"}, ${payload}, {"keys": [${priv(ed)}]})`,
+    `io.jwt.encode_sign_raw(\`{"alg":"HS512"}\`, "not json but typ says so", ${oct})`,
+    `io.jwt.encode_sign_raw(\`{"typ":"text","alg":"HS384"}\`, "plain text", ${oct})`,
+    `io.jwt.encode_sign_raw(\`{"alg":"HS256","typ":"JWT"}\`, \`{"a":1}\`, ${oct})`,
+    // randomised signatures: both verify what each produced
+    `io.jwt.verify_es256(io.jwt.encode_sign({"alg": "ES256"}, {"a": 1}, ${priv(ec256)}), ${q(pub(ec256))})`,
+    `io.jwt.verify_ps384(io.jwt.encode_sign({"alg": "PS384"}, {"a": 1}, ${priv(rsa)}), ${q(pub(rsa))})`,
+    `io.jwt.decode_verify(io.jwt.encode_sign({"alg": "PS256"}, {"a": 1}, ${priv(rsa)}), {"cert": ${q(pub(rsa))}, "time": 1})`,
+    `io.jwt.encode_sign({"alg": "XX256"}, {"a": 1}, ${priv(rsa)})`,
+    `io.jwt.encode_sign({"alg": "HS256"}, {"a": 1}, {"keys": []})`,
+    { expr: `io.jwt.encode_sign({"alg": "RS256"}, {"a": 1}, ${priv(ec256)})`, anyError: true },
+    { expr: `io.jwt.encode_sign({"alg": "HS256"}, {"a": 1}, ${priv(rsa)})`, anyError: true },
+    { expr: `io.jwt.encode_sign({"typ": "JWT"}, {"a": 1}, ${priv(rsa)})`, anyError: true },
+    { expr: `io.jwt.encode_sign_raw("{}", "{}", "not json")`, anyError: true },
   ]);
 });
