@@ -205,7 +205,8 @@ function subjectAltNames(value: Buffer): SubjectAltNames {
         break;
       case ctx(6):
         (out.URIs ??= []).push(goUrl(text()));
-        (out.uriStrings ??= []).push(text());
+        // url.URL.String() gives back the text with the scheme lower-cased (re-escaping aside)
+        (out.uriStrings ??= []).push(text().replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:/, (scheme) => scheme.toLowerCase()));
         break;
       case ctx(7): {
         const b = gn.contents;

@@ -22,6 +22,7 @@ t.test('crypto.x509.parse_certificates', async (t) => {
     `crypto.x509.parse_certificates(${pem('leaf.pem')})`,
     `crypto.x509.parse_certificates(${pem('ed.pem')})`,
     `crypto.x509.parse_certificates(${pem('pss.pem')})`,
+    `crypto.x509.parse_certificates(${pem('uris.pem')})`,
     `count(crypto.x509.parse_certificates(${JSON.stringify(['root.pem', 'inter.pem', 'leaf.pem'].map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join(''))}))`,
     `crypto.x509.parse_certificates(${der('leaf.pem')})[0].Subject`,
     `crypto.x509.parse_certificates(${b64(fs.readFileSync(path.join(dir, 'inter.pem'), 'utf8'))})[0].NotAfter`,
