@@ -13,6 +13,7 @@ import { stringBuiltins } from './strings.js';
 import { timeBuiltins } from './time.js';
 import type { BuiltinTable, EvalContext } from './types.js';
 import { unitBuiltins } from './units.js';
+import { uriBuiltins } from './uri.js';
 
 export { BuiltinError, type EvalContext } from './types.js';
 export { regoSprintf } from './sprintf.js';
@@ -33,6 +34,7 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
     ...cryptoX509Builtins,
     ...netBuiltins,
     ...graphBuiltins,
+    ...uriBuiltins,
     ...timeBuiltins(ctx),
     ...jwtBuiltins(ctx),
   };

@@ -2,6 +2,7 @@
 // from Go's x509.Certificate / x509.CertificateRequest (field names, Go's enum numbers, []byte as base64, nil as null).
 import { children, ctx, DerError, DerReader, oidString, readInteger, readOid, readString, readTime, TAG, type Tlv } from './der.js';
 import { formatIp, V4_PREFIX } from './ip.js';
+import { parseUrl, UrlError } from './go-url.js';
 
 export class X509Error extends Error {}
 
@@ -155,35 +156,6 @@ function extensions(t: Tlv): Extension[] {
     });
 }
 
-/** A URI as Go's url.URL marshals (the parts Go's url.Parse would find in an absolute URI). */
-function goUrl(s: string): Record<string, unknown> {
-  const m = /^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(\/\/([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?$/.exec(s)!;
-  const authority = m[3] ?? '';
-  const at = authority.lastIndexOf('@');
-  const unescape = (x: string) => {
-    try {
-      return decodeURIComponent(x);
-    } catch {
-      return x;
-    }
-  };
-  const opaque = m[1] && !m[2] && m[4] && !m[4].startsWith('/') ? m[4] : '';
-  const path = opaque ? '' : m[4]!;
-  return {
-    Scheme: (m[1] ?? '').toLowerCase(),
-    Opaque: opaque,
-    User: at >= 0 ? {} : null,
-    Host: at >= 0 ? authority.slice(at + 1) : authority,
-    Path: unescape(path),
-    RawPath: unescape(path) !== path && encodeURI(unescape(path)) !== path ? path : '',
-    OmitHost: false,
-    ForceQuery: m[5] === '?' && !m[6],
-    RawQuery: m[6] ?? '',
-    Fragment: unescape(m[8] ?? ''),
-    RawFragment: '',
-  };
-}
-
 interface SubjectAltNames {
   DNSNames: string[] | null;
   EmailAddresses: string[] | null;
@@ -203,11 +175,18 @@ function subjectAltNames(value: Buffer): SubjectAltNames {
       case ctx(2):
         (out.DNSNames ??= []).push(text());
         break;
-      case ctx(6):
-        (out.URIs ??= []).push(goUrl(text()));
-        // url.URL.String() gives back the text with the scheme lower-cased (re-escaping aside)
-        (out.uriStrings ??= []).push(text().replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:/, (scheme) => scheme.toLowerCase()));
+      case ctx(6): {
+        let uri: ReturnType<typeof parseUrl>;
+        try {
+          uri = parseUrl(gn.contents.toString('utf8'));
+        } catch (e) {
+          if (e instanceof UrlError) throw new X509Error(`x509: cannot parse URI ${JSON.stringify(text())}: ${e.message}`);
+          throw e;
+        }
+        (out.URIs ??= []).push(uri.url as unknown as Record<string, unknown>);
+        (out.uriStrings ??= []).push(uri.text);
         break;
+      }
       case ctx(7): {
         const b = gn.contents;
         if (b.length !== 4 && b.length !== 16) throw new X509Error(`x509: cannot parse IP address of length ${b.length}`);

@@ -1,5 +1,5 @@
 // net.cidr_merge / cidr_contains_matches, base64url, HMACs, uuid.parse, strings.split_n, regex.template_match,
-// regex.globs_match, graph.reachable_paths and trace against OPA's Go evaluator (values, and Go's error messages).
+// regex.globs_match, graph.reachable_paths, trace and uri.* against OPA's Go evaluator against OPA's Go evaluator (values, and Go's error messages).
 import t from 'tap';
 import { agreeWithGo } from './go-agreement.js';
 
@@ -114,5 +114,46 @@ t.test('strings.split_n, regex.template_match, regex.globs_match, graph.reachabl
     'graph.reachable_paths({"1": ["2"], "2": []}, json.unmarshal(`[1, "1"]`))',
     'graph.reachable_paths({}, [])',
     'trace("note")',
+  ]);
+});
+
+t.test('uri.parse and uri.is_valid (Go url.Parse)', async (t) => {
+  const uris = [
+    'https://user:pa%20ss@Example.COM:8443/a%20b/c%2Fd?x=1&y=2#frag%20ment',
+    'HTTP://example.com',
+    'http://[::1]:80/p',
+    'http://[fe80::1%25eth0]/',
+    'mailto:someone@example.com',
+    'urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8',
+    'file:///etc/passwd',
+    '/relative/path?q',
+    'relative/p%41th',
+    '//host.only',
+    'https://h/?',
+    'http://h:/x',
+    '*',
+    'spiffe://td/ns/default/sa/web',
+    'https://例え.jp/パス?クエリ#フラグ',
+    'http://a b.com/',
+    'http://h/%zz',
+    'http://h:port/',
+    'http://h:1:2/',
+    'ldap://h:1:2/',
+    'http://[1.2.3.4]/',
+    'http://x[y]/',
+    'http://[::1/',
+    ':nope',
+    '1http://x',
+    'http://h/\u0007',
+    'a:b/c:d',
+    'http://us%zzer@h/',
+    'http://u@s@h/',
+    'http://h/#%zz',
+    '',
+  ];
+  await agreeWithGo(t, [
+    ...uris.map((u) => `uri.parse(${JSON.stringify(u)})`),
+    ...uris.map((u) => `uri.is_valid(${JSON.stringify(u)})`),
+    { expr: 'uri.parse("http://[::zz]/")', anyError: true },
   ]);
 });
