@@ -42,9 +42,7 @@ const enum Std {
   FracSecond9, // ".9", ".99", ... trailing zeros omitted
 }
 
-const NEED_DATE = 256;
-const NEED_YDAY = 512;
-const NEED_CLOCK = 1024;
+// The +256/+512/+1024 above are Go's stdNeedDate/stdNeedYday/stdNeedClock bits, kept so the values match Go's.
 const ARG_SHIFT = 16;
 const SEPARATOR_SHIFT = 28;
 const STD_MASK = (1 << ARG_SHIFT) - 1;
