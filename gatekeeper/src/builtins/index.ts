@@ -15,7 +15,7 @@ import type { BuiltinTable, EvalContext } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
 
-export { BuiltinError, type EvalContext } from './types.js';
+export { BuiltinError, RegoSetArg, type EvalContext } from './types.js';
 export { regoSprintf } from './sprintf.js';
 export { parseRegoValue } from './rego-value.js';
 
@@ -42,9 +42,12 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
 
 /**
  * Builtins whose result is a Rego set. They return its elements as a sorted JSON array (what Go's JSON output shows);
- * loaded with opa_json_parse they are an array inside the policy, so `net.cidr_merge(x) == {"10.0.0.0/8"}` is false
- * where Go says true. Loading these through opa_value_parse as a set literal would close that gap.
+ * the dispatcher (policy/wasm.ts) loads it into the policy as a Rego set literal, so `net.cidr_merge(x) == {"10.0.0.0/8"}`
+ * holds as in Go.
  */
+/** Builtins that index a set argument by element (an array's by position): their arguments keep sets as RegoSetArg. */
+export const setArgBuiltins = new Set(['net.cidr_contains_matches']);
+
 export const setResultBuiltins = new Set(['net.cidr_expand', 'net.cidr_merge', 'net.cidr_contains_matches', 'graph.reachable_paths']);
 
 /** Names handled specially by the dispatcher (arguments as Rego values). */

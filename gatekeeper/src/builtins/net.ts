@@ -2,6 +2,7 @@
 import { BuiltinError, type BuiltinTable } from './types.js';
 import { typeOf } from './strings.js';
 import { asSet } from './rego-order.js';
+import { RegoSetArg } from './types.js';
 import { formatNet, isV4, lastIp, mask128, netContains, parseCidr, parseIp, V4_PREFIX, type IpNet } from './ip.js';
 
 interface Range {
@@ -90,6 +91,7 @@ function matchTerms(operand: number, v: unknown): Array<[unknown, unknown]> {
     throw new BuiltinError('net.cidr_contains_matches', `operand ${operand}: element must be string or non-empty array`);
   };
   if (typeof v === 'string') return [[v, v]];
+  if (v instanceof RegoSetArg) return v.items.map((x) => [term(x), x]);
   if (Array.isArray(v)) return v.map((x, i) => [term(x), i]);
   if (v && typeof v === 'object') return Object.keys(v).sort().map((k) => [term((v as Record<string, unknown>)[k]), k]);
   return [];

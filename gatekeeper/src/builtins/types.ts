@@ -17,3 +17,8 @@ export class BuiltinError extends Error {
 export interface EvalContext {
   nowNs?: bigint;
 }
+
+/** A set argument, for the builtins that must tell a set from an array (setArgBuiltins); JSON would make it an array. */
+export class RegoSetArg {
+  constructor(readonly items: unknown[]) {}
+}

@@ -5,7 +5,17 @@
 // turn a builtin's exception into anything but an aborted evaluation. Owning opa_builtinN keeps the SDK untouched, lets
 // sprintf read its arguments as Rego values (opa_value_dump keeps sets and number literals, which JSON loses), and
 // reports which builtin failed. Owning evaluation too lets several modules share one parse of a review (shared-input.ts).
-import { BuiltinError, hostBuiltins, parseRegoValue, rawValueBuiltins, regoSprintf, type EvalContext } from '../builtins/index.js';
+import {
+  BuiltinError,
+  hostBuiltins,
+  parseRegoValue,
+  rawValueBuiltins,
+  regoSprintf,
+  RegoSetArg,
+  setArgBuiltins,
+  setResultBuiltins,
+  type EvalContext,
+} from '../builtins/index.js';
 import { termToJs, type RegoTerm } from '../builtins/rego-value.js';
 
 interface OpaExports {
@@ -14,6 +24,7 @@ interface OpaExports {
   opa_json_dump(addr: number): number;
   opa_value_dump(addr: number): number;
   opa_json_parse(addr: number, len: number): number;
+  opa_value_parse(addr: number, len: number): number;
   opa_malloc(len: number): number;
   opa_heap_ptr_get(): number;
   opa_heap_ptr_set(addr: number): void;
@@ -110,14 +121,19 @@ export class TemplateModule {
       const end = bytes.indexOf(0, addr);
       return decoder.decode(bytes.subarray(addr, end < 0 ? bytes.length : end));
     };
-    const load = (json: string): number => {
-      const buf = encoder.encode(json);
+    const load = (text: string, as: 'json' | 'rego' = 'json'): number => {
+      const buf = encoder.encode(text);
       const addr = exports!.opa_malloc(buf.length);
       new Uint8Array(memory.buffer).set(buf, addr);
-      const parsed = exports!.opa_json_parse(addr, buf.length);
+      const parsed = as === 'json' ? exports!.opa_json_parse(addr, buf.length) : exports!.opa_value_parse(addr, buf.length);
       if (!parsed) throw new Error('failed to load a builtin result into the policy');
       return parsed;
     };
+    // A set result arrives as a JSON array of its elements; JSON has no sets, so it goes in as a Rego set literal.
+    const loadResult = (name: string, result: unknown): number =>
+      setResultBuiltins.has(name) && Array.isArray(result)
+        ? load(result.length ? `{${result.map(toJson).join(',')}}` : 'set()', 'rego')
+        : load(toJson(result));
     const call = (id: number, ...addrs: number[]): number => {
       const name = names[id] ?? `#${id}`;
       if (rawValueBuiltins.has(name)) {
@@ -127,9 +143,15 @@ export class TemplateModule {
       const impl = table[name];
       if (!impl) throw new BuiltinError(name, 'this builtin is not provided by the engine');
       // time.* take nanoseconds beyond 2^53: read their arguments as Rego values to keep every digit
+      const regoArg = (a: number) => parseRegoValue(readString(exports!.opa_value_dump(a)));
       const args = name.startsWith('time.')
-        ? addrs.map((a) => termToJs(parseRegoValue(readString(exports!.opa_value_dump(a)))))
-        : addrs.map((a) => JSON.parse(readString(exports!.opa_json_dump(a))) as unknown);
+        ? addrs.map((a) => termToJs(regoArg(a)))
+        : setArgBuiltins.has(name)
+          ? addrs.map((a) => {
+              const t = regoArg(a);
+              return t.k === 'set' ? new RegoSetArg(t.items.map(termToJs)) : termToJs(t);
+            })
+          : addrs.map((a) => JSON.parse(readString(exports!.opa_json_dump(a))) as unknown);
       let result: unknown;
       try {
         result = impl(...args);
@@ -137,7 +159,7 @@ export class TemplateModule {
         if (e instanceof BuiltinError) throw e;
         throw new BuiltinError(name, (e as Error)?.message ?? String(e));
       }
-      return result === undefined ? 0 : load(toJson(result));
+      return result === undefined ? 0 : loadResult(name, result);
     };
 
     const instance = await WebAssembly.instantiate(module, {

@@ -1,5 +1,5 @@
 // net.cidr_merge / cidr_contains_matches, base64url, HMACs, uuid.parse, strings.split_n, regex.template_match,
-// regex.globs_match, graph.reachable_paths, trace and uri.* against OPA's Go evaluator against OPA's Go evaluator (values, and Go's error messages).
+// regex.globs_match, graph.reachable_paths, trace and uri.* against OPA's Go evaluator (values, and Go's error messages).
 import t from 'tap';
 import { agreeWithGo } from './go-agreement.js';
 
@@ -26,6 +26,15 @@ t.test('net.cidr_merge', async (t) => {
     'net.cidr_merge(["fe80::1%eth0/64"])',
     // json.unmarshal hides the value's type from the type checker, so the builtin sees it
     'net.cidr_merge(json.unmarshal(`["10.0.0.0/8", 1]`))',
+    // the results are sets inside the policy, as in Go (set equality, set operations)
+    'net.cidr_merge(["10.0.0.0/25", "10.0.0.128/25"]) == {"10.0.0.0/24"}',
+    'net.cidr_merge([]) == set()',
+    'net.cidr_merge(["10.0.0.0/8", "192.168.0.0/16"]) | {"1.0.0.0/8"}',
+    'net.cidr_expand("10.0.0.0/31") == {"10.0.0.0", "10.0.0.1"}',
+    'net.cidr_contains_matches("10.0.0.0/8", ["10.1.2.3"]) == {["10.0.0.0/8", 0]}',
+    // a set operand is indexed by its elements, an array by position
+    'net.cidr_contains_matches({"10.0.0.0/8", "192.168.0.0/16"}, {"10.1.2.3", "192.168.1.1", "8.8.8.8"})',
+    'net.cidr_contains_matches({["10.0.0.0/8", "x"]}, ["10.1.2.3"])',
   ]);
 });
 

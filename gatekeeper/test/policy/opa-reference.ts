@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { TemplateModule } from '../../src/policy/wasm.js';
 import { extractFromTar } from '../../src/templates/compiler.js';
 import { opaPath } from './helpers.js';
+import { setResultBuiltins } from '../../src/builtins/index.js';
 
 export interface Outcome {
   value?: unknown;
@@ -36,4 +37,13 @@ export async function evalBoth(dir: string, exprs: string[]): Promise<Array<{ ex
     out.push({ expr, go: { value: goValues[`r${i}`] }, wasm: wasmOutcome });
   }
   return out;
+}
+
+/**
+ * A set a builtin returns is a set inside the policy; its JSON dump is an array whose order is Go's sort order on one
+ * side and wasm's hash order on the other. For those, compare the elements, not their order.
+ */
+export function unorderedIfSet(expr: string, o: Outcome): Outcome {
+  if (!setResultBuiltins.has(expr.slice(0, expr.indexOf('('))) || !Array.isArray(o.value)) return o;
+  return { value: [...o.value].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) };
 }
