@@ -5,6 +5,6 @@ export type { ExporterConfig, SinkConfig, RetryConfig, BatchConfig } from './con
 export { Queue } from './queue/queue.js';
 export { METRIC_NAMES } from './metrics/metrics.js';
 export type { RecordTransform } from './delivery/worker.js';
-export { sinkModules, type SinkModule, type SinkContext } from './sinks/registry.js';
+export { sinkTypes, loadSinkModule, type SinkType, type SinkModule, type SinkContext } from './sinks/registry.js';
 export * from './sinks/sink.js';
 export * from './record/index.js';

@@ -9,7 +9,7 @@ import { container, find, findAll, helm, podContainers, render, chartDir, values
 const { resolveConfig } = (await import(path.join(repoRoot, 'exporter/dist/config/load.js'))) as {
   resolveConfig(raw: unknown, opts?: { requireSinks?: boolean }): { sinks: Array<{ name: string; type: string }>; socket: string };
 };
-const { sinkModules } = (await import(path.join(repoRoot, 'exporter/dist/sinks/registry.js'))) as { sinkModules: Record<string, unknown> };
+const { sinkTypes } = (await import(path.join(repoRoot, 'exporter/dist/sinks/registry.js'))) as { sinkTypes: Record<string, unknown> };
 
 const scenarios = [
   'exporter-http.yaml',
@@ -191,7 +191,7 @@ for (const values of scenarios) {
       t.equal(path.dirname(configArg), configMount.mountPath, `${component}: --config points into the mounted ConfigMap`);
       t.equal(path.basename(configArg), `${component}.yaml`);
       t.equal(spec.volumes.find((v: { name: string }) => v.name === 'exporter-config').configMap.name, configMap.metadata.name);
-      const unregistered = (config.sinks as Array<{ type: string }>).filter((s) => !(s.type in sinkModules)).map((s) => s.type);
+      const unregistered = (config.sinks as Array<{ type: string }>).filter((s) => !(s.type in sinkTypes)).map((s) => s.type);
       if (unregistered.length) {
         t.skip(`${component}: the exporter has no ${unregistered.join(', ')} sink module yet, its config cannot be checked by it`, () => {});
       } else {

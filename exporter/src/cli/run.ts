@@ -10,7 +10,7 @@ import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
-import { sinkModule } from '../sinks/registry.js';
+import { loadSinkModule } from '../sinks/registry.js';
 import type { Sink } from '../sinks/sink.js';
 
 export interface RunOptions {
@@ -72,8 +72,10 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       }, 100).unref();
     };
 
-    for (const sc of cfg.sinks) {
-      const mod = sinkModule(sc.type)!;
+    // Only the sink types this config uses are imported (with their client libraries).
+    const modules = await Promise.all(cfg.sinks.map((sc) => loadSinkModule(sc.type)));
+    for (const [i, sc] of cfg.sinks.entries()) {
+      const mod = modules[i]!;
       const sinkLog = log.child({ sink: sc.name });
       const sink = mod.createSink(sc, { logger: sinkLog });
       sinks.push(sink);

@@ -1,15 +1,15 @@
 // Reads the config file (YAML or JSON), applies env vars and CLI flags, validates, and resolves units.
 // Precedence, lowest to highest: built-in defaults < config file (or the embedded --data-dir default) < EXPORTER_* env vars < CLI flags.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import YAML from 'yaml';
 import { configSchema, sinkCommonKeys } from './schema.js';
 import { defaults, type ExporterConfig, type SinkConfig } from './config.js';
 import { parseDuration, parseSize } from './units.js';
-import { sinkModule, sinkModules } from '../sinks/registry.js';
-import { withGatekeeperConnections } from '../sinks/dapr.js';
+import { sinkType, sinkTypes } from '../sinks/registry.js';
+import { withGatekeeperConnections } from '../sinks/dapr/config.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -144,6 +144,10 @@ function ownKeys(sink: Record<string, unknown>, schema: object): Record<string, 
   return own;
 }
 
+// yaml is loaded only for a YAML config (a JSON one does not need it in memory for the life of the process).
+const requireCjs = createRequire(import.meta.url);
+const parseYaml = (text: string): unknown => (requireCjs('yaml') as typeof import('yaml')).parse(text);
+
 export function readConfigFile(file: string): unknown {
   let text: string;
   try {
@@ -152,7 +156,7 @@ export function readConfigFile(file: string): unknown {
     throw new ConfigError([`${file}: cannot read: ${(e as Error).message}`]);
   }
   try {
-    return /\.json$/i.test(file) ? JSON.parse(text) : YAML.parse(text);
+    return /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     throw new ConfigError([`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(e as Error).message}`]);
   }
@@ -227,9 +231,9 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       names.add(sink.name);
     }
     if (typeof sink.type !== 'string') return;
-    const mod = sinkModule(sink.type);
+    const mod = sinkType(sink.type);
     if (!mod) {
-      const known = Object.keys(sinkModules);
+      const known = Object.keys(sinkTypes);
       problems.push(`sinks[${i}].type: unknown sink type "${sink.type}" (known: ${known.length ? known.join(', ') : 'none'})`);
       return;
     }

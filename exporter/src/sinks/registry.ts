@@ -1,31 +1,46 @@
-// Maps a sink's `type` (as written in the config) to the module that implements it.
-// Each sink owner adds one line here for their module; the module exports `configSchema` (JSON Schema for its own keys,
-// without the common ones: name, type, startFrom, batch, retry) and `createSink(cfg, ctx)`.
+// Maps a sink's `type` (as written in the config) to its config schema and to the module that implements it.
+// The schema comes from a light module (sinks/<type>/config.ts) so the config is validated synchronously without
+// loading any client library; the implementation, with its client (undici, kafkajs), is imported only for the types
+// a config uses. Each sink owner adds one entry here. The schema covers the type's own keys, without the common ones
+// (name, type, startFrom, batch, retry); the implementation exports `createSink(cfg, ctx)`.
 import type { Logger } from 'pino';
 import type { Sink } from './sink.js';
-import * as dapr from './dapr.js';
-import * as file from './file.js';
-import * as http from './http.js';
-import * as kafka from './kafka.js';
+import { configSchema as daprSchema } from './dapr/config.js';
+import { configSchema as fileSchema } from './file/config.js';
+import { configSchema as httpSchema } from './http/config.js';
+import { configSchema as kafkaSchema } from './kafka/config.js';
 
 export interface SinkContext {
   logger: Logger;
 }
 
 export interface SinkModule {
-  configSchema: object;
-  // The config object holds the common keys plus the type's own, already validated against configSchema.
+  // The config object holds the common keys plus the type's own, already validated against the type's configSchema.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   createSink(cfg: any, ctx: SinkContext): Sink;
 }
 
-export const sinkModules: Record<string, SinkModule> = {
-  dapr,
-  file,
-  http,
-  kafka,
+export interface SinkType {
+  /** JSON Schema of the type's own keys. */
+  readonly configSchema: object;
+  /** Imports the implementation (and its client library). */
+  load(): Promise<SinkModule>;
+}
+
+export const sinkTypes: Readonly<Record<string, SinkType>> = {
+  dapr: { configSchema: daprSchema, load: () => import('./dapr.js') },
+  file: { configSchema: fileSchema, load: () => import('./file.js') },
+  http: { configSchema: httpSchema, load: () => import('./http.js') },
+  kafka: { configSchema: kafkaSchema, load: () => import('./kafka.js') },
 };
 
-export function sinkModule(type: string): SinkModule | undefined {
-  return Object.hasOwn(sinkModules, type) ? sinkModules[type] : undefined;
+export function sinkType(type: string): SinkType | undefined {
+  return Object.hasOwn(sinkTypes, type) ? sinkTypes[type] : undefined;
+}
+
+/** The implementation of a known sink type; throws for an unknown one (the config loader rejects those first). */
+export async function loadSinkModule(type: string): Promise<SinkModule> {
+  const t = sinkType(type);
+  if (!t) throw new Error(`unknown sink type "${type}" (known: ${Object.keys(sinkTypes).join(', ')})`);
+  return t.load();
 }

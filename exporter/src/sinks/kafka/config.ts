@@ -1,0 +1,88 @@
+// The Kafka sink's config keys and their JSON Schema: light (no kafkajs), so the config loader validates a kafka sink
+// without loading the client; the sink itself (../kafka.ts) is imported only when one is configured.
+import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
+import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaSinkConfig {
+  name: string;
+  /** Bootstrap brokers, "host:port". */
+  brokers: string[];
+  /** Default topic. Required unless every record is covered by topicByEventType / topicByEnforcementAction. */
+  topic?: string;
+  /** Topic per eventType; wins over topicByEnforcementAction and topic. */
+  topicByEventType?: Record<string, string>;
+  /** Topic per enforcementAction (deny, warn, dryrun...); wins over topic. */
+  topicByEnforcementAction?: Record<string, string>;
+  clientId?: string;
+  /** Message key: "resource" (default: resourceNamespace/resourceName), "decisionId", "none", or a template like "{resourceKind}/{resourceName}". */
+  key?: string;
+  /** -1 (default: all in-sync replicas), 1 (leader only). */
+  acks?: -1 | 1;
+  /** Idempotent producer (default true; needs acks -1). */
+  idempotent?: boolean;
+  /** none (default) or gzip. */
+  compression?: 'none' | 'gzip';
+  /** Records per produce request: a larger batch from the worker is sent as several requests. Default 10000. */
+  maxRecordsPerRequest?: number;
+  /**
+   * Bytes (values, keys and headers, before compression) per produce request. Keep it under the broker's
+   * message.max.bytes (default 1 MiB), which bounds a whole record batch. Default 900000.
+   */
+  maxBytesPerRequest?: number;
+  /**
+   * Produce requests in flight at once (1-5): while the broker appends one, the next is encoded and sent. Default 5
+   * with the idempotent producer (the broker keeps order and drops duplicates by sequence number), else 1.
+   */
+  maxInFlightRequests?: number;
+  /** Broker request timeout (the broker's wait for replica acks). Default 30000 ms. */
+  requestTimeoutMs?: number;
+  /** TCP connect timeout. Default 3000 ms. */
+  connectionTimeoutMs?: number;
+  /** Quick retries of transient broker errors inside one send() before the exporter's backoff takes over. Default 3. */
+  clientRetries?: number;
+  /** Extra static headers on every message. */
+  headers?: Record<string, string>;
+  /** true: TLS with Node's defaults (its CA store; SNI = the broker's host name); an object: the files and options of TlsConfig. */
+  tls?: boolean | TlsConfig;
+  sasl?: { mechanism: SaslMechanism; username: SecretSpec; password: SecretSpec };
+}
+
+/** JSON Schema of the sink's own keys (the common keys name/type/startFrom/batch/retry are checked by the config loader). */
+export const configSchema = {
+  type: 'object',
+  required: ['brokers'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string' },
+    type: { const: 'kafka' },
+    brokers: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s:]+:[0-9]{1,5}$' } },
+    topic: { type: 'string', minLength: 1, maxLength: 249 },
+    topicByEventType: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
+    topicByEnforcementAction: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
+    clientId: { type: 'string', minLength: 1 },
+    key: { type: 'string', minLength: 1 },
+    acks: { enum: [-1, 1] },
+    idempotent: { type: 'boolean' },
+    compression: { enum: ['none', 'gzip'] },
+    maxRecordsPerRequest: { type: 'integer', minimum: 1 },
+    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
+    maxInFlightRequests: { type: 'integer', minimum: 1, maximum: 5 },
+    requestTimeoutMs: { type: 'integer', minimum: 1 },
+    connectionTimeoutMs: { type: 'integer', minimum: 1 },
+    clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    tls: { anyOf: [{ type: 'boolean' }, tlsConfigSchema] },
+    sasl: {
+      type: 'object',
+      required: ['mechanism', 'username', 'password'],
+      additionalProperties: false,
+      properties: {
+        mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
+        username: secretSpecSchema,
+        password: secretSpecSchema,
+      },
+    },
+  },
+} as const;
