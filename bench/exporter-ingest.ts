@@ -2,8 +2,12 @@
 // (durably committed) lines. Prints: durable ingest rate, ack latency p50/p99, exporter peak RSS (VmHWM), for
 // queue.synchronous NORMAL and FULL; then the end-to-end rate into a local HTTP receiver through the HTTP sink.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
-// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_NODE_ARGS, EXPORTER_BIN (another build, for A/B runs),
-// EXPORTER_INGEST (JSON merged into the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}')
+// The exporter is started as shipped: its bin is run through the interpreter line at its top (as the kernel does for
+// npm's bin link), which carries the exporter's node options; each run prints the node command line and NODE_OPTIONS.
+// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_BIN (another build, for A/B runs),
+// EXPORTER_NODE_ARGS (node options added after the bin's own, through NODE_OPTIONS, so they win; e.g.
+// "--max-semi-space-size=16"; only options NODE_OPTIONS accepts), EXPORTER_INGEST (JSON merged into the config's
+// `ingest`, e.g. '{"maxPendingBytes":"4Mi"}')
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -69,10 +73,28 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** The bin's `#!` line as the kernel runs it: the interpreter, then everything after it as one argument. */
+function interpreterLine(bin: string): { file: string; args: string[] } {
+  const first = fs.readFileSync(bin, 'utf8').split('\n')[0]!;
+  const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(first);
+  if (!m) return { file: process.execPath, args: [] };
+  return { file: m[1]!, args: m[2] ? [m[2].trim()] : [] };
+}
+
+/** How the running exporter was started: node's command line and the NODE_OPTIONS it got. */
+function startedAs(pid: number): string {
+  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const nodeOptions = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS='));
+  return `${cmdline.map((a) => path.relative(root, a).startsWith('..') ? a : path.relative(root, a)).join(' ')}; ${nodeOptions ?? 'NODE_OPTIONS unset'}`;
+}
+
 async function waitForSocket(file: string, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`exporter exited: ${log()}`);
-    if (fs.existsSync(file)) return;
+    if (fs.existsSync(file)) {
+      console.log(`  exporter: ${startedAs(child.pid!)}`);
+      return;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`exporter did not listen: ${log()}`);
@@ -82,8 +104,10 @@ function startExporter(dir: string, cfg: object): { child: ChildProcess; log: ()
   const cfgFile = path.join(dir, 'config.json');
   const ingest = process.env['EXPORTER_INGEST'];
   fs.writeFileSync(cfgFile, JSON.stringify(ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg));
-  const nodeArgs = (process.env['EXPORTER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const extra = process.env['EXPORTER_NODE_ARGS'] ?? '';
+  const env = { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], extra].filter(Boolean).join(' ') };
+  const { file, args } = interpreterLine(exporterBin);
+  const child = spawn(file, [...args, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => {

@@ -107,6 +107,13 @@ for (const image of images) {
     t.equal(hcCmd[0], '/nodejs/bin/node');
     const env = final.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
     t.match(env, new RegExp(`HEALTHCHECK_URL=http://127\\.0\\.0\\.1:${image.healthPort}/healthz`), `checks /healthz on the chart's port ${image.healthPort}`);
+    if (image.workspace === 'exporter') {
+      // The image runs node on the bin directly (no shebang): it sets the bin's node options itself.
+      const shebang = readFileSync(path.join(repoRoot, 'exporter/src/cli/main.ts'), 'utf8').split('\n')[0]!;
+      const binOptions = /NODE_OPTIONS="(.*?) *\$\{NODE_OPTIONS\}"/.exec(shebang)?.[1];
+      t.ok(binOptions, `the bin's first line puts its node options before the user's NODE_OPTIONS: ${shebang}`);
+      t.match(env, `NODE_OPTIONS="${binOptions}"`, `the image sets the bin's node options (${binOptions})`);
+    }
 
     // OCI labels.
     const labels = final.instructions.filter((i) => i.keyword === 'LABEL').map((i) => i.args).join(' ');
