@@ -50,7 +50,8 @@ t.test('a sidecar not ready at start, then ready: /readyz and exporter status fo
   t.match(await readyz.text(), new RegExp(`sink pubsub: not ready: .*Dapr sidecar at http://127\\.0\\.0\\.1:${daprd.httpPort}`));
   const down = await waitFor('status: not ready', async () => {
     const s = await pubsub(ex.queuePath);
-    return s.sink.live && !s.sink.live.ready ? s : undefined;
+    // Before the sink's first readiness check its detail is "not started": wait for the check's own verdict.
+    return s.sink.live && !s.sink.live.ready && s.sink.live.detail !== 'not started' ? s : undefined;
   });
   t.equal(down.exporter.state, 'running');
   t.match(down.sink.live!.detail, new RegExp(`Dapr sidecar at http://127\\.0\\.0\\.1:${daprd.httpPort}`));
