@@ -134,6 +134,22 @@ t.test('ingest.maxPendingBytes bounds the lines held in memory: reading pauses a
   c.destroy();
 });
 
+t.test('group commit: a line after a quiet spell is committed at once, a trickle waits for ingest.batchLingerMs, a full batch does not', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { batchLingerMs: '1h', batchMaxRecords: 4 } });
+  const c = await Client.connect(ex.socket);
+  await c.write(record('gc-1') + '\n');
+  await c.waitAck(1); // would take an hour if the first line waited
+  for (const id of ['gc-2', 'gc-3', 'gc-4']) await c.write(record(id) + '\n');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(c.acked, 1, 'three lines right after a commit wait for the linger (not acknowledged yet)');
+  await c.write(record('gc-5') + '\n'); // the fourth pending line: a full batch
+  await c.waitAck(5);
+  t.equal(await metric(ex.metricsUrl, 'exporter_ingest_batch_records_count'), 2, 'two commits: the first line, then the four together');
+  await waitFor('delivered', () => readNdjson(path.join(dir, 'out.ndjson')).length === 5, 30_000, 50);
+  c.destroy();
+});
+
 t.test('socket: mode 0660, parent created, stale file replaced, a live one refused', async (t) => {
   const dir = shortDir(t);
   const sock = path.join(dir, 'run', 'nested', 'exporter.sock');

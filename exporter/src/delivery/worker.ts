@@ -125,10 +125,20 @@ export class DeliveryWorker {
       if (batch.length < maxRecords && lingerMs > 0) {
         await sleep(lingerMs, this.stopSignal.signal);
         if (this.stopping) break;
-        batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
+        batch = this.readMore(batch, maxRecords, maxBytes);
       }
       await this.deliver(batch);
     }
+  }
+
+  /** The batch plus what arrived after it, within the limits: the rows already read are not read again. */
+  private readMore(batch: OutgoingRecord[], maxRecords: number, maxBytes: number): OutgoingRecord[] {
+    let bytes = 0;
+    for (const r of batch) bytes += r.json.length;
+    if (bytes >= maxBytes) return batch;
+    const more = this.o.queue.readBatch(this.name, batch[batch.length - 1]!.seq, maxRecords - batch.length, maxBytes, bytes);
+    for (const r of more) batch.push(r);
+    return batch;
   }
 
   private waitForRecords(ms: number): Promise<void> {

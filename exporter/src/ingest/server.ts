@@ -60,6 +60,10 @@ export class IngestServer {
   private readonly batchRejects: NewDeadLetter[] = [];
   private readonly touched: Connection[] = [];
   private commitScheduled = false;
+  /** While a commit waits for ingest.batchLingerMs to pass since the previous one. */
+  private commitTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the last commit started. */
+  private lastCommitAt = -Infinity;
   private paused = false;
   private fullSince = 0;
   private diskFull = false;
@@ -193,19 +197,35 @@ export class IngestServer {
     }
   }
 
+  /**
+   * Group commit: each commit costs a transaction and an fsync whatever its size, so while lines trickle in (a webhook
+   * sends a few per review) a commit waits until ingest.batchLingerMs after the previous one started, gathering more.
+   * A line after a quiet spell, or a full batch, is committed on the next tick.
+   */
   private scheduleCommit(): void {
-    if (this.commitScheduled) return;
+    const batchFull = this.pendingCount >= this.cfg.ingest.batchMaxRecords || this.pendingOverLimit();
+    if (this.commitScheduled) {
+      if (!this.commitTimer || !batchFull) return;
+      clearTimeout(this.commitTimer);
+      this.commitTimer = undefined;
+      setImmediate(this.runScheduledCommit);
+      return;
+    }
     this.commitScheduled = true;
-    const run = () => {
-      this.commitScheduled = false;
-      this.commit();
-    };
-    if (this.cfg.ingest.batchLingerMs > 0 && this.pendingCount < this.cfg.ingest.batchMaxRecords) setTimeout(run, this.cfg.ingest.batchLingerMs);
-    else setImmediate(run);
+    const wait = batchFull ? 0 : this.lastCommitAt + this.cfg.ingest.batchLingerMs - performance.now();
+    if (wait >= 1) this.commitTimer = setTimeout(this.runScheduledCommit, wait);
+    else setImmediate(this.runScheduledCommit);
   }
+
+  private readonly runScheduledCommit = () => {
+    this.commitScheduled = false;
+    this.commitTimer = undefined;
+    this.commit();
+  };
 
   /** Commits up to one batch of pending lines; acks after the commit. Returns how many lines were handled. */
   commit(): number {
+    this.lastCommitAt = performance.now();
     const pending = this.pending;
     const head = this.pendingHead;
     let n = Math.min(pending.length - head, this.cfg.ingest.batchMaxRecords);
@@ -368,6 +388,7 @@ export class IngestServer {
     }
     if (this.pendingCount) this.log.warn({ lines: this.pendingCount }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.commitTimer) clearTimeout(this.commitTimer);
     this.unsubscribeFree();
     for (const c of this.conns) c.socket.end();
     const flushUntil = Math.min(deadline, Date.now() + 1000);
