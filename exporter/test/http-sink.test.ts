@@ -97,6 +97,22 @@ t.test('json-array format with gzip', async (t) => {
   t.same(arr.map((r: { decisionId: string }) => r.decisionId), ['id-1', 'id-2', 'id-3', 'id-4']);
 });
 
+t.test('the body holds each record byte for byte, multi-byte characters included, in both formats', async (t) => {
+  const srv = await withServer(t, (_r, res) => res.end());
+  const json = [
+    JSON.stringify({ decisionId: 'a', message: 'namespace «équipe-ß» 日本語 🚀' }),
+    JSON.stringify({ decisionId: 'b', message: 'plain' }),
+    JSON.stringify({ decisionId: 'c', message: '' }),
+  ];
+  const recs = json.map((j, i) => ({ seq: i + 1, decisionId: 'x', eventType: 'violation_admission', json: j }));
+  await sink(t, { url: srv.url }).send(recs, never);
+  t.equal(srv.got[0]!.body.toString('utf8'), json.map((j) => j + '\n').join(''), 'ndjson');
+  await sink(t, { url: srv.url, format: 'json-array' }).send(recs, never);
+  t.equal(srv.got[1]!.body.toString('utf8'), `[${json.join(',')}]`, 'json-array');
+  await sink(t, { url: srv.url, format: 'json-array' }).send(recs.slice(0, 1), never);
+  t.equal(srv.got[2]!.body.toString('utf8'), `[${json[0]}]`, 'json-array of one record');
+});
+
 t.test('bearer token from a file, re-read after rotation; headers from env and inline', async (t) => {
   const dir = t.testdir({ token: 'first-token\n' });
   let accept = 'first-token';

@@ -117,28 +117,22 @@ export class DeliveryWorker {
     });
     const { maxRecords, maxBytes, lingerMs } = this.o.cfg.batch;
     while (!this.stopping) {
-      let batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
+      // Fewer records than a batch after the cursor: linger before reading them rather than after, so the batch is read
+      // once and no records are held while more arrive (records held for tens of milliseconds while ingest allocates
+      // are promoted to V8's old generation: most of the end-to-end peak RSS). lastSeq also counts records meant for
+      // other sinks only, and not those another process appended (dead-letter retry): the read below finds those.
+      const pending = this.o.queue.lastSeq - this.cursor;
+      if (pending > 0 && pending < maxRecords && lingerMs > 0) {
+        await sleep(lingerMs, this.stopSignal.signal);
+        if (this.stopping) break;
+      }
+      const batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
       if (!batch.length) {
         await this.waitForRecords(this.o.idlePollMs ?? 1000);
         continue;
       }
-      if (batch.length < maxRecords && lingerMs > 0) {
-        await sleep(lingerMs, this.stopSignal.signal);
-        if (this.stopping) break;
-        batch = this.readMore(batch, maxRecords, maxBytes);
-      }
       await this.deliver(batch);
     }
-  }
-
-  /** The batch plus what arrived after it, within the limits: the rows already read are not read again. */
-  private readMore(batch: OutgoingRecord[], maxRecords: number, maxBytes: number): OutgoingRecord[] {
-    let bytes = 0;
-    for (const r of batch) bytes += r.json.length;
-    if (bytes >= maxBytes) return batch;
-    const more = this.o.queue.readBatch(this.name, batch[batch.length - 1]!.seq, maxRecords - batch.length, maxBytes, bytes);
-    for (const r of more) batch.push(r);
-    return batch;
   }
 
   private waitForRecords(ms: number): Promise<void> {
