@@ -5,9 +5,9 @@
 // The exporter is started as shipped: its bin is run through the interpreter line at its top (as the kernel does for
 // npm's bin link), which carries the exporter's node options; each run prints the node command line and NODE_OPTIONS.
 // env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_BIN (another build, for A/B runs),
-// EXPORTER_NODE_ARGS (node options added after the bin's own, through NODE_OPTIONS, so they win; e.g.
-// "--max-semi-space-size=16"; only options NODE_OPTIONS accepts), EXPORTER_INGEST (JSON merged into the config's
-// `ingest`, e.g. '{"maxPendingBytes":"4Mi"}')
+// EXPORTER_NODE_ARGS (node command-line options added to the bin's line: they win over its NODE_OPTIONS, e.g.
+// "--max-semi-space-size=16 --trace-gc"), EXPORTER_INGEST (JSON merged into the config's `ingest`, e.g.
+// '{"maxPendingBytes":"4Mi"}')
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -73,12 +73,17 @@ function peakRssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** The bin's `#!` line as the kernel runs it: the interpreter, then everything after it as one argument. */
-function interpreterLine(bin: string): { file: string; args: string[] } {
+/**
+ * The bin's `#!` line as the kernel runs it: the interpreter, then everything after it as one argument. Extra node
+ * options go at the end of that line (made an `env -S` line if it was not one), so node gets them on its command line.
+ */
+function interpreterLine(bin: string, extraNodeArgs: string): { file: string; args: string[] } {
   const first = fs.readFileSync(bin, 'utf8').split('\n')[0]!;
   const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(first);
-  if (!m) return { file: process.execPath, args: [] };
-  return { file: m[1]!, args: m[2] ? [m[2].trim()] : [] };
+  if (!m) return { file: process.execPath, args: extraNodeArgs.split(' ').filter(Boolean) };
+  let line = (m[2] ?? '').trim();
+  if (extraNodeArgs.trim()) line = `${line.startsWith('-S ') ? line : `-S ${line}`} ${extraNodeArgs.trim()}`;
+  return { file: m[1]!, args: line ? [line] : [] };
 }
 
 /** How the running exporter was started: node's command line and the NODE_OPTIONS it got. */
@@ -104,10 +109,8 @@ function startExporter(dir: string, cfg: object): { child: ChildProcess; log: ()
   const cfgFile = path.join(dir, 'config.json');
   const ingest = process.env['EXPORTER_INGEST'];
   fs.writeFileSync(cfgFile, JSON.stringify(ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg));
-  const extra = process.env['EXPORTER_NODE_ARGS'] ?? '';
-  const env = { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], extra].filter(Boolean).join(' ') };
-  const { file, args } = interpreterLine(exporterBin);
-  const child = spawn(file, [...args, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const { file, args } = interpreterLine(exporterBin, process.env['EXPORTER_NODE_ARGS'] ?? '');
+  const child = spawn(file, [...args, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
   child.stderr!.on('data', (d: Buffer) => {
