@@ -1,4 +1,4 @@
-// The queue's bookkeeping on a real SQLite file: what a sink's advance lets go of, and how a batch is extended.
+// The queue's bookkeeping on a real SQLite file: what a sink's advance lets go of.
 import t from 'tap';
 import path from 'node:path';
 import { Queue, type NewRecord } from '../src/queue/queue.js';
@@ -38,18 +38,4 @@ t.test('a sink advancing deletes the records every active sink has passed, in th
     ['d4', 'd5', 'd6', 'd7', 'd8', 'd9'],
   );
   t.equal(q.prune(), 0, 'nothing left for prune');
-});
-
-t.test('readBatch: a batch starts with at least one record; extending one counts the bytes already in it', async (t) => {
-  const q = openQueue(t);
-  q.appendBatch(records(10), []);
-  const len = '{"i":0}'.length;
-  t.equal(q.readBatch('fast', 0, 100, 1).length, 1, 'one record even past maxBytes');
-  t.equal(q.readBatch('fast', 0, 100, 3 * len).length, 3);
-  t.equal(q.readBatch('fast', 3, 100, 3 * len, 3 * len).length, 0, 'a full batch gets nothing more');
-  t.same(
-    q.readBatch('fast', 3, 100, 5 * len, 3 * len).map((r) => r.decisionId),
-    ['d3', 'd4'],
-  );
-  t.equal(q.readBatch('fast', 3, 2, 1e9, 3 * len).length, 2, 'maxRecords is what is left of the batch');
 });

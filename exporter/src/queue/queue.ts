@@ -481,17 +481,14 @@ export class Queue {
     return r?.cursor ?? this.lastSeqValue;
   }
 
-  /**
-   * Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (at least one record when starting a
-   * batch). bytesBefore: JSON bytes already in the batch this read extends; its rows then all count against maxBytes.
-   */
-  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number, bytesBefore = 0): OutgoingRecord[] {
+  /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
+  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
     // The rows are the records (columns named as OutgoingRecord's fields): no copy per record.
     const rows = this.stmts.readBatch.all(afterSeq, sink, maxRecords) as OutgoingRecord[];
-    let bytes = bytesBefore;
+    let bytes = 0;
     for (let i = 0; i < rows.length; i++) {
       bytes += rows[i]!.json.length;
-      if ((i > 0 || bytesBefore > 0) && bytes > maxBytes) {
+      if (i > 0 && bytes > maxBytes) {
         rows.length = i;
         break;
       }
