@@ -69,7 +69,7 @@ export const defaults = {
     // this (bench/exporter-paced.ts); acks come up to this much later, and the client never waits for them.
     batchLingerMs: 10,
     maxPendingRecords: 10_000,
-    maxPendingBytes: 2 * 1024 * 1024,
+    maxPendingBytes: 1024 * 1024,
     ackBufferBytes: 64 * 1024,
     maxConnections: 1024,
   },
