@@ -82,10 +82,21 @@ function ensureCertificate() {
   return crt;
 }
 
+/**
+ * The command that runs a bin as its `#!` line says, as the kernel would (the exporter's carries its node options), so
+ * this does not depend on the build leaving the file executable.
+ */
+function viaInterpreterLine(bin) {
+  const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(readFileSync(bin, 'utf8').split('\n')[0]);
+  if (!m) return [process.execPath, [bin]];
+  return [m[1], m[2]?.trim() ? [m[2].trim(), bin] : [bin]];
+}
+
 const children = [];
 function launch(name, argv, env = {}) {
   const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, prefix] = viaInterpreterLine(argv[0]);
+  const child = spawn(file, [...prefix, ...argv.slice(1)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const entry = { name, child, exited: new Promise((r) => child.on('exit', (code, signal) => r(code ?? signal))) };
