@@ -1,6 +1,6 @@
 // The real exporter with a Dapr sink whose real sidecar (daprd, pubsub.redis) is not up at first: the exporter starts
 // anyway, /readyz and `exporter status` say the sink waits for its sidecar; once daprd is up, both show it ready and
-// the queued records go out.
+// the queued records go out; the sidecar killed while the sink is idle shows as not ready again.
 import t from 'tap';
 import { startRedis, type RedisServer } from '../peers/redis.js';
 import { startDaprd, redisPubsub, type Daprd } from '../peers/dapr.js';
@@ -77,4 +77,20 @@ t.test('a sidecar not ready at start, then ready: /readyz and exporter status fo
   const ok = await runCli(['status', '--queue', ex.queuePath, '--exit-code']);
   t.equal(ok.code, 0, ok.out);
   t.match(ok.out, /^pubsub +dapr +up +0 /m);
+
+  // The sidecar goes away while the sink is idle: the sink's own probe notices it, no publish needed.
+  await daprd.halt('SIGKILL');
+  await waitFor(
+    '/readyz: not ready again, with nothing sent',
+    async () => /sink pubsub: not ready: .*Dapr sidecar/.test(await (await fetch(`${ex.metricsUrl}/readyz`)).text()),
+    30_000,
+    200,
+  );
+  const gone = await waitFor('status: not ready', async () => {
+    const s = await pubsub(ex.queuePath);
+    return s.sink.live && !s.sink.live.ready ? s : undefined;
+  });
+  t.match(gone.sink.live!.detail, /Dapr sidecar/, 'status says why');
+  t.equal(gone.sink.depth, 0);
+  await daprd.resume();
 });

@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { Agent, request } from './undici.js';
 import type { Logger } from 'pino';
 import { Secret } from '../config/secret.js';
+import { sleep } from '../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 import { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig } from './dapr/config.js';
 
@@ -49,6 +50,7 @@ export class DaprSink implements Sink {
   readonly #agent: Agent;
   #health: SinkHealth = { ready: false, detail: 'not started' };
   #closed = false;
+  readonly #stopProbe = new AbortController();
 
   constructor(cfg: DaprSinkConfig, ctx: DaprSinkContext = {}) {
     const key = `sinks[${cfg.name}]`;
@@ -105,7 +107,7 @@ export class DaprSink implements Sink {
       this.#log?.error({ err: (e as Error).message }, 'dapr API token unreadable');
     }
     // Wait for the sidecar in the background: a sidecar that is not up yet must not fail the exporter.
-    void this.#waitReady(signal);
+    void this.#watchHealth(AbortSignal.any([signal, this.#stopProbe.signal]));
   }
 
   health(): SinkHealth {
@@ -167,6 +169,7 @@ export class DaprSink implements Sink {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopProbe.abort();
     await this.#agent.close();
   }
 
@@ -285,9 +288,14 @@ export class DaprSink implements Sink {
     }
   }
 
-  async #waitReady(signal: AbortSignal): Promise<void> {
-    let logged = false;
+  /**
+   * Probes the sidecar's outbound health: every readinessIntervalMs until it is ready, then every 5x that, so a sidecar
+   * that goes away while the sink is idle shows in health() (/readyz, `exporter status`) before the next publish fails.
+   */
+  async #watchHealth(signal: AbortSignal): Promise<void> {
+    let warned = false;
     while (!signal.aborted && !this.#closed) {
+      const wasReady = this.#health.ready;
       try {
         const res = await request(`${this.#base}/v1.0/healthz/outbound`, {
           dispatcher: this.#agent,
@@ -297,19 +305,20 @@ export class DaprSink implements Sink {
           bodyTimeout: 5000,
         });
         await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          this.#health = { ready: true };
-          this.#log?.info({ url: this.#base, component: this.#component, topic: this.#topic }, 'dapr sidecar ready');
-          return;
-        }
-        this.#health = { ready: false, detail: `Dapr sidecar at ${this.#base} not ready (HTTP ${res.statusCode})` };
+        if (res.statusCode >= 200 && res.statusCode < 300) this.#health = { ready: true };
+        else this.#health = { ready: false, detail: `Dapr sidecar at ${this.#base} not ready (HTTP ${res.statusCode})` };
       } catch (e) {
         if (signal.aborted || this.#closed) return;
         this.#health = { ready: false, detail: `waiting for the Dapr sidecar at ${this.#base}: ${(e as Error).message}` };
       }
-      if (!logged) this.#log?.warn({ detail: this.#health.detail }, 'dapr sidecar not ready yet');
-      logged = true;
-      await new Promise((r) => setTimeout(r, this.#readinessMs));
+      if (this.#health.ready && !wasReady) {
+        this.#log?.info({ url: this.#base, component: this.#component, topic: this.#topic }, 'dapr sidecar ready');
+        warned = false;
+      } else if (!this.#health.ready && !warned) {
+        this.#log?.warn({ detail: this.#health.detail }, wasReady ? 'dapr sidecar no longer ready' : 'dapr sidecar not ready yet');
+        warned = true;
+      }
+      await sleep(this.#health.ready ? this.#readinessMs * 5 : this.#readinessMs, signal);
     }
   }
 }
