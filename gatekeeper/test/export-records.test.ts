@@ -1,11 +1,15 @@
 // Decision records: Gatekeeper's export fields filled as Gatekeeper fills them, plus decisionId / auditId, and field policies.
 import t from 'tap';
+import { redactObject } from '@gk-exporter/exporter/record';
 import {
   admissionDecisionRecord,
+  admissionRecordLines,
   auditCompletedRecord,
   auditStartedRecord,
   newAuditRun,
   objectResource,
+  objectTail,
+  type AdmissionOutcome,
   violationAdmissionRecord,
   violationAuditedRecord,
   violationSummary,
@@ -77,6 +81,36 @@ t.test('admission_decision and violation_admission', async (t) => {
   t.equal(v.requestUserUID, 'u1');
   t.same(v.requestUserGroups, ['g1', 'g2']);
   t.notOk('namespace' in v, 'the constraint namespace is empty, hence omitted');
+});
+
+t.test('admission lines: byte for byte the records serialised, with their own increasing decisionIds', async (t) => {
+  const now = new Date('2026-03-04T05:06:07.089Z');
+  const source = { component: 'webhook', pod: 'gk-0' };
+  const scoped: Violation = { ...violation, constraint: { ...violation.constraint, enforcementAction: 'scoped' }, enforcementAction: 'warn' };
+  const bare: Violation = { constraint: { kind: 'K8sPSP', name: 'p', enforcementAction: '' }, enforcementAction: 'dryrun', msg: '', details: null };
+  const minimal: AdmissionRequest = { uid: '', kind: { group: '', version: 'v1', kind: 'Pod' }, object: null } as unknown as AdmissionRequest;
+  const cases: Array<{ name: string; req: AdmissionRequest; object: any; outcome: AdmissionOutcome; source?: typeof source; redact?: string[] }> = [
+    { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare], evaluatedConstraints: 3, durationMs: 1.23456 } },
+    { name: 'allowed, no source', req: { ...req, dryRun: true }, object: req.object, outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: 0 } },
+    { name: 'no uid, no operation, no object', req: minimal, object: null, source, outcome: { allowed: true, warnings: [], violations: [bare], evaluatedConstraints: 1, durationMs: 0.5, exempt: true, error: 'deadline' } },
+    { name: 'with the object, redacted', req, object: { metadata: { name: 'web' }, data: { k: 'v' } }, source, redact: ['data'], outcome: { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 2 } },
+  ];
+  const withoutId = (line: string) => line.replace(/"decisionId":"[^"]*"/, '"decisionId":"-"');
+  for (const c of cases) {
+    let tail = '';
+    const decision = admissionDecisionRecord(c.req, c.object, c.outcome, c.source, now);
+    if (c.redact) {
+      const { object, redactedPaths } = redactObject(c.object, c.redact);
+      tail = objectTail(object, redactedPaths);
+      decision.object = object;
+      decision.redactedPaths = redactedPaths;
+    }
+    const expected = [decision, ...c.outcome.violations.map((v) => violationAdmissionRecord(c.req, c.object, v, c.source, now))].map((r) => withoutId(JSON.stringify(r)));
+    const lines = admissionRecordLines(c.req, c.object, c.outcome, c.source, now, tail);
+    t.same(lines.map(withoutId), expected, c.name);
+    const ids = lines.map((l) => JSON.parse(l).decisionId as string);
+    t.ok(ids.every((id, i) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id) && (i === 0 || id > ids[i - 1]!)), `${c.name}: UUIDv7s, increasing`);
+  }
 });
 
 t.test('the decision lists at most 20 violations and says it truncated', async (t) => {

@@ -5,11 +5,13 @@ import type { Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 import {
   admissionDecisionRecord,
+  admissionRecordLines,
   admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   violationAdmissionRecord,
   violationAuditedRecord,
+  objectTail,
   type AdmissionOutcome,
   type AuditCompletion,
   type AuditRun,
@@ -20,7 +22,8 @@ import { applyFieldPolicy, type FieldPolicy } from './redact.js';
 
 /** What this module needs of the exporter's client. */
 export interface RecordSender {
-  send(record: DecisionRecord): unknown;
+  /** A record, or one already serialised (a JSON line without its newline). */
+  send(record: DecisionRecord | string): unknown;
   close(): Promise<unknown>;
   /** For back-pressure (the audit): records held until acknowledged, the capacity, and a wait for acknowledgements. */
   stats?(): { buffered: number };
@@ -65,9 +68,30 @@ export class DecisionExport {
     }
   }
 
+  private emitLine(line: string): void {
+    try {
+      this.client.send(line);
+      this.sent++;
+    } catch (e) {
+      this.failed++;
+      this.logger.error({ err: e }, 'could not hand a record to the export client');
+    }
+  }
+
   admission(req: AdmissionRequest, object: any, outcome: AdmissionOutcome): void {
-    const now = new Date();
     if (outcome.allowed && !outcome.violations.length && !this.opts.includeAllowed) return;
+    const now = new Date();
+    const { omit, redact } = this.opts.fieldPolicy;
+    if (!omit.length && !redact.length) {
+      // The common case, on the webhook's thread: the review's records serialised directly, their shared fields once.
+      let tail = '';
+      if (this.opts.includeObject && object && typeof object === 'object') {
+        const { object: redacted, redactedPaths } = redactObject(object, this.opts.objectRedact);
+        tail = objectTail(redacted, redactedPaths);
+      }
+      for (const line of admissionRecordLines(req, object, outcome, this.opts.source, now, tail)) this.emitLine(line);
+      return;
+    }
     const decision = admissionDecisionRecord(req, object, outcome, this.opts.source, now);
     if (this.opts.includeObject && object && typeof object === 'object') {
       const { object: redacted, redactedPaths } = redactObject(object, this.opts.objectRedact);

@@ -25,7 +25,7 @@ export class ClientSender implements RecordSender {
     readonly bufferRecords: number,
   ) {}
 
-  send(record: object): void {
+  send(record: object | string): void {
     this.client.send(record);
   }
 

@@ -189,6 +189,72 @@ export function violationAdmissionRecord(
   return rec;
 }
 
+/** What goes after an admission_decision's own fields (the reviewed object, when exported), as JSON members with a leading comma. */
+export type DecisionTail = string;
+
+/** The reviewed object and its redacted paths as the JSON members admissionRecordLines appends to the admission_decision. */
+export function objectTail(object: unknown, redactedPaths: string[]): DecisionTail {
+  return `,"object":${JSON.stringify(object)}${redactedPaths.length ? `,"redactedPaths":${JSON.stringify(redactedPaths)}` : ''}`;
+}
+
+/** The members of a JSON object's text, without its braces. */
+function members(fields: Fields): string {
+  return JSON.stringify(fields).slice(1, -1);
+}
+
+/**
+ * The records of one review as JSON lines, the admission_decision first: the same fields, values and order as
+ * admissionDecisionRecord and violationAdmissionRecord give once serialised (test/export-records compares them), but the
+ * request, resource and source fields every record of the review shares are serialised once, and no record object is built.
+ * This runs on the webhook's thread for every exported review.
+ */
+export function admissionRecordLines(
+  req: AdmissionRequest,
+  object: any,
+  outcome: AdmissionOutcome,
+  source: RecordSource | undefined,
+  now: Date,
+  decisionTail: DecisionTail = '',
+): string[] {
+  const ms = now.getTime();
+  const timestamp = now.toISOString();
+  const uid = JSON.stringify(req.uid || timestamp);
+  const shared = admissionShared(req, object, source);
+  // Never empty: dryRun is always there. operation is only there when the request has one.
+  const sharedMembers = members(shared);
+  const envelope = (eventType: string) =>
+    `{"schemaVersion":"${SCHEMA_VERSION}","decisionId":"${newDecisionId(ms)}","timestamp":"${timestamp}","eventType":"${eventType}","id":${uid},`;
+
+  const head: Fields = {};
+  setIf(head, 'message', outcome.message);
+  setIf(head, 'warnings', outcome.warnings);
+  head['violations'] = violationSummary(outcome.violations);
+  head['evaluatedConstraints'] = outcome.evaluatedConstraints;
+  head['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
+  if (outcome.exempt) head['exempt'] = true;
+  setIf(head, 'error', outcome.error);
+  // The builder's operation keeps its place among the request fields when they have it, else it comes after allowed.
+  const operation = 'operation' in shared ? '' : `,"operation":${JSON.stringify(req.operation ?? '')}`;
+  const lines = [
+    `${envelope('admission_decision')}${members(head)},${sharedMembers},"admissionUID":${uid},"allowed":${outcome.allowed}${operation}${decisionTail}}`,
+  ];
+  for (const v of outcome.violations) {
+    const own: Fields = {
+      group: CONSTRAINT_GROUP,
+      version: CONSTRAINT_VERSION,
+      kind: v.constraint.kind,
+      name: v.constraint.name,
+      enforcementAction: v.constraint.enforcementAction || v.enforcementAction,
+    };
+    if (v.msg) own['message'] = v.msg;
+    if (v.details !== undefined && v.details !== null) own['details'] = v.details;
+    if (v.constraint.enforcementAction === 'scoped') own['enforcementActions'] = [v.enforcementAction];
+    if (v.constraint.annotations) setIf(own, 'constraintAnnotations', constraintAnnotations(v.constraint));
+    lines.push(`${envelope('violation_admission')}${members(own)},${sharedMembers},"admissionUID":${uid}}`);
+  }
+  return lines;
+}
+
 export interface AuditRun {
   /**
    * The run's id, shared by every record of the run as auditId and Gatekeeper's id: the start time in RFC 3339
