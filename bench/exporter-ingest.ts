@@ -15,6 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchRecord } from './_records.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
@@ -24,25 +25,7 @@ const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 4);
 const LINES_PER_WRITE = 100;
 const WINDOW_LINES = 20_000; // unacknowledged lines a connection keeps in flight
 
-function record(conn: number, i: number): string {
-  const base = {
-    decisionId: `bench-${conn}-${i}`,
-    timestamp: '2026-11-24T10:00:00.000Z',
-    eventType: 'violation_admission',
-    constraint_kind: 'K8sRequiredLabels',
-    constraint_name: 'must-have-owner',
-    constraint_action: 'deny',
-    resource_kind: 'Pod',
-    resource_namespace: 'team-payments',
-    resource_name: `checkout-7d9f8c6b5-${String(i).padStart(6, '0')}`,
-    request_username: 'system:serviceaccount:kube-system:replicaset-controller',
-    message: 'you must provide labels: {"owner"}',
-    pad: '',
-  };
-  const s = JSON.stringify(base);
-  base.pad = 'x'.repeat(Math.max(0, 500 - s.length));
-  return JSON.stringify(base);
-}
+const record = (conn: number, i: number): string => benchRecord('bench', conn, i);
 
 /** Pre-built write chunks (LINES_PER_WRITE lines each) so the client costs little CPU. */
 function chunks(conn: number, n: number): Buffer[] {

@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchRecord } from './_records.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
@@ -42,24 +43,7 @@ function hasStrace(): boolean {
   }
 }
 
-function record(conn: number, i: number): string {
-  const base = {
-    decisionId: `paced-${conn}-${i}`,
-    timestamp: '2026-11-24T10:00:00.000Z',
-    eventType: 'violation_admission',
-    constraint_kind: 'K8sRequiredLabels',
-    constraint_name: 'must-have-owner',
-    constraint_action: 'deny',
-    resource_kind: 'Pod',
-    resource_namespace: 'team-payments',
-    resource_name: `checkout-7d9f8c6b5-${String(i).padStart(6, '0')}`,
-    request_username: 'system:serviceaccount:kube-system:replicaset-controller',
-    message: 'you must provide labels: {"owner"}',
-    pad: '',
-  };
-  base.pad = 'x'.repeat(Math.max(0, 500 - JSON.stringify(base).length));
-  return JSON.stringify(base);
-}
+const record = (conn: number, i: number): string => benchRecord('paced', conn, i);
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;

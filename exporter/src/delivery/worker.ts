@@ -6,6 +6,7 @@ import type { SinkConfig } from '../config/config.js';
 import type { NewDeadLetter, Queue } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
 import { backoffDelay, sleep } from './backoff.js';
+import type { SinkLiveRow } from '../queue/sink-health.js';
 
 /**
  * Per-sink hook applied before sending (routing: filter / redact). Return null when the record is not for this sink:
@@ -27,19 +28,7 @@ export interface WorkerOptions {
 }
 
 /** What a worker knows of its sink right now, for `exporter status` (see delivery/health-reporter.ts). */
-export interface WorkerLiveState {
-  sink: string;
-  /** The sink's own health (e.g. the Dapr sidecar's readiness). */
-  ready: boolean;
-  detail: string | null;
-  up: boolean;
-  /** Last send that delivered at least one record, since this exporter started. */
-  lastSuccessAt: number | null;
-  /** Failed attempts since the last attempt that delivered everything it sent. */
-  consecutiveFailures: number;
-  /** While backing off: when the next attempt starts. */
-  nextRetryAt: number | null;
-}
+export type WorkerLiveState = Omit<SinkLiveRow, 'updatedAt'>;
 
 interface Item {
   rec: OutgoingRecord;

@@ -6,11 +6,15 @@ import type Database from 'better-sqlite3';
 
 export interface SinkLiveRow {
   sink: string;
+  /** The sink's own health (e.g. the Dapr sidecar's readiness). */
   ready: boolean;
   detail: string | null;
   up: boolean;
+  /** Last send that delivered at least one record, since this exporter started. */
   lastSuccessAt: number | null;
+  /** Failed attempts since the last attempt that delivered everything it sent. */
   consecutiveFailures: number;
+  /** While backing off: when the next attempt starts. */
   nextRetryAt: number | null;
   updatedAt: number;
 }
