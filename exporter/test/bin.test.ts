@@ -83,3 +83,14 @@ t.test('only the client libraries of the configured sink types are loaded', asyn
     for (const p of notLoaded) t.notOk(packages.includes(p), `${type} sink: ${p} not loaded`);
   }
 });
+
+// npm ci links bins before the build has made them, so the build links them again (npm rebuild): after it both
+// commands resolve with npx from the repository root, as the README says.
+t.test('after the build, npx resolves both bins from the repository root', async (t) => {
+  const root = path.join(import.meta.dirname, '../..');
+  for (const bin of ['exporter', 'gatekeeper']) {
+    const r = spawnSync('npx', ['--no-install', bin, '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    t.equal(r.status, 0, `npx ${bin} --help: ${r.stderr}`);
+    t.match(r.stdout, /^Usage: /m, `npx ${bin} prints its usage`);
+  }
+});
