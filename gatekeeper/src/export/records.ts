@@ -130,17 +130,23 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
   return s;
 }
 
+/** The verdict's own fields of an admission_decision, in the record's field order. */
+function verdictFields(outcome: AdmissionOutcome): Fields {
+  const f: Fields = {};
+  setIf(f, 'message', outcome.message);
+  setIf(f, 'warnings', outcome.warnings);
+  f['violations'] = violationSummary(outcome.violations);
+  f['evaluatedConstraints'] = outcome.evaluatedConstraints;
+  f['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
+  if (outcome.exempt) f['exempt'] = true;
+  setIf(f, 'error', outcome.error);
+  return f;
+}
+
 /** One admission_decision per review (Gatekeeper has no such record: it only exports violations). */
 export function admissionDecisionRecord(req: AdmissionRequest, object: any, outcome: AdmissionOutcome, source?: RecordSource, now = new Date()): DecisionRecord {
   const uid = req.uid || now.toISOString();
-  const rec: Fields = {};
-  setIf(rec, 'message', outcome.message);
-  setIf(rec, 'warnings', outcome.warnings);
-  rec['violations'] = violationSummary(outcome.violations);
-  rec['evaluatedConstraints'] = outcome.evaluatedConstraints;
-  rec['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
-  if (outcome.exempt) rec['exempt'] = true;
-  setIf(rec, 'error', outcome.error);
+  const rec = verdictFields(outcome);
   resourceFields(rec, admissionResource(req, object));
   requestFields(rec, req);
   if (source) rec['source'] = source;
@@ -227,14 +233,7 @@ export function admissionRecordLines(
   const envelope = (eventType: string) =>
     `{"schemaVersion":"${SCHEMA_VERSION}","decisionId":"${newDecisionId(ms)}","timestamp":"${timestamp}","eventType":"${eventType}","id":${uid},`;
 
-  const head: Fields = {};
-  setIf(head, 'message', outcome.message);
-  setIf(head, 'warnings', outcome.warnings);
-  head['violations'] = violationSummary(outcome.violations);
-  head['evaluatedConstraints'] = outcome.evaluatedConstraints;
-  head['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
-  if (outcome.exempt) head['exempt'] = true;
-  setIf(head, 'error', outcome.error);
+  const head = verdictFields(outcome);
   // The builder's operation keeps its place among the request fields when they have it, else it comes after allowed.
   const operation = 'operation' in shared ? '' : `,"operation":${JSON.stringify(req.operation ?? '')}`;
   const lines = [
