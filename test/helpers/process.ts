@@ -53,3 +53,13 @@ export async function waitFor<T>(label: string, fn: () => Promise<T> | T, timeou
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Waits until `url` answers 200 (a /readyz), failing at once with the process's output if it exits meanwhile. */
+export async function waitReady(label: string, proc: Started, url: string, timeoutMs = 120_000): Promise<void> {
+  await waitFor(label, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`${label}: the process exited: ${proc.output().slice(-3000)}`);
+    const r = await fetch(url).catch(() => undefined);
+    await r?.text();
+    return r?.status === 200;
+  }, timeoutMs, 250);
+}

@@ -4,10 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { bins, repoRoot, sharedDir } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { start, waitFor, type Started } from '../helpers/process.js';
+import { start, waitFor, type Started, waitReady } from '../helpers/process.js';
 import { startKube, type KubeCluster } from '../peers/kube.js';
 
 const NS = 'gatekeeper-system';
@@ -58,12 +57,7 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
     '--host', '127.0.0.1',
     '--metrics-port', String(metricsPort),
   ]);
-  await waitFor('ready', async () => {
-    if (gk!.child.exitCode !== null) throw new Error(`exited: ${gk!.output().slice(-3000)}`);
-    const r = await request(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
-    await r?.body.text();
-    return r?.statusCode === 200;
-  }, 120_000, 250);
+  await waitReady('ready', gk!, `http://127.0.0.1:${metricsPort}/readyz`);
 
   await kube.kubectlOk(['apply', '-f', path.join(sharedDir, 'gatekeeper-library/general/requiredlabels/template.yaml')]);
   await waitFor('the audit process creates the constraint CRD', async () => (await kube.kubectl(['get', 'crd', 'k8srequiredlabels.constraints.gatekeeper.sh'])).code === 0, 60_000, 250);

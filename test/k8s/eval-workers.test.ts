@@ -3,10 +3,9 @@
 // Config) reaches the workers, as kubectl observes through the API server.
 import path from 'node:path';
 import t from 'tap';
-import { request } from 'undici';
 import { bins, repoRoot, sharedDir } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { start, waitFor, type Started } from '../helpers/process.js';
+import { start, waitFor, type Started, waitReady } from '../helpers/process.js';
 import { startKube, type KubeCluster } from '../peers/kube.js';
 
 const library = path.join(sharedDir, 'gatekeeper-library/general');
@@ -77,12 +76,7 @@ t.test('policies and synced data pushed to the evaluation workers after start', 
     '--cert-host', '127.0.0.1',
     '--log-level', 'info',
   ]);
-  await waitFor('ready', async () => {
-    if (gk!.child.exitCode !== null) throw new Error(`exited: ${gk!.output().slice(-3000)}`);
-    const r = await request(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
-    await r?.body.text();
-    return r?.statusCode === 200;
-  }, 120_000, 250);
+  await waitReady('ready', gk!, `http://127.0.0.1:${metricsPort}/readyz`);
   t.match(gk.output(), /"evalWorkers":2,"msg":"evaluation workers started"/);
   await waitFor('caBundle injected', async () => (await configMap('probe')).code === 0, 30_000, 250);
 

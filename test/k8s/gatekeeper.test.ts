@@ -7,7 +7,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { bins, repoRoot, sharedDir } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { start, waitFor, type Started } from '../helpers/process.js';
+import { start, waitFor, type Started, waitReady } from '../helpers/process.js';
 import { startKube, type KubeCluster } from '../peers/kube.js';
 
 const library = path.join(sharedDir, 'gatekeeper-library/general');
@@ -99,12 +99,7 @@ t.before(async () => {
     '--export-socket', socket,
     '--log-level', 'info',
   ]);
-  await waitFor('gatekeeper /readyz', async () => {
-    if (gk.child.exitCode !== null) throw new Error(`gatekeeper exited: ${gk.output().slice(-3000)}`);
-    const r = await request(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
-    await r?.body.text();
-    return r?.statusCode === 200;
-  }, 120_000, 250);
+  await waitReady('gatekeeper /readyz', gk, `http://127.0.0.1:${metricsPort}/readyz`);
 });
 
 t.teardown(async () => {

@@ -9,7 +9,7 @@ import { Agent, request } from 'undici';
 import { generateBundle } from '../../gatekeeper/src/k8s/certs.js';
 import { bins, sharedDir, repoRoot } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { start, waitFor, type Started } from '../helpers/process.js';
+import { start, waitFor, type Started, waitReady } from '../helpers/process.js';
 import { startKube, type KubeCluster } from '../peers/kube.js';
 
 const NS = 'gatekeeper-system';
@@ -38,12 +38,7 @@ async function startReplica(name: string, certDir: string, operations = 'webhook
     '--audit-match-kind-only',
   ]);
   replicas.push(proc);
-  await waitFor(`${name} ready`, async () => {
-    if (proc.child.exitCode !== null) throw new Error(`${name} exited: ${proc.output().slice(-3000)}`);
-    const r = await request(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
-    await r?.body.text();
-    return r?.statusCode === 200;
-  }, 120_000, 250);
+  await waitReady(`${name} ready`, proc, `http://127.0.0.1:${metricsPort}/readyz`);
   return { proc, port };
 }
 

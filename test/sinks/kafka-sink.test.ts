@@ -120,6 +120,14 @@ t.test('a record the broker refuses for good is reported alone; the rest goes th
   await sink.close();
 });
 
+/** 300 ms from now the broker is killed -9; 2 s later it starts again on the same ports and data. */
+async function killBrokerThenRestart(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
+  await kafka.kill();
+  await new Promise((r) => setTimeout(r, 2000));
+  await kafka.restart();
+}
+
 t.test('broker killed mid-stream and restarted: nothing lost, the backlog drains', async (t) => {
   t.setTimeout(240_000);
   const topic = 'decisions-crash';
@@ -131,12 +139,7 @@ t.test('broker killed mid-stream and restarted: nothing lost, the backlog drains
   let sawUnready = false;
   let attempts = 0;
   let batches = 0;
-  const killer = (async () => {
-    await new Promise((r) => setTimeout(r, 300));
-    await kafka.kill();
-    await new Promise((r) => setTimeout(r, 2000));
-    await kafka.restart();
-  })();
+  const killer = killBrokerThenRestart();
   for (let i = 0; i < all.length; i += 200) {
     const r = await deliver(sink, all.slice(i, i + 200), ac.signal);
     t.equal(r.refused.length, 0);
@@ -195,12 +198,7 @@ t.test('broker killed while requests are in flight: nothing lost, per-key order 
   const all = Array.from({ length: 12_000 }, (_, i) => outgoing(decisionRecord(i, { resourceName: `cm-${i % 20}` })));
   let attempts = 0;
   let batches = 0;
-  const killer = (async () => {
-    await new Promise((r) => setTimeout(r, 300));
-    await kafka.kill();
-    await new Promise((r) => setTimeout(r, 2000));
-    await kafka.restart();
-  })();
+  const killer = killBrokerThenRestart();
   for (let i = 0; i < all.length; i += 1000) {
     const r = await deliver(sink, all.slice(i, i + 1000), ac.signal);
     t.equal(r.refused.length, 0);
