@@ -4,23 +4,37 @@ import { cryptoX509Builtins } from './crypto-x509.js';
 import { dataBuiltins } from './data.js';
 import { encodingBuiltins } from './encoding.js';
 import { graphBuiltins } from './graph.js';
+import { jsonPatch } from './json-patch.js';
+import { jsonSchemaBuiltins } from './json-schema.js';
 import { jwtBuiltins } from './jwt.js';
 import { netBuiltins } from './net.js';
 import { miscBuiltins } from './misc.js';
+import { randomBuiltins } from './random.js';
 import { regexBuiltins } from './regex.js';
+import { regoTypeName, type RegoTerm } from './rego-value.js';
 import { semverBuiltins } from './semver.js';
+import { regoSprintf } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
+import { objectSubsetBuiltin } from './subset.js';
 import { timeBuiltins } from './time.js';
-import type { BuiltinTable, EvalContext } from './types.js';
+import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uriBuiltins } from './uri.js';
+import { yamlBuiltins } from './yaml.js';
 
 export { BuiltinError, RegoSetArg, type EvalContext } from './types.js';
 export { regoSprintf } from './sprintf.js';
-export { parseRegoValue } from './rego-value.js';
+export { parseRegoValue, regoLiteral, type RegoTerm } from './rego-value.js';
 
 /** Builtins that need network or secrets: Gatekeeper templates must not call them. */
 export const forbiddenBuiltins = new Set(['http.send', 'net.lookup_ip_addr', 'providers.aws.sign_req']);
+
+/** Non-native builtins the engine does not provide, and why (a template calling one is refused at load). */
+export const notProvidedBuiltins: Record<string, string> = {
+  'http.send': 'network access from a template is forbidden',
+  'net.lookup_ip_addr': 'network access from a template is forbidden',
+  'providers.aws.sign_req': 'signing with credentials from a template is forbidden',
+};
 
 export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
   return {
@@ -30,12 +44,15 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
     ...regexBuiltins,
     ...miscBuiltins,
     ...dataBuiltins,
+    ...yamlBuiltins,
+    ...jsonSchemaBuiltins,
     ...encodingBuiltins,
     ...cryptoX509Builtins,
     ...netBuiltins,
     ...graphBuiltins,
     ...uriBuiltins,
     ...timeBuiltins(ctx),
+    ...randomBuiltins(ctx),
     ...jwtBuiltins(ctx),
   };
 }
@@ -50,5 +67,16 @@ export const setArgBuiltins = new Set(['net.cidr_contains_matches']);
 
 export const setResultBuiltins = new Set(['net.cidr_expand', 'net.cidr_merge', 'net.cidr_contains_matches', 'graph.reachable_paths']);
 
-/** Names handled specially by the dispatcher (arguments as Rego values). */
-export const rawValueBuiltins = new Set(['sprintf']);
+/**
+ * Builtins that take and return Rego values (arguments read with opa_value_dump, the result loaded as a Rego
+ * literal), for what JSON loses: sets (json.patch into a set, object.subset of sets) and number literals (sprintf).
+ */
+export const termBuiltins: Record<string, (...args: RegoTerm[]) => RegoTerm | undefined> = {
+  sprintf: (format, values) => {
+    if (format!.k !== 'str') throw new BuiltinError('sprintf', `operand 1 must be string but got ${regoTypeName(format!)}`);
+    if (values!.k !== 'arr') throw new BuiltinError('sprintf', `operand 2 must be array but got ${regoTypeName(values!)}`);
+    return { k: 'str', v: regoSprintf(format.v, values.items) };
+  },
+  'json.patch': (doc, operations) => jsonPatch(doc!, operations!),
+  'object.subset': (sup, sub) => objectSubsetBuiltin(sup!, sub!),
+};

@@ -4,68 +4,9 @@ import crypto from 'node:crypto';
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { str, typeOf } from './strings.js';
 import { nowNs } from './time.js';
+import { base64UrlDecode, decodeHeader, decodeJwt, Fail, jsonObject, jwtDecode } from './jwt-decode.js';
 
 const tokenAlgorithms = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512', 'EdDSA']);
-
-class Fail extends Error {}
-
-/** OPA's base64url.decode: padding optional. */
-function base64UrlDecode(s: string): Buffer {
-  let padded = s;
-  if (!s.endsWith('=')) {
-    const rem = s.length % 4;
-    if (rem === 1) throw new Fail(`illegal base64url string: ${s}`);
-    padded += rem === 2 ? '==' : rem === 3 ? '=' : '';
-  }
-  const bad = [...padded].findIndex((c) => !/[A-Za-z0-9_=-]/.test(c));
-  if (bad >= 0) throw new Fail(`illegal base64 data at input byte ${bad}`);
-  if (padded.length % 4 !== 0 || /=[^=]/.test(padded) || /={3,}$/.test(padded)) {
-    throw new Fail(`illegal base64 data at input byte ${Math.max(0, padded.indexOf('='))}`);
-  }
-  return Buffer.from(padded, 'base64url');
-}
-
-interface Token {
-  header: string;
-  payload: string;
-  signature: string;
-}
-
-function decodeJwt(v: unknown): Token {
-  if (typeof v !== 'string') throw new Fail(`operand 1 must be string but got ${typeOf(v)}`);
-  if (!v.includes('.')) throw new Fail('encoded JWT had no period separators');
-  const parts = v.split('.');
-  if (parts.length !== 3) throw new Fail(`encoded JWT must have 3 sections, found ${parts.length}`);
-  return { header: parts[0]!, payload: parts[1]!, signature: parts[2]! };
-}
-
-function jsonObject(text: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new Fail(`invalid JSON: ${(e as Error).message}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Fail('decoded JSON type was not an Object');
-  return v as Record<string, unknown>;
-}
-
-function decodeHeader(token: Token): Record<string, unknown> {
-  let text: string;
-  try {
-    text = base64UrlDecode(token.header).toString('utf8');
-  } catch (e) {
-    throw new Fail(`JWT header had invalid encoding: ${(e as Error).message}`);
-  }
-  let header: Record<string, unknown>;
-  try {
-    header = jsonObject(text);
-  } catch (e) {
-    throw new Fail(`bad JWT header: ${(e as Error).message}`);
-  }
-  if ('enc' in header) throw new Fail('JWT is a JWE object, which is not supported');
-  return header;
-}
 
 interface Header {
   alg: string;
@@ -366,6 +307,10 @@ function encodeSign(headerText: string, payloadText: string, jwkText: string): s
     headers = undefined;
   }
   const h = (headers && typeof headers === 'object' ? headers : {}) as Record<string, unknown>;
+  // the wording of the JOSE library OPA signs with (its header lookup)
+  if (headerText === '') throw new Fail("missing or invalid 'alg' header: cannot parse JSON: cannot parse empty string");
+  if (headers === undefined && /^\s*\{/.test(headerText)) throw new Fail("missing or invalid 'alg' header: cannot parse JSON");
+  if (h.alg === undefined) throw new Fail('missing or invalid \'alg\' header: jwsbb: header "alg" not found');
   if (typeof h.alg !== 'string') throw new Fail("missing or invalid 'alg' header: 'alg' is not a string");
   if (!tokenAlgorithms.has(h.alg)) throw new Fail(`unknown JWS algorithm: ${h.alg}`);
   if (typeof h.typ !== 'string' || h.typ === 'JWT') {
@@ -393,6 +338,7 @@ const named =
 
 export function jwtBuiltins(ctx: () => EvalContext): BuiltinTable {
   const table: BuiltinTable = {
+    'io.jwt.decode': named('io.jwt.decode', jwtDecode),
     'io.jwt.decode_verify': named('io.jwt.decode_verify', (jwt, constraints) => decodeVerify(jwt, constraints, ctx())),
     'io.jwt.encode_sign': named('io.jwt.encode_sign', (headers, payload, key) => encodeSign(goJson(headers), goJson(payload), goJson(key))),
     'io.jwt.encode_sign_raw': named('io.jwt.encode_sign_raw', (headers, payload, key) =>

@@ -1,42 +1,12 @@
-// The remaining non-native builtins real-world templates call: encodings, hashes, YAML, JSON schema, objects, ids.
+// The remaining non-native builtins real-world templates call: encodings, hashes, ranges, ids.
 import crypto from 'node:crypto';
 import net from 'node:net';
-import YAML from 'yaml';
-import { Ajv } from 'ajv';
 import { BuiltinError, type BuiltinTable } from './types.js';
 import { str, typeOf } from './strings.js';
 
 const hash = (alg: string) => (x: unknown) => crypto.createHash(alg).update(str(`crypto.${alg}`, 1, x)).digest('hex');
 const hmac = (alg: string) => (x: unknown, key: unknown) =>
   crypto.createHmac(alg, str(`crypto.hmac.${alg}`, 2, key)).update(str(`crypto.hmac.${alg}`, 1, x)).digest('hex');
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-
-function schemaOf(name: string, s: unknown): object {
-  const v = typeof s === 'string' ? JSON.parse(s) : s;
-  if (v === null || typeof v !== 'object') throw new BuiltinError(name, `schema must be object or string but got ${typeOf(s)}`);
-  return v as object;
-}
-
-function isSubset(sup: unknown, sub: unknown): boolean {
-  if (Array.isArray(sup) && Array.isArray(sub)) {
-    // array in array: sub must be a contiguous subsequence; OPA treats sets (which arrive as arrays) the same way here
-    if (sub.length === 0) return true;
-    for (let i = 0; i + sub.length <= sup.length; i++) {
-      if (sub.every((x, j) => JSON.stringify(x) === JSON.stringify(sup[i + j]))) return true;
-    }
-    return sub.every((x) => sup.some((y) => JSON.stringify(x) === JSON.stringify(y)));
-  }
-  if (sup && sub && typeof sup === 'object' && typeof sub === 'object' && !Array.isArray(sup) && !Array.isArray(sub)) {
-    return Object.entries(sub as Record<string, unknown>).every(([k, v]) => {
-      const w = (sup as Record<string, unknown>)[k];
-      if (w === undefined) return false;
-      if (w && v && typeof w === 'object' && typeof v === 'object' && !Array.isArray(w)) return isSubset(w, v);
-      return JSON.stringify(w) === JSON.stringify(v);
-    });
-  }
-  return JSON.stringify(sup) === JSON.stringify(sub);
-}
 
 const uuids = new Map<string, string>();
 
@@ -53,9 +23,17 @@ export const miscBuiltins: BuiltinTable = {
   },
   'hex.encode': (x) => Buffer.from(str('hex.encode', 1, x)).toString('hex'),
   'hex.decode': (x) => {
-    const s = str('hex.decode', 1, x);
-    if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new BuiltinError('hex.decode', `invalid hex string ${JSON.stringify(s)}`);
-    return Buffer.from(s, 'hex').toString('utf8');
+    // Go's hex.DecodeString: the first byte that is not a hex digit, else an odd length, is the error
+    const bytes = Buffer.from(str('hex.decode', 1, x), 'utf8');
+    const bad = bytes.findIndex((b) => !/[0-9a-fA-F]/.test(String.fromCharCode(b)));
+    if (bad >= 0) {
+      const b = bytes[bad]!;
+      const code = `U+${b.toString(16).toUpperCase().padStart(4, '0')}`;
+      const printable = (b >= 0x20 && b < 0x7f) || b >= 0xa1;
+      throw new Error(`encoding/hex: invalid byte: ${code}${printable ? ` '${String.fromCharCode(b)}'` : ''}`);
+    }
+    if (bytes.length % 2) throw new Error('encoding/hex: odd length hex string');
+    return Buffer.from(bytes.toString('latin1'), 'hex').toString('utf8');
   },
   'urlquery.encode': (x) => encodeURIComponent(str('urlquery.encode', 1, x)).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()),
   'urlquery.decode': (x) => {
@@ -79,41 +57,6 @@ export const miscBuiltins: BuiltinTable = {
     for (const [k, v] of new URLSearchParams(str('urlquery.decode_object', 1, x))) (out[k] ??= []).push(v);
     return out;
   },
-  'yaml.is_valid': (x) => {
-    if (typeof x !== 'string') return undefined;
-    try {
-      YAML.parse(x);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  'yaml.marshal': (x) => YAML.stringify(x),
-  'yaml.unmarshal': (x) => {
-    try {
-      return YAML.parse(str('yaml.unmarshal', 1, x)) ?? null;
-    } catch (e) {
-      throw new BuiltinError('yaml.unmarshal', (e as Error).message);
-    }
-  },
-  'json.verify_schema': (s) => {
-    try {
-      ajv.compile(schemaOf('json.verify_schema', s));
-      return [true, null];
-    } catch (e) {
-      return [false, (e as Error).message];
-    }
-  },
-  'json.match_schema': (doc, s) => {
-    const d = typeof doc === 'string' ? JSON.parse(doc) : doc;
-    const validate = ajv.compile(schemaOf('json.match_schema', s));
-    if (validate(d)) return [true, []];
-    return [
-      false,
-      (validate.errors ?? []).map((e) => ({ error: `${e.instancePath || '(root)'}: ${e.message}`, type: e.keyword, field: e.instancePath, desc: e.message })),
-    ];
-  },
-  'object.subset': (sup, sub) => isSubset(sup, sub),
   'numbers.range_step': (a, b, step) => {
     const [x, y, s] = [Number(a), Number(b), Number(step)];
     if (!Number.isInteger(s) || s <= 0) throw new BuiltinError('numbers.range_step', 'step must be a positive integer');
@@ -139,21 +82,11 @@ export const miscBuiltins: BuiltinTable = {
     }
     return u;
   },
-  'rand.intn': (_k, n) => Math.floor(Math.random() * Math.abs(Number(n))),
-  'opa.runtime': () => ({ env: {}, version: 'wasm' }),
+  // Gatekeeper gives OPA no runtime information, where opa.runtime() is an empty object
+  'opa.runtime': () => ({}),
   // Gatekeeper evaluates without a tracer, where OPA's trace is a no-op that succeeds
   trace: (note) => {
     str('trace', 1, note);
     return true;
-  },
-  'io.jwt.decode': (t) => {
-    const parts = str('io.jwt.decode', 1, t).split('.');
-    if (parts.length !== 3) throw new BuiltinError('io.jwt.decode', 'encoded JWT had no period separators');
-    try {
-      const dec = (p: string) => JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
-      return [dec(parts[0]!), dec(parts[1]!), Buffer.from(parts[2]!, 'base64url').toString('hex')];
-    } catch (e) {
-      throw new BuiltinError('io.jwt.decode', (e as Error).message);
-    }
   },
 };

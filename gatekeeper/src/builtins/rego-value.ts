@@ -82,7 +82,7 @@ class Parser {
       this.i += 5;
       return { k: 'bool', v: false };
     }
-    const m = /^-?[0-9][0-9.eE+-]*/.exec(this.s.slice(this.i, this.i + 400));
+    const m = /^-?\.?[0-9][0-9.eE+-]*/.exec(this.s.slice(this.i, this.i + 400));
     if (m) {
       this.i += m[0].length;
       return { k: 'num', lit: m[0] };
@@ -245,3 +245,43 @@ export function termToJs(t: RegoTerm): unknown {
       return Object.fromEntries(t.entries.map(([k, v]) => [k.k === 'str' ? k.v : regoString(k), termToJs(v)]));
   }
 }
+
+/** A Rego value as text opa_value_parse reads back (JSON plus sets and non-string keys), for builtins returning terms. */
+export function regoLiteral(t: RegoTerm): string {
+  switch (t.k) {
+    case 'null':
+      return 'null';
+    case 'bool':
+      return String(t.v);
+    case 'num':
+      return t.lit;
+    case 'str':
+      return JSON.stringify(t.v);
+    case 'arr':
+      return `[${t.items.map(regoLiteral).join(',')}]`;
+    case 'set':
+      return t.items.length ? `{${t.items.map(regoLiteral).join(',')}}` : 'set()';
+    case 'obj':
+      return `{${t.entries.map(([k, v]) => `${regoLiteral(k)}:${regoLiteral(v)}`).join(',')}}`;
+  }
+}
+
+/** Plain JS (what JSON gives) as a Rego value. */
+export function jsToTerm(v: unknown): RegoTerm {
+  if (v === null || v === undefined) return { k: 'null' };
+  if (typeof v === 'boolean') return { k: 'bool', v };
+  if (typeof v === 'number' || typeof v === 'bigint') return { k: 'num', lit: String(v) };
+  if (typeof v === 'string') return { k: 'str', v };
+  if (Array.isArray(v)) return { k: 'arr', items: v.map(jsToTerm) };
+  return { k: 'obj', entries: Object.entries(v as Record<string, unknown>).map(([k, x]) => [{ k: 'str', v: k }, jsToTerm(x)]) };
+}
+
+export const regoEqual = (a: RegoTerm, b: RegoTerm): boolean => compareRego(a, b) === 0;
+
+/** The value at key in an object term. */
+export function objectGet(o: Extract<RegoTerm, { k: 'obj' }>, key: RegoTerm): RegoTerm | undefined {
+  return o.entries.find(([k]) => regoEqual(k, key))?.[1];
+}
+
+export const regoTypeName = (t: RegoTerm): string =>
+  ({ null: 'null', bool: 'boolean', num: 'number', str: 'string', arr: 'array', obj: 'object', set: 'set' })[t.k];

@@ -17,7 +17,9 @@ export function toGoValue(term: RegoTerm): GoValue {
       const n = BigInt(term.lit);
       return n >= INT64_MIN && n <= INT64_MAX ? { t: 'int64', v: n } : { t: 'bigint', v: n };
     }
-    return { t: 'float64', v: Number(term.lit) };
+    // a number beyond float64 (2e308) reaches Go's Sprintf as its literal text
+    const f = Number(term.lit);
+    return Number.isFinite(f) ? { t: 'float64', v: f } : { t: 'string', v: term.lit };
   }
   return { t: 'string', v: regoString(term) };
 }

@@ -1,10 +1,13 @@
 // Non-native string builtins (OPA's wasm target calls out to the host for these).
 import { BuiltinError, type BuiltinTable } from './types.js';
 
+/** A string, or an array or set of strings (a set arrives as an array), with OPA's operand errors. */
 function stringList(name: string, pos: number, v: unknown): string[] {
   if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  throw new BuiltinError(name, `operand ${pos} must be one of {string, array[string], set[string]} but got ${typeOf(v)}`);
+  if (!Array.isArray(v)) throw new BuiltinError(name, `operand ${pos} must be one of {string, set, array} but got ${typeOf(v)}`);
+  const bad = v.find((x) => typeof x !== 'string');
+  if (bad !== undefined) throw new BuiltinError(name, `operand ${pos} must be array of strings but got array containing ${typeOf(bad)}`);
+  return v as string[];
 }
 
 export function typeOf(v: unknown): string {

@@ -99,7 +99,10 @@ function instant(name: string, v: unknown): Instant {
     if (e instanceof UnknownZoneError) throw new BuiltinError(name, e.message);
     throw e;
   }
-  if (typeof x === 'bigint') return { ns: x, zone, layout };
+  if (typeof x === 'bigint') {
+    if (x < -(2n ** 63n) || x >= 2n ** 63n) throw new BuiltinError(name, 'timestamp too big');
+    return { ns: x, zone, layout };
+  }
   if (typeof x !== 'number') throw operandErr(name, x);
   // Go converts through big.Float and wants an exact int64
   if (!Number.isInteger(x) || x < -(2 ** 63) || x >= 2 ** 63) throw new BuiltinError(name, 'timestamp too big');

@@ -16,6 +16,15 @@ export class BuiltinError extends Error {
 /** Per-evaluation state: OPA gives every call of time.now_ns within one query the same value. */
 export interface EvalContext {
   nowNs?: bigint;
+  /** rand.intn's value per [key, n] within one query (OPA caches non-deterministic builtins per query). */
+  randIntn?: Map<string, number>;
+  /**
+   * OPA's strict builtin errors: a builtin error fails the evaluation. Gatekeeper evaluates without it, so a failing
+   * builtin call is undefined (the error is only collected in builtinErrors); the reference tests turn it on to compare
+   * error messages with `opa eval --strict-builtin-errors`.
+   */
+  strictBuiltinErrors?: boolean;
+  builtinErrors?: BuiltinError[];
 }
 
 /** A set argument, for the builtins that must tell a set from an array (setArgBuiltins); JSON would make it an array. */

@@ -9,11 +9,11 @@ import {
   BuiltinError,
   hostBuiltins,
   parseRegoValue,
-  rawValueBuiltins,
-  regoSprintf,
+  regoLiteral,
   RegoSetArg,
   setArgBuiltins,
   setResultBuiltins,
+  termBuiltins,
   type EvalContext,
 } from '../builtins/index.js';
 import { termToJs, type RegoTerm } from '../builtins/rego-value.js';
@@ -72,7 +72,7 @@ const table = hostBuiltins(() => current);
 
 /** Builtins a compiled module imports from the host that this engine does not implement. */
 export function missingBuiltins(names: string[]): string[] {
-  return names.filter((n) => !rawValueBuiltins.has(n) && !(n in table));
+  return names.filter((n) => !(n in termBuiltins) && !(n in table));
 }
 
 const decoder = new TextDecoder();
@@ -134,16 +134,28 @@ export class TemplateModule {
       setResultBuiltins.has(name) && Array.isArray(result)
         ? load(result.length ? `{${result.map(toJson).join(',')}}` : 'set()', 'rego')
         : load(toJson(result));
+    // As OPA without strict builtin errors (what Gatekeeper runs): a builtin that fails makes its call undefined.
     const call = (id: number, ...addrs: number[]): number => {
       const name = names[id] ?? `#${id}`;
-      if (rawValueBuiltins.has(name)) {
-        const [fmt, arr] = addrs.map((a) => parseRegoValue(readString(exports!.opa_value_dump(a))));
-        return load(JSON.stringify(sprintf(fmt!, arr!)));
+      try {
+        return callBuiltin(name, addrs);
+      } catch (e) {
+        const err = e instanceof BuiltinError ? e : new BuiltinError(name, (e as Error)?.message ?? String(e));
+        if (current.strictBuiltinErrors) throw err;
+        (current.builtinErrors ??= []).push(err);
+        return 0;
+      }
+    };
+    const callBuiltin = (name: string, addrs: number[]): number => {
+      const regoArg = (a: number) => parseRegoValue(readString(exports!.opa_value_dump(a)));
+      const onTerms = termBuiltins[name];
+      if (onTerms) {
+        const result = onTerms(...addrs.map(regoArg));
+        return result === undefined ? 0 : load(regoLiteral(result), 'rego');
       }
       const impl = table[name];
       if (!impl) throw new BuiltinError(name, 'this builtin is not provided by the engine');
       // time.* take nanoseconds beyond 2^53: read their arguments as Rego values to keep every digit
-      const regoArg = (a: number) => parseRegoValue(readString(exports!.opa_value_dump(a)));
       const args = name.startsWith('time.')
         ? addrs.map((a) => termToJs(regoArg(a)))
         : setArgBuiltins.has(name)
@@ -152,13 +164,7 @@ export class TemplateModule {
               return t.k === 'set' ? new RegoSetArg(t.items.map(termToJs)) : termToJs(t);
             })
           : addrs.map((a) => JSON.parse(readString(exports!.opa_json_dump(a))) as unknown);
-      let result: unknown;
-      try {
-        result = impl(...args);
-      } catch (e) {
-        if (e instanceof BuiltinError) throw e;
-        throw new BuiltinError(name, (e as Error)?.message ?? String(e));
-      }
+      const result = impl(...args);
       return result === undefined ? 0 : loadResult(name, result);
     };
 
@@ -208,6 +214,18 @@ export class TemplateModule {
 
   /** Evaluates with input given as JSON bytes; returns the entrypoint's value (undefined when undefined). */
   evaluate(input: Uint8Array | ArrayBuffer, ctx: EvalContext = {}): unknown {
+    return this.resultOf(this.run(input, ctx, false));
+  }
+
+  /** As evaluate, the value as a Rego value (sets stay sets); undefined when undefined. */
+  evaluateTerm(input: Uint8Array | ArrayBuffer, ctx: EvalContext = {}): RegoTerm | undefined {
+    const rs = parseRegoValue(this.readString(this.run(input, ctx, true)));
+    const row = rs.k === 'set' || rs.k === 'arr' ? rs.items[0] : undefined;
+    return row?.k === 'obj' ? row.entries.find(([k]) => k.k === 'str' && k.v === 'result')?.[1] : undefined;
+  }
+
+  /** opa_eval on input text; returns the address of the result set's dump (Rego text with asValue, else JSON). */
+  private run(input: Uint8Array | ArrayBuffer, ctx: EvalContext, asValue: boolean): number {
     const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
     current = ctx;
     try {
@@ -215,8 +233,7 @@ export class TemplateModule {
       const addr = this.dataHeapPtr;
       if (!this.reserve(addr + bytes.length)) throw new Error('the input does not fit in the module memory');
       new Uint8Array(this.memory.buffer).set(bytes, addr);
-      const out = this.exports.opa_eval(0, this.entrypoint, this.dataAddr, addr, bytes.length, addr + bytes.length, 0);
-      return this.resultOf(out);
+      return this.exports.opa_eval(0, this.entrypoint, this.dataAddr, addr, bytes.length, addr + bytes.length, asValue ? 1 : 0);
     } finally {
       current = {};
     }
@@ -355,9 +372,3 @@ export class TemplateModule {
 }
 
 const PARAMETERS_PATH = encoder.encode('["parameters"]');
-
-function sprintf(fmt: RegoTerm, arr: RegoTerm): string {
-  if (fmt.k !== 'str') throw new BuiltinError('sprintf', `operand 1 must be string but got ${fmt.k}`);
-  if (arr.k !== 'arr') throw new BuiltinError('sprintf', `operand 2 must be array but got ${arr.k}`);
-  return regoSprintf(fmt.v, arr.items);
-}

@@ -1,6 +1,6 @@
 // The new host builtins through the real engine: a certificate-expiry template of the kind real clusters run (a
 // Secret's tls.crt parsed with crypto.x509.parse_certificates, Go-layout time formatting), print() in a template, and a
-// builtin error that becomes a violation.
+// builtin error, undefined as in Gatekeeper.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +31,14 @@ const secret = (name: string, crt: string) => ({
   data: { 'tls.crt': crt },
 });
 
-t.test('a certificate-expiry template: x509 parsing, Go layouts, print, and a builtin error as a violation', async (t) => {
+t.test('a certificate-expiry template: x509 parsing, Go layouts, print, and a failing builtin call undefined', async (t) => {
   const engine = await newEngine(t);
   t.same((await engine.upsertTemplate(template('K8sCertExpiry', rego))).errors, []);
   engine.upsertConstraint(constraint('K8sCertExpiry', 'expiry', { parameters: { notBefore: '2200-01-01' } }));
   const good = await engine.review(reviewFromObject(secret('leaf', b64('leaf.pem'))));
   t.equal(good.violations.length, 1);
   t.match(good.violations[0]!.msg, /^www\.example\.com expires \w{3}, \d{2} \w{3} 21\d\d \d{2}:\d{2} CES?T$/);
+  // Gatekeeper runs OPA without strict builtin errors: the failing call is undefined, so the rule does not fire
   const bad = await engine.review(reviewFromObject(secret('broken', 'bm90IGEgY2VydGlmaWNhdGU=')));
-  t.same(
-    bad.violations.map((v) => v.msg),
-    ['crypto.x509.parse_certificates: x509: malformed certificate'],
-  );
+  t.same(bad.violations, []);
 });

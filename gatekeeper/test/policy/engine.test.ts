@@ -163,7 +163,8 @@ violation[{"msg": msg}] {
   t.throws(() => engine.addInventory({ kind: 'ConfigMap' }), /needs apiVersion, kind and metadata.name/);
 });
 
-t.test('a builtin error is a violation carrying the error, and evaluation goes on', async (t) => {
+// Gatekeeper's Rego driver runs OPA without strict builtin errors: a failing builtin call is undefined, not an error
+t.test('a builtin error makes its call undefined, as in Gatekeeper, and evaluation goes on', async (t) => {
   const engine = await newEngine(t);
   const rego = `package k8sbytes
 violation[{"msg": msg}] {
@@ -179,7 +180,7 @@ violation[{"msg": msg}] {
   const r = await engine.review(reviewFromObject(pod('p', 'x')));
   t.same(
     r.violations.map((v) => `${v.constraint.name}: ${v.msg}`).sort(),
-    ['bad: units.parse_bytes: spaces not allowed in resource strings', 'big: too big: 1024', 'saw: saw p'],
+    ['big: too big: 1024', 'saw: saw p'],
   );
 });
 

@@ -21,22 +21,26 @@ export async function evalBoth(dir: string, exprs: string[]): Promise<Array<{ ex
   fs.writeFileSync(file, `package ref\n\n${rules}\n`);
   const goOut = JSON.parse(execFileSync(opaPath, ['eval', '--format', 'json', '-d', file, 'data.ref'], { encoding: 'utf8' }));
   const goValues = (goOut.result?.[0]?.expressions?.[0]?.value ?? {}) as Record<string, unknown>;
-  const bundle = path.join(dir, 'ref.tar.gz');
-  execFileSync(opaPath, ['build', '-t', 'wasm', ...exprs.flatMap((_, i) => ['-e', `ref/r${i}`]), '-o', bundle, file], { stdio: 'pipe' });
-  const wasm = extractFromTar(zlib.gunzipSync(fs.readFileSync(bundle)), 'policy.wasm')!;
-  const module = await WebAssembly.compile(wasm);
+  const module = await WebAssembly.compile(buildWasm(dir, [file], exprs.map((_, i) => `ref/r${i}`)));
   const out = [];
   for (const [i, expr] of exprs.entries()) {
     const m = await TemplateModule.instantiate(module, `ref/r${i}`);
     let wasmOutcome: Outcome;
     try {
-      wasmOutcome = { value: m.evaluate(new TextEncoder().encode('{}').buffer as ArrayBuffer) };
+      wasmOutcome = { value: m.evaluate(new TextEncoder().encode('{}'), { strictBuiltinErrors: true }) };
     } catch (e) {
       wasmOutcome = { error: (e as Error).message };
     }
     out.push({ expr, go: { value: goValues[`r${i}`] }, wasm: wasmOutcome });
   }
   return out;
+}
+
+/** policy.wasm of `opa build -t wasm` for the given entrypoints; throws with opa's output when the build fails. */
+export function buildWasm(dir: string, files: string[], entrypoints: string[]): Buffer {
+  const bundle = path.join(dir, 'bundle.tar.gz');
+  execFileSync(opaPath, ['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', bundle, ...files], { cwd: dir, stdio: 'pipe' });
+  return extractFromTar(zlib.gunzipSync(fs.readFileSync(bundle)), 'policy.wasm')!;
 }
 
 /**

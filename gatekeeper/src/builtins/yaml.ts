@@ -1,0 +1,36 @@
+// yaml.* as OPA's internal/yaml reads YAML (go-yaml v3, the 1.2 core schema): every document of the text must parse,
+// the first is the value; duplicate keys keep the last, merge keys merge.
+import YAML from 'yaml';
+import { BuiltinError, type BuiltinTable } from './types.js';
+import { str } from './strings.js';
+
+const options = { uniqueKeys: false, merge: true } as const;
+
+/** The first document's value (null for none); throws the first error of any document. */
+function firstDocument(text: string): unknown {
+  const docs = YAML.parseAllDocuments(text, options);
+  const list = Array.isArray(docs) ? docs : [];
+  for (const d of list) if (d.errors.length) throw d.errors[0]!;
+  return list[0]?.toJS(options) ?? null;
+}
+
+export const yamlBuiltins: BuiltinTable = {
+  'yaml.is_valid': (x) => {
+    if (typeof x !== 'string') return false;
+    try {
+      firstDocument(x);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  'yaml.marshal': (x) => YAML.stringify(x),
+  'yaml.unmarshal': (x) => {
+    try {
+      return firstDocument(str('yaml.unmarshal', 1, x));
+    } catch (e) {
+      if (e instanceof BuiltinError) throw e;
+      throw new BuiltinError('yaml.unmarshal', (e as Error).message);
+    }
+  },
+};
