@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fetches OPA's own builtin test cases (the YAML under v1/test/cases/testdata/v1 of the opa Go module, pinned to
 # OPA_VERSION) from the Go module proxy into the peer cache, with the list of builtins OPA's wasm target implements
-# natively (every other builtin is the host's). Prints the folder holding cases/ and wasm-native-builtins.txt.
+# natively (every other builtin is the host's) and the cases OPA's own wasm test skips. Prints the folder holding
+# cases/, wasm-native-builtins.txt and wasm-exceptions.yaml.
 # Nothing of it is committed: the test suite reads it from the cache.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 out="$PEERS_CACHE/opa-testcases-$OPA_VERSION"
-if [ ! -f "$out/.complete" ]; then
+if [ ! -f "$out/.complete" ] || [ ! -f "$out/wasm-exceptions.yaml" ]; then
   log "fetching the opa $OPA_VERSION module's test cases from the Go module proxy (once)"
   modcache="$(mktemp -d "$PEERS_CACHE/opa-testcases-modcache.XXXXXX")"
   trap 'GOMODCACHE="$modcache" go clean -modcache >/dev/null 2>&1; rm -rf "$modcache"' EXIT
@@ -15,6 +16,8 @@ if [ ! -f "$out/.complete" ]; then
   rm -rf "$out"
   mkdir -p "$out/cases"
   cp -R "$mod/v1/test/cases/testdata/v1/." "$out/cases/"
+  # the cases OPA's own wasm end-to-end test skips, with its reasons (limits of the wasm target, not of the host)
+  cp "$mod/internal/wasm/sdk/test/e2e/exceptions.yaml" "$out/wasm-exceptions.yaml"
   # The wasm compiler's builtinsFunctions map (ast.<Var>.Name: "opa_…") names the natively implemented builtins by
   # their Go variable; ast/builtins.go gives each variable's builtin name.
   awk '/^var [A-Za-z0-9_]+ = &Builtin\{/ {v = $2} v && /^\tName: *"/ {match($0, /"[^"]+"/); print v, substr($0, RSTART + 1, RLENGTH - 2); v = ""}' \

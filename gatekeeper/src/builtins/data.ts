@@ -50,7 +50,7 @@ export const dataBuiltins: BuiltinTable = {
       } else if (key === 'pretty') {
         if (typeof val !== 'boolean') throw operand2(`key ${key} failed cast to bool`);
         explicit = val;
-      } else throw operand2(`object contained unknown key ${key}`);
+      } else throw operand2(`object contained unknown key ${JSON.stringify(key)}`);
     }
     return explicit ?? implicit ? prefix + goJson(value, { prefix, indent }) : goJson(value);
   },

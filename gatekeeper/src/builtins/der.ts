@@ -8,7 +8,22 @@ export interface Tlv {
   contents: Buffer;
 }
 
-export class DerError extends Error {}
+export class DerError extends Error {
+  constructor(
+    message: string,
+    /** what went wrong, for callers that word it as Go's encoding/asn1 does */
+    readonly kind: 'tag' | 'truncated' | 'other' = 'other',
+  ) {
+    super(message);
+  }
+}
+
+/** A DER error in Go's encoding/asn1 wording (what x509.ParseCertificateRequest reports). */
+export function asn1Message(e: DerError): string {
+  if (e.kind === 'tag') return `asn1: structure error: tags don't match (${e.message})`;
+  if (e.kind === 'truncated') return 'asn1: syntax error: data truncated';
+  return `asn1: structure error: ${e.message}`;
+}
 
 export const TAG = {
   BOOLEAN: 0x01,
@@ -62,8 +77,9 @@ export class DerReader {
       header += n;
     }
     const end = start + header + len;
-    if (end > b.length) throw new DerError('truncated element');
-    if (expected !== undefined && tag !== expected) throw new DerError(`expected tag 0x${expected.toString(16)} but got 0x${tag.toString(16)}`);
+    // the tag first, then the length, in the order of Go's encoding/asn1
+    if (expected !== undefined && tag !== expected) throw new DerError(`expected tag 0x${expected.toString(16)} but got 0x${tag.toString(16)}`, 'tag');
+    if (end > b.length) throw new DerError('truncated element', 'truncated');
     this.pos = end;
     return { tag, full: b.subarray(start, end), contents: b.subarray(start + header, end) };
   }

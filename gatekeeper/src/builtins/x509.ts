@@ -1,6 +1,6 @@
 // crypto.x509.parse_certificates and crypto.x509.parse_certificate_request: DER parsed into the JSON OPA produces
 // from Go's x509.Certificate / x509.CertificateRequest (field names, Go's enum numbers, []byte as base64, nil as null).
-import { children, ctx, DerError, DerReader, oidString, readInteger, readOid, readString, readTime, TAG, type Tlv } from './der.js';
+import { asn1Message, children, ctx, DerError, DerReader, oidString, readInteger, readOid, readString, readTime, TAG, type Tlv } from './der.js';
 import { formatIp, V4_PREFIX } from './ip.js';
 import { parseUrl, UrlError } from './go-url.js';
 
@@ -529,7 +529,7 @@ export function parseCertificateRequest(der: Buffer): Json {
     }
     return out;
   } catch (e) {
-    if (e instanceof DerError) throw new X509Error(`x509: malformed certificate request: ${e.message}`);
+    if (e instanceof DerError) throw new X509Error(asn1Message(e));
     throw e;
   }
 }

@@ -6,11 +6,21 @@ import { str } from './strings.js';
 
 const options = { uniqueKeys: false, merge: true } as const;
 
+/** A parse error worded as go-yaml words the common ones ("yaml: line N: …"); others keep the parser's text. */
+function goYamlError(e: YAML.YAMLError): Error {
+  const line = e.linePos?.[0].line ?? 1;
+  const text = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+  const flow = /^Flow (sequence|map)/.exec(text);
+  if (flow) return new Error(`yaml: line ${line}: did not find expected ',' or '${flow[1] === 'map' ? '}' : ']'}'`);
+  if (e.code === 'TAB_AS_INDENT') return new Error(`yaml: line ${line}: found character that cannot start any token`);
+  return new Error(`yaml: line ${line}: ${text}`);
+}
+
 /** The first document's value (null for none); throws the first error of any document. */
 function firstDocument(text: string): unknown {
   const docs = YAML.parseAllDocuments(text, options);
   const list = Array.isArray(docs) ? docs : [];
-  for (const d of list) if (d.errors.length) throw d.errors[0]!;
+  for (const d of list) if (d.errors.length) throw goYamlError(d.errors[0]!);
   return list[0]?.toJS(options) ?? null;
 }
 

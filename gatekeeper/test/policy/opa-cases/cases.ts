@@ -56,3 +56,8 @@ export function mentionedBuiltins(c: OpaCase, names: string[]): string[] {
   const text = [...c.modules, c.query].join('\n');
   return names.filter((n) => new RegExp(`(^|[^\\w.])${n.replaceAll('.', '\\.')}(?![\\w.])`).test(text));
 }
+
+/** The cases OPA's own wasm end-to-end test skips (note: reason): limits of the wasm target, not of the host. */
+export function wasmExceptions(casesRoot: string): Record<string, string> {
+  return YAML.parse(fs.readFileSync(path.join(casesRoot, 'wasm-exceptions.yaml'), 'utf8')) as Record<string, string>;
+}
