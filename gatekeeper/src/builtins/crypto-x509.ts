@@ -2,8 +2,9 @@
 // DER; outputs the JSON of Go's x509.Certificate / CertificateRequest / private keys / tls.Certificate.
 import crypto from 'node:crypto';
 import { BuiltinError, type BuiltinTable } from './types.js';
-import { str } from './strings.js';
 import { parseCertificateRequest, parseCertificates, X509Error } from './x509.js';
+import { extKeyUsages, verifyChain, type VerifyOptions } from './x509-verify.js';
+import { str, typeOf } from './strings.js';
 
 interface PemBlock {
   type: string;
@@ -169,7 +170,61 @@ function keyPairInput(name: string, s: string, derType: string): string {
   return text;
 }
 
+const VERIFY = 'crypto.x509.parse_and_verify_certificates';
+const VERIFY_WITH = 'crypto.x509.parse_and_verify_certificates_with_options';
+const invalidChain = [false, []];
+
+/** The certificates of a chain, or undefined where OPA answers [false, []] (unreadable input). */
+function chainCertificates(name: string, input: string): Array<Record<string, unknown>> | undefined {
+  try {
+    return certificates(name, input) as Array<Record<string, unknown>>;
+  } catch (e) {
+    if (e instanceof BuiltinError) return undefined;
+    throw e;
+  }
+}
+
+/** OPA's extractVerifyOpts. */
+function verifyOptions(options: Record<string, unknown>): VerifyOptions {
+  const out: VerifyOptions = {};
+  const fail = (message: string) => new BuiltinError(VERIFY_WITH, message);
+  for (const [key, v] of Object.entries(options)) {
+    if (key === 'DNSName') {
+      if (typeof v !== 'string') throw fail("'DNSName' should be a string");
+      out.dnsName = v.replace(/^"+|"+$/g, '');
+    } else if (key === 'CurrentTime') {
+      if (typeof v !== 'number' && typeof v !== 'bigint') throw fail("'CurrentTime' should be a number");
+      if (!Number.isInteger(Number(v))) throw fail("'CurrentTime' should be a valid int64 number");
+      out.currentTimeNs = BigInt(v);
+    } else if (key === 'MaxConstraintComparisons') {
+      if (typeof v !== 'number' && typeof v !== 'bigint') throw fail("'MaxConstraintComparisons' should be a number");
+      if (!Number.isInteger(Number(v))) throw fail("'MaxConstraintComparisons' should be a valid number");
+    } else if (key === 'KeyUsages') {
+      if (!Array.isArray(v)) throw fail("'KeyUsages' should be an Array or Set");
+      const names = v.filter((u): u is string => typeof u === 'string').map((u) => u.replace(/^"+|"+$/g, ''));
+      const invalid = names.filter((u) => !(u in extKeyUsages));
+      if (invalid.length) throw fail(`invalid entries for 'KeyUsages' found: [${invalid.join(' ')}]`);
+      out.keyUsages = names.map((u) => extKeyUsages[u]!);
+    } else throw fail('invalid key option');
+  }
+  return out;
+}
+
 export const cryptoX509Builtins: BuiltinTable = {
+  [VERIFY]: (s) => {
+    const certs = chainCertificates(VERIFY, str(VERIFY, 1, s));
+    const chain = certs && verifyChain(VERIFY, certs, {});
+    return chain ? [true, chain] : invalidChain;
+  },
+  [VERIFY_WITH]: (s, options) => {
+    const input = str(VERIFY_WITH, 1, s);
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new BuiltinError(VERIFY_WITH, `operand 2 must be object but got ${typeOf(options)}`);
+    const certs = chainCertificates(VERIFY_WITH, input);
+    if (!certs) return invalidChain;
+    const chain = verifyChain(VERIFY_WITH, certs, verifyOptions(options as Record<string, unknown>));
+    // this variant returns Go's certificates as they are, without OPA's URIStrings
+    return chain ? [true, chain.map(({ URIStrings: _uris, ...c }) => c)] : invalidChain;
+  },
   'crypto.x509.parse_keypair': (cert, key) => {
     const name = 'crypto.x509.parse_keypair';
     const certText = keyPairInput(name, str(name, 1, cert), 'CERTIFICATE');
