@@ -16,6 +16,7 @@ import { semverBuiltins } from './semver.js';
 import { regoSprintf } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
 import { objectSubsetBuiltin } from './subset.js';
+import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { unitBuiltins } from './units.js';
@@ -34,6 +35,16 @@ export const notProvidedBuiltins: Record<string, string> = {
   'http.send': 'network access from a template is forbidden',
   'net.lookup_ip_addr': 'network access from a template is forbidden',
   'providers.aws.sign_req': 'signing with credentials from a template is forbidden',
+  ...Object.fromEntries(
+    ['graphql.is_valid', 'graphql.parse', 'graphql.parse_and_verify', 'graphql.parse_query', 'graphql.parse_schema', 'graphql.schema_is_valid'].map((n) => [
+      n,
+      "a port of the GraphQL parser and validator OPA embeds (gqlparser) that Kubernetes admission has no use for; a partial one would accept or reject what Go's does not",
+    ]),
+  ),
+  'rego.parse_module': "it returns OPA's Go AST of a Rego module as JSON, which only OPA's own parser produces",
+  ...Object.fromEntries(
+    ['cast_array', 'cast_boolean', 'cast_null', 'cast_object', 'cast_set', 'cast_string'].map((n) => [n, 'deprecated, and not callable from Rego v1']),
+  ),
 };
 
 export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
@@ -45,6 +56,7 @@ export function hostBuiltins(ctx: () => EvalContext): BuiltinTable {
     ...miscBuiltins,
     ...dataBuiltins,
     ...yamlBuiltins,
+    ...templateBuiltins,
     ...jsonSchemaBuiltins,
     ...encodingBuiltins,
     ...cryptoX509Builtins,

@@ -5,7 +5,8 @@
 // (`%!d(string=x)`, `%!s(MISSING)`, `%!(EXTRA ...)`).
 import { goEscape, goQuote, regoString, type RegoTerm } from './rego-value.js';
 
-type GoValue = { t: 'int64'; v: bigint } | { t: 'bigint'; v: bigint } | { t: 'float64'; v: number } | { t: 'string'; v: string };
+/** A Go operand; a string may be of a named string type (json.Number), which Go's error notations name. */
+export type GoValue = { t: 'int64'; v: bigint } | { t: 'bigint'; v: bigint } | { t: 'float64'; v: number } | { t: 'string'; v: string; type?: string } | { t: 'bool'; v: boolean };
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -164,6 +165,7 @@ function intArg(args: GoValue[], n: number): number | undefined {
 }
 
 function typeName(a: GoValue): string {
+  if (a.t === 'string') return a.type ?? 'string';
   return a.t === 'bigint' ? '*big.Int' : a.t;
 }
 
@@ -182,6 +184,8 @@ function formatArg(a: GoValue, verb: string, spec: Spec): string {
       return formatFloat(a, verb, spec);
     case 'string':
       return formatString(a, verb, spec);
+    case 'bool':
+      return verb === 'v' || verb === 't' ? pad(String(a.v), spec, false) : badVerb(a, verb, spec);
   }
 }
 
