@@ -8,8 +8,6 @@ const hash = (alg: string) => (x: unknown) => crypto.createHash(alg).update(str(
 const hmac = (alg: string) => (x: unknown, key: unknown) =>
   crypto.createHmac(alg, str(`crypto.hmac.${alg}`, 2, key)).update(str(`crypto.hmac.${alg}`, 1, x)).digest('hex');
 
-const uuids = new Map<string, string>();
-
 export const miscBuiltins: BuiltinTable = {
   'crypto.sha256': hash('sha256'),
   'crypto.sha1': hash('sha1'),
@@ -71,16 +69,6 @@ export const miscBuiltins: BuiltinTable = {
     if (extra !== undefined || bits === undefined || !/^\d+$/.test(bits)) return false;
     const family = net.isIP(ip ?? '');
     return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
-  },
-  'uuid.rfc4122': (k) => {
-    const key = str('uuid.rfc4122', 1, k);
-    let u = uuids.get(key);
-    if (!u) {
-      u = crypto.randomUUID();
-      if (uuids.size > 10_000) uuids.clear();
-      uuids.set(key, u);
-    }
-    return u;
   },
   // Gatekeeper gives OPA no runtime information, where opa.runtime() is an empty object
   'opa.runtime': () => ({}),

@@ -16,8 +16,8 @@ export class BuiltinError extends Error {
 /** Per-evaluation state: OPA gives every call of time.now_ns within one query the same value. */
 export interface EvalContext {
   nowNs?: bigint;
-  /** rand.intn's value per [key, n] within one query (OPA caches non-deterministic builtins per query). */
-  randIntn?: Map<string, number>;
+  /** rand.intn's and uuid.rfc4122's values within one query: OPA caches these per query and arguments. */
+  perQuery?: Map<string, unknown>;
   /**
    * OPA's strict builtin errors: a builtin error fails the evaluation. Gatekeeper evaluates without it, so a failing
    * builtin call is undefined (the error is only collected in builtinErrors); the reference tests turn it on to compare
