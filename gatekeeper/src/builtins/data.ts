@@ -30,6 +30,7 @@ function goJson(v: unknown, pretty?: { prefix: string; indent: string }, depth =
   return JSON.stringify(v ?? null);
 }
 
+// keys are Rego strings to Go's %s, so they print quoted
 const operand2 = (message: string) => new BuiltinError('json.marshal_with_options', `operand 2 ${message}`);
 
 export const dataBuiltins: BuiltinTable = {
@@ -43,12 +44,12 @@ export const dataBuiltins: BuiltinTable = {
     let explicit: boolean | undefined;
     for (const [key, val] of Object.entries(opts).sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (key === 'prefix' || key === 'indent') {
-        if (typeof val !== 'string') throw operand2(`key ${key} failed cast to string: operand ${Object.keys(opts).sort().indexOf(key)} must be string but got ${typeOf(val)}`);
+        if (typeof val !== 'string') throw operand2(`key ${JSON.stringify(key)} failed cast to string: operand ${Object.keys(opts).sort().indexOf(key)} must be string but got ${typeOf(val)}`);
         if (key === 'prefix') prefix = val;
         else indent = val;
         implicit = true;
       } else if (key === 'pretty') {
-        if (typeof val !== 'boolean') throw operand2(`key ${key} failed cast to bool`);
+        if (typeof val !== 'boolean') throw operand2(`key ${JSON.stringify(key)} failed cast to bool`);
         explicit = val;
       } else throw operand2(`object contained unknown key ${JSON.stringify(key)}`);
     }

@@ -1,7 +1,7 @@
 // units.parse_bytes and units.parse with OPA's rules (topdown/parse_bytes.go, topdown/parse_units.go): amounts in
 // decimal or scientific notation; parse_bytes computes with Go's big.Float at its default 64-bit precision, parse
 // with exact rationals printed to 10 decimals when not whole.
-import { BuiltinError, type BuiltinTable } from './types.js';
+import type { BuiltinTable } from './types.js';
 import { str } from './strings.js';
 
 const K = 1000n;
@@ -28,6 +28,9 @@ const siUnits: Record<string, [bigint, bigint]> = {
 };
 
 const MAX_EXPONENT_DIGITS = 6;
+
+/** Go's units errors carry the builtin's name, and OPA names the builtin again: "units.parse: units.parse: …". */
+const unitsError = (name: string, message: string) => new Error(`${name}: ${message}`);
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 
 /**
@@ -52,7 +55,7 @@ function splitAmount(s: string): [string, string] | undefined {
 /** A decimal amount (sign, digits, fraction, exponent: what big.Rat and big.Float read) as an exact fraction. */
 function rational(name: string, message: string, num: string): [bigint, bigint] {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(num);
-  if (!m || (m[2] === '' && !m[3])) throw new BuiltinError(name, message);
+  if (!m || (m[2] === '' && !m[3])) throw unitsError(name, message);
   const frac = m[3] ?? '';
   let n = BigInt((m[2] || '0') + frac) * (m[1] === '-' ? -1n : 1n);
   let d = 10n ** BigInt(frac.length);
@@ -103,13 +106,13 @@ export const unitBuiltins: BuiltinTable = {
   'units.parse_bytes': (x) => {
     const name = 'units.parse_bytes';
     const s = str(name, 1, x).toLowerCase().replaceAll('"', '');
-    if (s.includes(' ')) throw new BuiltinError(name, 'spaces not allowed in resource strings');
+    if (s.includes(' ')) throw unitsError(name, 'spaces not allowed in resource strings');
     const parts = splitAmount(s);
-    if (!parts) throw new BuiltinError(name, 'exponent too large');
+    if (!parts) throw unitsError(name, 'exponent too large');
     const [num, unit] = parts;
-    if (num === '') throw new BuiltinError(name, 'no byte amount provided');
+    if (num === '') throw unitsError(name, 'no byte amount provided');
     const mult = byteUnits[unit];
-    if (mult === undefined) throw new BuiltinError(name, `byte unit ${unit} not recognized`);
+    if (mult === undefined) throw unitsError(name, `byte unit ${unit} not recognized`);
     const [n, d] = roundToFloat(...rational(name, 'could not parse byte amount to a number', num), 64);
     const [pn, pd] = roundToFloat(n * mult, d, 64);
     return pn / pd; // big.Float.Int truncates toward zero
@@ -117,14 +120,14 @@ export const unitBuiltins: BuiltinTable = {
   'units.parse': (x) => {
     const name = 'units.parse';
     const s = str(name, 1, x).replaceAll('"', '');
-    if (s.includes(' ')) throw new BuiltinError(name, 'spaces not allowed in resource strings');
+    if (s.includes(' ')) throw unitsError(name, 'spaces not allowed in resource strings');
     const parts = splitAmount(s);
-    if (!parts) throw new BuiltinError(name, 'exponent too large');
+    if (!parts) throw unitsError(name, 'exponent too large');
     let [num, unit] = parts;
-    if (num === '') throw new BuiltinError(name, 'no amount provided');
+    if (num === '') throw unitsError(name, 'no amount provided');
     if (unit.length > 1) unit = unit[0] + unit.slice(1).toLowerCase();
     const mult = siUnits[unit];
-    if (mult === undefined) throw new BuiltinError(name, `unit ${unit} not recognized`);
+    if (mult === undefined) throw unitsError(name, `unit ${unit} not recognized`);
     const [n, d] = rational(name, 'could not parse amount to a number', num);
     const top = n * mult[0];
     const bottom = d * mult[1];
