@@ -24,6 +24,24 @@ function firstDocument(text: string): unknown {
   return list[0]?.toJS(options) ?? null;
 }
 
+/** Plain text go-yaml would read back as something else (YAML 1.1 booleans, null, numbers): it double-quotes it. */
+const readsAsOther = /^(?:[yYnN~]|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|[-+]?(?:\.inf|\.Inf|\.INF)|\.nan|\.NaN|\.NAN|[-+]?(?:0|[1-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]+|0[bB][01_]+|)$/;
+
+/**
+ * go-yaml v3's output (OPA marshals at indent 2): sorted keys, strings that would read back as another type or hold
+ * control characters double-quoted, other strings needing quotes single-quoted, no line wrapping.
+ */
+function goYamlMarshal(x: unknown): string {
+  const doc = new YAML.Document(x, { sortMapEntries: true });
+  YAML.visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && (readsAsOther.test(node.value) || /[\t\x00-\x08\x0b-\x1f\x7f]/.test(node.value))) node.type = 'QUOTE_DOUBLE';
+      if (Object.is(node.value, -0)) node.value = 0;
+    },
+  });
+  return doc.toString({ singleQuote: true, lineWidth: 0 });
+}
+
 export const yamlBuiltins: BuiltinTable = {
   'yaml.is_valid': (x) => {
     if (typeof x !== 'string') return false;
@@ -34,7 +52,7 @@ export const yamlBuiltins: BuiltinTable = {
       return false;
     }
   },
-  'yaml.marshal': (x) => YAML.stringify(x),
+  'yaml.marshal': (x) => goYamlMarshal(x),
   'yaml.unmarshal': (x) => {
     try {
       return firstDocument(str('yaml.unmarshal', 1, x));

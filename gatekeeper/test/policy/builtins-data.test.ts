@@ -1,5 +1,6 @@
 // Data builtins beyond OPA's own cases, against opa eval: units in scientific notation, json.patch and object.subset
-// on sets, YAML streams, JSON-schema wording, Go's JSON output, CIDR expansion, hex errors, timestamps out of range.
+// on sets, YAML streams and go-yaml's output, JSON-schema wording, Go's JSON output, CIDR expansion, hex errors,
+// timestamps out of range.
 import t from 'tap';
 import { agreeWithGo } from './go-agreement.js';
 
@@ -62,5 +63,16 @@ t.test('YAML streams, schema errors, Go JSON, CIDRs, hex, timestamps', async (t)
     'hex.decode("6g")',
     'time.date(10000000000000000000)',
     'time.clock([-10000000000000000000, "UTC"])',
+  ]);
+});
+
+t.test("yaml.marshal writes what go-yaml writes", async (t) => {
+  const long = 'word '.repeat(30).trim();
+  await agreeWithGo(t, [
+    'yaml.marshal({"b": [1, 2], "a": {"c": "x y"}, "d": "yes", "e": "", "f": null, "g": 1.5, "h": "1", "i": "a: b", "j": [], "k": {}})',
+    'yaml.marshal([{"a": [{"b": 1}]}, "multi\\nline", true, "on"])',
+    `yaml.marshal({"long": "${long}", "lead": " x", "trail": "x ", "hash": "a #b", "colon": "a:b", "dash": "- x", "q": "it's", "dq": "say \\"hi\\"", "uni": "é ✓", "tab": "a\\tb", "nl": "a\\nb\\n", "star": "*x", "amp": "&x", "brace": "{x}", "pct": "%x", "at": "@x"})`,
+    'yaml.marshal([[1, [2]], {"a": [{"b": {"c": []}}]}, 0.1, 1e21, -0, 123456789012])',
+    'yaml.marshal({"1": "a", "true": "b", "": "c", "a b": "d"})',
   ]);
 });
