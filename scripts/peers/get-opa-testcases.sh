@@ -7,6 +7,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 out="$PEERS_CACHE/opa-testcases-$OPA_VERSION"
 if [ ! -f "$out/.complete" ] || [ ! -f "$out/wasm-exceptions.yaml" ]; then
+  mkdir -p "$PEERS_CACHE/locks"; exec 9>"$PEERS_CACHE/locks/opa-testcases.lock"; flock 9
+fi
+if [ ! -f "$out/.complete" ] || [ ! -f "$out/wasm-exceptions.yaml" ]; then
   log "fetching the opa $OPA_VERSION module's test cases from the Go module proxy (once)"
   modcache="$(mktemp -d "$PEERS_CACHE/opa-testcases-modcache.XXXXXX")"
   trap 'GOMODCACHE="$modcache" go clean -modcache >/dev/null 2>&1; rm -rf "$modcache"' EXIT
