@@ -1,0 +1,28 @@
+// The CEL environment every template is compiled in: CEL's standard functions and macros, ext strings, the cost
+// meter's functions and the Kubernetes libraries (library/), with `matches` on RE2 (Go's regexp) through the same
+// compiled-pattern cache as the Rego regex builtins.
+import { celEnv, type CelEnv } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import { re2 } from '../builtins/regex.js';
+import { costFuncs } from './cost.js';
+import { kubernetesLibraries } from './library/index.js';
+
+let shared: CelEnv | undefined;
+
+export function templateEnv(): CelEnv {
+  shared ??= celEnv({
+    funcs: [...strings, ...kubernetesLibraries, ...costFuncs],
+    re2: {
+      compile(pattern: string) {
+        const re = re2('matches', pattern);
+        return {
+          test(text: string) {
+            re.lastIndex = 0;
+            return re.test(text);
+          },
+        };
+      },
+    },
+  });
+  return shared;
+}
