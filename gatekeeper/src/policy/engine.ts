@@ -184,7 +184,7 @@ export class PolicyEngine {
     let module: TemplateModule | undefined;
     let cel: CelTemplate | undefined;
     const errors: string[] = [];
-    const engine: EngineName = this.celEnabled && parsed.celSource !== undefined ? 'cel' : 'rego';
+    const engine = this.engineFor(parsed);
     if (engine === 'cel') {
       try {
         cel = compileCelTemplate(parsed.celSource, this.celCostLimit);
@@ -232,6 +232,11 @@ export class PolicyEngine {
       }
     }
     return { kind: parsed.kind, errors };
+  }
+
+  /** The engine a template runs on: CEL when it has a K8sNativeValidation block and CEL is enabled (Gatekeeper's order). */
+  engineFor(t: ParsedTemplate): EngineName {
+    return this.celEnabled && t.celSource !== undefined ? 'cel' : 'rego';
   }
 
   removeTemplate(kind: string): void {
