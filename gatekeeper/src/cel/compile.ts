@@ -4,7 +4,7 @@
 // template loads and the error is the result of every evaluation of that expression (failurePolicy decides).
 import { parse, plan, type CelEnv, type CelResult } from '@bufbuild/cel';
 import type { Expr, SourceInfo } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
-import { instrument } from './cost.js';
+import { instrument, qualifiedName } from './cost.js';
 
 export interface Declarations {
   /** Top-level variables (object, request, ...). */
@@ -28,7 +28,7 @@ function celGoError(source: string, offset: number, message: string): string {
   return `ERROR: <input>:${line}:${col + 1}: ${message}\n | ${lineText}\n | ${'.'.repeat(col)}^`;
 }
 
-function undeclared(e: Expr, decl: Declarations, info: SourceInfo | undefined, source: string): string | undefined {
+function undeclared(env: CelEnv, e: Expr, decl: Declarations, info: SourceInfo | undefined, source: string): string | undefined {
   const at = (x: Expr) => info?.positions[x.id.toString()] ?? 0;
   const walk = (x: Expr | undefined, scope: ReadonlySet<string>): string | undefined => {
     if (!x) return undefined;
@@ -46,8 +46,12 @@ function undeclared(e: Expr, decl: Declarations, info: SourceInfo | undefined, s
         }
         return walk(op, scope);
       }
-      case 'callExpr':
-        return walk(k.value.target, scope) ?? k.value.args.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
+      case 'callExpr': {
+        // strings.quote(x), sets.contains(a, b): a namespaced function, not a method of a variable `strings`
+        const ns = qualifiedName(k.value.target);
+        const namespaced = ns !== undefined && !scope.has(ns.split('.')[0]!) && env.funcs.find(`${ns}.${k.value.function}`) !== undefined;
+        return (namespaced ? undefined : walk(k.value.target, scope)) ?? k.value.args.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
+      }
       case 'listExpr':
         return k.value.elements.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
       case 'structExpr':
@@ -76,10 +80,10 @@ export function compileExpression(env: CelEnv, source: string, decl: Declaration
   } catch (e) {
     return { ok: false, error: `ERROR: <input>: ${(e as Error).message}` };
   }
-  const err = undeclared(parsed.expr, decl, parsed.sourceInfo, source);
+  const err = undeclared(env, parsed.expr, decl, parsed.sourceInfo, source);
   if (err) return { ok: false, error: err };
   try {
-    const run = plan(env, instrument(parsed.expr)!) as (ctx: object) => CelResult;
+    const run = plan(env, instrument(parsed.expr, (name) => env.funcs.find(name) !== undefined)!) as (ctx: object) => CelResult;
     return { ok: true, run };
   } catch (e) {
     return { ok: false, error: `ERROR: <input>: ${(e as Error).message}` };

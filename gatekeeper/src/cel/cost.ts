@@ -88,38 +88,54 @@ function wrap(e: Expr, fn: string): Expr {
   } as unknown as Expr;
 }
 
-/** Rewrites a parsed expression in place so that evaluating it charges the current meter. */
-export function instrument(e: Expr | undefined): Expr | undefined {
+/** `a.b` of a select chain on an identifier, or undefined. */
+export function qualifiedName(e: Expr | undefined): string | undefined {
+  if (e?.exprKind.case === 'identExpr') return e.exprKind.value.name;
+  if (e?.exprKind.case === 'selectExpr' && !e.exprKind.value.testOnly) {
+    const base = qualifiedName(e.exprKind.value.operand);
+    return base === undefined ? undefined : `${base}.${e.exprKind.value.field}`;
+  }
+  return undefined;
+}
+
+/**
+ * Rewrites a parsed expression in place so that evaluating it charges the current meter. isFunction tells a
+ * namespaced function (`strings.quote(x)`: its target `strings` is part of its name, left as the planner needs it).
+ */
+export function instrument(e: Expr | undefined, isFunction: (name: string) => boolean): Expr | undefined {
   if (!e) return e;
+  const again = (x: Expr | undefined) => instrument(x, isFunction);
   const k = e.exprKind;
   switch (k.case) {
     case 'callExpr': {
       const call = k.value;
       const logical = LOGICAL.has(call.function);
       const fn = TRAVERSING.has(call.function) ? TRAVERSED_FN : COST_FN;
-      call.args = call.args.map((a) => (logical ? instrument(a)! : wrap(instrument(a)!, fn)));
-      if (call.target) call.target = logical ? instrument(call.target) : wrap(instrument(call.target)!, fn);
+      call.args = call.args.map((a) => (logical ? again(a)! : wrap(again(a)!, fn)));
+      const ns = qualifiedName(call.target);
+      if (ns !== undefined && isFunction(`${ns}.${call.function}`)) break;
+      if (call.target) call.target = logical ? again(call.target) : wrap(again(call.target)!, fn);
       break;
     }
     case 'selectExpr':
-      k.value.operand = instrument(k.value.operand);
+      k.value.operand = again(k.value.operand);
       break;
     case 'listExpr':
-      k.value.elements = k.value.elements.map((x) => instrument(x)!);
+      k.value.elements = k.value.elements.map((x) => again(x)!);
       break;
     case 'structExpr':
       for (const entry of k.value.entries) {
-        entry.value = instrument(entry.value);
-        if (entry.keyKind.case === 'mapKey') entry.keyKind.value = instrument(entry.keyKind.value)!;
+        entry.value = again(entry.value);
+        if (entry.keyKind.case === 'mapKey') entry.keyKind.value = again(entry.keyKind.value)!;
       }
       break;
     case 'comprehensionExpr': {
       const c = k.value;
-      c.iterRange = wrap(instrument(c.iterRange)!, TRAVERSED_FN);
-      c.accuInit = instrument(c.accuInit);
-      c.loopCondition = instrument(c.loopCondition);
-      c.loopStep = wrap(instrument(c.loopStep)!, COST_FN);
-      c.result = instrument(c.result);
+      c.iterRange = wrap(again(c.iterRange)!, TRAVERSED_FN);
+      c.accuInit = again(c.accuInit);
+      c.loopCondition = again(c.loopCondition);
+      c.loopStep = wrap(again(c.loopStep)!, COST_FN);
+      c.result = again(c.result);
       break;
     }
     default:
