@@ -5,9 +5,10 @@ import { celEnv, type CelEnv } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { re2 } from '../builtins/regex.js';
 import { costFuncs } from './cost.js';
-import { kubernetesLibraries } from './library/index.js';
+import { kubernetesLibraries, useOperatorsOf } from './library/index.js';
 
 let shared: CelEnv | undefined;
+useOperatorsOf(() => templateEnv());
 
 export function templateEnv(): CelEnv {
   shared ??= celEnv({

@@ -1,4 +1,8 @@
-// Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) this engine provides, and ext sets.
+// Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) this engine provides, and cel-go's ext sets.
 import type { CelFunc } from '@bufbuild/cel';
+import { listFuncs } from './lists.js';
+import { regexFuncs } from './regex.js';
+import { setFuncs } from './sets.js';
 
-export const kubernetesLibraries: CelFunc[] = [];
+export { useOperatorsOf } from './operators.js';
+export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs];

@@ -1,0 +1,117 @@
+// Kubernetes' CEL libraries provided here, against their upstream cases: cel-go ext/sets_test.go (TestSets: every
+// expression must be true), the examples of k8s.io/apiserver pkg/cel/library lists.go and regex.go. Ext strings is
+// covered by the cel-spec string_ext suite (conformance.test.ts).
+import t from 'tap';
+import { isCelError, isCelList } from '@bufbuild/cel';
+import { compileExpression } from '../../src/cel/compile.js';
+import { CostMeter, metered } from '../../src/cel/cost.js';
+import { templateEnv } from '../../src/cel/env.js';
+
+function run(expr: string, bindings: Record<string, unknown> = {}): unknown {
+  const c = compileExpression(templateEnv(), expr, { names: new Set(Object.keys(bindings)), variables: new Set() });
+  if (!c.ok) return new Error(c.error);
+  const r = metered(new CostMeter(1_000_000), () => c.run(bindings));
+  return isCelList(r) ? [...r] : r;
+}
+
+t.test('ext sets: cel-go TestSets', async (t) => {
+  const cases = [
+    ['sets.contains(x, [1, 2, 3])', { x: [5n, 4n, 3n, 2n, 1n] }],
+    ['sets.contains(x, [1, 1, 1, 1, 1])', { x: [5n, 4n, 3n, 2n, 1n] }],
+    'sets.contains([], [])',
+    'sets.contains([1], [])',
+    'sets.contains([1], [1])',
+    'sets.contains([1], [1, 1])',
+    'sets.contains([1, 1], [1])',
+    'sets.contains([2, 1], [1])',
+    'sets.contains([1, 2, 3, 4], [2, 3])',
+    'sets.contains([1], [1.0, 1])',
+    'sets.contains([1, 2], [2u, 2.0])',
+    'sets.contains([1, 2u], [2, 2.0])',
+    'sets.contains([1, 2.0, 3u], [1.0, 2u, 3])',
+    'sets.contains([[1], [2, 3]], [[2, 3.0]])',
+    '!sets.contains([1], [2])',
+    '!sets.contains([1], [1, 2])',
+    '!sets.contains([1], ["1", 1])',
+    '!sets.contains([1], [1.1, 1u])',
+    'sets.equivalent([], [])',
+    'sets.equivalent([1], [1])',
+    'sets.equivalent([1], [1, 1])',
+    'sets.equivalent([1, 1], [1])',
+    'sets.equivalent([1], [1u, 1.0])',
+    'sets.equivalent([1, 2, 3], [3u, 2.0, 1])',
+    'sets.equivalent([[1.0], [2, 3]], [[1], [2, 3.0]])',
+    '!sets.equivalent([2, 1], [1])',
+    '!sets.equivalent([1], [1, 2])',
+    '!sets.equivalent([1, 2], [2u, 2, 2.0])',
+    '!sets.equivalent([1, 2], [1u, 2, 2.3])',
+    'sets.intersects([1], [1])',
+    'sets.intersects([1], [1, 1])',
+    'sets.intersects([1, 1], [1])',
+    'sets.intersects([2, 1], [1])',
+    'sets.intersects([1], [1, 2])',
+    'sets.intersects([1], [1.0, 2])',
+    'sets.intersects([1, 2], [2u, 2, 2.0])',
+    'sets.intersects([1, 2], [1u, 2, 2.3])',
+    'sets.intersects([[1], [2, 3]], [[1, 2], [2, 3.0]])',
+    '!sets.intersects([], [])',
+    '!sets.intersects([1], [])',
+    '!sets.intersects([1], [2])',
+    '!sets.intersects([1], ["1", 2])',
+    '!sets.intersects([1], [1.1, 2u])',
+  ] as const;
+  for (const c of cases) {
+    const [expr, bindings] = typeof c === 'string' ? [c, {}] : c;
+    t.equal(run(expr, bindings), true, expr);
+  }
+  t.equal(cases.length, 43, "every case of TestSets");
+});
+
+t.test('lists: the examples of lists.go', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['[1, 2, 3].isSorted()', true],
+    ["['a', 'b', 'b', 'c'].isSorted()", true],
+    ['[2.0, 1.0].isSorted()', false],
+    ['[1].isSorted()', true],
+    ['[].isSorted()', true],
+    ['[1, 3].sum()', 4n],
+    ['[1.0, 3.0].sum()', 4],
+    ['[].sum()', 0n],
+    ['[1, 3].min()', 1n],
+    ['[1, 3].max()', 3n],
+    ['[1].min()', 1n],
+    ['([0] + []).min()', 0n],
+    ['[1, 2, 2, 3].indexOf(2)', 1n],
+    ["['a', 'b', 'b', 'c'].lastIndexOf('b')", 2n],
+    ['[1.0].indexOf(1.1)', -1n],
+    ["[].indexOf('string')", -1n],
+    ['[1, 2, 3].includes(2)', true],
+    ['[1, 2, 3].includes(4)', false],
+    ["'model-a'.includes('model-a')", true],
+    ["'model-a'.includes('model-b')", false],
+    // string indexOf (ext strings) still answers on strings
+    ["'abcb'.indexOf('b')", 1n],
+    ["'abcb'.lastIndexOf('b')", 3n],
+  ];
+  for (const [expr, want] of cases) t.same(run(expr), want, expr);
+  t.match(run('[].min()'), { message: 'min called on empty list' }, '[].min() is an error');
+  t.match(run('[1, 2.0].sum()'), { message: "found no matching overload for '_+_' applied to '(int, double)'" }, 'a list of mixed numbers has no sum');
+});
+
+t.test('regex: the examples of regex.go, with Go RE2 semantics', async (t) => {
+  // regex.go's examples use `[0-9]*`, whose leftmost match in "abc 123" is the empty string at 0 in Go (FindString);
+  // `[0-9]+` keeps their intent.
+  const cases: Array<[string, unknown]> = [
+    ["'abc 123'.find('[0-9]+')", '123'],
+    ["'abc 123'.find('xyz')", ''],
+    ["'123 abc 456'.findAll('[0-9]+')", ['123', '456']],
+    ["'123 abc 456'.findAll('[0-9]+', 1)", ['123']],
+    ["'123 abc 456'.findAll('xyz')", []],
+    ["'abc 123'.find('[0-9]*')", ''],
+    ["'123 abc 456'.findAll('[0-9]*')", ['123', '', '', '', '', '456']],
+    ["'123 abc 456'.findAll('[0-9]+', 0)", []],
+  ];
+  for (const [expr, want] of cases) t.same(run(expr), want, expr);
+  const bad = run("'x'.find('[')");
+  t.ok(isCelError(bad) && /^Illegal regex: /.test((bad as Error).message), `an invalid regex is an error: ${String(bad)}`);
+});
