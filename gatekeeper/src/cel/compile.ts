@@ -15,6 +15,9 @@ export interface Declarations {
 
 export type Compiled = { ok: true; run: (ctx: object) => CelResult } | { ok: false; error: string };
 
+/** Calls the planner evaluates itself (not through the function table). */
+const PLANNER_CALLS = new Set(['_[_]', '_[?_]', '_?._', '_?_:_', '_&&_', '_||_', '@not_strictly_false', '__not_strictly_false__']);
+
 /** Type names and constants CEL resolves as identifiers. */
 const BUILTIN_IDENTS = new Set(['int', 'uint', 'double', 'bool', 'string', 'bytes', 'list', 'map', 'null_type', 'type', 'dyn']);
 
@@ -50,6 +53,10 @@ function undeclared(env: CelEnv, e: Expr, decl: Declarations, info: SourceInfo |
         // strings.quote(x), sets.contains(a, b): a namespaced function, not a method of a variable `strings`
         const ns = qualifiedName(k.value.target);
         const namespaced = ns !== undefined && !scope.has(ns.split('.')[0]!) && env.funcs.find(`${ns}.${k.value.function}`) !== undefined;
+        if (!namespaced && !PLANNER_CALLS.has(k.value.function) && env.funcs.find(k.value.function) === undefined) {
+          // cel-go's wording for an unknown function; Kubernetes libraries this engine lacks end here too (README)
+          return celGoError(source, at(x), `undeclared reference to '${k.value.function}' (in container '')`);
+        }
         return (namespaced ? undefined : walk(k.value.target, scope)) ?? k.value.args.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
       }
       case 'listExpr':

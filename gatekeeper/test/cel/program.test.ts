@@ -141,3 +141,8 @@ t.test('match conditions: errors under the failure policy, a false condition sto
   const falseFirst = { matchCondition: [{ name: 'a', expression: 'object.nokey == 1' }, { name: 'f', expression: 'false' }], validations: [{ expression: 'false', message: 'reached' }] };
   t.same(evaluate(falseFirst, createReq(pod())), [], 'a false condition wins over an error');
 });
+
+t.test('a function the engine lacks is a compile error naming it (failurePolicy applies)', async (t) => {
+  t.match(evaluate(check('quantity("1") == quantity("1")'), createReq(pod())), [/^compilation error: ERROR: <input>:1:\d+: undeclared reference to 'quantity' \(in container ''\)/]);
+  t.same(evaluate({ ...check('quantity("1") == quantity("1")'), failurePolicy: 'Ignore' }, createReq(pod())), []);
+});
