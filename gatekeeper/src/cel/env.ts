@@ -5,13 +5,14 @@ import { celEnv, type CelEnv } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { re2 } from '../builtins/regex.js';
 import { costFuncs } from './cost.js';
-import { kubernetesLibraries, useOperatorsOf } from './library/index.js';
+import { kubernetesLibraries, opaqueRegistry, useOperatorsOf } from './library/index.js';
 
 let shared: CelEnv | undefined;
 useOperatorsOf(() => templateEnv());
 
 export function templateEnv(): CelEnv {
   shared ??= celEnv({
+    registry: opaqueRegistry,
     funcs: [...strings, ...kubernetesLibraries, ...costFuncs],
     re2: {
       compile(pattern: string) {

@@ -115,3 +115,49 @@ t.test('regex: the examples of regex.go, with Go RE2 semantics', async (t) => {
   const bad = run("'x'.find('[')");
   t.ok(isCelError(bad) && /^Illegal regex: /.test((bad as Error).message), `an invalid regex is an error: ${String(bad)}`);
 });
+
+t.test('quantity: TestQuantity of quantity_test.go (mul, div and divInt aside: not provided)', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['quantity("12Mi") == quantity("12582912")', true],
+    ['isQuantity("20")', true],
+    ['isQuantity("20M")', true],
+    ['isQuantity("20Mi")', true],
+    ['isQuantity("20Mo")', false],
+    ['isQuantity("10Mm")', false],
+    ['quantity("200M") == quantity("200M")', true],
+    ['quantity("200M") == quantity("0.2G") && quantity("0.2G") == quantity("200M")', true],
+    ['quantity("2M") == quantity("0.002G") && quantity("2000k") == quantity("2M") && quantity("0.002G") == quantity("2000k")', true],
+    ['quantity("200M") == quantity("0.3G")', false],
+    ['quantity("50M").isLessThan(quantity("50Mi"))', true],
+    ['quantity("50M").isLessThan(quantity("100M"))', true],
+    ['quantity("100M").isLessThan(quantity("50M"))', false],
+    ['quantity("50Mi").isGreaterThan(quantity("50M"))', true],
+    ['quantity("150Mi").isGreaterThan(quantity("100Mi"))', true],
+    ['quantity("50M").isGreaterThan(quantity("100M"))', false],
+    ['quantity("200M").compareTo(quantity("0.2G"))', 0n],
+    ['quantity("50M").compareTo(quantity("50Mi"))', -1n],
+    ['quantity("50Mi").compareTo(quantity("50M"))', 1n],
+    ['quantity("50k").add(quantity("20")) == quantity("50.02k")', true],
+    ['quantity("50k").add(20).isLessThan(quantity("50020"))', false],
+    ['quantity("50k").sub(quantity("20")) == quantity("49.98k")', true],
+    ['quantity("50k").sub(20) == quantity("49980")', true],
+    ['quantity("50k").add(20).sub(quantity("100k")).asInteger()', -49980n],
+    ['quantity("50k").add(20).sub(quantity("100k")).sub(-50000).asInteger()', 20n],
+    ['quantity("50k").asInteger()', 50000n],
+    ['quantity("9999999999999999999999999999999999999G").isInteger()', false],
+    ['quantity("50").isInteger()', true],
+    ['quantity("50.703k").asApproximateFloat()', 50703],
+    // the examples of quantity.go
+    ['isQuantity("1.3G") && isQuantity("1.3Gi") && isQuantity("10000k")', true],
+    ['isQuantity("1,3G") || isQuantity("200K") || isQuantity("Three") || isQuantity("Mi")', false],
+    ['quantity("50000000G").isInteger()', true],
+    ['quantity("50k").sub(20000).asApproximateFloat() == 30000.0', true],
+    ['sign(quantity("-1m")) == -1 && sign(quantity("0")) == 0 && sign(quantity("5Gi")) == 1', true],
+    ['type(quantity("1")) == type(quantity("2Gi"))', true],
+  ];
+  for (const [expr, want] of cases) t.same(run(expr), want, expr);
+  t.match(run('quantity("10Mo")'), { message: /^quantities must match the regular expression/ }, 'parseInvalidSuffix');
+  t.match(run('quantity("10Mm")'), { message: "unable to parse quantity's suffix" }, 'parseInvalidSuffixPassesRegex');
+  t.match(run('quantity("9999999999999999999999999999999999999G").asInteger()'), { message: 'cannot convert value to integer' }, 'as_integer_error');
+  t.match(run('quantity("50k").mul(2)'), { message: /undeclared reference to 'mul'/ }, 'mul is not provided: a compile error');
+});
