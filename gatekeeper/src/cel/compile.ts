@@ -53,11 +53,13 @@ function undeclared(env: CelEnv, e: Expr, decl: Declarations, info: SourceInfo |
         // strings.quote(x), sets.contains(a, b): a namespaced function, not a method of a variable `strings`
         const ns = qualifiedName(k.value.target);
         const namespaced = ns !== undefined && !scope.has(ns.split('.')[0]!) && env.funcs.find(`${ns}.${k.value.function}`) !== undefined;
+        const inner = (namespaced ? undefined : walk(k.value.target, scope)) ?? k.value.args.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
+        if (inner) return inner;
         if (!namespaced && !PLANNER_CALLS.has(k.value.function) && env.funcs.find(k.value.function) === undefined) {
           // cel-go's wording for an unknown function; Kubernetes libraries this engine lacks end here too (README)
           return celGoError(source, at(x), `undeclared reference to '${k.value.function}' (in container '')`);
         }
-        return (namespaced ? undefined : walk(k.value.target, scope)) ?? k.value.args.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
+        return undefined;
       }
       case 'listExpr':
         return k.value.elements.reduce<string | undefined>((err, a) => err ?? walk(a, scope), undefined);
