@@ -44,6 +44,8 @@ function undeclared(env: CelEnv, e: Expr, decl: Declarations, info: SourceInfo |
       }
       case 'selectExpr': {
         const op = k.value.operand;
+        const q = qualifiedName(x);
+        if (q !== undefined && !scope.has(q.split('.')[0]!) && env.registry.getMessage(q)) return undefined; // a type name: net.IP
         if (op?.exprKind.case === 'identExpr' && op.exprKind.value.name === 'variables' && !scope.has('variables') && !decl.variables.has(k.value.field)) {
           return celGoError(source, at(x), `undefined field '${k.value.field}'`);
         }

@@ -161,3 +161,80 @@ t.test('quantity: TestQuantity of quantity_test.go (mul, div and divInt aside: n
   t.match(run('quantity("9999999999999999999999999999999999999G").asInteger()'), { message: 'cannot convert value to integer' }, 'as_integer_error');
   t.match(run('quantity("50k").mul(2)'), { message: /undeclared reference to 'mul'/ }, 'mul is not provided: a compile error');
 });
+
+t.test('ip and cidr: TestIP of ip_test.go and TestCIDR of cidr_test.go', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['ip("192.168.0.1") == ip("192.168.0.1")', true],
+    ['isIP("192.168.0.1")', true],
+    ['isIP("192.168.0.1.0")', false],
+    ['ip.isCanonical("127.0.0.1")', true],
+    ['ip("192.168.0.1").family()', 4n],
+    ['ip("0.0.0.0").isUnspecified()', true],
+    ['ip("127.0.0.1").isUnspecified()', false],
+    ['ip("127.0.0.1").isLoopback()', true],
+    ['ip("1.2.3.4").isLoopback()', false],
+    ['ip("224.0.0.1").isLinkLocalMulticast()', true],
+    ['ip("224.0.1.1").isLinkLocalMulticast()', false],
+    ['ip("169.254.169.254").isLinkLocalUnicast()', true],
+    ['ip("192.168.0.1").isLinkLocalUnicast()', false],
+    ['ip("192.168.0.1").isGlobalUnicast()', true],
+    ['ip("255.255.255.255").isGlobalUnicast()', false],
+    ['ip("2001:db8::68") == ip("2001:db8::68")', true],
+    ['isIP("2001:db8::68")', true],
+    ['isIP("2001:db8:::68")', false],
+    ['ip.isCanonical("2001:db8::68")', true],
+    ['ip.isCanonical("2001:DB8::68")', false],
+    ['ip("2001:db8::68").family()', 6n],
+    ['ip("::").isUnspecified()', true],
+    ['ip("::1").isUnspecified()', false],
+    ['ip("::1").isLoopback()', true],
+    ['ip("2001:db8::abcd").isLoopback()', false],
+    ['ip("ff02::1").isLinkLocalMulticast()', true],
+    ['ip("fd00::1").isLinkLocalMulticast()', false],
+    ['ip("fe80::1").isLinkLocalUnicast()', true],
+    ['ip("fd80::1").isLinkLocalUnicast()', false],
+    ['ip("2001:db8::abcd").isGlobalUnicast()', true],
+    ['ip("ff00::1").isGlobalUnicast()', false],
+    ['string(ip("192.168.0.1"))', '192.168.0.1'],
+    ['type(ip("192.168.0.1")) == net.IP', true],
+    ['cidr(dyn("192.168.0.0/24")) == cidr("192.168.0.0/24")', true],
+    ['cidr("192.168.0.0/24").containsIP(ip("192.168.0.1"))', true],
+    ['cidr("192.168.0.0/24").containsIP(ip("192.168.1.1"))', false],
+    ['cidr("192.168.0.0/24").containsIP("192.168.0.1")', true],
+    ['cidr("192.168.0.0/24").containsIP("192.168.1.1")', false],
+    ['cidr("192.168.0.0/24").containsCIDR(cidr("192.168.0.0/25"))', true],
+    ['cidr("192.168.0.0/24").containsCIDR(cidr("192.168.0.0/23"))', false],
+    ['cidr("192.168.0.0/24").containsCIDR("192.168.0.0/25")', true],
+    ['cidr("192.168.0.0/24").containsCIDR("192.168.0.0/23")', false],
+    ['cidr("192.168.0.0/24").ip() == ip("192.168.0.0")', true],
+    ['cidr("192.168.0.0/24").masked() == cidr("192.168.0.0/24")', true],
+    ['cidr("192.168.0.1/24").masked() == cidr("192.168.0.0/24")', true],
+    ['cidr("192.168.0.0/24").prefixLength()', 24n],
+    ['cidr("2001:db8::/32") == cidr("2001:db8::/32")', true],
+    ['cidr("2001:db8::/32").containsIP(ip("2001:db8::1"))', true],
+    ['cidr("2001:db8::/32").containsIP(ip("2001:dc8::1"))', false],
+    ['cidr("2001:db8::/32").containsIP("2001:db8::1")', true],
+    ['cidr("2001:db8::/32").containsIP("2001:dc8::1")', false],
+    ['cidr("2001:db8::/32").containsCIDR(cidr("2001:db8::/33"))', true],
+    ['cidr("2001:db8::/32").containsCIDR(cidr("2001:db8::/31"))', false],
+    ['cidr("2001:db8::/32").containsCIDR("2001:db8::/33")', true],
+    ['cidr("2001:db8::/32").containsCIDR("2001:db8::/31")', false],
+    ['cidr("2001:db8::/32").ip() == ip("2001:db8::")', true],
+    ['cidr("2001:db8::/32").masked() == cidr("2001:db8::/32")', true],
+    ['cidr("2001:db8:1::/32").masked() == cidr("2001:db8::/32")', true],
+    ['cidr("2001:db8::/32").prefixLength()', 32n],
+    ['string(cidr("192.168.0.0/24"))', '192.168.0.0/24'],
+    ['type(cidr("192.168.0.0/24")) == net.CIDR', true],
+    ['ip("192.168.0.1") == ip("192.168.0.2")', false],
+  ];
+  for (const [expr, want] of cases) t.same(run(expr), want, expr);
+  // Go's netip words the reason after ParseAddr(...) itself; ours is generic (README).
+  t.match(run('ip("192.168.0.1.0")'), { message: /^IP Address "192\.168\.0\.1\.0" parse error during conversion from string: ParseAddr\("192\.168\.0\.1\.0"\): / });
+  t.match(run('ip("fe80::1%eth0")'), { message: /with zone value is not allowed/ });
+  t.match(run('ip("::ffff:1.2.3.4")'), { message: /IPv4-mapped IPv6 address "::ffff:1\.2\.3\.4" is not allowed/ });
+  for (const bad of ['192.168.0.0/', '2001:db8::/']) {
+    t.match(run(`cidr("${bad}")`), {
+      message: `network address parse error during conversion from string: network address parse error during conversion from string: netip.ParsePrefix("${bad}"): bad bits after slash: ""`,
+    });
+  }
+});

@@ -4,7 +4,7 @@ import { celFunc, celMethod, CelScalar, type CelFunc } from '@bufbuild/cel';
 import { opaqueType } from './opaque.js';
 
 const { STRING, BOOL, INT, DOUBLE } = CelScalar;
-const Q = opaqueType('Quantity');
+const Q = opaqueType('kubernetes.Quantity');
 
 /** m × 10^e, exact. */
 interface Dec {
