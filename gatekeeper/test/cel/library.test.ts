@@ -238,3 +238,44 @@ t.test('ip and cidr: TestIP of ip_test.go and TestCIDR of cidr_test.go', async (
     });
   }
 });
+
+t.test('semver: TestSemver of semver_test.go', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['semver("1.2.3") == semver("1.2.3")', true],
+    ['isSemver("1.2.3-beta.1+build.1")', true],
+    ['isSemver("")', false],
+    ['isSemver("v1.0.0")', false],
+    ['isSemver(" 1.0.0")', false],
+    ['isSemver("1. 0.0")', false],
+    ['isSemver("1.0.0 ")', false],
+    ['isSemver("01.01.01")', false],
+    ['isSemver("1")', false],
+    ['isSemver("1.1")', false],
+    ['isSemver("", true)', false],
+    ['isSemver(" 1.0.0", true)', false],
+    ['isSemver("1. 0.0", true)', false],
+    ['isSemver("1.0.0 ", true)', false],
+    ['isSemver("v1.0.0", true)', true],
+    ['isSemver("01.01.01", true)', true],
+    ['isSemver("1", true)', true],
+    ['isSemver("1.1", true)', true],
+    ['semver("v01.01", true) == semver("1.1.0")', true],
+    ['semver("1.2.3") == semver("1.0.0")', false],
+    ['semver("1.0.0").isLessThan(semver("1.2.3"))', true],
+    ['semver("1.0.0").isLessThan(semver("1.0.0"))', false],
+    ['semver("1.2.3").isGreaterThan(semver("1.0.0"))', true],
+    ['semver("1.0.0").isGreaterThan(semver("1.0.0"))', false],
+    ['semver("1.2.3").compareTo(semver("1.2.3"))', 0n],
+    ['semver("1.0.0").compareTo(semver("1.2.3"))', -1n],
+    ['semver("1.2.3").compareTo(semver("1.0.0"))', 1n],
+    ['semver("1.2.3").major()', 1n],
+    ['semver("1.2.3").minor()', 2n],
+    ['semver("1.2.3").patch()', 3n],
+    // precedence and equality ignore build metadata; a pre-release sorts first
+    ['semver("1.0.0+a") == semver("1.0.0+b") && semver("1.0.0-rc.1").isLessThan(semver("1.0.0"))', true],
+    // quantity's methods of the same names still answer on quantities
+    ['quantity("1").isLessThan(quantity("2")) && semver("1.0.0").isLessThan(semver("2.0.0"))', true],
+  ];
+  for (const [expr, want] of cases) t.same(run(expr), want, expr);
+  t.match(run('semver("v1.0")'), { message: 'No Major.Minor.Patch elements found' }, 'parseInvalidVersion');
+});

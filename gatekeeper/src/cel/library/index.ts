@@ -4,8 +4,9 @@ import { listFuncs } from './lists.js';
 import { networkFuncs } from './network.js';
 import { quantityFuncs } from './quantity.js';
 import { regexFuncs } from './regex.js';
+import { semverFuncs } from './semver.js';
 import { setFuncs } from './sets.js';
 
 export { opaqueRegistry } from './opaque.js';
 export { useOperatorsOf } from './operators.js';
-export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs];
+export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs, ...semverFuncs];
