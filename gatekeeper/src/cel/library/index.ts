@@ -6,7 +6,8 @@ import { quantityFuncs } from './quantity.js';
 import { regexFuncs } from './regex.js';
 import { semverFuncs } from './semver.js';
 import { setFuncs } from './sets.js';
+import { urlFuncs } from './urls.js';
 
 export { opaqueRegistry } from './opaque.js';
 export { useOperatorsOf } from './operators.js';
-export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs, ...semverFuncs];
+export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs, ...semverFuncs, ...urlFuncs];

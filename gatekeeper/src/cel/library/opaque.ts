@@ -6,8 +6,8 @@ import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorSe
 import { objectType, type CelType } from '@bufbuild/cel';
 
 /** Kubernetes' type names: package, then the types in it. */
-const PACKAGES = { kubernetes: ['Quantity', 'Semver'], net: ['IP', 'CIDR'] } as const;
-type OpaqueName = 'kubernetes.Quantity' | 'kubernetes.Semver' | 'net.IP' | 'net.CIDR';
+const PACKAGES = { kubernetes: ['Quantity', 'Semver', 'URL'], net: ['IP', 'CIDR'] } as const;
+type OpaqueName = 'kubernetes.Quantity' | 'kubernetes.Semver' | 'kubernetes.URL' | 'net.IP' | 'net.CIDR';
 
 export const opaqueRegistry: Registry = createFileRegistry(
   create(FileDescriptorSetSchema, {
