@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { BuiltinError, forbiddenBuiltins } from '../builtins/index.js';
 import { CelTemplate, celConstraint, celReview, type CelConstraint, type CelReview } from '../cel/program.js';
-import { compileCelTemplate } from '../cel/template-cache.js';
+import { loadCelTemplate } from '../cel/template-cache.js';
 import { matches } from '../match/match.js';
 import { OpaCompiler } from '../templates/compiler.js';
 import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
@@ -186,13 +186,9 @@ export class PolicyEngine {
     const errors: string[] = [];
     const engine = this.engineFor(parsed);
     if (engine === 'cel') {
-      try {
-        cel = compileCelTemplate(parsed.celSource, this.celCostLimit);
-        const compileErrors = cel.compileErrors();
-        if (compileErrors.length) this.logger?.warn({ template: parsed.name, errors: compileErrors }, 'CEL expressions do not compile; their evaluations are errors (failurePolicy applies)');
-      } catch (e) {
-        errors.push(`template ${parsed.name}: ${(e as Error).message}`);
-      }
+      const compiled = loadCelTemplate(parsed.name, parsed.celSource, this.celCostLimit, this.logger);
+      cel = compiled.cel;
+      errors.push(...compiled.errors);
     } else if (!parsed.modules.length) {
       errors.push(`template ${parsed.name}: has only a K8sNativeValidation (CEL) source, and CEL is disabled (--enable-k8s-native-validation=false)`);
     } else try {
