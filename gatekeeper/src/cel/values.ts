@@ -1,7 +1,10 @@
-// JSON values as CEL sees them in Kubernetes: an integer is a CEL int (a bigint here), any other number a double.
-// A number that was written with a fraction or an exponent (`1.0`, `1e3`) reaches the engine as a boxed Number when
-// its parser kept that difference (see json-numbers.ts), and stays a double.
+// JSON values as CEL sees them in Gatekeeper: an integer within int64 is a CEL int (a bigint here), any other number
+// a double, as Kubernetes' unstructured decoding does. A `1.0` reaches Gatekeeper as the int 1 too: Go writes the
+// float64 1 as `1` (the API server's AdmissionReview, gator's YAML-to-JSON). A boxed Number stays a double, for callers
+// that know a value was a float.
 import { celList, celMap, type CelValue } from '@bufbuild/cel';
+
+const INT64_LIMIT = 2 ** 63;
 
 /**
  * A JSON value as a CEL value: integers as bigint, objects as CEL maps, arrays as CEL lists, converted all at once
@@ -10,7 +13,7 @@ import { celList, celMap, type CelValue } from '@bufbuild/cel';
 export function toCelInput(v: unknown): CelValue {
   switch (typeof v) {
     case 'number':
-      return Number.isInteger(v) && Number.isSafeInteger(v) ? BigInt(v) : v;
+      return Number.isInteger(v) && Math.abs(v) < INT64_LIMIT ? BigInt(v) : v;
     case 'string':
     case 'boolean':
     case 'bigint':

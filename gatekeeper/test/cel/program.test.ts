@@ -115,9 +115,10 @@ t.test('namespaceObject: the fields Kubernetes exposes, null without a namespace
   t.same(evaluate(check('namespaceObject == null', 'not null'), createReq(pod())), []);
 });
 
-t.test('numbers: JSON integers are CEL int, fractions double; 1.0 kept as a boxed Number stays double', async (t) => {
-  const obj = pod({}, { spec: { a: 1, b: 1.5, c: new Number(1) } });
-  t.same(evaluate(check('type(object.spec.a) == int && type(object.spec.b) == double && type(object.spec.c) == double && object.spec.a == object.spec.c', 'types'), createReq(obj)), []);
+t.test('numbers: integers within int64 are CEL int, other numbers double; a boxed Number stays double', async (t) => {
+  const obj = pod({}, { spec: { a: 1, b: 1.5, c: new Number(1), big: 2 ** 60, huge: 1e20 } });
+  const types = 'type(object.spec.a) == int && type(object.spec.b) == double && type(object.spec.c) == double && object.spec.a == object.spec.c';
+  t.same(evaluate(check(`${types} && type(object.spec.big) == int && type(object.spec.huge) == double`, 'types'), createReq(obj)), []);
   t.match(evaluate(check('object.spec.a + object.spec.b == 2.5'), createReq(obj)), [/found no matching overload for '_\+_' applied to '\(int, double\)'/], 'no implicit int/double arithmetic, as in cel-go');
 });
 
