@@ -54,8 +54,13 @@ function text(item: Obj, field: string, where: string): string {
   return v;
 }
 
-/** The K8sNativeValidation source of a template's code block; throws CelSourceError as Gatekeeper rejects it. */
-export function parseCelSource(raw: unknown): CelSource {
+export type FailurePolicy = CelSource['failurePolicy'];
+
+/**
+ * The K8sNativeValidation source of a template's code block; throws CelSourceError as Gatekeeper rejects it.
+ * defaultFailurePolicy applies when the source has none (Gatekeeper's --default-k8s-native-validation-failure-policy).
+ */
+export function parseCelSource(raw: unknown, defaultFailurePolicy: FailurePolicy = 'Fail'): CelSource {
   if (!isObj(raw)) throw new CelSourceError('could not recognize the type: source must be an object');
   const variables = list(raw, 'variables').map((v, i) => ({ name: text(v, 'name', `source.variables[${i}]`), expression: text(v, 'expression', `source.variables[${i}]`) }));
   const matchConditions = list(raw, 'matchCondition').map((m, i) => ({
@@ -86,7 +91,8 @@ export function parseCelSource(raw: unknown): CelSource {
   }
   const gen = raw.generateVAP;
   if (gen !== undefined && gen !== null && typeof gen !== 'boolean') throw new CelSourceError('could not recognize the type: source.generateVAP must be a boolean');
-  const out: CelSource = { variables, validations, matchConditions, failurePolicy: fp === 'Ignore' ? 'Ignore' : 'Fail' };
+  const failurePolicy = fp === 'Fail' || fp === 'Ignore' ? fp : defaultFailurePolicy;
+  const out: CelSource = { variables, validations, matchConditions, failurePolicy };
   if (typeof gen === 'boolean') out.generateVAP = gen;
   return out;
 }

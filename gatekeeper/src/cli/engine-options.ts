@@ -14,6 +14,7 @@ export interface EngineFlags {
   maxModuleMemory?: number;
   enableK8sNativeValidation?: boolean;
   celCostLimit?: number;
+  defaultK8sNativeValidationFailurePolicy?: 'Fail' | 'Ignore';
   logLevel: string;
 }
 
@@ -57,7 +58,7 @@ function parseGoBool(flag: string) {
 
 /**
  * Adds --opa-path, --cache-dir, --compile-concurrency, --max-module-memory, --enable-k8s-native-validation,
- * --cel-cost-limit and --log-level (default `logLevel`).
+ * --default-k8s-native-validation-failure-policy, --cel-cost-limit and --log-level (default `logLevel`).
  */
 export function addEngineOptions(cmd: Command, opts: { logLevel: 'warn' | 'info' }): Command {
   return cmd
@@ -69,6 +70,14 @@ export function addEngineOptions(cmd: Command, opts: { logLevel: 'warn' | 'info'
       '--enable-k8s-native-validation [bool]',
       'evaluate a template\'s K8sNativeValidation (CEL) block when it has one, as Gatekeeper does (default true); =false runs its Rego',
       parseGoBool('--enable-k8s-native-validation'),
+    )
+    .option(
+      '--default-k8s-native-validation-failure-policy <policy>',
+      'failure policy of a K8sNativeValidation source that sets none, Fail or Ignore (Gatekeeper\'s flag; default Fail)',
+      (v: string) => {
+        if (v !== 'Fail' && v !== 'Ignore') throw new InvalidArgumentError(`--default-k8s-native-validation-failure-policy must be Fail or Ignore, got ${JSON.stringify(v)}`);
+        return v;
+      },
     )
     .option('--cel-cost-limit <n>', 'cost budget of one CEL evaluation (one constraint, one review) (default 1000000, Kubernetes\' per-call limit)', positiveInt('--cel-cost-limit'))
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace or silent)', opts.logLevel);
@@ -83,6 +92,7 @@ export function engineSettings(flags: EngineFlags): EngineSettings {
     ...(flags.maxModuleMemory !== undefined ? { maxModuleMemoryMiB: flags.maxModuleMemory } : {}),
     ...(flags.enableK8sNativeValidation !== undefined ? { enableK8sNativeValidation: flags.enableK8sNativeValidation } : {}),
     ...(flags.celCostLimit !== undefined ? { celCostLimit: flags.celCostLimit } : {}),
+    ...(flags.defaultK8sNativeValidationFailurePolicy ? { celDefaultFailurePolicy: flags.defaultK8sNativeValidationFailurePolicy } : {}),
   };
 }
 

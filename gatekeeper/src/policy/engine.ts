@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { BuiltinError, forbiddenBuiltins } from '../builtins/index.js';
 import { CelTemplate, celConstraint, celReview, type CelConstraint, type CelReview } from '../cel/program.js';
-import { loadCelTemplate } from '../cel/template-cache.js';
+import { checkCelOptions, loadCelTemplate, type CelOptions } from '../cel/template-cache.js';
 import { matches } from '../match/match.js';
 import { OpaCompiler } from '../templates/compiler.js';
 import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
@@ -69,6 +69,8 @@ export interface EngineOptions {
   enableK8sNativeValidation?: boolean;
   /** Cost budget of one CEL evaluation (one constraint, one review); default Kubernetes' per-call limit 1,000,000. */
   celCostLimit?: number;
+  /** Failure policy of a CEL source without one (Gatekeeper's --default-k8s-native-validation-failure-policy); default Fail. */
+  celDefaultFailurePolicy?: 'Fail' | 'Ignore';
   logger?: Logger;
 }
 
@@ -144,7 +146,7 @@ export class PolicyEngine {
     private readonly logger?: Logger,
     private readonly maxModuleMemoryMiB?: number,
     private readonly celEnabled = true,
-    private readonly celCostLimit?: number,
+    private readonly celOptions: CelOptions = {},
   ) {}
 
   static async create(opts: EngineOptions = {}): Promise<PolicyEngine> {
@@ -157,10 +159,8 @@ export class PolicyEngine {
     if (opts.maxModuleMemoryMiB !== undefined && !(opts.maxModuleMemoryMiB >= 1 && opts.maxModuleMemoryMiB <= 4096)) {
       throw new Error(`maxModuleMemoryMiB must be between 1 and 4096, got ${opts.maxModuleMemoryMiB}`);
     }
-    if (opts.celCostLimit !== undefined && !(Number.isInteger(opts.celCostLimit) && opts.celCostLimit >= 1)) {
-      throw new Error(`celCostLimit must be a positive integer, got ${opts.celCostLimit}`);
-    }
-    return new PolicyEngine(compiler, opts.logger, opts.maxModuleMemoryMiB, opts.enableK8sNativeValidation !== false, opts.celCostLimit);
+    const celOptions = checkCelOptions({ costLimit: opts.celCostLimit, defaultFailurePolicy: opts.celDefaultFailurePolicy });
+    return new PolicyEngine(compiler, opts.logger, opts.maxModuleMemoryMiB, opts.enableK8sNativeValidation !== false, celOptions);
   }
 
   /** Reads, compiles (cached by content hash) and loads a ConstraintTemplate. Errors name the template, file and line. */
@@ -186,7 +186,7 @@ export class PolicyEngine {
     const errors: string[] = [];
     const engine = this.engineFor(parsed);
     if (engine === 'cel') {
-      const compiled = loadCelTemplate(parsed.name, parsed.celSource, this.celCostLimit, this.logger);
+      const compiled = loadCelTemplate(parsed.name, parsed.celSource, { ...this.celOptions, logger: this.logger });
       cel = compiled.cel;
       errors.push(...compiled.errors);
     } else if (!parsed.modules.length) {

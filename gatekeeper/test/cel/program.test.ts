@@ -49,6 +49,9 @@ t.test('the source is rejected as Gatekeeper rejects it', async (t) => {
     ['rego', 'could not recognize the type: source must be an object'],
   ];
   for (const [source, message] of cases) t.throws(() => parseCelSource(source), new CelSourceError(message), message);
+  t.equal(parseCelSource({}).failurePolicy, 'Fail', 'no failurePolicy: Fail');
+  t.equal(parseCelSource({}, 'Ignore').failurePolicy, 'Ignore', 'no failurePolicy: the default given (--default-k8s-native-validation-failure-policy)');
+  t.equal(parseCelSource({ failurePolicy: 'Fail' }, 'Ignore').failurePolicy, 'Fail', 'the source\'s own wins');
   const ok = parseCelSource({ matchConditions: [{ name: 'ignored', expression: 'false' }], validations: [{ expression: 'true' }], generateVAP: false, unknown: 1 });
   t.same(ok, { variables: [], validations: [{ expression: 'true', message: '', messageExpression: '' }], matchConditions: [], failurePolicy: 'Fail', generateVAP: false }, 'unknown fields (matchConditions, plural, included) are ignored');
 });

@@ -103,3 +103,17 @@ t.test('a template Gatekeeper refuses is refused at load and at admission, with 
     'template k8spolicycel: invalid failure policy: unrecognized failure policy: Never',
   );
 });
+
+t.test('--default-k8s-native-validation-failure-policy: a source without failurePolicy follows it', { timeout: 120_000 }, async (t) => {
+  const broken = celTemplate('K8sBrokenCel', { validations: [{ expression: 'object.nokey == 1' }] });
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } };
+  const violations = async (opts: { celDefaultFailurePolicy?: 'Fail' | 'Ignore' }) => {
+    const engine = await PolicyEngine.create({ opaPath, cacheDir: tempDir(t, 'gk-cel-cache-'), ...opts });
+    t.same((await engine.upsertTemplate(broken)).errors, []);
+    engine.upsertConstraint(constraint('K8sBrokenCel', 'c'));
+    return (await engine.review(reviewFromObject(pod))).violations.map((v) => v.msg);
+  };
+  t.same(await violations({}), ["expression 'object.nokey == 1' resulted in error: no such key: nokey"], 'Fail by default');
+  t.same(await violations({ celDefaultFailurePolicy: 'Ignore' }), [], 'Ignore when so configured');
+  await t.rejects(PolicyEngine.create({ opaPath, celDefaultFailurePolicy: 'Maybe' as never }), /celDefaultFailurePolicy must be Fail or Ignore, got Maybe/);
+});
