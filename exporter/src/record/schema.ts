@@ -31,6 +31,7 @@ const violationSummary = {
           constraintName: { type: 'string' },
           enforcementAction: { type: 'string' },
           message: { type: 'string' },
+          engine: { type: 'string', description: 'The engine that evaluated the constraint\'s template: rego or cel.' },
         },
       },
     },
@@ -118,6 +119,10 @@ export const decisionRecordSchema = {
     },
     auditId: { type: 'string', description: 'Id of the audit run; shared by audit_started, every violation_audited and audit_completed of that run.' },
     admissionUID: { type: 'string', description: 'uid of the AdmissionReview request; shared by an admission_decision and its violation_admission records.' },
+    engine: {
+      type: 'string',
+      description: 'violation_admission, violation_audited: the engine that evaluated the constraint\'s template: rego (its Rego) or cel (its K8sNativeValidation block).',
+    },
     allowed: { type: 'boolean', description: 'admission_decision: the verdict returned to the API server.' },
     violations: violationSummary,
     totals: auditTotals,

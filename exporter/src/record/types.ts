@@ -20,6 +20,8 @@ export interface ViolationItem {
   constraintName?: string;
   enforcementAction?: string;
   message?: string;
+  /** The engine that evaluated the constraint's template: rego or cel. */
+  engine?: string;
 }
 
 export interface ViolationSummary {
@@ -77,6 +79,8 @@ export interface DecisionRecord extends GatekeeperExportFields {
   eventType: EventType | (string & {});
   auditId?: string;
   admissionUID?: string;
+  /** violation records: the engine that evaluated the constraint's template (rego or cel). */
+  engine?: string;
   allowed?: boolean;
   violations?: ViolationSummary;
   totals?: AuditTotals;

@@ -265,9 +265,7 @@ function urlString({ url: u, user }: Parsed): string {
         if (u.Host) buf += escape(u.Host, Mode.Host);
       }
     }
-    let path: string;
-    if (u.RawPath && validEncoded(u.RawPath, Mode.Path) && safeUnescape(u.RawPath, Mode.Path) === u.Path) path = u.RawPath;
-    else path = u.Path === '*' ? '*' : escape(u.Path, Mode.Path);
+    const path = escapedPathBytes(u.Path, u.RawPath);
     if (path !== '' && path[0] !== '/' && u.Host !== '') buf += '/';
     if (buf === '' && path.split('/')[0]!.includes(':')) buf += './';
     buf += path;
@@ -304,4 +302,31 @@ export function parseUrl(raw: string): { url: GoUrl; text: string; hostname: str
     if (e instanceof UrlError) throw new UrlError(fromBytes(e.message));
     throw e;
   }
+}
+
+/** Go's URL.EscapedPath on byte strings. */
+function escapedPathBytes(path: string, rawPath: string): string {
+  if (rawPath && validEncoded(rawPath, Mode.Path) && safeUnescape(rawPath, Mode.Path) === path) return rawPath;
+  return path === '*' ? '*' : escape(path, Mode.Path);
+}
+
+/** Go's URL.EscapedPath, for a URL parseUrl returned. */
+export function escapedPath(u: GoUrl): string {
+  return fromBytes(escapedPathBytes(toBytes(u.Path), toBytes(u.RawPath)));
+}
+
+/** Go's URL.Query (url.ParseQuery, malformed pairs skipped): the values of each key, in order. */
+export function queryValues(rawQuery: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pair of toBytes(rawQuery).split('&')) {
+    if (!pair || pair.includes(';')) continue;
+    const eq = pair.indexOf('=');
+    const key = safeUnescape(eq < 0 ? pair : pair.slice(0, eq), Mode.QueryComponent);
+    const value = safeUnescape(eq < 0 ? '' : pair.slice(eq + 1), Mode.QueryComponent);
+    if (key === undefined || value === undefined) continue;
+    const k = fromBytes(key);
+    if (!out.has(k)) out.set(k, []);
+    out.get(k)!.push(fromBytes(value));
+  }
+  return out;
 }

@@ -27,7 +27,7 @@ export function re2(name: string, pattern: string): RE2 {
  * Go's FindAll iteration: successive non-overlapping matches, an empty match right after the previous match ignored,
  * at most n (n < 0: all).
  */
-function findAll(re: RE2, input: string, n: number): RegExpExecArray[] {
+export function findAll(re: RE2, input: string, n: number): RegExpExecArray[] {
   const out: RegExpExecArray[] = [];
   let prevEnd = -1;
   for (let pos = 0; (n < 0 || out.length < n) && pos <= input.length; ) {

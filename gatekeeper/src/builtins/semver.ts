@@ -5,12 +5,13 @@ import { str } from './strings.js';
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
-interface Version {
+export interface Version {
   core: [bigint, bigint, bigint];
   pre: string[];
 }
 
-function parse(s: string): Version | undefined {
+/** A SemVer 2.0.0 version (a leading "v" accepted, as OPA does), or undefined. */
+export function parse(s: string): Version | undefined {
   const m = SEMVER.exec(s.startsWith('v') ? s.slice(1) : s);
   if (!m) return undefined;
   return { core: [BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!)], pre: m[4] ? m[4].split('.') : [] };
@@ -39,9 +40,14 @@ export const semverBuiltins: BuiltinTable = {
     if (!x) throw new BuiltinError('semver.compare', `operand 1: string ${JSON.stringify(a)} is not a valid SemVer`);
     const y = parse(str('semver.compare', 2, b));
     if (!y) throw new BuiltinError('semver.compare', `operand 2: string ${JSON.stringify(b)} is not a valid SemVer`);
-    for (let i = 0; i < 3; i++) {
-      if (x.core[i] !== y.core[i]) return x.core[i]! < y.core[i]! ? -1 : 1;
-    }
-    return comparePre(x.pre, y.pre);
+    return compareVersions(x, y);
   },
 };
+
+/** SemVer precedence: -1, 0 or 1 (build metadata ignored). */
+export function compareVersions(x: Version, y: Version): number {
+  for (let i = 0; i < 3; i++) {
+    if (x.core[i] !== y.core[i]) return x.core[i]! < y.core[i]! ? -1 : 1;
+  }
+  return comparePre(x.pre, y.pre);
+}

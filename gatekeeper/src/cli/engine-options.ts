@@ -12,6 +12,9 @@ export interface EngineFlags {
   cacheDir?: string;
   compileConcurrency?: number;
   maxModuleMemory?: number;
+  enableK8sNativeValidation?: boolean;
+  celCostLimit?: number;
+  defaultK8sNativeValidationFailurePolicy?: 'Fail' | 'Ignore';
   logLevel: string;
 }
 
@@ -43,13 +46,40 @@ function parseMiB(v: string): number {
   return n;
 }
 
-/** Adds --opa-path, --cache-dir, --compile-concurrency, --max-module-memory and --log-level (default `logLevel`). */
+/** Go's boolean flag values, as Gatekeeper's --enable-k8s-native-validation takes them (a bare flag is true). */
+function parseGoBool(flag: string) {
+  return (v: string | undefined): boolean => {
+    if (v === undefined) return true;
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
+    throw new InvalidArgumentError(`${flag} must be true or false, got ${JSON.stringify(v)}`);
+  };
+}
+
+/**
+ * Adds --opa-path, --cache-dir, --compile-concurrency, --max-module-memory, --enable-k8s-native-validation,
+ * --default-k8s-native-validation-failure-policy, --cel-cost-limit and --log-level (default `logLevel`).
+ */
 export function addEngineOptions(cmd: Command, opts: { logLevel: 'warn' | 'info' }): Command {
   return cmd
     .option('--opa-path <file>', 'the opa binary used to compile templates (default: $GATEKEEPER_OPA_PATH, PATH, peer cache)')
     .option('--cache-dir <dir>', 'compiled-template cache folder (default: $XDG_CACHE_HOME/gk-exporter/wasm)')
     .option('--compile-concurrency <n>', 'parallel opa builds (default: number of CPUs)', positiveInt('--compile-concurrency'))
     .option('--max-module-memory <MiB>', `linear-memory cap of each template instance, MiB, 1 to ${MAX_MODULE_MEMORY_LIMIT_MIB} (default 1024)`, parseMiB)
+    .option(
+      '--enable-k8s-native-validation [bool]',
+      'evaluate a template\'s K8sNativeValidation (CEL) block when it has one, as Gatekeeper does (default true); =false runs its Rego',
+      parseGoBool('--enable-k8s-native-validation'),
+    )
+    .option(
+      '--default-k8s-native-validation-failure-policy <policy>',
+      'failure policy of a K8sNativeValidation source that sets none, Fail or Ignore (Gatekeeper\'s flag; default Fail)',
+      (v: string) => {
+        if (v !== 'Fail' && v !== 'Ignore') throw new InvalidArgumentError(`--default-k8s-native-validation-failure-policy must be Fail or Ignore, got ${JSON.stringify(v)}`);
+        return v;
+      },
+    )
+    .option('--cel-cost-limit <n>', 'cost budget of one CEL evaluation (one constraint, one review) (default 1000000, Kubernetes\' per-call limit)', positiveInt('--cel-cost-limit'))
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace or silent)', opts.logLevel);
 }
 
@@ -60,6 +90,9 @@ export function engineSettings(flags: EngineFlags): EngineSettings {
     ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
     ...(flags.compileConcurrency !== undefined ? { compileConcurrency: flags.compileConcurrency } : {}),
     ...(flags.maxModuleMemory !== undefined ? { maxModuleMemoryMiB: flags.maxModuleMemory } : {}),
+    ...(flags.enableK8sNativeValidation !== undefined ? { enableK8sNativeValidation: flags.enableK8sNativeValidation } : {}),
+    ...(flags.celCostLimit !== undefined ? { celCostLimit: flags.celCostLimit } : {}),
+    ...(flags.defaultK8sNativeValidationFailurePolicy ? { celDefaultFailurePolicy: flags.defaultK8sNativeValidationFailurePolicy } : {}),
   };
 }
 

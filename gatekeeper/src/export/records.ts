@@ -56,6 +56,7 @@ function constraintFields(v: Violation): Fields & { kind: string; name: string; 
   setIf(rec, 'details', v.details);
   if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = [v.enforcementAction];
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
+  setIf(rec, 'engine', v.engine);
   return rec;
 }
 
@@ -123,6 +124,7 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
     constraintName: v.constraint.name,
     enforcementAction: v.enforcementAction,
     message: v.msg,
+    ...(v.engine ? { engine: v.engine } : {}),
   }));
   const s: ViolationSummary = { total: violations.length, byAction };
   if (items.length) s.items = items;
@@ -190,6 +192,7 @@ export function violationAdmissionRecord(
   if (v.details !== undefined && v.details !== null) rec.details = v.details;
   if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = [v.enforcementAction];
   if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
+  if (v.engine) rec.engine = v.engine;
   for (const k in shared) rec[k] = shared[k];
   rec.admissionUID = uid;
   return rec;
@@ -251,6 +254,7 @@ export function admissionRecordLines(
       setIf(annotations, 'constraintAnnotations', constraintAnnotations(c));
       if ('constraintAnnotations' in annotations) own += `,${members(annotations)}`;
     }
+    if (v.engine) own += `,"engine":"${v.engine}"`;
     lines.push(`${envelope('violation_admission')}${own},${sharedMembers},"admissionUID":${uid}}`);
   }
   return lines;

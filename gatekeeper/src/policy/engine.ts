@@ -3,6 +3,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { BuiltinError, forbiddenBuiltins } from '../builtins/index.js';
+import { CelTemplate, celConstraint, celReview, type CelConstraint, type CelReview } from '../cel/program.js';
+import { checkCelOptions, loadCelTemplate, type CelOptions } from '../cel/template-cache.js';
 import { matches } from '../match/match.js';
 import { OpaCompiler } from '../templates/compiler.js';
 import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
@@ -36,8 +38,13 @@ export interface ConstraintRef {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
 }
+/** The engine that evaluated a template: its Rego (compiled to wasm) or its K8sNativeValidation block (CEL). */
+export type EngineName = 'rego' | 'cel';
+
 export interface Violation {
   constraint: ConstraintRef;
+  /** Which engine decided. */
+  engine: EngineName;
   /** Effective action for the enforcement point asked for (deny|dryrun|warn, or unrecognized). */
   enforcementAction: string;
   msg: string;
@@ -58,6 +65,12 @@ export interface EngineOptions {
   compileConcurrency?: number;
   /** Linear-memory cap of each template's wasm instance, MiB (default 1024); an evaluation past it is an error. */
   maxModuleMemoryMiB?: number;
+  /** Evaluate a template's K8sNativeValidation (CEL) block when it has one (Gatekeeper's default, true); false: Rego. */
+  enableK8sNativeValidation?: boolean;
+  /** Cost budget of one CEL evaluation (one constraint, one review); default Kubernetes' per-call limit 1,000,000. */
+  celCostLimit?: number;
+  /** Failure policy of a CEL source without one (Gatekeeper's --default-k8s-native-validation-failure-policy); default Fail. */
+  celDefaultFailurePolicy?: 'Fail' | 'Ignore';
   logger?: Logger;
 }
 
@@ -76,7 +89,10 @@ interface TemplateEntry {
   name: string;
   kind: string;
   parsed?: ParsedTemplate;
+  /** Which of module and cel is set: the engine chosen for the template. */
+  engine: EngineName;
   module?: TemplateModule;
+  cel?: CelTemplate;
   /** Inventory version last given to the module with setData. */
   dataVersion: number;
   /** Whether the Rego reads `data` beyond its libs; the others never get a copy of the inventory. */
@@ -114,9 +130,13 @@ function inputJson(params: Uint8Array, review: Uint8Array): Uint8Array {
   return input;
 }
 
+type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; cel?: CelConstraint };
+
+const loaded = (t: TemplateEntry | undefined): boolean => !!(t?.module || t?.cel);
+
 export class PolicyEngine {
   private readonly templates = new Map<string, TemplateEntry>();
-  private readonly constraints = new Map<string, Map<string, ParsedConstraint & { paramsBytes: Uint8Array }>>();
+  private readonly constraints = new Map<string, Map<string, StoredConstraint>>();
   private readonly inventory = new Inventory();
   private readonly sharedInputs = new SharedInputs();
   private generation = 0;
@@ -125,6 +145,8 @@ export class PolicyEngine {
     readonly compiler: OpaCompiler,
     private readonly logger?: Logger,
     private readonly maxModuleMemoryMiB?: number,
+    private readonly celEnabled = true,
+    private readonly celOptions: CelOptions = {},
   ) {}
 
   static async create(opts: EngineOptions = {}): Promise<PolicyEngine> {
@@ -137,7 +159,8 @@ export class PolicyEngine {
     if (opts.maxModuleMemoryMiB !== undefined && !(opts.maxModuleMemoryMiB >= 1 && opts.maxModuleMemoryMiB <= 4096)) {
       throw new Error(`maxModuleMemoryMiB must be between 1 and 4096, got ${opts.maxModuleMemoryMiB}`);
     }
-    return new PolicyEngine(compiler, opts.logger, opts.maxModuleMemoryMiB);
+    const celOptions = checkCelOptions({ costLimit: opts.celCostLimit, defaultFailurePolicy: opts.celDefaultFailurePolicy });
+    return new PolicyEngine(compiler, opts.logger, opts.maxModuleMemoryMiB, opts.enableK8sNativeValidation !== false, celOptions);
   }
 
   /** Reads, compiles (cached by content hash) and loads a ConstraintTemplate. Errors name the template, file and line. */
@@ -159,8 +182,16 @@ export class PolicyEngine {
       return { kind: parsed.kind, errors: [`template ${parsed.name}: kind ${parsed.kind} is already defined by template ${previous.name}`] };
     }
     let module: TemplateModule | undefined;
+    let cel: CelTemplate | undefined;
     const errors: string[] = [];
-    try {
+    const engine = this.engineFor(parsed);
+    if (engine === 'cel') {
+      const compiled = loadCelTemplate(parsed.name, parsed.celSource, { ...this.celOptions, logger: this.logger });
+      cel = compiled.cel;
+      errors.push(...compiled.errors);
+    } else if (!parsed.modules.length) {
+      errors.push(`template ${parsed.name}: has only a K8sNativeValidation (CEL) source, and CEL is disabled (--enable-k8s-native-validation=false)`);
+    } else try {
       const compiled = await this.compiler.compile(parsed);
       module = await TemplateModule.instantiate(compiled.module, compiled.entrypoint, this.maxModuleMemoryMiB);
       const forbidden = module.builtinNames.filter((b) => forbiddenBuiltins.has(b));
@@ -173,7 +204,7 @@ export class PolicyEngine {
     }
     const current = this.templates.get(parsed.kind);
     if (current && current.generation > generation) return { kind: parsed.kind, errors }; // a newer upsert won
-    if (errors.length && current?.module) {
+    if (errors.length && current && loaded(current)) {
       // keep serving the last good version, but report the error
       current.errors = errors;
       current.generation = generation;
@@ -186,7 +217,7 @@ export class PolicyEngine {
     }
     const reads = readsData(parsed);
     const sharesInput = !!module && !reads && this.sharedInputs.admit(module);
-    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, module, dataVersion: -1, readsData: reads, sharesInput, errors, generation });
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, engine, module, cel, dataVersion: -1, readsData: reads, sharesInput, errors, generation });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
       try {
@@ -199,6 +230,11 @@ export class PolicyEngine {
     return { kind: parsed.kind, errors };
   }
 
+  /** The engine a template runs on: CEL when it has a K8sNativeValidation block and CEL is enabled (Gatekeeper's order). */
+  engineFor(t: ParsedTemplate): EngineName {
+    return this.celEnabled && t.celSource !== undefined ? 'cel' : 'rego';
+  }
+
   removeTemplate(kind: string): void {
     this.templates.delete(kind);
     this.constraints.delete(kind);
@@ -208,7 +244,7 @@ export class PolicyEngine {
   upsertConstraint(obj: unknown): void {
     const kind = (obj as any)?.kind;
     const t = typeof kind === 'string' ? this.templates.get(kind) : undefined;
-    if (t && !t.module) {
+    if (t && !loaded(t)) {
       throw new ConstraintError(`constraint ${kind}/${(obj as any)?.metadata?.name ?? '(no name)'}: template ${t.name} is not loaded: ${t.errors.join('; ')}`, 'kind');
     }
     const parsed = parseConstraint(obj, t?.parsed ? { name: t.name, schema: t.parsed.schema } : undefined);
@@ -264,12 +300,13 @@ export class PolicyEngine {
     let evaluated = 0;
     let reviewBytes: Uint8Array | undefined;
     let shared: SharedReview | undefined;
+    let celInput: CelReview | undefined;
     const { source: _source, ...reviewInput } = review;
 
     for (const [ckind, byName] of this.constraints) {
       if (!byName.size) continue;
       const t = this.templates.get(ckind);
-      if (!t?.module) continue;
+      if (!t || !loaded(t)) continue;
       for (const c of byName.values()) {
         const action = effectiveAction(c, point);
         if (action === undefined) continue;
@@ -277,14 +314,22 @@ export class PolicyEngine {
         if (opts.deadlineMs !== undefined && performance.now() - started > opts.deadlineMs) {
           throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
         }
-        reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
-        if (t.sharesInput) shared ??= this.sharedInputs.review(reviewBytes);
         evaluated++;
         const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
         if (c.annotations) ref.annotations = c.annotations;
         if (c.labels) ref.labels = c.labels;
-        for (const r of this.evaluate(t, c.paramsBytes, reviewBytes, t.sharesInput ? shared : undefined)) {
-          const v: Violation = { constraint: ref, enforcementAction: action, msg: r.msg };
+        let results: Array<{ msg: string; details?: unknown }>;
+        if (t.cel) {
+          // Gatekeeper's CEL driver gets the namespace from the webhook and the audit; gator gives none.
+          celInput ??= celReview(req, point === ENFORCEMENT_POINTS.gator ? null : (target.namespaceObject ?? null));
+          results = t.cel.evaluate(celInput, (c.cel ??= celConstraint(c.raw, c.parameters)));
+        } else {
+          reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
+          if (t.sharesInput) shared ??= this.sharedInputs.review(reviewBytes);
+          results = this.evaluate(t, c.paramsBytes, reviewBytes, t.sharesInput ? shared : undefined);
+        }
+        for (const r of results) {
+          const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: action, msg: r.msg };
           if (r.details !== undefined) v.details = r.details;
           violations.push(v);
         }
@@ -317,8 +362,8 @@ export class PolicyEngine {
     });
   }
 
-  listTemplates(): Array<{ kind: string; name: string; errors: string[] }> {
-    return [...this.templates.values()].map((t) => ({ kind: t.kind, name: t.name, errors: [...t.errors] }));
+  listTemplates(): Array<{ kind: string; name: string; engine: EngineName; errors: string[] }> {
+    return [...this.templates.values()].map((t) => ({ kind: t.kind, name: t.name, engine: t.engine, errors: [...t.errors] }));
   }
 
   listConstraints(): ConstraintRef[] {

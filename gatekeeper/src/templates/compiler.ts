@@ -63,6 +63,7 @@ export class OpaCompiler {
   }
 
   async compile(t: ParsedTemplate): Promise<CompiledTemplate> {
+    if (!t.modules.length) throw new CompileError(`template ${t.name}: no Rego source to compile`);
     const entrypoint = OpaCompiler.entrypoint(t);
     const h = crypto.createHash('sha256');
     h.update(`${await this.version()}\0${t.regoVersion}\0${entrypoint}\0`);

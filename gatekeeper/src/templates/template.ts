@@ -1,4 +1,7 @@
-// A ConstraintTemplate read into what the engine needs: the constraint kind, the parameters schema and the Rego modules.
+// A ConstraintTemplate read into what the engine needs: the constraint kind, the parameters schema, the Rego modules
+// and the K8sNativeValidation (CEL) source, whichever the template carries (the engine picks, as Gatekeeper does).
+import { CEL_ENGINE } from '../cel/source.js';
+
 export interface RegoModule {
   /** Name used in compile errors: template.rego, lib-1.rego, ... */
   file: string;
@@ -11,9 +14,12 @@ export interface ParsedTemplate {
   apiVersion: string;
   schema?: Record<string, unknown>;
   target: string;
+  /** Empty when the template has no Rego (a CEL-only template). */
   modules: RegoModule[];
-  /** Rego package of the template module, e.g. "k8srequiredlabels". */
+  /** Rego package of the template module, e.g. "k8srequiredlabels" ('' without Rego). */
   packageName: string;
+  /** The `source` of the K8sNativeValidation code block, unparsed (cel/source.ts reads it when CEL is chosen). */
+  celSource?: unknown;
   regoVersion: 'v0' | 'v1';
   raw: Record<string, unknown>;
 }
@@ -73,7 +79,9 @@ export function parseTemplate(obj: unknown): ParsedTemplate {
   let rego: string | undefined = typeof target.rego === 'string' && target.rego.trim() ? target.rego : undefined;
   let libs: unknown[] = Array.isArray(target.libs) ? target.libs : [];
   let regoVersion: 'v0' | 'v1' = 'v0';
-  const regoCode = (Array.isArray(target.code) ? target.code.filter(isObj) : []).find((c) => c.engine === 'Rego');
+  const code = Array.isArray(target.code) ? target.code.filter(isObj) : [];
+  const celCode = code.find((c) => c.engine === CEL_ENGINE);
+  const regoCode = code.find((c) => c.engine === 'Rego');
   if (regoCode) {
     const source = isObj(regoCode.source) ? regoCode.source : {};
     if (typeof source.rego === 'string' && source.rego.trim()) {
@@ -82,10 +90,12 @@ export function parseTemplate(obj: unknown): ParsedTemplate {
       regoVersion = source.version === 'v1' ? 'v1' : 'v0';
     }
   }
+  const base = { name, kind, apiVersion: obj.apiVersion, schema, target: targetName, regoVersion, raw: obj, ...(celCode ? { celSource: celCode.source } : {}) };
   if (!rego) {
-    const engines = (Array.isArray(target.code) ? target.code.filter(isObj) : []).map((c) => String(c.engine));
+    if (celCode) return { ...base, modules: [], packageName: '' };
+    const engines = code.map((c) => String(c.engine));
     throw new TemplateError(
-      `${label}: no Rego source (targets[0].rego or targets[0].code[] with engine: Rego)${engines.length ? `; code engines present: ${engines.join(', ')} (only Rego is evaluated)` : ''}`,
+      `${label}: no Rego source (targets[0].rego or targets[0].code[] with engine: Rego) and no ${CEL_ENGINE} source${engines.length ? `; code engines present: ${engines.join(', ')}` : ''}`,
     );
   }
   const packageName = regoPackage(rego);
@@ -95,5 +105,5 @@ export function parseTemplate(obj: unknown): ParsedTemplate {
     if (typeof lib !== 'string') throw new TemplateError(`${label}: libs[${i}] must be a string`);
     modules.push({ file: `lib-${i + 1}.rego`, source: lib });
   });
-  return { name, kind, apiVersion: obj.apiVersion, schema, target: targetName, modules, packageName, regoVersion, raw: obj };
+  return { ...base, modules, packageName };
 }
