@@ -1,11 +1,11 @@
 // One delivery worker per sink: reads batches after the sink's cursor, sends them, retries with backoff, dead-letters what
 // the sink refuses for good, and advances the cursor only when every record of the batch is done.
 import type { Logger } from 'pino';
-import { SinkError, type OutgoingRecord, type Sink } from '../sinks/sink.js';
+import { classifyFailure, type OutgoingRecord, type Sink } from '../sinks/sink.js';
 import type { SinkConfig } from '../config/config.js';
 import type { NewDeadLetter, Queue } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { SinkLiveRow } from '../queue/sink-health.js';
 
 /**
@@ -34,6 +34,9 @@ interface Item {
   rec: OutgoingRecord;
   attempts: number;
 }
+
+/** Retrying a cursor save that failed (a full disk): the batch is delivered, only its bookkeeping waits. */
+const CURSOR_SAVE_BACKOFF: BackoffPolicy = { initialMs: 100, multiplier: 2, maxMs: 5000, jitter: 0 };
 
 export class DeliveryWorker {
   private cursor: number;
@@ -200,9 +203,9 @@ export class DeliveryWorker {
         this.noteFailure(attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
       } catch (e) {
         if (this.sendSignal.signal.aborted) return;
-        const err = e as Error;
-        const retryable = !(e instanceof SinkError) || e.retryable;
-        retryAfterMs = e instanceof SinkError ? e.retryAfterMs : undefined;
+        const err = classifyFailure(e);
+        const retryable = err.retryable;
+        retryAfterMs = err.retryAfterMs;
         attempt++;
         this.consecutiveFailures++;
         this.lastSendOk = false;
@@ -219,7 +222,7 @@ export class DeliveryWorker {
           if (!toSend.length) break;
         }
         if (attempt === 1 || attempt % 10 === 0) {
-          log.warn({ sink: this.name, attempt, retryable, err: err.message, records: toSend.length }, 'delivery failed; retrying');
+          log.warn({ sink: this.name, attempt, retryable, retryAfterMs, err: err.message, records: toSend.length }, 'delivery failed; retrying');
         }
       }
       const delay = backoffDelay(retry, attempt, retryAfterMs);
@@ -236,7 +239,7 @@ export class DeliveryWorker {
         break;
       } catch (e) {
         if (tries === 1) log.error({ sink: this.name, err: (e as Error).message }, 'cannot save the sink cursor; retrying');
-        if (!(await sleep(Math.min(5000, 100 * tries), this.stopSignal.signal))) return;
+        if (!(await sleep(backoffDelay(CURSOR_SAVE_BACKOFF, tries), this.stopSignal.signal))) return;
       }
     }
     this.cursor = last;

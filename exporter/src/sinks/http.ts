@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Secret } from '../config/secret.js';
 import { loadTlsOptions } from '../config/tls.js';
 import { parseSize } from '../config/units.js';
+import { parseRetryAfter } from '../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 import { configSchema, type HttpSinkConfig } from './http/config.js';
 
@@ -279,16 +280,6 @@ class ContentRefused extends SinkError {
   constructor(message: string) {
     super(message, { retryable: false });
   }
-}
-
-/** Retry-After as delta-seconds or an HTTP-date; undefined when absent or unparseable. */
-export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  if (/^\s*\d+\s*$/.test(s)) return Number(s) * 1000;
-  const at = Date.parse(s);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 async function readExcerpt(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {

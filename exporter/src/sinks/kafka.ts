@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Secret } from '../config/secret.js';
 import { loadTlsOptions, type TlsClientOptions } from '../config/tls.js';
 import { SCHEMA_VERSION } from '../record/schema.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
 import { classifyKafkaError, type KafkaErrorClass } from './kafka/errors.js';
 import { compileKey, keyNeedsRecord, type KeyFn } from './kafka/key.js';
@@ -33,6 +34,10 @@ interface Routed {
 }
 
 const NOT_SENT = 'not sent: an earlier request of the batch failed';
+/** Quick retries of transient broker errors inside one send() (kafkajs' own retry: 100 ms doubling up to 2 s). */
+const QUICK_RETRY_BACKOFF: BackoffPolicy = { initialMs: 100, multiplier: 2, maxMs: 2000, jitter: 0 };
+/** start()'s background connection attempts until the brokers answer. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 200, multiplier: 2, maxMs: 10_000, jitter: 0.2 };
 
 export class KafkaSink implements Sink {
   readonly name: string;
@@ -201,7 +206,7 @@ export class KafkaSink implements Sink {
         else failed.set(i, e);
       }
       if (!retry.length) return failed;
-      await sleep(Math.min(100 * 2 ** attempt, 2000), signal);
+      await sleep(backoffDelay(QUICK_RETRY_BACKOFF, attempt + 1), signal);
       await this.#producer?.refreshMetadata().catch(() => undefined);
       pending = retry.sort((a, b) => a - b);
     }
@@ -296,15 +301,14 @@ export class KafkaSink implements Sink {
    * where the worker's backoff paces the attempts).
    */
   async #ensureConnected(signal: AbortSignal, once = false): Promise<boolean> {
-    let delay = 200;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.#connected) return true;
       if (signal.aborted || this.#closed) return false;
       if (await this.#connectOnce()) return true;
       if (once) return false;
+      const delay = backoffDelay(RECONNECT_BACKOFF, attempt);
       this.#log?.warn({ detail: this.#health.detail, retryInMs: delay }, 'kafka not reachable yet');
       await sleep(delay, signal);
-      delay = Math.min(delay * 2, 10_000);
     }
   }
 
@@ -336,7 +340,7 @@ export class KafkaSink implements Sink {
       brokers: c.brokers,
       connectionTimeout: c.connectionTimeoutMs ?? 3000,
       requestTimeout: this.#requestTimeoutMs + 5000,
-      retry: { retries, initialRetryTime: 100, maxRetryTime: 2000 },
+      retry: { retries, initialRetryTime: QUICK_RETRY_BACKOFF.initialMs, maxRetryTime: QUICK_RETRY_BACKOFF.maxMs },
       ssl: tlsOptions(c.tls, `sinks[${c.name}].tls`),
       sasl: this.#sasl ? await saslOptions(this.#sasl) : undefined,
       logLevel: KafkaLogLevel.WARN,
@@ -354,6 +358,7 @@ export class KafkaSink implements Sink {
       gzip: c.compression === 'gzip',
       allowAutoTopicCreation: true,
       retries,
+      backoff: QUICK_RETRY_BACKOFF,
     });
   }
 }
@@ -368,16 +373,4 @@ async function saslOptions(s: { mechanism: string; username: Secret; password: S
   const username = await s.username.value();
   const password = await s.password.value();
   return { mechanism: s.mechanism, username, password } as SASLOptions;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
