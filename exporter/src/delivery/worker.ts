@@ -7,20 +7,15 @@ import type { NewDeadLetter, Queue } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { SinkLiveRow } from '../queue/sink-health.js';
-
-/**
- * Per-sink hook applied before sending (routing: filter / redact). Return null when the record is not for this sink:
- * it then counts as done for the sink (exporter_records_filtered_total).
- */
-export type RecordTransform = (record: OutgoingRecord) => OutgoingRecord | null;
+import { compileRouting, type RecordTransform, type RoutingConfig } from '../routing/index.js';
 
 export interface WorkerOptions {
   queue: Queue;
   metrics: ExporterMetrics;
   log: Logger;
   sink: Sink;
+  /** The sink's config, routing included: its filter and redaction are applied here, so no sink runs without them. */
   cfg: SinkConfig;
-  transform?: RecordTransform;
   /** Called after the cursor moved (the queue may prune). */
   onAdvance?: () => void;
   /** How often an idle worker looks for records appended by another process (dead-letter retry). */
@@ -50,10 +45,13 @@ export class DeliveryWorker {
   private consecutiveFailures = 0;
   private nextRetryAt: number | null = null;
   private readonly unsubscribe: () => void;
+  /** Filter and redaction (exporter_records_filtered_total counts what the filter leaves out); none: sent as stored. */
+  private readonly route: RecordTransform | undefined;
   readonly name: string;
 
   constructor(private readonly o: WorkerOptions) {
     this.name = o.cfg.name;
+    this.route = compileRouting(o.cfg as RoutingConfig, o.log);
     this.cursor = o.queue.sinkCursor(this.name);
     this.unsubscribe = o.queue.onAppend(() => this.wake?.());
   }
@@ -146,7 +144,7 @@ export class DeliveryWorker {
     let filtered = 0;
     let toSend: Item[] = [];
     for (const rec of batch) {
-      const out = this.o.transform ? this.o.transform(rec) : rec;
+      const out = this.route ? this.route(rec) : rec;
       if (out) toSend.push({ rec: out, attempts: 0 });
       else filtered++;
     }
