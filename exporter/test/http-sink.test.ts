@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { createSink, type HttpSinkConfig } from '../src/sinks/http.js';
+import { createSink, type HttpSinkConfig } from '../src/sinks/http/sink.js';
 import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
 
 interface Received {

@@ -2,16 +2,18 @@
 // Contract for consumers: proto-docs/sinks/kafka.md.
 import { Kafka, logLevel as KafkaLogLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Secret } from '../config/secret.js';
-import { loadTlsOptions, type TlsClientOptions } from '../config/tls.js';
-import { SCHEMA_VERSION } from '../record/schema.js';
-import { backoffDelay, sleep, type BackoffPolicy } from '../delivery/backoff.js';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { classifyKafkaError, type KafkaErrorClass } from './kafka/errors.js';
-import { compileKey, keyNeedsRecord, type KeyFn } from './kafka/key.js';
-import { MessageHeaders, type KafkaMessage } from './kafka/message.js';
-import { BatchProducer } from './kafka/producer.js';
-import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './kafka/config.js';
+import { Secret } from '../../config/secret.js';
+import { loadTlsOptions, type TlsClientOptions } from '../../config/tls.js';
+import { SCHEMA_VERSION } from '../../record/schema.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../delivery/backoff.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { classifyKafkaError, type KafkaErrorClass } from './errors.js';
+import { compileKey, keyNeedsRecord, type KeyFn } from './key.js';
+import { MessageHeaders, type KafkaMessage } from './message.js';
+import { BatchProducer } from './producer.js';
+import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './config.js';
+import { runEnd } from '../kit/chunk.js';
+import { bisectRefused } from '../kit/bisect.js';
 
 export { configSchema, type KafkaSinkConfig };
 
@@ -152,33 +154,31 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Records the broker refused as a group (too large, invalid): halves the group until the refused records stand alone;
-   * those become permanent failures, the rest goes through.
+   * Records the broker refused as a group (too large, invalid): bisected until the refused records stand alone; those
+   * become permanent failures, the rest goes through. A topic refused for good or a transient error settles a record.
    */
-  async #isolate(routed: Routed[], indexes: number[], signal: AbortSignal): Promise<RecordFailure[]> {
-    if (indexes.length === 1) {
-      const err = (await this.#deliver(routed, indexes, signal)).get(indexes[0]!);
-      if (err === undefined) return [];
-      const cls = classifyKafkaError(err);
-      if (cls.scope === 'batch') return [{ index: indexes[0]!, error: this.#batchError(cls).message, retryable: true }];
-      this.#log?.warn({ decisionId: routed[indexes[0]!]!.message.decisionId, reason: cls.type }, 'kafka refused a record for good');
-      return [{ index: indexes[0]!, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false }];
-    }
-    const mid = Math.ceil(indexes.length / 2);
+  async #isolate(routed: Routed[], refused: number[], signal: AbortSignal): Promise<RecordFailure[]> {
     const out: RecordFailure[] = [];
-    for (const half of [indexes.slice(0, mid), indexes.slice(mid)]) {
-      const errors = await this.#deliver(routed, half, signal);
-      const again: number[] = [];
-      for (const index of half) {
-        const err = errors.get(index);
-        if (err === undefined) continue;
-        const cls = classifyKafkaError(err);
-        if (cls.scope === 'record') again.push(index);
-        else if (cls.scope === 'topic') out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
-        else out.push({ index, error: this.#batchError(cls).message, retryable: true });
-      }
-      if (again.length) out.push(...(await this.#isolate(routed, again, signal)));
-    }
+    await bisectRefused<number>(
+      {
+        send: async (items) => {
+          const again = new Map<number, unknown>();
+          for (const [index, err] of await this.#deliver(routed, [...items], signal)) {
+            const cls = classifyKafkaError(err);
+            if (cls.scope === 'record') again.set(index, err);
+            else if (cls.scope === 'topic') out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+            else out.push({ index, error: this.#batchError(cls).message, retryable: true });
+          }
+          return again;
+        },
+        refusedAlone: (index, err) => {
+          const cls = classifyKafkaError(err);
+          this.#log?.warn({ decisionId: routed[index]!.message.decisionId, reason: cls.type }, 'kafka refused a record for good');
+          out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+        },
+      },
+      refused,
+    );
     return out;
   }
 
@@ -235,18 +235,14 @@ export class KafkaSink implements Sink {
     const settle = async () => {
       for (const [i, e] of await inFlight.shift()!) errors.set(i, e);
     };
+    const sizeOf = (k: number) => routed[indexes[k]!]!.message.bodyBytes + RECORD_OVERHEAD;
     let next = 0;
     while (next < indexes.length) {
       while (inFlight.length >= this.#maxInFlight) await settle();
       if (errors.size || signal.aborted) break;
-      const request: number[] = [];
-      let bytes = 0;
-      for (; next < indexes.length && request.length < this.#maxPerRequest; next++) {
-        const size = routed[indexes[next]!]!.message.bodyBytes + RECORD_OVERHEAD;
-        if (request.length && bytes + size > this.#maxBytesPerRequest) break;
-        request.push(indexes[next]!);
-        bytes += size;
-      }
+      const end = runEnd(next, indexes.length, this.#maxPerRequest, this.#maxBytesPerRequest, sizeOf);
+      const request = indexes.slice(next, end);
+      next = end;
       try {
         for (const s of await producer.send(routed, request)) inFlight.push(s.done);
       } catch (e) {

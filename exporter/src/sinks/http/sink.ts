@@ -3,14 +3,16 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { Agent, request } from './undici.js';
+import { Agent, request } from '../kit/undici.js';
 import type { Logger } from 'pino';
-import { Secret } from '../config/secret.js';
-import { loadTlsOptions } from '../config/tls.js';
-import { parseSize } from '../config/units.js';
-import { parseRetryAfter } from '../delivery/backoff.js';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { configSchema, type HttpSinkConfig } from './http/config.js';
+import { Secret } from '../../config/secret.js';
+import { loadTlsOptions } from '../../config/tls.js';
+import { parseSize } from '../../config/units.js';
+import { parseRetryAfter } from '../../delivery/backoff.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { configSchema, type HttpSinkConfig } from './config.js';
+import { chunkRuns, runIndexes, type Run } from '../kit/chunk.js';
+import { sendBisecting } from '../kit/bisect.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -36,12 +38,8 @@ export function createSink(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}): Http
   return new HttpSink(cfg, ctx);
 }
 
-interface Chunk {
-  start: number;
-  records: readonly OutgoingRecord[];
-}
-
 const RETRYABLE_STATUS = new Set([408, 429]);
+const NOTHING_REFUSED: ReadonlyMap<number, unknown> = new Map();
 /** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
 const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
 
@@ -128,7 +126,7 @@ export class HttpSink implements Sink {
 
   async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     const failures: RecordFailure[] = [];
-    const chunks = this.#chunk(batch);
+    const chunks = chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length + 1);
     // The worker retries records refused alone together. When that retry is refused again, splitting it once more would
     // only repeat the last search (and hammer a receiver that refuses everything): the records fail together.
     const retryOfRefused = batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq));
@@ -136,7 +134,7 @@ export class HttpSink implements Sink {
     const progress: Progress = { next: 0, refusedAlone: [] };
     for (const chunk of chunks) {
       try {
-        await this.#deliver(chunk, signal, failures, progress, split);
+        await this.#deliver(batch, chunk, signal, failures, progress, split);
       } catch (e) {
         const err = asSinkError(e);
         const from = progress.next;
@@ -144,7 +142,7 @@ export class HttpSink implements Sink {
         if (from === 0 && failures.length === 0 && (err.retryable || chunks.length === 1)) throw err;
         // Order matters: nothing after a retryable failure is sent now, so only the rest is sent again. A permanent
         // refusal of one request fails the rest of that request and must not hold up the requests behind it.
-        const to = err.retryable ? batch.length : chunk.start + chunk.records.length;
+        const to = err.retryable ? batch.length : chunk.end;
         for (let i = from; i < to; i++) failures.push({ index: i, error: err.message, retryable: err.retryable });
         if (err.retryable) break;
         progress.next = to;
@@ -157,46 +155,33 @@ export class HttpSink implements Sink {
     return failures.length ? { failures } : {};
   }
 
-  #chunk(batch: readonly OutgoingRecord[]): Chunk[] {
-    const chunks: Chunk[] = [];
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const size = batch[i]!.json.length + 1;
-      if (i > start && (i - start >= this.#maxRecords || bytes + size > this.#maxBytes)) {
-        chunks.push({ start, records: batch.slice(start, i) });
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    if (start < batch.length) chunks.push({ start, records: batch.slice(start) });
-    return chunks;
-  }
-
   /**
    * Sends one chunk, in order. A 413 (splitOn413), or a content refusal when splitting, halves it (recursively) until the
    * refused records stand alone: those become permanent failures, the rest is delivered. Throws SinkError for a failure
    * of what is left of the chunk (progress.next says where that starts).
    */
-  async #deliver(chunk: Chunk, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
-    try {
-      await this.#post(chunk.records, signal);
-      progress.next = chunk.start + chunk.records.length;
-    } catch (e) {
-      const tooLarge = e instanceof PayloadTooLarge;
-      if (!(tooLarge ? this.#splitOn413 : split && e instanceof ContentRefused)) throw e;
-      if (chunk.records.length === 1) {
-        failures.push({ index: chunk.start, error: (e as Error).message, retryable: false });
-        if (!tooLarge) progress.refusedAlone.push(chunk.start);
-        progress.next = chunk.start + 1;
-        return;
-      }
-      const half = Math.ceil(chunk.records.length / 2);
-      this.#log?.debug({ records: chunk.records.length, err: (e as Error).message }, 'request refused: splitting it in two');
-      await this.#deliver({ start: chunk.start, records: chunk.records.slice(0, half) }, signal, failures, progress, split);
-      await this.#deliver({ start: chunk.start + half, records: chunk.records.slice(half) }, signal, failures, progress, split);
-    }
+  async #deliver(batch: readonly OutgoingRecord[], run: Run, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
+    await sendBisecting<number>(
+      {
+        send: async (items) => {
+          try {
+            await this.#post(items.map((i) => batch[i]!), signal);
+          } catch (e) {
+            if (!(e instanceof PayloadTooLarge ? this.#splitOn413 : split && e instanceof ContentRefused)) throw e;
+            return new Map(items.map((i) => [i, e]));
+          }
+          progress.next = items[items.length - 1]! + 1;
+          return NOTHING_REFUSED;
+        },
+        refusedAlone: (index, e) => {
+          failures.push({ index, error: (e as Error).message, retryable: false });
+          if (!(e instanceof PayloadTooLarge)) progress.refusedAlone.push(index);
+          progress.next = index + 1;
+        },
+        onSplit: (items) => this.#log?.debug({ records: items.length }, 'request refused: splitting it in two'),
+      },
+      runIndexes(run),
+    );
   }
 
   /**

@@ -1,0 +1,35 @@
+// The one bisector of the sinks: records a receiver refuses as a group because some of them are bad (an HTTP request
+// refused with 400/413/422, a Dapr bulk request refused whole, a Kafka produce request answered MESSAGE_TOO_LARGE) are
+// halved, recursively, until the bad ones stand alone; the others are delivered, in order.
+
+export interface Bisection<T> {
+  /**
+   * Sends the items as one request. Returns those refused as a group, each with why (all of them when the request was
+   * refused whole; none when it went through); throws for a failure that is not about the records (it propagates).
+   */
+  send(items: readonly T[]): Promise<ReadonlyMap<T, unknown>>;
+  /** The item was refused alone: a permanent failure of that record. */
+  refusedAlone(item: T, why: unknown): void;
+  /** Before refused items are halved (for a debug line). */
+  onSplit?(items: readonly T[]): void;
+}
+
+/** Sends the items; what is refused as a group is bisected (see bisectRefused). Halves go out left to right. */
+export async function sendBisecting<T>(b: Bisection<T>, items: readonly T[]): Promise<void> {
+  const refused = await b.send(items);
+  if (refused.size === 0) return;
+  if (items.length === 1) return b.refusedAlone(items[0]!, refused.get(items[0]!));
+  await bisectRefused(
+    b,
+    items.filter((i) => refused.has(i)),
+  );
+}
+
+/** Items just refused as a group: each half is sent on its own (a lone item once more), recursively. */
+export async function bisectRefused<T>(b: Bisection<T>, refused: readonly T[]): Promise<void> {
+  if (refused.length === 1) return sendBisecting(b, refused);
+  b.onSplit?.(refused);
+  const half = Math.ceil(refused.length / 2);
+  await sendBisecting(b, refused.slice(0, half));
+  await sendBisecting(b, refused.slice(half));
+}
