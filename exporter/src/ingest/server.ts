@@ -12,6 +12,7 @@ import { LineSplitter, type LineEvent } from './splitter.js';
 import { listenUnix } from './listen.js';
 import { Connection, PendingLine } from './connection.js';
 import { ConnectionGuard } from './guard.js';
+import { sleep } from '../delivery/backoff.js';
 
 const RETRY_FULL_MS = 500;
 
@@ -371,7 +372,7 @@ export class IngestServer {
     this.pauseAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     while (this.pendingCount && Date.now() < deadline) {
-      if (this.commit() === 0) await new Promise((r) => setTimeout(r, 50));
+      if (this.commit() === 0) await sleep(50);
     }
     if (this.pendingCount) this.log.warn({ lines: this.pendingCount }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -380,7 +381,7 @@ export class IngestServer {
     this.unsubscribeFree();
     for (const c of this.conns) c.socket.end();
     const flushUntil = Math.min(deadline, Date.now() + 1000);
-    while (this.conns.size && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
+    while (this.conns.size && Date.now() < flushUntil) await sleep(20);
     for (const c of this.conns) c.socket.destroy();
     await closed;
   }
