@@ -9,7 +9,7 @@ import { sleep } from '../../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
 import { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig } from './config.js';
 import { chunkRuns, runIndexes } from '../kit/chunk.js';
-import { sendBisecting } from '../kit/bisect.js';
+import { ContentRefused, sendBisecting } from '../kit/bisect.js';
 
 export { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig };
 
@@ -148,7 +148,7 @@ export class DaprSink implements Sink {
                 try {
                   await this.#bulkPublish(batch, items, signal, failed);
                 } catch (e) {
-                  if (!(e instanceof EntriesRefused)) throw e;
+                  if (!(e instanceof ContentRefused)) throw e;
                   return new Map(items.map((i) => [i, e]));
                 }
                 settled = items[items.length - 1]! + 1;
@@ -209,8 +209,9 @@ export class DaprSink implements Sink {
   }
 
   /**
-   * One bulk request for the entries at `items` (indexes into batch, in order). Per-entry failures go into `failed`. Throws EntriesRefused when the request
-   * is refused whole for its content (400 bad entry, 413 too large: the bisector halves it), SinkError otherwise.
+   * One bulk request for the entries at `items` (indexes into batch, in order). Per-entry failures go into `failed`.
+   * Throws ContentRefused when the request is refused whole for its content (400 bad entry, 413 too large: the
+   * bisector halves it), SinkError otherwise.
    */
   async #bulkPublish(batch: readonly OutgoingRecord[], items: readonly number[], signal: AbortSignal, failed: Map<number, string>): Promise<void> {
     const entries = items.map((i) => ({ entryId: String(i), ...this.#entry(batch[i]!) }));
@@ -236,7 +237,7 @@ export class DaprSink implements Sink {
       return;
     }
     if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND|ERR_PUBSUB_EMPTY|ERR_TOPIC_EMPTY/.test(text)) {
-      throw new EntriesRefused(`dapr: HTTP ${res.status}: ${excerpt(text)}`);
+      throw new ContentRefused(`dapr: HTTP ${res.status}: ${excerpt(text)}`);
     }
     throw this.#statusError(res.status, text);
   }
@@ -325,13 +326,6 @@ export class DaprSink implements Sink {
       }
       await sleep(this.#health.ready ? this.#readinessMs * 5 : this.#readinessMs, signal);
     }
-  }
-}
-
-/** A bulk request refused whole for its content: some entries in it are bad. */
-class EntriesRefused extends SinkError {
-  constructor(message: string) {
-    super(message, { retryable: false });
   }
 }
 

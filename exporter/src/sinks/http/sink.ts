@@ -12,7 +12,7 @@ import { parseRetryAfter } from '../../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
 import { configSchema, type HttpSinkConfig } from './config.js';
 import { chunkRuns, runIndexes, type Run } from '../kit/chunk.js';
-import { sendBisecting } from '../kit/bisect.js';
+import { ContentRefused, PayloadTooLarge, sendBisecting } from '../kit/bisect.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -251,19 +251,6 @@ export class HttpSink implements Sink {
     this.#health = retryable ? { ready: false, detail: message } : this.#health;
     const retryAfterMs = retryable ? parseRetryAfter(res.headers['retry-after']) : undefined;
     throw new SinkError(message, { retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
-  }
-}
-
-class PayloadTooLarge extends SinkError {
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
-}
-
-/** 400 / 409 / 422: the receiver refused what the request carries. */
-class ContentRefused extends SinkError {
-  constructor(message: string) {
-    super(message, { retryable: false });
   }
 }
 

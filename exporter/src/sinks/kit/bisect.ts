@@ -1,6 +1,17 @@
 // The one bisector of the sinks: records a receiver refuses as a group because some of them are bad (an HTTP request
 // refused with 400/413/422, a Dapr bulk request refused whole, a Kafka produce request answered MESSAGE_TOO_LARGE) are
 // halved, recursively, until the bad ones stand alone; the others are delivered, in order.
+import { SinkError } from '../sink.js';
+
+/** A request refused whole for what it carries (HTTP 400/409/422, a Dapr bulk 400/413): some records in it are bad. */
+export class ContentRefused extends SinkError {
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
+}
+
+/** A request refused whole for its size (HTTP 413): halving helps, but a lone record refused so is not "bad content". */
+export class PayloadTooLarge extends ContentRefused {}
 
 export interface Bisection<T> {
   /**
