@@ -1,7 +1,8 @@
 // Retry-After through the real exporter and a real HTTP receiver (issue 10, defect 3): honoured but capped by the
 // sink's retry.maxMs, and a value over Node's timer limit (2^31-1 ms) does not turn into a 1 ms retry loop.
 import t from 'tap';
-import { Client, Receiver, metric, record, shortDir, startExporter } from './helpers/exporter.js';
+import { Client, Receiver, metric, record, runCli, shortDir, startExporter } from './helpers/exporter.js';
+import { MAX_TIMER_MS } from '../src/delivery/backoff.js';
 import { waitFor } from '../../test/helpers/process.js';
 
 async function send(socket: string, ids: string[]): Promise<void> {
@@ -44,5 +45,12 @@ t.test('a Retry-After over 2^31 ms with retry.maxMs 30d: one request in the wind
   t.equal(rx.requests, 1, 'one request: the next one is ~24.8 days away (the timer clamped to 2^31-1 ms)');
   t.equal(await metric(ex.metricsUrl, 'exporter_delivery_failures_total', { sink: 'web' }), 1);
   t.equal(await metric(ex.metricsUrl, 'exporter_queue_depth', { sink: 'web' }), 10, 'the records wait in the queue');
+  const next = await waitFor('status: the next attempt', async () => {
+    const r = await runCli(['status', '--queue', ex.queuePath, '-o', 'json']);
+    const st = JSON.parse(r.out) as { sinks: { live: { nextRetryAt: string | null } | null }[] };
+    return st.sinks[0]?.live?.nextRetryAt ?? null;
+  });
+  const ahead = Date.parse(next) - Date.now();
+  t.ok(ahead > MAX_TIMER_MS - 60_000 && ahead <= MAX_TIMER_MS, `status: next attempt ~24.8 days ahead, the clamp (${Math.round(ahead / 3_600_000)} h)`);
   t.equal(await ex.proc.kill('SIGTERM'), 0, 'SIGTERM ends the wait: clean exit');
 });
