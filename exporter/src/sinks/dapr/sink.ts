@@ -9,7 +9,7 @@ import { sleep } from '../../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
 import { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig } from './config.js';
 import { chunkRuns, runIndexes } from '../kit/chunk.js';
-import { ContentRefused, sendBisecting } from '../kit/bisect.js';
+import { ContentRefused, sendRunBisecting } from '../kit/bisect.js';
 
 export { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig };
 
@@ -142,25 +142,12 @@ export class DaprSink implements Sink {
       let settled = 0;
       for (const run of runs) {
         try {
-          await sendBisecting<number>(
-            {
-              send: async (items) => {
-                try {
-                  await this.#bulkPublish(batch, items, signal, failed);
-                } catch (e) {
-                  if (!(e instanceof ContentRefused)) throw e;
-                  return new Map(items.map((i) => [i, e]));
-                }
-                settled = items[items.length - 1]! + 1;
-                return new Map();
-              },
-              refusedAlone: (index, e) => {
-                permanent.push({ index, error: (e as Error).message, retryable: false });
-                settled = index + 1;
-              },
-            },
-            runIndexes(run),
-          );
+          await sendRunBisecting(runIndexes(run), {
+            post: (items) => this.#bulkPublish(batch, items, signal, failed),
+            splits: (e) => e instanceof ContentRefused,
+            refusedAlone: (index, e) => permanent.push({ index, error: (e as Error).message, retryable: false }),
+            settled: (next) => (settled = next),
+          });
         } catch (e) {
           // A request failed as a whole: it and the rest were not published (sent again after the worker's backoff).
           const err = asSinkError(e);

@@ -12,7 +12,7 @@ import { parseRetryAfter } from '../../delivery/backoff.js';
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
 import { configSchema, type HttpSinkConfig } from './config.js';
 import { chunkRuns, runIndexes, type Run } from '../kit/chunk.js';
-import { ContentRefused, PayloadTooLarge, sendBisecting } from '../kit/bisect.js';
+import { ContentRefused, PayloadTooLarge, sendRunBisecting } from '../kit/bisect.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -39,7 +39,6 @@ export function createSink(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}): Http
 }
 
 const RETRYABLE_STATUS = new Set([408, 429]);
-const NOTHING_REFUSED: ReadonlyMap<number, unknown> = new Map();
 /** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
 const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
 
@@ -161,27 +160,16 @@ export class HttpSink implements Sink {
    * of what is left of the chunk (progress.next says where that starts).
    */
   async #deliver(batch: readonly OutgoingRecord[], run: Run, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
-    await sendBisecting<number>(
-      {
-        send: async (items) => {
-          try {
-            await this.#post(items.map((i) => batch[i]!), signal);
-          } catch (e) {
-            if (!(e instanceof PayloadTooLarge ? this.#splitOn413 : split && e instanceof ContentRefused)) throw e;
-            return new Map(items.map((i) => [i, e]));
-          }
-          progress.next = items[items.length - 1]! + 1;
-          return NOTHING_REFUSED;
-        },
-        refusedAlone: (index, e) => {
-          failures.push({ index, error: (e as Error).message, retryable: false });
-          if (!(e instanceof PayloadTooLarge)) progress.refusedAlone.push(index);
-          progress.next = index + 1;
-        },
-        onSplit: (items) => this.#log?.debug({ records: items.length }, 'request refused: splitting it in two'),
+    await sendRunBisecting(runIndexes(run), {
+      post: (items) => this.#post(items.map((i) => batch[i]!), signal),
+      splits: (e) => (e instanceof PayloadTooLarge ? this.#splitOn413 : split && e instanceof ContentRefused),
+      refusedAlone: (index, e) => {
+        failures.push({ index, error: (e as Error).message, retryable: false });
+        if (!(e instanceof PayloadTooLarge)) progress.refusedAlone.push(index);
       },
-      runIndexes(run),
-    );
+      settled: (next) => (progress.next = next),
+      onSplit: (items) => this.#log?.debug({ records: items.length }, 'request refused: splitting it in two'),
+    });
   }
 
   /**

@@ -44,3 +44,42 @@ export async function bisectRefused<T>(b: Bisection<T>, refused: readonly T[]): 
   await sendBisecting(b, refused.slice(0, half));
   await sendBisecting(b, refused.slice(half));
 }
+
+/** A run of a batch sent by requests that either go through or are refused whole (HTTP, Dapr bulk). */
+export interface RunRequests {
+  /** Sends the records at these indexes (in order) as one request. */
+  post(indexes: readonly number[]): Promise<void>;
+  /** Whether a refusal of the request is about its records (halve it) rather than the receiver (propagate). */
+  splits(err: unknown): boolean;
+  /** The record at index was refused alone. */
+  refusedAlone(index: number, err: unknown): void;
+  /** Every record before `next` is settled (delivered or refused alone). */
+  settled(next: number): void;
+  onSplit?(indexes: readonly number[]): void;
+}
+
+const NONE: ReadonlyMap<number, unknown> = new Map();
+
+/** sendBisecting for requests refused whole: what a refused request held is what is halved. */
+export function sendRunBisecting(indexes: readonly number[], r: RunRequests): Promise<void> {
+  return sendBisecting<number>(
+    {
+      send: async (items) => {
+        try {
+          await r.post(items);
+        } catch (e) {
+          if (!r.splits(e)) throw e;
+          return new Map(items.map((i) => [i, e]));
+        }
+        r.settled(items[items.length - 1]! + 1);
+        return NONE;
+      },
+      refusedAlone: (index, e) => {
+        r.refusedAlone(index, e);
+        r.settled(index + 1);
+      },
+      ...(r.onSplit ? { onSplit: r.onSplit } : {}),
+    },
+    indexes,
+  );
+}
