@@ -1,10 +1,10 @@
 // Public API of the exporter package (the engine-side client is at "@gk-exporter/exporter/client").
-export { startExporter, type RunningExporter, type RunOptions } from './cli/run.js';
+export { startExporter, type RunningExporter } from './cli/run.js';
 export { loadConfig, resolveConfig, ConfigError, embeddedDefault, envOverrides } from './config/load.js';
 export type { ExporterConfig, SinkConfig, RetryConfig, BatchConfig } from './config/config.js';
 export { Queue } from './queue/queue.js';
 export { METRIC_NAMES } from './metrics/metrics.js';
-export type { RecordTransform } from './delivery/worker.js';
+export type { RecordTransform } from './routing/index.js';
 export { sinkTypes, loadSinkModule, type SinkType, type SinkModule, type SinkContext } from './sinks/registry.js';
 export * from './sinks/sink.js';
 export * from './record/index.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSink, rotatedName } from '../src/sinks/file.js';
+import { createSink, rotatedName } from '../src/sinks/file/sink.js';
 import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
 
 const never = new AbortController().signal;
@@ -120,7 +120,7 @@ t.test('fsync reaches the file before send() resolves (observed with strace)', {
   const script = path.join(dir, 'child.ts');
   writeFileSync(
     script,
-    `import { createSink } from ${JSON.stringify(path.join(here, '../src/sinks/file.ts'))};
+    `import { createSink } from ${JSON.stringify(path.join(here, '../src/sinks/file/sink.ts'))};
 const s = createSink({ name: 'f', type: 'file', path: ${JSON.stringify(file)} });
 await s.start(new AbortController().signal);
 await s.send([{ seq: 1, decisionId: 'a', eventType: 'x', json: '{"decisionId":"a"}' }], new AbortController().signal);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { createSink, parseRetryAfter, type HttpSinkConfig } from '../src/sinks/http.js';
+import { createSink, type HttpSinkConfig } from '../src/sinks/http/sink.js';
 import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
 
 interface Received {
@@ -191,15 +191,6 @@ t.test('status classification, Retry-After and the body excerpt', async (t) => {
   reply = { status: 204 };
   t.same(await s.send(records(1), never), {}, '204 is success');
   t.same(s.health(), { ready: true }, 'healthy again after a success');
-});
-
-t.test('parseRetryAfter', async (t) => {
-  t.equal(parseRetryAfter('0'), 0);
-  t.equal(parseRetryAfter(' 120 '), 120_000);
-  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:27:00 GMT')), 60_000);
-  t.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 08:00:00 GMT')), 0, 'past dates: now');
-  t.equal(parseRetryAfter('soon'), undefined);
-  t.equal(parseRetryAfter(undefined), undefined);
 });
 
 t.test('connection refused and timeouts are retryable', async (t) => {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/dapr.js';
+import { createSink } from '../../exporter/src/sinks/dapr/sink.js';
 import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startRedis, redisCommand, type RedisServer } from '../peers/redis.js';
 import { startDaprd, redisPubsub, type Daprd } from '../peers/dapr.js';

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createRequire } from 'node:module';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka.js';
+import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
 import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
 import { batchOf, decisionRecord, outgoing } from './records.js';

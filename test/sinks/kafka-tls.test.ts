@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka.js';
+import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
 import { waitFor } from '../helpers/process.js';
 import { batchOf } from './records.js';

@@ -7,7 +7,6 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, envOverrides, loadConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
 import { startExporter } from './run.js';
-import { transformFor } from '../routing/index.js';
 import { formatStatus, queueStatus, statusProblems } from '../ops/status.js';
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
 import { METRIC_NAMES } from '../metrics/metrics.js';
@@ -67,7 +66,7 @@ program
     const log = pino({ level: cfg.log.level, base: { svc: 'exporter' } });
     let running;
     try {
-      running = await startExporter(cfg, log, { transformFor });
+      running = await startExporter(cfg, log);
     } catch (e) {
       log.fatal({ err: (e as Error).message }, 'cannot start');
       fail((e as Error).message, 1);

@@ -1,22 +1,17 @@
 // Assembles a running exporter: queue, ingest socket, one delivery worker per sink, metrics, graceful shutdown.
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import type { ExporterConfig, SinkConfig } from '../config/config.js';
+import type { ExporterConfig } from '../config/config.js';
 import { parseListenAddress } from '../config/load.js';
 import { Queue } from '../queue/queue.js';
 import { IngestServer } from '../ingest/server.js';
-import { DeliveryWorker, type RecordTransform } from '../delivery/worker.js';
+import { DeliveryWorker } from '../delivery/worker.js';
 import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { loadSinkModule } from '../sinks/registry.js';
 import type { Sink } from '../sinks/sink.js';
-
-export interface RunOptions {
-  /** Routing seam (filter / redact): a transform per sink, or undefined to send records as stored. */
-  transformFor?: (cfg: SinkConfig, log: Logger) => RecordTransform | undefined;
-}
 
 export interface RunningExporter {
   readonly queue: Queue;
@@ -30,7 +25,8 @@ export interface RunningExporter {
 
 const MAINTENANCE_MS = 1000;
 
-export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunOptions = {}): Promise<RunningExporter> {
+/** Each sink's routing (filter, redaction) comes with its config and is applied by its delivery worker. */
+export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<RunningExporter> {
   const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
   try {
     queue.registerSinks(cfg.sinks);
@@ -81,7 +77,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       sinks.push(sink);
       for (const m of [metrics.delivered, metrics.deliveryFailures, metrics.deadLettered]) m.inc({ sink: sc.name }, 0);
       workers.push(
-        new DeliveryWorker({ queue, metrics, log: sinkLog, sink, cfg: sc, transform: opts.transformFor?.(sc, sinkLog), onAdvance: schedulePrune }),
+        new DeliveryWorker({ queue, metrics, log: sinkLog, sink, cfg: sc, onAdvance: schedulePrune }),
       );
     }
 

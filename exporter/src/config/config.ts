@@ -40,6 +40,10 @@ export interface ExporterConfig {
     maxPendingBytes: number;
     ackBufferBytes: number;
     maxConnections: number;
+    /** Bytes of unterminated lines held across all connections; past it the connection holding the largest is cut. */
+    maxPartialBytes: number;
+    /** A connection silent this long with nothing uncommitted is closed; 0 = never. */
+    idleTimeoutMs: number;
   };
   queue: {
     path: string;
@@ -72,6 +76,10 @@ export const defaults = {
     maxPendingBytes: 1024 * 1024,
     ackBufferBytes: 64 * 1024,
     maxConnections: 1024,
+    // 32 lines at the default maxLineBytes: ample for the engine's one connection, far under the chart's memory limit.
+    maxPartialBytes: 32 * 1024 * 1024,
+    // The engine's client reconnects by itself; a closed idle connection costs it a reconnect.
+    idleTimeoutMs: 10 * 60_000,
   },
   queue: {
     maxBytes: 1024 ** 3,

@@ -276,6 +276,8 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       maxPendingBytes: ing.maxPendingBytes !== undefined ? parseSize(ing.maxPendingBytes) : defaults.ingest.maxPendingBytes,
       ackBufferBytes: ing.ackBufferBytes !== undefined ? parseSize(ing.ackBufferBytes) : defaults.ingest.ackBufferBytes,
       maxConnections: ing.maxConnections ?? defaults.ingest.maxConnections,
+      maxPartialBytes: ing.maxPartialBytes !== undefined ? parseSize(ing.maxPartialBytes) : defaults.ingest.maxPartialBytes,
+      idleTimeoutMs: ing.idleTimeout !== undefined ? parseDuration(ing.idleTimeout) : defaults.ingest.idleTimeoutMs,
     },
     queue: {
       path: path.resolve(q.path),
@@ -298,6 +300,9 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
   }
   if (cfg.ingest.maxLineBytes < 64) problems.push('ingest.maxLineBytes: must be at least 64 bytes');
   if (cfg.ingest.maxPendingBytes < 64 * 1024) problems.push('ingest.maxPendingBytes: must be at least 64Ki');
+  if (cfg.ingest.maxPartialBytes < cfg.ingest.maxLineBytes) {
+    problems.push(`ingest.maxPartialBytes: must be at least ingest.maxLineBytes (${cfg.ingest.maxLineBytes}), or a line of that size could never arrive`);
+  }
   if (cfg.queue.maxBytes < 4096) problems.push('queue.maxBytes: must be at least 4096 bytes');
   if (cfg.queue.statusIntervalMs < 100 || cfg.queue.statusIntervalMs > 3_600_000) {
     problems.push('queue.statusInterval: must be between 100ms and 1h');

@@ -55,6 +55,8 @@ export const configSchema = {
         maxPendingBytes: size,
         ackBufferBytes: size,
         maxConnections: { type: 'integer', minimum: 1 },
+        maxPartialBytes: size,
+        idleTimeout: duration,
       },
     },
     queue: {

@@ -1,26 +1,21 @@
 // One delivery worker per sink: reads batches after the sink's cursor, sends them, retries with backoff, dead-letters what
 // the sink refuses for good, and advances the cursor only when every record of the batch is done.
 import type { Logger } from 'pino';
-import { SinkError, type OutgoingRecord, type Sink } from '../sinks/sink.js';
+import { classifyFailure, type OutgoingRecord, type Sink } from '../sinks/sink.js';
 import type { SinkConfig } from '../config/config.js';
 import type { NewDeadLetter, Queue } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import type { SinkLiveRow } from '../queue/sink-health.js';
-
-/**
- * Per-sink hook applied before sending (routing: filter / redact). Return null when the record is not for this sink:
- * it then counts as done for the sink (exporter_records_filtered_total).
- */
-export type RecordTransform = (record: OutgoingRecord) => OutgoingRecord | null;
+import { compileRouting, type RecordTransform, type RoutingConfig } from '../routing/index.js';
 
 export interface WorkerOptions {
   queue: Queue;
   metrics: ExporterMetrics;
   log: Logger;
   sink: Sink;
+  /** The sink's config, routing included: its filter and redaction are applied here, so no sink runs without them. */
   cfg: SinkConfig;
-  transform?: RecordTransform;
   /** Called after the cursor moved (the queue may prune). */
   onAdvance?: () => void;
   /** How often an idle worker looks for records appended by another process (dead-letter retry). */
@@ -35,6 +30,9 @@ interface Item {
   attempts: number;
 }
 
+/** Retrying a cursor save that failed (a full disk): the batch is delivered, only its bookkeeping waits. */
+const CURSOR_SAVE_BACKOFF: BackoffPolicy = { initialMs: 100, multiplier: 2, maxMs: 5000, jitter: 0 };
+
 export class DeliveryWorker {
   private cursor: number;
   private stopping = false;
@@ -47,10 +45,13 @@ export class DeliveryWorker {
   private consecutiveFailures = 0;
   private nextRetryAt: number | null = null;
   private readonly unsubscribe: () => void;
+  /** Filter and redaction (exporter_records_filtered_total counts what the filter leaves out); none: sent as stored. */
+  private readonly route: RecordTransform | undefined;
   readonly name: string;
 
   constructor(private readonly o: WorkerOptions) {
     this.name = o.cfg.name;
+    this.route = compileRouting(o.cfg as RoutingConfig, o.log);
     this.cursor = o.queue.sinkCursor(this.name);
     this.unsubscribe = o.queue.onAppend(() => this.wake?.());
   }
@@ -143,7 +144,7 @@ export class DeliveryWorker {
     let filtered = 0;
     let toSend: Item[] = [];
     for (const rec of batch) {
-      const out = this.o.transform ? this.o.transform(rec) : rec;
+      const out = this.route ? this.route(rec) : rec;
       if (out) toSend.push({ rec: out, attempts: 0 });
       else filtered++;
     }
@@ -200,9 +201,9 @@ export class DeliveryWorker {
         this.noteFailure(attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
       } catch (e) {
         if (this.sendSignal.signal.aborted) return;
-        const err = e as Error;
-        const retryable = !(e instanceof SinkError) || e.retryable;
-        retryAfterMs = e instanceof SinkError ? e.retryAfterMs : undefined;
+        const err = classifyFailure(e);
+        const retryable = err.retryable;
+        retryAfterMs = err.retryAfterMs;
         attempt++;
         this.consecutiveFailures++;
         this.lastSendOk = false;
@@ -219,7 +220,7 @@ export class DeliveryWorker {
           if (!toSend.length) break;
         }
         if (attempt === 1 || attempt % 10 === 0) {
-          log.warn({ sink: this.name, attempt, retryable, err: err.message, records: toSend.length }, 'delivery failed; retrying');
+          log.warn({ sink: this.name, attempt, retryable, retryAfterMs, err: err.message, records: toSend.length }, 'delivery failed; retrying');
         }
       }
       const delay = backoffDelay(retry, attempt, retryAfterMs);
@@ -236,7 +237,7 @@ export class DeliveryWorker {
         break;
       } catch (e) {
         if (tries === 1) log.error({ sink: this.name, err: (e as Error).message }, 'cannot save the sink cursor; retrying');
-        if (!(await sleep(Math.min(5000, 100 * tries), this.stopSignal.signal))) return;
+        if (!(await sleep(backoffDelay(CURSOR_SAVE_BACKOFF, tries), this.stopSignal.signal))) return;
       }
     }
     this.cursor = last;

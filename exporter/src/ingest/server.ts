@@ -10,41 +10,9 @@ import { Queue, QueueFullError, type NewDeadLetter, type NewRecord } from '../qu
 import type { ExporterMetrics } from '../metrics/metrics.js';
 import { LineSplitter, type LineEvent } from './splitter.js';
 import { listenUnix } from './listen.js';
-
-/**
- * A line read but not yet committed: one object per line, and it is the record handed to the queue as it is (no
- * per-line copies): everything a line holds in memory until its commit is here.
- */
-class PendingLine implements NewRecord {
-  constructor(
-    readonly conn: Connection,
-    readonly lineNo: number,
-    readonly readAt: number,
-    readonly decisionId: string,
-    readonly eventType: string,
-    readonly json: string,
-    /** What the line counts against ingest.maxPendingBytes and, for a record, against queue.maxBytes. */
-    readonly size: number,
-    readonly reject: NewDeadLetter | null,
-  ) {}
-}
-
-class Connection {
-  lineNo = 0;
-  /** While a commit builds its acks: when its oldest line in the batch was read (-1 when not in the batch). */
-  batchReadAt = -1;
-  acked = 0;
-  uncommitted = 0;
-  ackOwed = false;
-  inputEnded = false;
-  closed = false;
-  errorsOut: string[] = [];
-  constructor(
-    readonly id: number,
-    readonly socket: net.Socket,
-    readonly splitter: LineSplitter,
-  ) {}
-}
+import { Connection, PendingLine } from './connection.js';
+import { ConnectionGuard } from './guard.js';
+import { sleep } from '../delivery/backoff.js';
 
 const RETRY_FULL_MS = 500;
 
@@ -71,7 +39,9 @@ export class IngestServer {
   private stopping = false;
   private nextConnId = 1;
   private retryTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribeFree: () => void;
+  private readonly guard: ConnectionGuard;
 
   constructor(
     private readonly cfg: ExporterConfig,
@@ -79,8 +49,9 @@ export class IngestServer {
     private readonly metrics: ExporterMetrics,
     private readonly log: Logger,
   ) {
+    // No server.maxConnections: Node would close a client over it silently; the guard admits, evicts or refuses it.
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
-    this.server.maxConnections = cfg.ingest.maxConnections;
+    this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
     this.unsubscribeFree = queue.onFree(() => {
       if (this.fullSince) this.scheduleCommit();
     });
@@ -100,11 +71,18 @@ export class IngestServer {
   async start(): Promise<void> {
     await listenUnix(this.server, this.cfg.socket, this.cfg.socketMode);
     this.listening = true;
+    const every = this.guard.sweepEveryMs;
+    if (every) {
+      this.sweepTimer = setInterval(() => {
+        if (!this.paused) this.guard.sweepIdle(performance.now());
+      }, every);
+      this.sweepTimer.unref();
+    }
     this.log.info({ socket: this.cfg.socket, mode: this.cfg.socketMode.toString(8) }, 'listening');
   }
 
   private accept(socket: net.Socket): void {
-    if (this.stopping) {
+    if (this.stopping || !this.guard.admit()) {
       socket.destroy();
       return;
     }
@@ -144,7 +122,10 @@ export class IngestServer {
   private onData(conn: Connection, chunk: Buffer): void {
     const readAt = performance.now();
     const receivedAt = Date.now();
+    const held = conn.splitter.bufferedBytes;
+    conn.lastDataAt = readAt;
     conn.splitter.push(chunk, (e) => this.onLine(conn, e, readAt, receivedAt));
+    this.guard.partialChanged(conn.splitter.bufferedBytes - held);
     if (this.pendingOverLimit()) this.pauseAll();
     this.scheduleCommit();
   }
@@ -188,11 +169,13 @@ export class IngestServer {
   private onInputEnd(conn: Connection): void {
     if (conn.inputEnded) return;
     conn.inputEnded = true;
+    const held = conn.splitter.bufferedBytes;
     const rest = conn.splitter.finish();
+    this.guard.released(held);
     if (rest) {
       this.addReject(conn, performance.now(), 'truncated', `connection ended in the middle of a line (${rest.length} bytes without a newline)`, rest.head);
       this.scheduleCommit();
-    } else if (conn.uncommitted === 0 && !conn.closed) {
+    } else if (conn.uncommitted === 0 && !conn.closed && !conn.cut) {
       conn.socket.end();
     }
   }
@@ -302,7 +285,7 @@ export class IngestServer {
       this.writeAck(c);
       this.metrics.ackLatencySeconds.observe((now - c.batchReadAt) / 1000);
       c.batchReadAt = -1;
-      if (c.inputEnded && c.uncommitted === 0 && !c.closed) c.socket.end();
+      if (c.inputEnded && c.uncommitted === 0 && !c.closed && !c.cut) c.socket.end();
     }
     touched.length = 0;
     if (this.pendingCount) this.scheduleCommit();
@@ -374,7 +357,12 @@ export class IngestServer {
   private resumeAll(): void {
     if (!this.paused || this.fullSince) return;
     this.paused = false;
-    for (const c of this.conns) c.socket.resume();
+    // A pause is the exporter's doing: the idle clock restarts for everyone.
+    const now = performance.now();
+    for (const c of this.conns) {
+      c.lastDataAt = now;
+      c.socket.resume();
+    }
   }
 
   /** Stops accepting and reading, commits what was read (bounded by deadline), acks, closes connections. */
@@ -384,15 +372,16 @@ export class IngestServer {
     this.pauseAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     while (this.pendingCount && Date.now() < deadline) {
-      if (this.commit() === 0) await new Promise((r) => setTimeout(r, 50));
+      if (this.commit() === 0) await sleep(50);
     }
     if (this.pendingCount) this.log.warn({ lines: this.pendingCount }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.unsubscribeFree();
     for (const c of this.conns) c.socket.end();
     const flushUntil = Math.min(deadline, Date.now() + 1000);
-    while (this.conns.size && Date.now() < flushUntil) await new Promise((r) => setTimeout(r, 20));
+    while (this.conns.size && Date.now() < flushUntil) await sleep(20);
     for (const c of this.conns) c.socket.destroy();
     await closed;
   }

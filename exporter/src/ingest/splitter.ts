@@ -27,7 +27,7 @@ export class LineSplitter {
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl === -1) {
-        if (start < chunk.length) this.keepPartial(chunk.subarray(start));
+        if (start < chunk.length) this.keepPartial(start === 0 ? chunk : chunk.subarray(start), start === 0);
         return;
       }
       const piece = chunk.subarray(start, nl);
@@ -55,7 +55,7 @@ export class LineSplitter {
     }
   }
 
-  private keepPartial(rest: Buffer): void {
+  private keepPartial(rest: Buffer, whole: boolean): void {
     if (this.discarding) {
       this.discardLength += rest.length;
       return;
@@ -70,11 +70,23 @@ export class LineSplitter {
       this.partLength = 0;
       return;
     }
-    // Copy: a subarray would pin the whole (possibly large) chunk in memory.
-    const copy = Buffer.allocUnsafe(rest.length);
-    rest.copy(copy);
-    this.parts.push(copy);
+    // A whole chunk is kept as it is; a piece is copied, as a subarray would pin the whole chunk (and the lines before).
+    this.parts.push(whole ? rest : Buffer.from(rest));
     this.partLength += rest.length;
+  }
+
+  /** Bytes held for the line not yet ended (its head only, once it is past the limit). */
+  get bufferedBytes(): number {
+    return this.discarding ? this.discardHead.length : this.partLength;
+  }
+
+  /** Forgets the line not yet ended (the connection was cut). */
+  discard(): void {
+    this.parts = [];
+    this.partLength = 0;
+    this.discarding = false;
+    this.discardHead = Buffer.alloc(0);
+    this.discardLength = 0;
   }
 
   /** What is left at end of stream: a line that never got its newline (null if none). */

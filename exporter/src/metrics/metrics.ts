@@ -26,6 +26,9 @@ export class ExporterMetrics {
   readonly ingestBatchRecords: Histogram;
   readonly ackLatencySeconds: Histogram;
   readonly deliverySeconds: Histogram<'sink'>;
+  /** Ingest's defences against local clients (exporter/src/ingest/guard.ts). */
+  readonly connectionsClosed: Counter<'reason'>;
+  readonly partialBytes: Gauge;
 
   constructor(view: QueueView) {
     const registers = [this.registry];
@@ -150,6 +153,17 @@ export class ExporterMetrics {
         this.set(view.connections());
       },
     });
+    this.connectionsClosed = new Counter({
+      name: 'exporter_ingest_connections_closed_total',
+      help: 'Client connections the exporter cut or refused, by reason: partial_budget (ingest.maxPartialBytes), idle_timeout (ingest.idleTimeout), evicted_idle (the idlest, to let a new client in at ingest.maxConnections), refused_full (no connection could make room).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.partialBytes = new Gauge({
+      name: 'exporter_ingest_partial_bytes',
+      help: 'Bytes of unterminated lines held across all connections (bounded by ingest.maxPartialBytes).',
+      registers,
+    });
     this.ingestCommitSeconds = new Histogram({
       name: 'exporter_ingest_commit_seconds',
       help: 'Time to commit one ingest batch to the queue.',
@@ -195,6 +209,8 @@ export const METRIC_NAMES = [
   'exporter_dead_letters{sink}',
   'exporter_sink_up{sink}',
   'exporter_connections',
+  'exporter_ingest_connections_closed_total{reason}',
+  'exporter_ingest_partial_bytes',
   'exporter_ingest_commit_seconds',
   'exporter_ingest_batch_records',
   'exporter_ack_latency_seconds',

@@ -1,5 +1,5 @@
 // Per-sink routing: which records a sink takes (filter) and what is redacted before they leave (redact).
-// Plugged into the delivery worker through its transform seam; documented in proto-docs/routing.md.
+// Compiled by each sink's delivery worker from the sink's config (delivery/worker.ts); documented in proto-docs/routing.md.
 import type { Logger } from 'pino';
 import type { OutgoingRecord } from '../sinks/sink.js';
 import { compileMatch, type MatchSpec } from './match.js';
@@ -44,9 +44,4 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
     if (redact && redact(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };
-}
-
-/** The seam the exporter's runner calls per sink (startExporter's transformFor). */
-export function transformFor(cfg: { name: string; filter?: unknown; redact?: unknown }, log?: Logger): RecordTransform | undefined {
-  return compileRouting(cfg as RoutingConfig, log);
 }

@@ -2,7 +2,7 @@
 // The schema comes from a light module (sinks/<type>/config.ts) so the config is validated synchronously without
 // loading any client library; the implementation, with its client (undici, kafkajs), is imported only for the types
 // a config uses. Each sink owner adds one entry here. The schema covers the type's own keys, without the common ones
-// (name, type, startFrom, batch, retry); the implementation exports `createSink(cfg, ctx)`.
+// (name, type, startFrom, batch, retry); the implementation (sinks/<type>/sink.ts) exports `createSink(cfg, ctx)`.
 import type { Logger } from 'pino';
 import type { Sink } from './sink.js';
 import { configSchema as daprSchema } from './dapr/config.js';
@@ -28,10 +28,10 @@ export interface SinkType {
 }
 
 export const sinkTypes: Readonly<Record<string, SinkType>> = {
-  dapr: { configSchema: daprSchema, load: () => import('./dapr.js') },
-  file: { configSchema: fileSchema, load: () => import('./file.js') },
-  http: { configSchema: httpSchema, load: () => import('./http.js') },
-  kafka: { configSchema: kafkaSchema, load: () => import('./kafka.js') },
+  dapr: { configSchema: daprSchema, load: () => import('./dapr/sink.js') },
+  file: { configSchema: fileSchema, load: () => import('./file/sink.js') },
+  http: { configSchema: httpSchema, load: () => import('./http/sink.js') },
+  kafka: { configSchema: kafkaSchema, load: () => import('./kafka/sink.js') },
 };
 
 export function sinkType(type: string): SinkType | undefined {

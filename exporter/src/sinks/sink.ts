@@ -25,7 +25,10 @@ export interface SendResult {
   readonly failures?: readonly RecordFailure[];
 }
 
-/** Thrown by send() when the whole batch failed. */
+/**
+ * The root of every delivery error: thrown by send() when the whole batch failed. Its retryable flag (kafkajs'
+ * `retriable`) is what the worker's backoff reads, through classifyFailure.
+ */
 export class SinkError extends Error {
   readonly retryable: boolean;
   /** Server-requested delay (e.g. HTTP 429/503 Retry-After), honoured by the worker's backoff. */
@@ -36,6 +39,24 @@ export class SinkError extends Error {
     this.retryable = opts.retryable;
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
+}
+
+/** What the worker does about a failed send(): retry (after backoff, at least retryAfterMs when capped) or give up. */
+export interface FailureClass {
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  readonly message: string;
+}
+
+/**
+ * The one retry classification: a SinkError says for itself; an error of a client library carrying kafkajs' `retriable`
+ * flag is read by it; anything else (a bug, a dropped socket) is retryable, since giving up would lose records.
+ */
+export function classifyFailure(e: unknown): FailureClass {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof SinkError) return e.retryAfterMs !== undefined ? { retryable: e.retryable, retryAfterMs: e.retryAfterMs, message } : { retryable: e.retryable, message };
+  const retriable = (e as { retriable?: unknown } | null)?.retriable;
+  return { retryable: retriable !== false, message };
 }
 
 export interface SinkHealth {

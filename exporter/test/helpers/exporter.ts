@@ -174,6 +174,8 @@ export class Receiver {
   /** A request holding a record this accepts is refused whole with refuseStatus (a receiver validating each record). */
   refuse: ((record: Record<string, unknown>) => boolean) | undefined;
   refuseStatus = 400;
+  /** Sent as Retry-After with every 503 of down503 (e.g. "100000" seconds, or an HTTP-date). */
+  retryAfter: string | undefined;
   /** Requests refused by `refuse`. */
   refused = 0;
   private held: (() => void)[] = [];
@@ -191,7 +193,7 @@ export class Receiver {
         const body = Buffer.concat(parts).toString();
         r.linesReceived += body.split('\n').filter((l) => l).length;
         const answer = () => {
-          if (r.mode === 'down503') return res.writeHead(503).end('down');
+          if (r.mode === 'down503') return res.writeHead(503, r.retryAfter ? { 'retry-after': r.retryAfter } : {}).end('down');
           if (r.mode === 'reject400') return res.writeHead(400).end('bad request');
           const got = body.split('\n').filter((l) => l).map((l) => JSON.parse(l) as Record<string, unknown>);
           const bad = r.refuse ? got.find(r.refuse) : undefined;

@@ -2,6 +2,7 @@
 // one request, the next is encoded and on the wire. Idempotent: one producer id, a sequence number per partition, so
 // the broker drops a batch it already has and refuses one that would skip or reorder (Kafka allows up to 5 in flight).
 import type { Kafka } from 'kafkajs';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../delivery/backoff.js';
 import { clusterOf, createErrorFromCode, type Broker, type Cluster, type ProduceResponse } from './kafkajs-internals.js';
 import type { KafkaMessage } from './message.js';
 import { partitionForKey } from './murmur2.js';
@@ -14,8 +15,9 @@ export interface ProducerOptions {
   timeoutMs: number;
   gzip: boolean;
   allowAutoTopicCreation: boolean;
-  /** Retries of a retriable InitProducerId error. */
+  /** Retries of a retriable InitProducerId error, paced by backoff. */
   retries: number;
+  backoff: BackoffPolicy;
 }
 
 /** One record to produce: where it goes and what it is. */
@@ -179,7 +181,7 @@ export class BatchProducer {
         return;
       } catch (e) {
         if (!(e as { retriable?: boolean }).retriable || attempt >= this.#o.retries) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
+        await sleep(backoffDelay(this.#o.backoff, attempt + 1));
       }
     }
   }

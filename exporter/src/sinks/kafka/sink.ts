@@ -2,15 +2,18 @@
 // Contract for consumers: proto-docs/sinks/kafka.md.
 import { Kafka, logLevel as KafkaLogLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Secret } from '../config/secret.js';
-import { loadTlsOptions, type TlsClientOptions } from '../config/tls.js';
-import { SCHEMA_VERSION } from '../record/schema.js';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { classifyKafkaError, type KafkaErrorClass } from './kafka/errors.js';
-import { compileKey, keyNeedsRecord, type KeyFn } from './kafka/key.js';
-import { MessageHeaders, type KafkaMessage } from './kafka/message.js';
-import { BatchProducer } from './kafka/producer.js';
-import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './kafka/config.js';
+import { Secret } from '../../config/secret.js';
+import { loadTlsOptions, type TlsClientOptions } from '../../config/tls.js';
+import { SCHEMA_VERSION } from '../../record/schema.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../delivery/backoff.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { classifyKafkaError, type KafkaErrorClass } from './errors.js';
+import { compileKey, keyNeedsRecord, type KeyFn } from './key.js';
+import { MessageHeaders, type KafkaMessage } from './message.js';
+import { BatchProducer } from './producer.js';
+import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './config.js';
+import { runEnd } from '../kit/chunk.js';
+import { bisectRefused } from '../kit/bisect.js';
 
 export { configSchema, type KafkaSinkConfig };
 
@@ -33,6 +36,10 @@ interface Routed {
 }
 
 const NOT_SENT = 'not sent: an earlier request of the batch failed';
+/** Quick retries of transient broker errors inside one send() (kafkajs' own retry: 100 ms doubling up to 2 s). */
+const QUICK_RETRY_BACKOFF: BackoffPolicy = { initialMs: 100, multiplier: 2, maxMs: 2000, jitter: 0 };
+/** start()'s background connection attempts until the brokers answer. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 200, multiplier: 2, maxMs: 10_000, jitter: 0.2 };
 
 export class KafkaSink implements Sink {
   readonly name: string;
@@ -147,33 +154,31 @@ export class KafkaSink implements Sink {
   }
 
   /**
-   * Records the broker refused as a group (too large, invalid): halves the group until the refused records stand alone;
-   * those become permanent failures, the rest goes through.
+   * Records the broker refused as a group (too large, invalid): bisected until the refused records stand alone; those
+   * become permanent failures, the rest goes through. A topic refused for good or a transient error settles a record.
    */
-  async #isolate(routed: Routed[], indexes: number[], signal: AbortSignal): Promise<RecordFailure[]> {
-    if (indexes.length === 1) {
-      const err = (await this.#deliver(routed, indexes, signal)).get(indexes[0]!);
-      if (err === undefined) return [];
-      const cls = classifyKafkaError(err);
-      if (cls.scope === 'batch') return [{ index: indexes[0]!, error: this.#batchError(cls).message, retryable: true }];
-      this.#log?.warn({ decisionId: routed[indexes[0]!]!.message.decisionId, reason: cls.type }, 'kafka refused a record for good');
-      return [{ index: indexes[0]!, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false }];
-    }
-    const mid = Math.ceil(indexes.length / 2);
+  async #isolate(routed: Routed[], refused: number[], signal: AbortSignal): Promise<RecordFailure[]> {
     const out: RecordFailure[] = [];
-    for (const half of [indexes.slice(0, mid), indexes.slice(mid)]) {
-      const errors = await this.#deliver(routed, half, signal);
-      const again: number[] = [];
-      for (const index of half) {
-        const err = errors.get(index);
-        if (err === undefined) continue;
-        const cls = classifyKafkaError(err);
-        if (cls.scope === 'record') again.push(index);
-        else if (cls.scope === 'topic') out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
-        else out.push({ index, error: this.#batchError(cls).message, retryable: true });
-      }
-      if (again.length) out.push(...(await this.#isolate(routed, again, signal)));
-    }
+    await bisectRefused<number>(
+      {
+        send: async (items) => {
+          const again = new Map<number, unknown>();
+          for (const [index, err] of await this.#deliver(routed, [...items], signal)) {
+            const cls = classifyKafkaError(err);
+            if (cls.scope === 'record') again.set(index, err);
+            else if (cls.scope === 'topic') out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+            else out.push({ index, error: this.#batchError(cls).message, retryable: true });
+          }
+          return again;
+        },
+        refusedAlone: (index, err) => {
+          const cls = classifyKafkaError(err);
+          this.#log?.warn({ decisionId: routed[index]!.message.decisionId, reason: cls.type }, 'kafka refused a record for good');
+          out.push({ index, error: `kafka: ${cls.type}: ${cls.message}`, retryable: false });
+        },
+      },
+      refused,
+    );
     return out;
   }
 
@@ -201,7 +206,7 @@ export class KafkaSink implements Sink {
         else failed.set(i, e);
       }
       if (!retry.length) return failed;
-      await sleep(Math.min(100 * 2 ** attempt, 2000), signal);
+      await sleep(backoffDelay(QUICK_RETRY_BACKOFF, attempt + 1), signal);
       await this.#producer?.refreshMetadata().catch(() => undefined);
       pending = retry.sort((a, b) => a - b);
     }
@@ -230,18 +235,14 @@ export class KafkaSink implements Sink {
     const settle = async () => {
       for (const [i, e] of await inFlight.shift()!) errors.set(i, e);
     };
+    const sizeOf = (k: number) => routed[indexes[k]!]!.message.bodyBytes + RECORD_OVERHEAD;
     let next = 0;
     while (next < indexes.length) {
       while (inFlight.length >= this.#maxInFlight) await settle();
       if (errors.size || signal.aborted) break;
-      const request: number[] = [];
-      let bytes = 0;
-      for (; next < indexes.length && request.length < this.#maxPerRequest; next++) {
-        const size = routed[indexes[next]!]!.message.bodyBytes + RECORD_OVERHEAD;
-        if (request.length && bytes + size > this.#maxBytesPerRequest) break;
-        request.push(indexes[next]!);
-        bytes += size;
-      }
+      const end = runEnd(next, indexes.length, this.#maxPerRequest, this.#maxBytesPerRequest, sizeOf);
+      const request = indexes.slice(next, end);
+      next = end;
       try {
         for (const s of await producer.send(routed, request)) inFlight.push(s.done);
       } catch (e) {
@@ -296,15 +297,14 @@ export class KafkaSink implements Sink {
    * where the worker's backoff paces the attempts).
    */
   async #ensureConnected(signal: AbortSignal, once = false): Promise<boolean> {
-    let delay = 200;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (this.#connected) return true;
       if (signal.aborted || this.#closed) return false;
       if (await this.#connectOnce()) return true;
       if (once) return false;
+      const delay = backoffDelay(RECONNECT_BACKOFF, attempt);
       this.#log?.warn({ detail: this.#health.detail, retryInMs: delay }, 'kafka not reachable yet');
       await sleep(delay, signal);
-      delay = Math.min(delay * 2, 10_000);
     }
   }
 
@@ -336,7 +336,7 @@ export class KafkaSink implements Sink {
       brokers: c.brokers,
       connectionTimeout: c.connectionTimeoutMs ?? 3000,
       requestTimeout: this.#requestTimeoutMs + 5000,
-      retry: { retries, initialRetryTime: 100, maxRetryTime: 2000 },
+      retry: { retries, initialRetryTime: QUICK_RETRY_BACKOFF.initialMs, maxRetryTime: QUICK_RETRY_BACKOFF.maxMs },
       ssl: tlsOptions(c.tls, `sinks[${c.name}].tls`),
       sasl: this.#sasl ? await saslOptions(this.#sasl) : undefined,
       logLevel: KafkaLogLevel.WARN,
@@ -354,6 +354,7 @@ export class KafkaSink implements Sink {
       gzip: c.compression === 'gzip',
       allowAutoTopicCreation: true,
       retries,
+      backoff: QUICK_RETRY_BACKOFF,
     });
   }
 }
@@ -368,16 +369,4 @@ async function saslOptions(s: { mechanism: string; username: Secret; password: S
   const username = await s.username.value();
   const password = await s.password.value();
   return { mechanism: s.mechanism, username, password } as SASLOptions;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

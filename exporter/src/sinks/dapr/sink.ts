@@ -2,12 +2,14 @@
 // Gatekeeper compatible by default: a subscriber written for Gatekeeper's Dapr export reads our records unchanged.
 // Contract for consumers: proto-docs/sinks/dapr.md.
 import { setMaxListeners } from 'node:events';
-import { Agent, request } from './undici.js';
+import { Agent, request } from '../kit/undici.js';
 import type { Logger } from 'pino';
-import { Secret } from '../config/secret.js';
-import { sleep } from '../delivery/backoff.js';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig } from './dapr/config.js';
+import { Secret } from '../../config/secret.js';
+import { sleep } from '../../delivery/backoff.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig } from './config.js';
+import { chunkRuns, runIndexes } from '../kit/chunk.js';
+import { ContentRefused, sendRunBisecting } from '../kit/bisect.js';
 
 export { configSchema, daprComponent, withGatekeeperConnections, type DaprSinkConfig };
 
@@ -133,26 +135,24 @@ export class DaprSink implements Sink {
     const failed = new Map<number, string>();
     const permanent: RecordFailure[] = [];
     if (this.#bulk) {
-      for (let start = 0; start < batch.length; ) {
-        const idx: number[] = [];
-        let bytes = 0;
-        for (let i = start; i < batch.length && idx.length < this.#maxEntries; i++) {
-          // A string-valued `data` (text/plain) is escaped in the body: every quote costs a backslash.
-          const size = batch[i]!.json.length * (this.#textData && this.#envelope === 'cloudevent' ? 1.2 : 1) + 200;
-          if (idx.length && bytes + size > this.#maxBytes) break;
-          idx.push(i);
-          bytes += size;
-        }
-        const chunkStart = start;
-        start += idx.length;
+      // A string-valued `data` (text/plain) is escaped in the body: every quote costs a backslash.
+      const factor = this.#textData && this.#envelope === 'cloudevent' ? 1.2 : 1;
+      const runs = chunkRuns(batch.length, this.#maxEntries, this.#maxBytes, (i) => batch[i]!.json.length * factor + 200);
+      // Every entry before `settled` is published, failed alone (failed) or refused alone (permanent).
+      let settled = 0;
+      for (const run of runs) {
         try {
-          const a = await this.#bulkPublish(batch, idx, signal, permanent);
-          for (const [i, why] of a.failed) failed.set(i, why);
+          await sendRunBisecting(runIndexes(run), {
+            post: (items) => this.#bulkPublish(batch, items, signal, failed),
+            splits: (e) => e instanceof ContentRefused,
+            refusedAlone: (index, e) => permanent.push({ index, error: (e as Error).message, retryable: false }),
+            settled: (next) => (settled = next),
+          });
         } catch (e) {
-          // The request as a whole failed: this chunk and the rest were not published.
+          // A request failed as a whole: it and the rest were not published (sent again after the worker's backoff).
           const err = asSinkError(e);
-          if (chunkStart === 0 && permanent.length === 0) throw err;
-          for (let i = chunkStart; i < batch.length; i++) failed.set(i, err.message);
+          if (settled === 0 && permanent.length === 0) throw err;
+          for (let i = settled; i < batch.length; i++) failed.set(i, err.message);
           break;
         }
       }
@@ -196,42 +196,35 @@ export class DaprSink implements Sink {
   }
 
   /**
-   * One bulk request for the given indexes. Per-entry failures come back in `failed`. A request refused as a whole for
-   * its content (400 bad entry, 413 too large) is halved until the refused entries stand alone; those are permanent.
+   * One bulk request for the entries at `items` (indexes into batch, in order). Per-entry failures go into `failed`.
+   * Throws ContentRefused when the request is refused whole for its content (400 bad entry, 413 too large: the
+   * bisector halves it), SinkError otherwise.
    */
-  async #bulkPublish(batch: readonly OutgoingRecord[], idx: number[], signal: AbortSignal, permanent: RecordFailure[]): Promise<Attempt> {
-    const body = JSON.stringify(idx.map((i) => ({ entryId: String(i), ...this.#entry(batch[i]!) })));
-    const res = await this.#post(this.#bulkPath, body, 'application/json', signal);
-    if (res.status >= 200 && res.status < 300) return this.#ok();
+  async #bulkPublish(batch: readonly OutgoingRecord[], items: readonly number[], signal: AbortSignal, failed: Map<number, string>): Promise<void> {
+    const entries = items.map((i) => ({ entryId: String(i), ...this.#entry(batch[i]!) }));
+    const res = await this.#post(this.#bulkPath, JSON.stringify(entries), 'application/json', signal);
+    if (res.status >= 200 && res.status < 300) {
+      this.#ok();
+      return;
+    }
     const text = res.body;
-    if (res.status === 500) {
-      const failedEntries = parseFailedEntries(text);
-      if (failedEntries) {
-        const failed = new Map<number, string>();
-        const sent = new Set(idx);
-        for (const f of failedEntries) {
-          const i = Number(f.entryId);
-          if (sent.has(i)) failed.set(i, `dapr: ${f.error ?? 'entry failed'}`);
+    const failedEntries = res.status === 500 ? parseFailedEntries(text) : undefined;
+    if (failedEntries) {
+      const sent = new Set(items);
+      let n = 0;
+      for (const f of failedEntries) {
+        const i = Number(f.entryId);
+        if (sent.has(i)) {
+          failed.set(i, `dapr: ${f.error ?? 'entry failed'}`);
+          n++;
         }
-        this.#log?.debug({ failed: failed.size, of: idx.length }, 'dapr bulk publish: some entries failed');
-        this.#health = { ready: true };
-        return { failed };
       }
+      this.#log?.debug({ failed: n, of: items.length }, 'dapr bulk publish: some entries failed');
+      this.#health = { ready: true };
+      return;
     }
     if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND|ERR_PUBSUB_EMPTY|ERR_TOPIC_EMPTY/.test(text)) {
-      if (idx.length === 1) {
-        permanent.push({ index: idx[0]!, error: `dapr: HTTP ${res.status}: ${excerpt(text)}`, retryable: false });
-        return { failed: new Map() };
-      }
-      const mid = Math.ceil(idx.length / 2);
-      const left = await this.#bulkPublish(batch, idx.slice(0, mid), signal, permanent);
-      let right: Attempt;
-      try {
-        right = await this.#bulkPublish(batch, idx.slice(mid), signal, permanent);
-      } catch (e) {
-        right = { failed: new Map(idx.slice(mid).map((i) => [i, asSinkError(e).message])) };
-      }
-      return { failed: new Map([...left.failed, ...right.failed]) };
+      throw new ContentRefused(`dapr: HTTP ${res.status}: ${excerpt(text)}`);
     }
     throw this.#statusError(res.status, text);
   }

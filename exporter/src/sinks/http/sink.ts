@@ -3,13 +3,16 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Dispatcher } from 'undici';
-import { Agent, request } from './undici.js';
+import { Agent, request } from '../kit/undici.js';
 import type { Logger } from 'pino';
-import { Secret } from '../config/secret.js';
-import { loadTlsOptions } from '../config/tls.js';
-import { parseSize } from '../config/units.js';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { configSchema, type HttpSinkConfig } from './http/config.js';
+import { Secret } from '../../config/secret.js';
+import { loadTlsOptions } from '../../config/tls.js';
+import { parseSize } from '../../config/units.js';
+import { parseRetryAfter } from '../../delivery/backoff.js';
+import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { configSchema, type HttpSinkConfig } from './config.js';
+import { chunkRuns, runIndexes, type Run } from '../kit/chunk.js';
+import { ContentRefused, PayloadTooLarge, sendRunBisecting } from '../kit/bisect.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -33,11 +36,6 @@ export function parseByteSize(v: unknown, key: string): number {
 
 export function createSink(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}): HttpSink {
   return new HttpSink(cfg, ctx);
-}
-
-interface Chunk {
-  start: number;
-  records: readonly OutgoingRecord[];
 }
 
 const RETRYABLE_STATUS = new Set([408, 429]);
@@ -127,7 +125,7 @@ export class HttpSink implements Sink {
 
   async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     const failures: RecordFailure[] = [];
-    const chunks = this.#chunk(batch);
+    const chunks = chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length + 1);
     // The worker retries records refused alone together. When that retry is refused again, splitting it once more would
     // only repeat the last search (and hammer a receiver that refuses everything): the records fail together.
     const retryOfRefused = batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq));
@@ -135,7 +133,7 @@ export class HttpSink implements Sink {
     const progress: Progress = { next: 0, refusedAlone: [] };
     for (const chunk of chunks) {
       try {
-        await this.#deliver(chunk, signal, failures, progress, split);
+        await this.#deliver(batch, chunk, signal, failures, progress, split);
       } catch (e) {
         const err = asSinkError(e);
         const from = progress.next;
@@ -143,7 +141,7 @@ export class HttpSink implements Sink {
         if (from === 0 && failures.length === 0 && (err.retryable || chunks.length === 1)) throw err;
         // Order matters: nothing after a retryable failure is sent now, so only the rest is sent again. A permanent
         // refusal of one request fails the rest of that request and must not hold up the requests behind it.
-        const to = err.retryable ? batch.length : chunk.start + chunk.records.length;
+        const to = err.retryable ? batch.length : chunk.end;
         for (let i = from; i < to; i++) failures.push({ index: i, error: err.message, retryable: err.retryable });
         if (err.retryable) break;
         progress.next = to;
@@ -156,46 +154,22 @@ export class HttpSink implements Sink {
     return failures.length ? { failures } : {};
   }
 
-  #chunk(batch: readonly OutgoingRecord[]): Chunk[] {
-    const chunks: Chunk[] = [];
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const size = batch[i]!.json.length + 1;
-      if (i > start && (i - start >= this.#maxRecords || bytes + size > this.#maxBytes)) {
-        chunks.push({ start, records: batch.slice(start, i) });
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    if (start < batch.length) chunks.push({ start, records: batch.slice(start) });
-    return chunks;
-  }
-
   /**
    * Sends one chunk, in order. A 413 (splitOn413), or a content refusal when splitting, halves it (recursively) until the
    * refused records stand alone: those become permanent failures, the rest is delivered. Throws SinkError for a failure
    * of what is left of the chunk (progress.next says where that starts).
    */
-  async #deliver(chunk: Chunk, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
-    try {
-      await this.#post(chunk.records, signal);
-      progress.next = chunk.start + chunk.records.length;
-    } catch (e) {
-      const tooLarge = e instanceof PayloadTooLarge;
-      if (!(tooLarge ? this.#splitOn413 : split && e instanceof ContentRefused)) throw e;
-      if (chunk.records.length === 1) {
-        failures.push({ index: chunk.start, error: (e as Error).message, retryable: false });
-        if (!tooLarge) progress.refusedAlone.push(chunk.start);
-        progress.next = chunk.start + 1;
-        return;
-      }
-      const half = Math.ceil(chunk.records.length / 2);
-      this.#log?.debug({ records: chunk.records.length, err: (e as Error).message }, 'request refused: splitting it in two');
-      await this.#deliver({ start: chunk.start, records: chunk.records.slice(0, half) }, signal, failures, progress, split);
-      await this.#deliver({ start: chunk.start + half, records: chunk.records.slice(half) }, signal, failures, progress, split);
-    }
+  async #deliver(batch: readonly OutgoingRecord[], run: Run, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
+    await sendRunBisecting(runIndexes(run), {
+      post: (items) => this.#post(items.map((i) => batch[i]!), signal),
+      splits: (e) => (e instanceof PayloadTooLarge ? this.#splitOn413 : split && e instanceof ContentRefused),
+      refusedAlone: (index, e) => {
+        failures.push({ index, error: (e as Error).message, retryable: false });
+        if (!(e instanceof PayloadTooLarge)) progress.refusedAlone.push(index);
+      },
+      settled: (next) => (progress.next = next),
+      onSplit: (items) => this.#log?.debug({ records: items.length }, 'request refused: splitting it in two'),
+    });
   }
 
   /**
@@ -266,29 +240,6 @@ export class HttpSink implements Sink {
     const retryAfterMs = retryable ? parseRetryAfter(res.headers['retry-after']) : undefined;
     throw new SinkError(message, { retryable, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
-}
-
-class PayloadTooLarge extends SinkError {
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
-}
-
-/** 400 / 409 / 422: the receiver refused what the request carries. */
-class ContentRefused extends SinkError {
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
-}
-
-/** Retry-After as delta-seconds or an HTTP-date; undefined when absent or unparseable. */
-export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  if (!s) return undefined;
-  if (/^\s*\d+\s*$/.test(s)) return Number(s) * 1000;
-  const at = Date.parse(s);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 async function readExcerpt(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {

@@ -4,9 +4,9 @@
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { SinkError, type OutgoingRecord, type SendResult, type Sink, type SinkHealth } from './sink.js';
-import { parseSize } from '../config/units.js';
-import { configSchema, type FileSinkConfig } from './file/config.js';
+import { SinkError, type OutgoingRecord, type SendResult, type Sink, type SinkHealth } from '../sink.js';
+import { parseSize } from '../../config/units.js';
+import { configSchema, type FileSinkConfig } from './config.js';
 
 export { configSchema, type FileSinkConfig };
 
