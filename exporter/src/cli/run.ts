@@ -8,6 +8,8 @@ import { IngestServer } from '../ingest/server.js';
 import { DeliveryWorker, type RecordTransform } from '../delivery/worker.js';
 import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
+import { orphanedBySink, saveIngestHold } from '../queue/status.js';
+import type { Registration } from '../queue/sink-cursors.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { loadSinkModule } from '../sinks/registry.js';
@@ -29,11 +31,23 @@ export interface RunningExporter {
 }
 
 const MAINTENANCE_MS = 1000;
+/** Removed sinks' held records are a count over their backlog: every 10 s, not every tick. */
+const ORPHAN_RECOUNT_TICKS = 10;
 
 export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunOptions = {}): Promise<RunningExporter> {
   const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
   try {
-    queue.registerSinks(cfg.sinks);
+    logRegistration(log, queue.registerSinks(cfg.sinks), queue.file);
+    // Recounted by the maintenance tick (only while there are any): they change only when records are dropped.
+    let orphaned = orphanedBySink(queue);
+    for (const [sink, records] of orphaned) {
+      log.warn(
+        { removedSink: sink, records },
+        `sink "${sink}" is no longer configured but still holds ${records} queued records: they stay on disk (and keep ` +
+          `later records from being pruned) until it is configured again, a sink declares previousNames: [${sink}], or ` +
+          `\`exporter sinks drop ${sink} --queue ${queue.file}\` drops them`,
+      );
+    }
     let ingest: IngestServer | undefined;
     const workers: DeliveryWorker[] = [];
     const sinks: Sink[] = [];
@@ -49,10 +63,11 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
           up: w.up,
         }));
       },
-      deadLetters: () => queue.deadLetterCounts(),
+      deadLetters: () => queue.deadLetters.countsBySink(),
       dropped: () => ({ ...queue.dropped }),
       connections: () => ingest?.connectionCount ?? 0,
       full: () => ingest?.isFull ?? false,
+      orphaned: () => orphaned,
     });
     for (const r of ['malformed_json', 'not_an_object', 'schema', 'oversized', 'truncated', 'invalid_utf8', 'too_large_for_queue']) {
       metrics.rejected.inc({ reason: r }, 0);
@@ -76,12 +91,13 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
     const modules = await Promise.all(cfg.sinks.map((sc) => loadSinkModule(sc.type)));
     for (const [i, sc] of cfg.sinks.entries()) {
       const mod = modules[i]!;
-      const sinkLog = log.child({ sink: sc.name });
-      const sink = mod.createSink(sc, { logger: sinkLog });
+      // The sink and the worker each put the `sink` key on their lines themselves: given a child logger with it, the
+      // key appeared twice in every line.
+      const sink = mod.createSink(sc, { logger: log });
       sinks.push(sink);
       for (const m of [metrics.delivered, metrics.deliveryFailures, metrics.deadLettered]) m.inc({ sink: sc.name }, 0);
       workers.push(
-        new DeliveryWorker({ queue, metrics, log: sinkLog, sink, cfg: sc, transform: opts.transformFor?.(sc, sinkLog), onAdvance: schedulePrune }),
+        new DeliveryWorker({ queue, metrics, log, sink, cfg: sc, transform: opts.transformFor?.(sc, log.child({ sink: sc.name })), onAdvance: schedulePrune }),
       );
     }
 
@@ -92,11 +108,20 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
     for (const w of workers) w.start();
     health.start();
 
+    let held: string | null = null;
+    let ticks = 0;
     const maintenance = setInterval(() => {
       try {
         queue.prune();
         const dropped = queue.enforceRetention();
         if (dropped) log.warn({ records: dropped, maxAgeMs: cfg.queue.maxAgeMs }, 'records older than queue.maxAge dropped before every sink had them');
+        if (orphaned.size && ++ticks % ORPHAN_RECOUNT_TICKS === 0) orphaned = orphanedBySink(queue);
+        // After pruning: on a full disk this write may fail, and must not keep the space from being reclaimed.
+        const reason = ingest.holdReason;
+        if (reason !== held) {
+          saveIngestHold(queue.db, reason ? { reason, since: new Date().toISOString() } : null);
+          held = reason;
+        }
       } catch (e) {
         log.warn({ err: (e as Error).message }, 'queue maintenance failed; will retry');
       }
@@ -137,6 +162,11 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
         log.info({ timeoutMs: cfg.shutdownTimeoutMs }, 'shutting down');
         clearInterval(maintenance);
         await ingest.stop(deadline);
+        try {
+          if (held) saveIngestHold(queue.db, null);
+        } catch {
+          // a full disk: status shows the stale hold only while an exporter runs
+        }
         await Promise.all(workers.map((w) => w.stop(deadline)));
         health.stop();
         if (metricsServer) {
@@ -160,5 +190,14 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
   } catch (e) {
     queue.close();
     throw e;
+  }
+}
+
+function logRegistration(log: Logger, r: Registration, queueFile: string): void {
+  for (const a of r.added) {
+    log.info({ newSink: a.name, startFrom: a.startFrom, cursor: a.cursor }, `new sink "${a.name}" starts from the ${a.startFrom === 'oldest' ? 'oldest stored record' : 'next record received (startFrom: newest)'}`);
+  }
+  for (const m of r.renamed) {
+    log.info({ from: m.from, to: m.to, cursor: m.cursor, queue: queueFile }, `sink "${m.from}" renamed "${m.to}" (previousNames): its queued records go to "${m.to}"`);
   }
 }
