@@ -1,6 +1,6 @@
 // A full disk never blocks ingest for good (issue 10, defect 4): on a small volume, with the default settings, ingest
 // resumes once sinks drain the queue, episode after episode and across a restart, and its capacity does not collapse.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ const VOLUME_MIB = 20;
 const PER_EPISODE = 50_000; // ~25 MiB of records: more than the volume holds
 const PAD = 400;
 
-function mountSmallVolume(t: Tap.Test, dir: string): string | undefined {
+function mountSmallVolume(t: Test, dir: string): string | undefined {
   const mnt = path.join(dir, 'small');
   fs.mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${VOLUME_MIB}m`, 'tmpfs', mnt], { encoding: 'utf8' });

@@ -1,7 +1,7 @@
 // The queue's files on disk (issue 10, defects 6-8): private modes; a truncated, missing or damaged queue refused at
 // start with the file and the way out; `exporter queue check|recover`; operations output piped into `head`; `status`
 // saying why ingest is held back; the `sink` key once per log line.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +21,7 @@ async function send(socket: string, lines: string[]): Promise<void> {
 }
 
 /** A queue of n undelivered records (the sink is down), the exporter stopped; returns the config to start it again. */
-async function queueOf(t: Tap.Test, dir: string, n: number) {
+async function queueOf(t: Test, dir: string, n: number) {
   const port = await freePort();
   const cfg = {
     queue: { path: path.join(dir, 'data', 'queue.db') },
@@ -132,10 +132,10 @@ t.test('operations output piped into head ends quietly; status says ingest is he
 
   const c = await Client.connect(ex.socket);
   void c.write(range('full', 1500).map((id) => record(id) + '\n').join(''));
-  const st = await waitFor('status shows the hold', async () => {
+  const st = (await waitFor('status shows the hold', async () => {
     const r = await runCli(['status', '--queue', ex.queuePath, '--exit-code']);
     return /ingest: held back since/.test(r.out) ? r : undefined;
-  }, 30_000, 200);
+  }, 30_000, 200))!;
   t.match(st.out, /ingest: held back since \S+ \(the queue is at queue.maxBytes/);
   t.match(st.out, /exporter status: ingest held back since \S+: queue full/);
   t.equal(st.code, 3);

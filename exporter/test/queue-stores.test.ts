@@ -1,6 +1,6 @@
 // The queue's stores one by one, on real SQLite files: the record log, sink cursors (renames, removed sinks), dead
 // letters, the disk head-room, the marker, and a queue file written by an older exporter.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,7 +16,7 @@ import { shortDir } from './helpers/exporter.js';
 const recs = (n: number, from = 0): NewRecord[] =>
   Array.from({ length: n }, (_, i) => ({ decisionId: `d${from + i}`, eventType: 'admission_decision', json: `{"i":${from + i}}` }));
 
-function db(t: Tap.Test): Database.Database {
+function db(t: Test): Database.Database {
   const d = openQueueDb(path.join(shortDir(t), 'q.db'), { readonly: false, create: true, synchronous: 'normal', walAutocheckpointPages: 64 });
   t.teardown(() => d.close());
   return d;
