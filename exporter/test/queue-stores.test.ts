@@ -25,11 +25,11 @@ function db(t: Test): Database.Database {
 t.test('record log: seqs continue after the stored last one; batches by count and bytes; deletes from the oldest end', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);
-  const last = d.transaction(() => log.insert(recs(250), null, 1000))();
+  const last = d.transaction(() => log.insert(recs(250), null, 1000, log.storedLastSeq()))();
   log.committed(last, 250 * recordSize('{"i":0}'));
   t.equal(last, 250, '250 rows: two multi-row INSERTs and 50 single ones');
   t.equal(log.count(), 250);
-  t.equal(d.transaction(() => log.insert(recs(1, 250), 'only-b', 2000))(), 251);
+  t.equal(d.transaction(() => log.insert(recs(1, 250), 'only-b', 2000, log.storedLastSeq()))(), 251);
   t.equal(log.countFor('a', 0), 250, 'a record addressed to one sink is not counted for another');
   t.equal(log.countFor('only-b', 240), 11);
   t.same(log.readBatch('a', 10, 5, 1e9).map((r) => r.seq), [11, 12, 13, 14, 15]);

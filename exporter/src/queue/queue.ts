@@ -58,17 +58,19 @@ export class Queue {
     } else if (!fs.existsSync(this.file)) {
       throw new Error(`no queue at ${this.file}`);
     }
+    let db: Database.Database | undefined;
     try {
       const marker = mode.owner ? checkBeforeOpen(this.file) : null;
       if (mode.owner && opts.diskReserveBytes) this.reserve = new DiskReserve(this.file, opts.diskReserveBytes);
       try {
-        this.db = openQueueDb(this.file, {
+        db = openQueueDb(this.file, {
           readonly: mode.readonly ?? false,
           create: mode.owner,
           synchronous: opts.synchronous,
           walAutocheckpointPages: this.walPages(),
         });
-        this.log = new RecordLog(this.db);
+        this.db = db;
+        this.log = new RecordLog(db);
       } catch (e) {
         throw explainOpenError(this.file, e);
       }
@@ -84,8 +86,7 @@ export class Queue {
       }
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
-      // @ts-expect-error db is unset when opening failed
-      this.db?.close();
+      db?.close();
       throw e;
     }
   }
@@ -135,7 +136,8 @@ export class Queue {
   }
 
   private room = () => {
-    checkpointQuietly(this.db);
+    // Only on a full disk: the WAL may hold the last free bytes. Otherwise the batch path stays a statfs and a pragma.
+    if (this.reserve!.diskFull) checkpointQuietly(this.db);
     return { volumeFree: this.reserve!.volumeFree(), internalFree: internalFreeBytes(this.db) };
   };
 
@@ -155,8 +157,9 @@ export class Queue {
     let lastSeq = 0;
     let dropped: Freed = NOTHING_FREED;
     const tx = this.db.transaction(() => {
-      firstSeq = this.log.storedLastSeq() + 1;
-      lastSeq = this.log.insert(records, onlySink, now);
+      const after = this.log.storedLastSeq();
+      firstSeq = after + 1;
+      lastSeq = this.log.insert(records, onlySink, now, after);
       // After the insert, so a batch larger than the free space (or than the whole capacity) is cut down too.
       if (this.opts.onFull === 'drop-oldest' && this.log.bytes + size > this.opts.maxBytes) {
         dropped = this.deleteOldest({ needBytes: this.log.bytes + size - this.opts.maxBytes });
@@ -352,7 +355,7 @@ export class Queue {
             continue;
           }
           this.deadLetters.take(id);
-          lastSeq = this.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(d.raw), json: d.raw }], d.sink, now);
+          lastSeq = this.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(d.raw), json: d.raw }], d.sink, now, lastSeq);
           bytes += recordSize(d.raw);
           retried++;
         }

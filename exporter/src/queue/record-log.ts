@@ -54,7 +54,8 @@ export class RecordLog {
       count: db.prepare('SELECT count(*) AS n FROM records'),
       totalBytes: db.prepare('SELECT coalesce(sum(size), 0) AS b FROM records'),
     };
-    this.lastSeqValue = this.storedLastSeq();
+    // A queue written before last_seq was kept in meta: its highest row.
+    this.lastSeqValue = Math.max(this.storedLastSeq(), (this.s.maxSeq.get() as { m: number | null }).m ?? 0);
     this.bytesValue = (this.s.totalBytes.get() as { b: number }).b;
   }
 
@@ -69,13 +70,12 @@ export class RecordLog {
   /** The highest seq ever given, as stored (another process — `exporter dead-letters retry` — may have appended). */
   storedLastSeq(): number {
     const meta = this.s.getLastSeq.get() as { value: string } | undefined;
-    const maxSeq = (this.s.maxSeq.get() as { m: number | null }).m ?? 0;
-    return Math.max(Number(meta?.value ?? 0), maxSeq, this.lastSeqValue);
+    return Math.max(Number(meta?.value ?? 0), this.lastSeqValue);
   }
 
-  /** Inserts the records after the stored last seq (inside the caller's transaction); returns the last seq given. */
-  insert(records: readonly NewRecord[], onlySink: string | null, now: number): number {
-    let seq = this.storedLastSeq();
+  /** Inserts the records after afterSeq (the stored last seq, read in the caller's transaction); returns the last seq. */
+  insert(records: readonly NewRecord[], onlySink: string | null, now: number, afterSeq: number): number {
+    let seq = afterSeq;
     // Many rows per INSERT statement: about twice the rows/s of one statement per row (bench/exporter-ingest.ts).
     const args = this.multiArgs;
     let i = 0;
