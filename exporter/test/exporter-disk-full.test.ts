@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Client, Receiver, metric, quickRetry, record, shortDir, startExporter, type RunningProc } from './helpers/exporter.js';
+import { Client, Receiver, metric, quickRetry, record, runCli, shortDir, startExporter, type RunningProc } from './helpers/exporter.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/process.js';
 
@@ -65,6 +65,13 @@ t.test(`a ${VOLUME_MIB} MiB volume filled and drained three times, with a restar
     capacities.push(capacity);
     t.ok(capacity < PER_EPISODE, `episode ${episode}: ingest held back after ${capacity} records`);
     t.equal(ex.proc.child.exitCode, null, 'the exporter keeps running');
+    if (episode === 1) {
+      const st = await waitFor('status shows the hold', async () => {
+        const r = await runCli(['status', '--queue', ex.queuePath]);
+        return /ingest: held back/.test(r.out) ? r.out : undefined;
+      }, 30_000, 200);
+      t.match(st, /ingest: held back since \S+ \(the disk holding the queue is full/, 'exporter status says why ingest waits');
+    }
 
     const rx = await Receiver.start(t, 'ok', port);
     await writing;
