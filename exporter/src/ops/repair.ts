@@ -1,13 +1,12 @@
 // `exporter queue check|recover`: whether a queue file is sound, and getting an exporter going again when it is not —
 // salvaging the rows SQLite can still read into a new file, or (only when asked) starting an empty queue. Both take the
 // queue's lock: never while an exporter runs on it.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openQueueDb, restrictModes } from '../queue/db.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
-import { checkBeforeOpen, markerFile, readMarker, writeMarker, removeMarker } from '../queue/marker.js';
+import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
 
 export interface CheckResult {
   queue: string;
@@ -80,13 +79,14 @@ export function recoverQueue(file: string, opts: { fresh: boolean }): RecoverRes
     if (tmp) {
       fs.renameSync(tmp, queue);
       restrictModes(queue);
+      // The marker went aside with the damaged file: the salvaged queue gets its own (with the id it kept, if any).
       const db = new Database(queue, { fileMustExist: true });
-      const id = (db.prepare(`SELECT value FROM meta WHERE key = 'queue_id'`).get() as { value: string } | undefined)?.value;
-      const newId = id ?? crypto.randomUUID();
-      if (!id) db.prepare(`INSERT INTO meta (key, value) VALUES ('queue_id', ?)`).run(newId);
-      db.close();
-      writeMarker(queue, { id: newId, createdAt: new Date().toISOString() });
-    } else removeMarker(queue);
+      try {
+        bindMarker(queue, db, null);
+      } finally {
+        db.close();
+      }
+    }
     return result;
   } finally {
     releaseLock(lock);

@@ -32,14 +32,10 @@ export function readMarker(queueFile: string): Marker | null {
   throw new QueueLostError(`${markerFile(queueFile)}: not a queue marker (expected {"id":...}); remove it only if ${queueFile} is the queue you expect`);
 }
 
-export function writeMarker(queueFile: string, m: Marker): void {
+function writeMarker(queueFile: string, m: Marker): void {
   const tmp = `${markerFile(queueFile)}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(m) + '\n', { mode: PRIVATE_FILE_MODE });
   fs.renameSync(tmp, markerFile(queueFile));
-}
-
-export function removeMarker(queueFile: string): void {
-  fs.rmSync(markerFile(queueFile), { force: true });
 }
 
 export const recoveryHint = (queueFile: string) =>
