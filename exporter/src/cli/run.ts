@@ -8,7 +8,7 @@ import { IngestServer } from '../ingest/server.js';
 import { DeliveryWorker, type RecordTransform } from '../delivery/worker.js';
 import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
-import { orphanedBySink, saveIngestHold } from '../queue/status.js';
+import { Housekeeping } from '../queue/housekeeping.js';
 import type { Registration } from '../queue/sink-cursors.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
@@ -30,17 +30,13 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
-const MAINTENANCE_MS = 1000;
-/** Removed sinks' held records are a count over their backlog: every 10 s, not every tick. */
-const ORPHAN_RECOUNT_TICKS = 10;
-
 export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunOptions = {}): Promise<RunningExporter> {
   const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
   try {
     logRegistration(log, queue.registerSinks(cfg.sinks), queue.file);
-    // Recounted by the maintenance tick (only while there are any): they change only when records are dropped.
-    let orphaned = orphanedBySink(queue);
-    for (const [sink, records] of orphaned) {
+    let ingest: IngestServer | undefined;
+    const housekeeping = new Housekeeping(queue, log, () => ingest?.holdReason ?? null);
+    for (const [sink, records] of housekeeping.orphaned) {
       log.warn(
         { removedSink: sink, records },
         `sink "${sink}" is no longer configured but still holds ${records} queued records: they stay on disk (and keep ` +
@@ -48,7 +44,6 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
           `\`exporter sinks drop ${sink} --queue ${queue.file}\` drops them`,
       );
     }
-    let ingest: IngestServer | undefined;
     const workers: DeliveryWorker[] = [];
     const sinks: Sink[] = [];
     const metrics = new ExporterMetrics({
@@ -67,25 +62,11 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       dropped: () => ({ ...queue.dropped }),
       connections: () => ingest?.connectionCount ?? 0,
       full: () => ingest?.isFull ?? false,
-      orphaned: () => orphaned,
+      orphaned: () => housekeeping.orphaned,
     });
     for (const r of ['malformed_json', 'not_an_object', 'schema', 'oversized', 'truncated', 'invalid_utf8', 'too_large_for_queue']) {
       metrics.rejected.inc({ reason: r }, 0);
     }
-
-    let pruneScheduled = false;
-    const schedulePrune = () => {
-      if (pruneScheduled) return;
-      pruneScheduled = true;
-      setTimeout(() => {
-        pruneScheduled = false;
-        try {
-          queue.prune();
-        } catch (e) {
-          log.warn({ err: (e as Error).message }, 'pruning delivered records failed; will retry');
-        }
-      }, 100).unref();
-    };
 
     // Only the sink types this config uses are imported (with their client libraries).
     const modules = await Promise.all(cfg.sinks.map((sc) => loadSinkModule(sc.type)));
@@ -97,7 +78,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       sinks.push(sink);
       for (const m of [metrics.delivered, metrics.deliveryFailures, metrics.deadLettered]) m.inc({ sink: sc.name }, 0);
       workers.push(
-        new DeliveryWorker({ queue, metrics, log, sink, cfg: sc, transform: opts.transformFor?.(sc, log.child({ sink: sc.name })), onAdvance: schedulePrune }),
+        new DeliveryWorker({ queue, metrics, log, sink, cfg: sc, transform: opts.transformFor?.(sc, log.child({ sink: sc.name })), onAdvance: housekeeping.afterAdvance }),
       );
     }
 
@@ -107,26 +88,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
     await ingest.start();
     for (const w of workers) w.start();
     health.start();
-
-    let held: string | null = null;
-    let ticks = 0;
-    const maintenance = setInterval(() => {
-      try {
-        queue.prune();
-        const dropped = queue.enforceRetention();
-        if (dropped) log.warn({ records: dropped, maxAgeMs: cfg.queue.maxAgeMs }, 'records older than queue.maxAge dropped before every sink had them');
-        if (orphaned.size && ++ticks % ORPHAN_RECOUNT_TICKS === 0) orphaned = orphanedBySink(queue);
-        // After pruning: on a full disk this write may fail, and must not keep the space from being reclaimed.
-        const reason = ingest.holdReason;
-        if (reason !== held) {
-          saveIngestHold(queue.db, reason ? { reason, since: new Date().toISOString() } : null);
-          held = reason;
-        }
-      } catch (e) {
-        log.warn({ err: (e as Error).message }, 'queue maintenance failed; will retry');
-      }
-    }, MAINTENANCE_MS);
-    maintenance.unref();
+    housekeeping.start();
 
     let metricsServer: http.Server | undefined;
     let metricsAddress: string | undefined;
@@ -160,24 +122,14 @@ export async function startExporter(cfg: ExporterConfig, log: Logger, opts: RunO
       (stopping ??= (async () => {
         const deadline = Date.now() + cfg.shutdownTimeoutMs;
         log.info({ timeoutMs: cfg.shutdownTimeoutMs }, 'shutting down');
-        clearInterval(maintenance);
         await ingest.stop(deadline);
-        try {
-          if (held) saveIngestHold(queue.db, null);
-        } catch {
-          // a full disk: status shows the stale hold only while an exporter runs
-        }
         await Promise.all(workers.map((w) => w.stop(deadline)));
         health.stop();
         if (metricsServer) {
           metricsServer.closeAllConnections();
           await new Promise((r) => metricsServer.close(r));
         }
-        try {
-          queue.prune();
-        } catch {
-          // next start prunes
-        }
+        housekeeping.stop();
         queue.close();
         log.info('stopped');
       })());
