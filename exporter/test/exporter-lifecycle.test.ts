@@ -13,7 +13,7 @@ async function send(socket: string, ids: string[]): Promise<void> {
 }
 const range = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
 
-t.test('a sink added later starts at the tail (newest) or from the oldest stored record; a removed sink stops holding records', async (t) => {
+t.test('a sink added later starts at the tail (newest) or from the oldest stored record; a removed sink keeps its backlog until dropped', async (t) => {
   const dir = shortDir(t);
   const port = await freePort(); // "web" is down during the first run, so its records stay queued
   const web = { name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, retry: quickRetry };
@@ -39,18 +39,28 @@ t.test('a sink added later starts at the tail (newest) or from the oldest stored
   t.equal(await metric(second.metricsUrl, 'exporter_queue_depth', { sink: 'web' }), 60, 'web still holds its 60');
   await second.proc.kill('SIGTERM');
 
-  // "web" removed from the config: its backlog no longer keeps records on disk.
+  // "web" removed from the config: its backlog stays on disk (an orphan) until an operator drops it.
   const third = await startExporter(t, dir, { sinks: [newest, oldest] });
-  await waitFor('queue emptied', async () => (await metric(third.metricsUrl, 'exporter_queue_bytes')) === 0, 30_000, 200);
-  const st = JSON.parse((await runCli(['status', '--queue', third.queuePath, '-o', 'json'])).out) as { sinks: { sink: string; active: boolean }[] };
+  await send(third.socket, range('third', 5));
+  await waitFor('late sinks delivered the new ones', () => readNdjson(oldest.path).length === 65, 30_000, 100);
+  let st = JSON.parse((await runCli(['status', '--queue', third.queuePath, '-o', 'json'])).out) as { records: number; sinks: { sink: string; active: boolean; orphaned: number }[] };
   t.same(
-    st.sinks.map((s) => [s.sink, s.active]),
+    st.sinks.map((s) => [s.sink, s.active, s.orphaned]),
     [
-      ['late-newest', true],
-      ['late-oldest', true],
-      ['web', false],
+      ['late-newest', true, 0],
+      ['late-oldest', true, 0],
+      ['web', false, 60],
     ],
-    'status lists the removed sink as inactive',
+    'status lists the removed sink as inactive, holding its 60',
+  );
+  t.equal(st.records, 65, 'nothing pruned while it holds them');
+  const drop = await runCli(['sinks', 'drop', 'web', '--queue', third.queuePath]);
+  t.match(drop.out, /dropped sink web: 60 queued records/);
+  await waitFor('queue emptied', async () => (await metric(third.metricsUrl, 'exporter_queue_bytes')) === 0, 30_000, 200);
+  st = JSON.parse((await runCli(['status', '--queue', third.queuePath, '-o', 'json'])).out) as typeof st;
+  t.same(
+    st.sinks.map((s) => s.sink),
+    ['late-newest', 'late-oldest'],
   );
 });
 

@@ -105,6 +105,10 @@ t.test('live sink state: a Dapr sidecar not there, an HTTP receiver down then up
     return s.exporter.state === 'running' && s.exporter.pid === ex2.proc.child.pid ? s : undefined;
   });
   t.equal(sink(st, 'pubsub').live, null, 'a sink no longer configured has no live state');
+  const held = await runCli(['status', '--queue', ex2.queuePath, '--exit-code']);
+  t.equal(held.code, 3, 'a removed sink still holding records is a problem');
+  t.match(held.out, /exporter status: removed sink pubsub still holds 2 queued records/);
+  t.equal((await runCli(['sinks', 'drop', 'pubsub', '--queue', ex2.queuePath])).code, 0);
   const ok = await runCli(['status', '--queue', ex2.queuePath, '--exit-code']);
   t.equal(ok.code, 0, `healthy: exit 0 (${ok.out})`);
   await ex2.proc.kill('SIGTERM');

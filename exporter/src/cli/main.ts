@@ -1,5 +1,5 @@
 #!/usr/bin/env -S NODE_OPTIONS="--max-semi-space-size=8 --v8-pool-size=1 ${NODE_OPTIONS}" node
-// The `exporter` command: run (default), status, dead-letters list|retry|purge.
+// The `exporter` command: run (default), status, dead-letters list|retry|purge, sinks list|drop, queue check|recover.
 // The node options on the first line are the exporter's memory settings (measured in README "Benchmarks": a 16 MB young
 // generation instead of 32, one V8 worker thread). They are put before the user's NODE_OPTIONS, so the user's compose
 // with them and win over them; Dockerfile.exporter sets the same ones (test/chart/images.test.ts checks they agree).
@@ -10,6 +10,8 @@ import { startExporter } from './run.js';
 import { formatStatus, queueStatus, statusProblems } from '../ops/status.js';
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
 import { METRIC_NAMES } from '../metrics/metrics.js';
+import { dropSink, listSinks } from '../ops/sinks.js';
+import { checkQueue, recoverQueue } from '../ops/repair.js';
 
 /** `exporter status --exit-code` found a problem (1 is a failed command, 2 a usage error). */
 const STATUS_PROBLEM_EXIT = 3;
@@ -163,11 +165,69 @@ dlOpts(dl.command('purge').description('delete dead letters'))
     else process.stdout.write(`purged ${r.purged}\n`);
   });
 
+const sinksCmd = program.command('sinks').description("the sinks a queue knows; drop the backlog of one removed from the configuration");
+
+queueOpts(sinksCmd.command('list').description('each sink: configured or removed, where it started, records pending (or still held, when removed)'))
+  .addOption(output())
+  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string }) => {
+    const items = listSinks(queueFile(opts));
+    if (opts.output === 'json') return void process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+    for (const k of items) {
+      process.stdout.write(
+        `${k.sink} (${k.type}): ${k.configured ? `configured, ${k.pending} pending` : `removed, holds ${k.pending} queued records`}, startFrom ${k.startFrom ?? 'unknown'}\n`,
+      );
+    }
+  });
+
+queueOpts(sinksCmd.command('drop').argument('<name>', 'a sink removed from the configuration').description("drop a removed sink's queued backlog (says how many records)"))
+  .addOption(output())
+  .action((name: string, opts: { queue?: string; config?: string; dataDir?: string; output: string }) => {
+    const r = dropSink(queueFile(opts), name);
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(r) + '\n' : `dropped sink ${r.sink}: ${r.dropped} queued records it held are no longer kept\n`);
+  });
+
+const queueCmd = program.command('queue').description('check a queue file, or recover from a damaged or lost one (not while an exporter runs on it)');
+
+queueOpts(queueCmd.command('check').description("SQLite's integrity check, and whether the file is the queue its marker names; exit 1 on a problem"))
+  .addOption(output())
+  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string }) => {
+    const r = checkQueue(queueFile(opts));
+    process.stdout.write(opts.output === 'json' ? JSON.stringify(r, null, 2) + '\n' : r.ok ? `${r.queue}: ok\n` : `${r.queue}: damaged\n${r.problems.map((p) => `  ${p}\n`).join('')}`);
+    if (!r.ok) process.exitCode = 1;
+  });
+
+queueOpts(queueCmd.command('recover').description('salvage what SQLite can read into a new file (the old one is kept aside), or with --fresh start an empty queue'))
+  .option('--fresh', 'move the old files aside and start an empty queue: the records they held are not delivered')
+  .addOption(output())
+  .action((opts: { queue?: string; config?: string; dataDir?: string; output: string; fresh?: boolean }) => {
+    const r = recoverQueue(queueFile(opts), { fresh: opts.fresh ?? false });
+    if (opts.output === 'json') return void process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    const moved = r.movedAside.length ? `old files kept as ${r.movedAside.join(', ')}` : 'no old files';
+    process.stdout.write(
+      r.fresh
+        ? `${r.queue}: ${moved}; the exporter starts an empty queue\n`
+        : `${r.queue}: salvaged ${r.salvaged['records']} records, ${r.salvaged['sinks']} sink cursors, ${r.salvaged['dead_letters']} dead letters` +
+            `${r.unreadable ? ` (${r.unreadable} unreadable places skipped)` : ''}; ${moved}\n`,
+    );
+  });
+
 program
   .command('metrics')
   .description('list the Prometheus metric names the exporter exposes')
   .action(() => {
     process.stdout.write(METRIC_NAMES.join('\n') + '\n');
   });
+
+// An operations command piped into `head` (or anything that stops reading) ends quietly instead of crashing on EPIPE.
+// Not `run`: its output is the log.
+program.hook('preAction', (_program, command) => {
+  if (command.name() === 'run') return;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
+});
 
 program.parseAsync().catch((e: Error) => fail(e.message, 1));

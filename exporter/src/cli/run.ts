@@ -8,6 +8,8 @@ import { IngestServer } from '../ingest/server.js';
 import { DeliveryWorker } from '../delivery/worker.js';
 import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
+import { Housekeeping } from '../queue/housekeeping.js';
+import type { Registration } from '../queue/sink-cursors.js';
 import { ExporterMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { loadSinkModule } from '../sinks/registry.js';
@@ -23,14 +25,21 @@ export interface RunningExporter {
   stop(): Promise<void>;
 }
 
-const MAINTENANCE_MS = 1000;
-
 /** Each sink's routing (filter, redaction) comes with its config and is applied by its delivery worker. */
 export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<RunningExporter> {
   const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
   try {
-    queue.registerSinks(cfg.sinks);
+    logRegistration(log, queue.registerSinks(cfg.sinks), queue.file);
     let ingest: IngestServer | undefined;
+    const housekeeping = new Housekeeping(queue, log, () => ingest?.holdReason ?? null);
+    for (const [sink, records] of housekeeping.orphaned) {
+      log.warn(
+        { removedSink: sink, records },
+        `sink "${sink}" is no longer configured but still holds ${records} queued records: they stay on disk (and keep ` +
+          `later records from being pruned) until it is configured again, a sink declares previousNames: [${sink}], or ` +
+          `\`exporter sinks drop ${sink} --queue ${queue.file}\` drops them`,
+      );
+    }
     const workers: DeliveryWorker[] = [];
     const sinks: Sink[] = [];
     const metrics = new ExporterMetrics({
@@ -45,39 +54,27 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
           up: w.up,
         }));
       },
-      deadLetters: () => queue.deadLetterCounts(),
+      deadLetters: () => queue.deadLetters.countsBySink(),
       dropped: () => ({ ...queue.dropped }),
       connections: () => ingest?.connectionCount ?? 0,
       full: () => ingest?.isFull ?? false,
+      orphaned: () => housekeeping.orphaned,
     });
     for (const r of ['malformed_json', 'not_an_object', 'schema', 'oversized', 'truncated', 'invalid_utf8', 'too_large_for_queue']) {
       metrics.rejected.inc({ reason: r }, 0);
     }
 
-    let pruneScheduled = false;
-    const schedulePrune = () => {
-      if (pruneScheduled) return;
-      pruneScheduled = true;
-      setTimeout(() => {
-        pruneScheduled = false;
-        try {
-          queue.prune();
-        } catch (e) {
-          log.warn({ err: (e as Error).message }, 'pruning delivered records failed; will retry');
-        }
-      }, 100).unref();
-    };
-
     // Only the sink types this config uses are imported (with their client libraries).
     const modules = await Promise.all(cfg.sinks.map((sc) => loadSinkModule(sc.type)));
     for (const [i, sc] of cfg.sinks.entries()) {
       const mod = modules[i]!;
-      const sinkLog = log.child({ sink: sc.name });
-      const sink = mod.createSink(sc, { logger: sinkLog });
+      // The sink and the worker each put the `sink` key on their lines themselves: given a child logger with it, the
+      // key appeared twice in every line.
+      const sink = mod.createSink(sc, { logger: log });
       sinks.push(sink);
       for (const m of [metrics.delivered, metrics.deliveryFailures, metrics.deadLettered]) m.inc({ sink: sc.name }, 0);
       workers.push(
-        new DeliveryWorker({ queue, metrics, log: sinkLog, sink, cfg: sc, onAdvance: schedulePrune }),
+        new DeliveryWorker({ queue, metrics, log, sink, cfg: sc, onAdvance: housekeeping.afterAdvance }),
       );
     }
 
@@ -87,17 +84,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
     await ingest.start();
     for (const w of workers) w.start();
     health.start();
-
-    const maintenance = setInterval(() => {
-      try {
-        queue.prune();
-        const dropped = queue.enforceRetention();
-        if (dropped) log.warn({ records: dropped, maxAgeMs: cfg.queue.maxAgeMs }, 'records older than queue.maxAge dropped before every sink had them');
-      } catch (e) {
-        log.warn({ err: (e as Error).message }, 'queue maintenance failed; will retry');
-      }
-    }, MAINTENANCE_MS);
-    maintenance.unref();
+    housekeeping.start();
 
     let metricsServer: http.Server | undefined;
     let metricsAddress: string | undefined;
@@ -131,7 +118,6 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
       (stopping ??= (async () => {
         const deadline = Date.now() + cfg.shutdownTimeoutMs;
         log.info({ timeoutMs: cfg.shutdownTimeoutMs }, 'shutting down');
-        clearInterval(maintenance);
         await ingest.stop(deadline);
         await Promise.all(workers.map((w) => w.stop(deadline)));
         health.stop();
@@ -139,11 +125,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
           metricsServer.closeAllConnections();
           await new Promise((r) => metricsServer.close(r));
         }
-        try {
-          queue.prune();
-        } catch {
-          // next start prunes
-        }
+        housekeeping.stop();
         queue.close();
         log.info('stopped');
       })());
@@ -156,5 +138,14 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
   } catch (e) {
     queue.close();
     throw e;
+  }
+}
+
+function logRegistration(log: Logger, r: Registration, queueFile: string): void {
+  for (const a of r.added) {
+    log.info({ newSink: a.name, startFrom: a.startFrom, cursor: a.cursor }, `new sink "${a.name}" starts from the ${a.startFrom === 'oldest' ? 'oldest stored record' : 'next record received (startFrom: newest)'}`);
+  }
+  for (const m of r.renamed) {
+    log.info({ from: m.from, to: m.to, cursor: m.cursor, queue: queueFile }, `sink "${m.from}" renamed "${m.to}" (previousNames): its queued records go to "${m.to}"`);
   }
 }

@@ -22,6 +22,8 @@ export interface SinkConfig {
   name: string;
   type: string;
   startFrom: 'newest' | 'oldest';
+  /** Names this sink was configured under before: their queued backlog moves to it. */
+  previousNames: string[];
   batch: BatchConfig;
   retry: RetryConfig;
   /** The type-specific keys, as written in the config. */

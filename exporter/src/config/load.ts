@@ -246,6 +246,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       name: sink.name,
       type: sink.type,
       startFrom: sink.startFrom ?? 'newest',
+      previousNames: sink.previousNames ?? [],
       batch: {
         maxRecords: sink.batch?.maxRecords ?? defaults.batch.maxRecords,
         maxBytes: sink.batch?.maxBytes !== undefined ? parseSize(sink.batch.maxBytes) : defaults.batch.maxBytes,
@@ -260,6 +261,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
       },
     });
   });
+  problems.push(...previousNameProblems(rawSinks));
   if (problems.length) throw new ConfigError(problems);
 
   const ing = r.ingest ?? {};
@@ -324,4 +326,21 @@ export function loadConfig(opts: LoadOptions): ExporterConfig {
   const file = opts.configFile ?? env['EXPORTER_CONFIG'];
   const raw = file ? readConfigFile(file) : embeddedDefault(opts.dataDir ?? env['EXPORTER_DATA_DIR'] ?? 'exporter-data');
   return resolveConfig(applyOverrides(raw, env, opts.flags ?? {}));
+}
+
+/** A previous name must belong to one sink only and not be a configured sink's own name (its backlog would be taken). */
+function previousNameProblems(rawSinks: unknown[]): string[] {
+  const own = new Set(rawSinks.map((s) => (s as { name?: unknown })?.name));
+  const claimed = new Map<string, number>();
+  const out: string[] = [];
+  rawSinks.forEach((s, i) => {
+    const prev = (s as { previousNames?: unknown })?.previousNames;
+    if (!Array.isArray(prev)) return;
+    for (const p of prev) {
+      if (own.has(p)) out.push(`sinks[${i}].previousNames: "${p}" is a configured sink's name`);
+      else if (claimed.has(p)) out.push(`sinks[${i}].previousNames: "${p}" is also a previous name of sinks[${claimed.get(p)}]`);
+      else claimed.set(p, i);
+    }
+  });
+  return out;
 }

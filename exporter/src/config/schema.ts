@@ -4,7 +4,7 @@ const duration = { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', for
 
 import { routingSchemaProperties } from '../routing/schema.js';
 
-export const sinkCommonKeys = ['name', 'type', 'startFrom', 'batch', 'retry', 'filter', 'redact'] as const;
+export const sinkCommonKeys = ['name', 'type', 'startFrom', 'previousNames', 'batch', 'retry', 'filter', 'redact'] as const;
 
 export const sinkCommonSchema = {
   type: 'object',
@@ -15,6 +15,8 @@ export const sinkCommonSchema = {
     // Per-sink routing (exporter/src/routing/, proto-docs/routing.md).
     ...routingSchemaProperties,
     startFrom: { enum: ['newest', 'oldest'] },
+    // Names this sink had before: its queued backlog (cursor) moves to it (exporter/src/queue/sink-cursors.ts).
+    previousNames: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' } },
     batch: {
       type: 'object',
       additionalProperties: false,

@@ -67,6 +67,11 @@ export class IngestServer {
   get isFull(): boolean {
     return this.fullSince !== 0;
   }
+  /** Why reading is held back (for `exporter status`), or null while ingest flows. */
+  get holdReason(): 'disk full' | 'queue full' | 'pending limit' | null {
+    if (this.fullSince) return this.diskFull ? 'disk full' : 'queue full';
+    return this.paused && !this.stopping ? 'pending limit' : null;
+  }
 
   async start(): Promise<void> {
     await listenUnix(this.server, this.cfg.socket, this.cfg.socketMode);

@@ -12,6 +12,8 @@ export interface QueueView {
   dropped(): Record<string, number>;
   connections(): number;
   full(): boolean;
+  /** Records each sink removed from the configuration still holds in the queue (none: empty map). */
+  orphaned(): Map<string, number>;
 }
 
 export class ExporterMetrics {
@@ -112,6 +114,16 @@ export class ExporterMetrics {
       },
     });
     new Gauge({
+      name: 'exporter_orphaned_sink_records',
+      help: 'Records a sink removed from the configuration still holds in the queue (kept until it returns, under its name or as a previousNames of a sink, or `exporter sinks drop`).',
+      labelNames: ['sink'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [sink, n] of view.orphaned()) this.set({ sink }, n);
+      },
+    });
+    new Gauge({
       name: 'exporter_queue_bytes',
       help: 'Stored size of the queued records, as counted against queue.maxBytes.',
       registers,
@@ -199,6 +211,7 @@ export const METRIC_NAMES = [
   'exporter_queue_bytes',
   'exporter_queue_capacity_bytes',
   'exporter_queue_full',
+  'exporter_orphaned_sink_records{sink}',
   'exporter_records_received_total',
   'exporter_records_rejected_total{reason}',
   'exporter_records_delivered_total{sink}',

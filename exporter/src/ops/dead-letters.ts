@@ -19,7 +19,7 @@ function toFilter(q: DeadLetterQuery): DeadLetterFilter {
 export function listDeadLetters(file: string, q: DeadLetterQuery): DeadLetter[] {
   const queue = openQueueForOps(file, true);
   try {
-    return queue.listDeadLetters({ ...toFilter(q), limit: q.limit ?? 100 });
+    return queue.deadLetters.list({ ...toFilter(q), limit: q.limit ?? 100 });
   } finally {
     queue.close();
   }
@@ -37,12 +37,12 @@ function eachChunk(
   const queue = openQueueForOps(file, false);
   try {
     const f = toFilter(q);
-    const total = Math.min(queue.countDeadLetters(f), q.limit ?? Infinity);
+    const total = Math.min(queue.deadLetters.count(f), q.limit ?? Infinity);
     let done = 0;
     let skipped = 0;
     let afterId = 0;
     while (done + skipped < total) {
-      const batch = queue.listDeadLetters({ ...f, afterId, limit: Math.min(CHUNK, total - done - skipped) });
+      const batch = queue.deadLetters.list({ ...f, afterId, limit: Math.min(CHUNK, total - done - skipped) });
       if (!batch.length) break;
       afterId = batch[batch.length - 1]!.id;
       const r = act(
@@ -73,6 +73,6 @@ export function retryDeadLetters(file: string, q: DeadLetterQuery, progress: (do
 }
 
 export function purgeDeadLetters(file: string, q: DeadLetterQuery, progress: (done: number, total: number) => void = () => {}) {
-  const r = eachChunk(file, q, (queue, ids) => ({ done: queue.purgeDeadLetters(ids), skipped: 0 }), progress);
+  const r = eachChunk(file, q, (queue, ids) => ({ done: queue.deadLetters.purge(ids), skipped: 0 }), progress);
   return { purged: r.done };
 }

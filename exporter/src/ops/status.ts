@@ -2,84 +2,11 @@
 // (works while the exporter is down, and while it runs: SQLite WAL allows a concurrent reader), and the live state the
 // running exporter saves there (sink health, up/down, retries), with how fresh it is.
 import { Queue } from '../queue/queue.js';
-import { readLiveState, type Heartbeat, type SinkLiveRow } from '../queue/sink-health.js';
+import { queueStatus as snapshot, type ExporterLive, type QueueStatus, type SinkLive, type SinkStatus } from '../queue/status.js';
 import { defaults } from '../config/config.js';
 import { formatBytes } from '../config/units.js';
 
-export interface SinkStatus {
-  sink: string;
-  type: string;
-  active: boolean;
-  depth: number;
-  oldestAgeSeconds: number;
-  delivered: number;
-  failures: number;
-  deadLetters: number;
-  attempts: number;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  lastSuccessAt: string | null;
-  /** What the exporter last saved about this sink; null when no exporter saved any. */
-  live: SinkLive | null;
-}
-
-export interface SinkLive {
-  /** The sink's own readiness (e.g. the Dapr sidecar), with why not. */
-  ready: boolean;
-  detail: string | null;
-  /** The last attempt went through (or nothing needed sending) and the sink is ready. */
-  up: boolean;
-  lastSuccessAt: string | null;
-  consecutiveFailures: number;
-  nextRetryAt: string | null;
-  updatedAt: string;
-  /** The exporter is no longer writing this state (stopped, or not heard of for 3 intervals). */
-  stale: boolean;
-}
-
-/** running: heard of within 3 write intervals; stopped: shut down gracefully; stale: silent (killed, stuck); unknown: never wrote. */
-export type ExporterState = 'running' | 'stopped' | 'stale' | 'unknown';
-
-export interface ExporterLive {
-  state: ExporterState;
-  pid: number | null;
-  hostname: string | null;
-  startedAt: string | null;
-  updatedAt: string | null;
-  /** Seconds since the exporter last wrote its state. */
-  ageSeconds: number | null;
-  stoppedAt: string | null;
-}
-
-export interface QueueStatus {
-  queue: string;
-  records: number;
-  bytes: number;
-  lastSeq: number;
-  ingestDeadLetters: number;
-  exporter: ExporterLive;
-  sinks: SinkStatus[];
-}
-
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-
-/** An exporter is considered gone after this many write intervals without a heartbeat. */
-export const STALE_AFTER_INTERVALS = 3;
-
-function exporterLive(h: Heartbeat | null, now: number): ExporterLive {
-  if (!h) return { state: 'unknown', pid: null, hostname: null, startedAt: null, updatedAt: null, ageSeconds: null, stoppedAt: null };
-  const age = Math.max(0, now - h.updatedAt);
-  const state: ExporterState = h.stoppedAt !== null ? 'stopped' : age > STALE_AFTER_INTERVALS * h.intervalMs ? 'stale' : 'running';
-  return {
-    state,
-    pid: h.pid,
-    hostname: h.hostname,
-    startedAt: iso(h.startedAt),
-    updatedAt: iso(h.updatedAt),
-    ageSeconds: Math.round(age / 100) / 10,
-    stoppedAt: iso(h.stoppedAt),
-  };
-}
+export type { ExporterLive, ExporterState, QueueStatus, SinkLive, SinkStatus } from '../queue/status.js';
 
 export function openQueueForOps(file: string, readonly: boolean): Queue {
   return new Queue(file, { ...defaults.queue }, { owner: false, readonly });
@@ -88,50 +15,10 @@ export function openQueueForOps(file: string, readonly: boolean): Queue {
 export function queueStatus(file: string): QueueStatus {
   const q = openQueueForOps(file, true);
   try {
-    const dl = q.deadLetterCounts();
-    const now = Date.now();
-    const live = readLiveState(q.db);
-    const exporter = exporterLive(live.heartbeat, now);
-    return {
-      queue: q.file,
-      records: q.recordCount(),
-      bytes: q.bytes,
-      lastSeq: q.lastSeq,
-      ingestDeadLetters: dl.get(null) ?? 0,
-      exporter,
-      sinks: q.sinkStates().map((s) => ({
-        sink: s.name,
-        type: s.type,
-        active: s.active,
-        depth: q.exactDepth(s.name, s.cursor),
-        oldestAgeSeconds: Math.round(q.oldestAgeMs(s.name, s.cursor, now)) / 1000,
-        delivered: s.delivered,
-        failures: s.failures,
-        deadLetters: dl.get(s.name) ?? 0,
-        attempts: s.attempts,
-        lastError: s.lastError,
-        lastErrorAt: s.lastErrorAt ? new Date(s.lastErrorAt).toISOString() : null,
-        lastSuccessAt: s.lastSuccessAt ? new Date(s.lastSuccessAt).toISOString() : null,
-        live: sinkLive(live.sinks.get(s.name), s.active, exporter.state),
-      })),
-    };
+    return snapshot(q);
   } finally {
     q.close();
   }
-}
-
-function sinkLive(row: SinkLiveRow | undefined, active: boolean, exporter: ExporterState): SinkLive | null {
-  if (!row || !active) return null;
-  return {
-    ready: row.ready,
-    detail: row.detail,
-    up: row.up,
-    lastSuccessAt: iso(row.lastSuccessAt),
-    consecutiveFailures: row.consecutiveFailures,
-    nextRetryAt: iso(row.nextRetryAt),
-    updatedAt: iso(row.updatedAt)!,
-    stale: exporter !== 'running',
-  };
 }
 
 function seconds(s: number): string {
@@ -173,17 +60,28 @@ function liveDetail(k: SinkStatus, now: number): string | undefined {
   return `  ${k.sink}: ${parts.join('; ')}`;
 }
 
+const holdWhy = {
+  'disk full': 'the disk holding the queue is full; lines wait unread and unacknowledged until space frees',
+  'queue full': 'the queue is at queue.maxBytes; lines wait unread and unacknowledged until sinks free space',
+  'pending limit': 'ingest.maxPendingRecords/maxPendingBytes of read lines await their commit; reading resumes under half',
+} as const;
+
+const orphanLine = (k: SinkStatus) =>
+  `  ${k.sink}: removed from the configuration, still holds ${k.orphaned} queued record${k.orphaned === 1 ? '' : 's'}; ` +
+  `add it back, declare a rename with previousNames: [${k.sink}], or drop them with \`exporter sinks drop ${k.sink}\``;
+
 export function formatStatus(s: QueueStatus, now = Date.now()): string {
-  const rows = [['SINK', 'TYPE', 'STATE', 'DEPTH', 'OLDEST', 'DELIVERED', 'DEAD LETTERS', 'LAST ERROR']];
+  const rows = [['SINK', 'TYPE', 'STATE', 'DEPTH', 'OLDEST', 'DELIVERED', 'DEAD LETTERS', 'START', 'LAST ERROR']];
   for (const k of s.sinks) {
     rows.push([
       k.active ? k.sink : `${k.sink} (removed)`,
       k.type,
-      stateCell(k.live),
+      k.active ? stateCell(k.live) : k.orphaned ? 'orphaned' : '-',
       String(k.depth),
       k.depth ? `${k.oldestAgeSeconds}s` : '-',
       String(k.delivered),
       String(k.deadLetters),
+      k.startFrom ?? '-',
       k.lastError ? `${k.lastErrorAt} ${k.lastError.slice(0, 80)}` : '-',
     ]);
   }
@@ -193,20 +91,24 @@ export function formatStatus(s: QueueStatus, now = Date.now()): string {
   return [
     `queue ${s.queue}: ${s.records} records, ${formatBytes(s.bytes)}, ${s.ingestDeadLetters} rejected at ingest`,
     exporterLine(s.exporter),
+    ...(s.ingestHeld ? [`ingest: held back since ${s.ingestHeld.since} (${holdWhy[s.ingestHeld.reason]})`] : []),
     table,
     ...details,
+    ...s.sinks.filter((k) => k.orphaned).map(orphanLine),
     '',
   ].join('\n');
 }
 
 /**
- * What `exporter status --exit-code` fails on: no exporter running on the queue, an active sink down or not ready,
- * or dead letters of an active sink. Empty: healthy.
+ * What `exporter status --exit-code` fails on: no exporter running on the queue, ingest held back, an active sink down
+ * or not ready, dead letters of an active sink, or a removed sink still holding records. Empty: healthy.
  */
 export function statusProblems(s: QueueStatus): string[] {
   const out: string[] = [];
   if (s.exporter.state !== 'running') out.push(`exporter ${s.exporter.state === 'unknown' ? 'never reported on this queue' : s.exporter.state}`);
+  if (s.ingestHeld) out.push(`ingest held back since ${s.ingestHeld.since}: ${s.ingestHeld.reason}`);
   for (const k of s.sinks) {
+    if (k.orphaned) out.push(`removed sink ${k.sink} still holds ${k.orphaned} queued records`);
     if (!k.active) continue;
     if (k.live && !k.live.stale) {
       if (!k.live.ready) out.push(`sink ${k.sink} not ready${k.live.detail ? `: ${k.live.detail}` : ''}`);

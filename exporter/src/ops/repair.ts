@@ -1,0 +1,163 @@
+// `exporter queue check|recover`: whether a queue file is sound, and getting an exporter going again when it is not —
+// salvaging the rows SQLite can still read into a new file, or (only when asked) starting an empty queue. Both take the
+// queue's lock: never while an exporter runs on it.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openQueueDb, restrictModes } from '../queue/db.js';
+import { takeLock, releaseLock } from '../queue/lock.js';
+import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
+
+export interface CheckResult {
+  queue: string;
+  ok: boolean;
+  problems: string[];
+}
+
+/** The marker's story (missing / truncated / replaced file), then SQLite's integrity check. */
+export function checkQueue(file: string): CheckResult {
+  const queue = path.resolve(file);
+  const problems: string[] = [];
+  try {
+    checkBeforeOpen(queue);
+    if (!fs.existsSync(queue)) problems.push(`no queue at ${queue}`);
+    else {
+      const db = new Database(queue, { readonly: true, fileMustExist: true });
+      try {
+        const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+        for (const r of rows) if (r.integrity_check !== 'ok') problems.push(r.integrity_check);
+        const id = db.prepare(`SELECT value FROM meta WHERE key = 'queue_id'`).get() as { value: string } | undefined;
+        const m = readMarker(queue);
+        if (m && id && m.id !== id.value) problems.push(`${markerFile(queue)} names queue ${m.id}, the file holds ${id.value}`);
+      } finally {
+        db.close();
+      }
+    }
+  } catch (e) {
+    problems.push(`${(e as { code?: string }).code ? `${(e as { code: string }).code}: ` : ''}${(e as Error).message}`);
+  }
+  return { queue, ok: problems.length === 0, problems };
+}
+
+export interface RecoverResult {
+  queue: string;
+  /** Where the old files went. */
+  movedAside: string[];
+  /** Rows copied into the new file, per table (salvage only). */
+  salvaged: Record<string, number>;
+  /** Places SQLite could not read (each may have hidden one or more rows). */
+  unreadable: number;
+  fresh: boolean;
+}
+
+const SALVAGED_TABLES = ['meta', 'sinks', 'records', 'dead_letters'] as const;
+
+export function recoverQueue(file: string, opts: { fresh: boolean }): RecoverResult {
+  const queue = path.resolve(file);
+  const lock = `${queue}.lock`;
+  takeLock(lock);
+  try {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const aside = opts.fresh ? `${queue}.lost-${stamp}` : `${queue}.damaged-${stamp}`;
+    const result: RecoverResult = { queue, movedAside: [], salvaged: {}, unreadable: 0, fresh: opts.fresh };
+    let tmp: string | undefined;
+    if (!opts.fresh) {
+      const st = fs.statSync(queue, { throwIfNoEntry: false });
+      if (!st || st.size === 0) {
+        throw new Error(`nothing to salvage: ${queue} is ${st ? 'empty (0 bytes)' : 'missing'}; restore it from a backup, or start an empty queue with --fresh`);
+      }
+      tmp = `${queue}.recovering`;
+      fs.rmSync(tmp, { force: true });
+      salvageInto(queue, tmp, result);
+    }
+    for (const suffix of ['', '-wal', '-shm', '.id', '.reserve']) {
+      if (fs.existsSync(queue + suffix)) {
+        fs.renameSync(queue + suffix, aside + suffix);
+        result.movedAside.push(aside + suffix);
+      }
+    }
+    if (tmp) {
+      fs.renameSync(tmp, queue);
+      restrictModes(queue);
+      // The marker went aside with the damaged file: the salvaged queue gets its own (with the id it kept, if any).
+      const db = new Database(queue, { fileMustExist: true });
+      try {
+        bindMarker(queue, db, null);
+      } finally {
+        db.close();
+      }
+    }
+    return result;
+  } finally {
+    releaseLock(lock);
+  }
+}
+
+function salvageInto(from: string, to: string, result: RecoverResult): void {
+  let src: Database.Database;
+  try {
+    src = new Database(from, { readonly: true, fileMustExist: true });
+    src.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (e) {
+    throw new Error(`SQLite cannot read ${from} at all (${(e as Error).message}); restore it from a backup, or start an empty queue with --fresh`);
+  }
+  const dst = openQueueDb(to, { readonly: false, create: true, synchronous: 'full', walAutocheckpointPages: 64 });
+  try {
+    for (const table of SALVAGED_TABLES) {
+      const r = copyTable(src, dst, table);
+      result.salvaged[table] = r.rows;
+      result.unreadable += r.unreadable;
+    }
+    dst.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    src.close();
+    dst.close();
+  }
+}
+
+/** Largest jump over rowids SQLite cannot read, doubling from 1 while reads keep failing. */
+const MAX_SKIP = 2 ** 40;
+
+/** Copies the rows it can read, in rowid order, stepping over the places that fail. */
+function copyTable(src: Database.Database, dst: Database.Database, table: string): { rows: number; unreadable: number } {
+  let columns: string[];
+  try {
+    const have = new Set((dst.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+    columns = (src.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name).filter((c) => have.has(c));
+  } catch {
+    return { rows: 0, unreadable: 1 };
+  }
+  if (!columns.length) return { rows: 0, unreadable: 0 };
+  const list = columns.join(', ');
+  const read = src.prepare(`SELECT rowid AS _rowid_, ${list} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`);
+  const write = dst.prepare(`INSERT OR REPLACE INTO ${table} (${list}) VALUES (${columns.map(() => '?').join(', ')})`);
+  let after = -1;
+  let chunk = 500;
+  let skip = 1;
+  let rows = 0;
+  let unreadable = 0;
+  while (skip <= MAX_SKIP) {
+    let batch: Record<string, unknown>[];
+    try {
+      batch = read.all(after, chunk) as Record<string, unknown>[];
+    } catch {
+      if (chunk > 1) {
+        chunk = Math.max(1, chunk >> 1);
+        continue;
+      }
+      unreadable++;
+      after += skip;
+      skip *= 2;
+      continue;
+    }
+    if (!batch.length) break;
+    dst.transaction(() => {
+      for (const r of batch) write.run(...columns.map((c) => r[c]));
+    })();
+    rows += batch.length;
+    after = batch[batch.length - 1]!['_rowid_'] as number;
+    chunk = 500;
+    skip = 1;
+  }
+  return { rows, unreadable };
+}

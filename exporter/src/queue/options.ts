@@ -1,0 +1,28 @@
+// What the queue is opened with, what it counts when it drops records, and the error ingest waits on.
+import type { OnFull } from '../config/config.js';
+
+export interface QueueOptions {
+  maxBytes: number;
+  onFull: OnFull;
+  synchronous: 'normal' | 'full';
+  maxAgeMs: number;
+  deadLetterMaxRawBytes: number;
+  deadLetterMaxRecords: number;
+  /** Head-room kept on the queue's volume so sinks can still advance and prune on a full disk (disk-reserve.ts). */
+  diskReserveBytes?: number;
+}
+
+export interface DropCounts {
+  queue_full: number;
+  max_age: number;
+  dead_letters_full: number;
+}
+
+export class QueueFullError extends Error {
+  constructor(
+    readonly diskFull: boolean,
+    cause?: unknown,
+  ) {
+    super(diskFull ? `the disk holding the queue is full: ${(cause as Error)?.message ?? ''}` : 'the queue is at its capacity (queue.maxBytes)', { cause });
+  }
+}

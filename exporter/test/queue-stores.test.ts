@@ -1,0 +1,164 @@
+// The queue's stores one by one, on real SQLite files: the record log, sink cursors (renames, removed sinks), dead
+// letters, the disk head-room, the marker, and a queue file written by an older exporter.
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openQueueDb } from '../src/queue/db.js';
+import { RecordLog, recordSize, type NewRecord } from '../src/queue/record-log.js';
+import { SinkCursors } from '../src/queue/sink-cursors.js';
+import { DeadLetterStore } from '../src/queue/dead-letters.js';
+import { DiskReserve } from '../src/queue/disk-reserve.js';
+import { QueueLostError, bindMarker, checkBeforeOpen, readMarker } from '../src/queue/marker.js';
+import { Queue } from '../src/queue/queue.js';
+import { shortDir } from './helpers/exporter.js';
+
+const recs = (n: number, from = 0): NewRecord[] =>
+  Array.from({ length: n }, (_, i) => ({ decisionId: `d${from + i}`, eventType: 'admission_decision', json: `{"i":${from + i}}` }));
+
+function db(t: Test): Database.Database {
+  const d = openQueueDb(path.join(shortDir(t), 'q.db'), { readonly: false, create: true, synchronous: 'normal', walAutocheckpointPages: 64 });
+  t.teardown(() => d.close());
+  return d;
+}
+
+t.test('record log: seqs continue after the stored last one; batches by count and bytes; deletes from the oldest end', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  const last = d.transaction(() => log.insert(recs(250), null, 1000, log.storedLastSeq()))();
+  log.committed(last, 250 * recordSize('{"i":0}'));
+  t.equal(last, 250, '250 rows: two multi-row INSERTs and 50 single ones');
+  t.equal(log.count(), 250);
+  t.equal(d.transaction(() => log.insert(recs(1, 250), 'only-b', 2000, log.storedLastSeq()))(), 251);
+  t.equal(log.countFor('a', 0), 250, 'a record addressed to one sink is not counted for another');
+  t.equal(log.countFor('only-b', 240), 11);
+  t.same(log.readBatch('a', 10, 5, 1e9).map((r) => r.seq), [11, 12, 13, 14, 15]);
+  t.equal(log.readBatch('a', 0, 100, 1).length, 1, 'at least one record even over maxBytes');
+  t.equal(log.oldestRun({ needBytes: 3 * recordSize('{"i":0}') }), 3);
+  t.equal(log.oldestRun({ cutoff: 1500 }), 250, 'everything received before the cutoff');
+  const f = log.deleteUpTo(100);
+  t.equal(f.n, 100);
+  t.equal(log.firstSeq(), 101);
+  // A new handle sees the last seq even after every record is gone.
+  log.deleteUpTo(1000);
+  t.equal(new RecordLog(d).lastSeq, 251);
+});
+
+t.test('sink cursors: new sinks by startFrom, renames take the lowest old cursor, removed sinks hold what they owe', async (t) => {
+  const d = db(t);
+  const c = new SinkCursors(d);
+  let r = c.register([{ name: 'a', type: 'http', startFrom: 'newest' }, { name: 'b', type: 'file', startFrom: 'oldest' }], 100, 1);
+  t.same(r.added.map((x) => [x.name, x.cursor]), [['a', 100], ['b', 0]]);
+  t.same([c.get('a')!.startFrom, c.get('b')!.startFrom], ['newest', 'oldest']);
+  c.advance('a', 150, 50, 0, 2);
+  t.equal(c.heldFrom(), 0, 'b holds everything');
+
+  r = c.register([{ name: 'b', type: 'file', startFrom: 'oldest' }], 200, 3); // "a" removed at seq 200
+  t.same(r.orphaned, [{ name: 'a', cursor: 150, removedAtSeq: 200 }]);
+  c.advance('b', 300, 300, 0, 4);
+  t.equal(c.heldFrom(), 150, 'the removed sink still holds from its cursor');
+  r = c.register([{ name: 'b', type: 'file', startFrom: 'oldest' }], 300, 5);
+  t.same(r.orphaned, [{ name: 'a', cursor: 150, removedAtSeq: 200 }], 'still an orphan at the next start: it owes the same');
+  c.skipDeleted(180); // retention deleted up to 180
+  t.equal(c.get('a')!.cursor, 180);
+  c.skipDeleted(500);
+  t.equal(c.get('a')!.cursor, 200, 'never past what it owed');
+  t.equal(c.heldFrom(), 300, 'owing nothing, it holds nothing');
+
+  r = c.register([{ name: 'b2', type: 'file', startFrom: 'newest', previousNames: ['b', 'nonexistent'] }], 400, 6);
+  t.same(r.renamed, [{ from: 'b', to: 'b2', cursor: 300 }]);
+  t.same(r.added, [], 'a rename is not a new sink');
+  t.same(c.all().map((s) => [s.name, s.active, s.cursor]), [['b2', true, 300], ['a', false, 200]]);
+  c.remove('a');
+  t.same(c.all().map((s) => s.name), ['b2']);
+});
+
+t.test('dead letters: raw cut to size, capped oldest first, listed by sink and reason, taken back', async (t) => {
+  const d = db(t);
+  const s = new DeadLetterStore(d, { maxRawBytes: 4, maxRecords: 3 });
+  for (let i = 0; i < 5; i++) s.add({ sink: i % 2 ? 'web' : null, reason: i < 4 ? 'schema' : 'x', error: 'e', raw: `raw-${i}` }, i);
+  t.equal(s.cap(), 2, 'two over the cap');
+  t.same(s.list({}).map((l) => [l.sink, l.raw, l.rawTruncated]), [[null, 'raw-', true], ['web', 'raw-', true], [null, 'raw-', true]]);
+  t.equal(s.count({ sink: null }), 2);
+  t.equal(s.count({ sink: 'web', reason: 'schema' }), 1);
+  t.same([...s.countsBySink()].sort(), [['web', 1], [null, 2]].sort());
+  const first = s.list({ limit: 1 })[0]!;
+  t.equal(s.take(first.id)!.id, first.id);
+  t.equal(s.take(first.id), undefined);
+  t.equal(s.purge(s.list({}).map((l) => l.id)), 2);
+});
+
+t.test('disk head-room: capped to an eighth of the volume; with no file, ingest follows free space', async (t) => {
+  const dir = shortDir(t);
+  const r = new DiskReserve(path.join(dir, 'q.db'), 1024 ** 4);
+  const st = fs.statfsSync(dir);
+  t.equal(r.bytes, Math.floor((st.blocks * st.bsize) / 8), 'a reserve larger than the volume is capped');
+  const small = new DiskReserve(path.join(dir, 'q.db'), 1024 * 1024);
+  t.equal(small.bytes, 1024 * 1024);
+  const MiB = 1024 * 1024;
+  t.ok(small.mayWrite(() => ({ volumeFree: 0.5 * MiB, internalFree: 0.6 * MiB })), 'free space plus free pages over the head-room');
+  t.notOk(small.mayWrite(() => ({ volumeFree: 0.5 * MiB, internalFree: 0.4 * MiB })), 'under it: held back');
+  t.notOk(fs.existsSync(small.file), 'no file was needed for either answer');
+  small.release();
+  t.ok(small.diskFull);
+  t.notOk(small.mayWrite(() => ({ volumeFree: 0.5 * MiB, internalFree: 1 * MiB })), 'after a full disk, twice the head-room is needed');
+  t.ok(small.mayWrite(() => ({ volumeFree: 0.5 * MiB, internalFree: 1.6 * MiB })));
+  t.notOk(small.diskFull, 'recovered');
+  t.ok(small.mayWrite(() => ({ volumeFree: 3 * MiB, internalFree: 0 })));
+  t.equal(fs.statSync(small.file).size, MiB, 'the file is recreated once the volume has room for twice it');
+  small.close();
+  t.notOk(fs.existsSync(small.file));
+});
+
+t.test('marker: a new queue gets one; a missing, empty or replaced queue file is refused', async (t) => {
+  const dir = shortDir(t);
+  const file = path.join(dir, 'q.db');
+  t.equal(checkBeforeOpen(file), null, 'no marker: a new queue');
+  const d = openQueueDb(file, { readonly: false, create: true, synchronous: 'normal', walAutocheckpointPages: 64 });
+  bindMarker(file, d, null);
+  const m = readMarker(file)!;
+  t.match(m.id, /^[0-9a-f-]{36}$/);
+  bindMarker(file, d, m);
+  t.pass('the same queue binds again');
+  d.close();
+  fs.renameSync(file, `${file}.x`);
+  t.throws(() => checkBeforeOpen(file), /is missing, but .*\.id says a queue/, 'missing');
+  t.ok((() => { try { checkBeforeOpen(file); } catch (e) { return e instanceof QueueLostError; } return false; })(), 'a QueueLostError');
+  fs.writeFileSync(file, '');
+  t.throws(() => checkBeforeOpen(file), /is empty \(0 bytes\)/);
+  fs.rmSync(file);
+  const other = openQueueDb(file, { readonly: false, create: true, synchronous: 'normal', walAutocheckpointPages: 64 });
+  t.throws(() => bindMarker(file, other, m), /holds no queue \(a new, empty database\)/);
+  other.prepare(`INSERT INTO meta (key, value) VALUES ('queue_id', 'someone-else')`).run();
+  t.throws(() => bindMarker(file, other, m), /is not the one .* names/);
+  other.close();
+});
+
+t.test('a queue file an older exporter wrote (no new columns, no marker) opens and keeps its records and cursors', async (t) => {
+  const file = path.join(shortDir(t), 'old.db');
+  const old = new Database(file);
+  old.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE records (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, size INTEGER NOT NULL, only_sink TEXT,
+      decision_id TEXT NOT NULL, event_type TEXT NOT NULL, json TEXT NOT NULL);
+    CREATE TABLE sinks (name TEXT PRIMARY KEY, type TEXT NOT NULL, cursor INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+      delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, dead_lettered INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_error_at INTEGER, last_success_at INTEGER, added_at INTEGER NOT NULL);
+    CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, sink TEXT, reason TEXT NOT NULL,
+      error TEXT NOT NULL, seq INTEGER, decision_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, raw BLOB NOT NULL,
+      raw_truncated INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO meta VALUES ('last_seq', '3');
+    INSERT INTO records VALUES (1, 1, 70, NULL, 'a', 'admission_decision', '{"i":1}'), (2, 1, 70, NULL, 'b', 'admission_decision', '{"i":2}'),
+      (3, 1, 70, NULL, 'c', 'admission_decision', '{"i":3}');
+    INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 1, 1);
+  `);
+  old.close();
+  const q = new Queue(file, { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 });
+  t.teardown(() => q.close());
+  q.registerSinks([{ name: 'web', type: 'http', startFrom: 'newest' }]);
+  t.equal(q.lastSeq, 3);
+  t.equal(q.sinkCursor('web'), 1);
+  t.same(q.readBatch('web', 1, 10, 1e9).map((r) => r.decisionId), ['b', 'c']);
+  t.equal(q.sinkStates()[0]!.startFrom, null, 'unknown for a sink an older exporter added');
+  t.ok(readMarker(file), 'the marker is written');
+});
