@@ -48,6 +48,8 @@ export class ExportClient implements ExportSender {
   #retryTimer: NodeJS.Timeout | undefined;
   #lastConnectError = '';
   #waiters: (() => void)[] = [];
+  /** The read back from the spill file in progress, if any (close() waits for it). */
+  #refilling: Promise<void> = Promise.resolve();
   /** Lines written on the last connection and not acknowledged when it dropped: the next connection resends them. */
   #unackedAtDisconnect = 0;
 
@@ -169,6 +171,7 @@ export class ExportClient implements ExportSender {
     const drained = opts.flushTimeoutMs ? await this.flush(opts.flushTimeoutMs) : this.#drained();
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    await this.#refilling;
     // Not acknowledged yet: kept in front of the spill file for the next process, or dropped (counted) without one.
     const unacked = this.#q.slice(this.#head).map((l) => l + '\n');
     if (unacked.length && !this.#spill) {
@@ -321,9 +324,10 @@ export class ExportClient implements ExportSender {
     const roomRecords = this.#maxRecords - (this.#q.length - this.#head);
     const roomBytes = this.#maxBytes - this.#bytes;
     if (roomRecords <= 0 || roomBytes <= 0) return;
-    void spill.take(roomRecords, roomBytes).then((lines) => {
-      if (this.#closed) return;
+    this.#refilling = spill.take(roomRecords, roomBytes).then((lines) => {
+      // Read back, so no longer in the file: into the buffer even when closing (close() keeps the buffer).
       for (const line of lines) this.#push(line.slice(0, -1), Buffer.byteLength(line));
+      if (this.#closed) return;
       if (lines.length) {
         this.#scheduleFlush();
         this.#refill();
