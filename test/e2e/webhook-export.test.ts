@@ -242,6 +242,15 @@ t.test('default flags: exporter stopped while the webhook answers 5,000 reviews;
   await everyDecisionOnce(t, dataDir, sent);
   const after = (await client.get('/metrics')).text;
   t.equal(metric(after, 'exporter_client_records_dropped_total'), 0, 'still nothing dropped');
+
+  // One overflow file per process: a second webhook on the same socket (hence the same default spill path) is refused.
+  const second = start(process.execPath, [
+    bins.gatekeeper, 'webhook', '--policies', policies, '--insecure-plain-http', '--port', String(await freePort()), '--host', '127.0.0.1',
+    '--export-socket', path.join(dataDir, 'exporter.sock'),
+  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa } });
+  t.teardown(() => second.kill('SIGKILL'));
+  t.equal(await second.exited, 1, 'the second webhook exits 1');
+  t.match(second.output(), /--export-spill-path: spill file .*engine-spill\/webhook\.ndjson is in use by process \d+/, 'naming the file and the holder');
 });
 
 t.test('exporter down, then the webhook restarted too: the next webhook process replays what the first one held', { timeout: 480_000 }, async (t) => {

@@ -96,6 +96,7 @@ export async function openDecisionExport(
   const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
   if (!socket) return undefined;
   const fieldPolicy = { omit: parseFieldList(flags.exportOmit, '--export-omit'), redact: parseFieldList(flags.exportRedact, '--export-redact') };
+  const objectRedact = parseFieldList(flags.exportObjectRedact ?? DEFAULT_OBJECT_REDACT, '--export-object-redact', { wildcard: true });
   if (flags.exportSpill === false && flags.exportSpillPath) throw new Error('--no-export-spill and --export-spill-path exclude each other');
   const spillPath = flags.exportSpillPath
     ? path.resolve(flags.exportSpillPath)
@@ -117,7 +118,6 @@ export async function openDecisionExport(
     throw new Error(`--export-spill-path: ${(e as Error).message}`);
   }
   logger.info({ socket, spill: spillPath ?? 'off', omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
-  const objectRedact = parseFieldList(flags.exportObjectRedact ?? DEFAULT_OBJECT_REDACT, '--export-object-redact', { wildcard: true });
   return new DecisionExport(
     client,
     {
