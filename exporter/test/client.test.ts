@@ -5,6 +5,7 @@ import path from 'node:path';
 import { appendFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Registry } from 'prom-client';
+import pino from 'pino';
 import { waitFor } from '../../test/helpers/process.js';
 import { Receiver, quickRetry, readNdjson, startExporter, type RunningProc } from './helpers/exporter.js';
 import { freePort } from '../../test/helpers/ports.js';
@@ -186,23 +187,52 @@ t.test('spill: records past the buffer go to the spill file and are replayed, in
   t.same(got, recs.map((r) => r.decisionId), 'all 2000, in send order');
 });
 
-t.test('a spill file left by a previous process is replayed by the next one (a torn last line dropped)', async (t) => {
+t.test('a spill file left by a previous process is replayed by the next one, its unacknowledged buffer first (a torn last line dropped)', async (t) => {
   const dir = shortDir(t);
   const socket = path.join(dir, 'exporter.sock');
   const spill = path.join(dir, 'spill.ndjson');
   const first = new ExportClient({ socketPath: socket, reconnect: fast, buffer: { maxRecords: 10 }, onFull: 'spill', spill: { path: spill } });
   const recs = Array.from({ length: 100 }, (_, i) => rec(i));
   for (const r of recs) first.send(r);
-  await first.close();
-  t.equal(first.stats().dropped.shutdown, 10, 'the 10 in memory are lost with the process');
+  t.equal(await first.close({ flushTimeoutMs: 50 }), false, 'close: the exporter is down, nothing acknowledged');
+  t.equal(first.stats().dropped.shutdown, 0, 'the 10 in memory are kept in the spill file, ahead of the 90 spilled');
   appendFileSync(spill, '{"eventType":"torn","decisionId":"to'); // a crash in the middle of a spill write
   await startExporter(t, dir, fileSinkCfg(dir));
   const second = client(t, { socketPath: socket, buffer: { maxRecords: 10 }, onFull: 'spill', spill: { path: spill } });
   t.equal(await second.flush(60_000), true);
-  const want = recs.slice(10).map((r) => r.decisionId);
+  const want = recs.map((r) => r.decisionId);
   const got = await sinkHas(path.join(dir, 'out.ndjson'), want);
-  t.same(got, want, 'the 90 spilled records, in order, and not the torn line');
+  t.same(got, want, 'all 100 records, in order, and not the torn line');
   t.equal(statSync(spill).size, 0, 'the spill file is emptied once read back');
+});
+
+t.test('one spill file per client: a second client on the same path is refused with a clear error', async (t) => {
+  const dir = shortDir(t);
+  const spill = { path: path.join(dir, 'spill.ndjson') };
+  const a = client(t, { socketPath: path.join(dir, 'nobody.sock'), spill });
+  await a.opened();
+  const b = client(t, { socketPath: path.join(dir, 'nobody.sock'), spill });
+  await t.rejects(b.opened(), /spill file .*spill\.ndjson is in use/);
+  await a.close();
+  const c = client(t, { socketPath: path.join(dir, 'nobody.sock'), spill });
+  await c.opened();
+  t.pass('free again once the first client closed');
+});
+
+t.test('every drop is counted and logged, at most one line per interval (the first at once, the rest at close)', async (t) => {
+  const dir = shortDir(t);
+  const lines: Array<{ msg: string; records?: number; dropped?: Record<string, number> }> = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const c = new ExportClient({ socketPath: path.join(dir, 'nobody.sock'), reconnect: fast, buffer: { maxRecords: 10 }, dropLogIntervalMs: 600_000, logger });
+  for (let i = 0; i < 1000; i++) c.send(rec(i));
+  const drops = () => lines.filter((l) => /dropped records/.test(l.msg));
+  t.equal(drops().length, 1, 'one line for the first drop');
+  t.same(drops()[0]!.dropped, { buffer_full: 1 });
+  t.equal(c.stats().dropped.buffer_full, 990);
+  await c.close();
+  t.equal(drops().length, 2, 'and one summary at close');
+  t.same(drops()[1]!.dropped, { buffer_full: 989, shutdown: 10 });
+  t.equal(drops().reduce((n, l) => n + l.records!, 0), 1000, 'every drop in the log: 990 buffer_full + 10 shutdown');
 });
 
 t.test('spill is bounded: past spill.maxBytes records are dropped as spill_full', async (t) => {

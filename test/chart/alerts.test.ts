@@ -6,6 +6,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { peerPath, repoRoot } from '../helpers/peers.js';
 import { chartDir, find, render, releaseNamespace } from './helm.js';
@@ -23,9 +24,20 @@ const ruleObject = find(objs, 'PrometheusRule', '');
 const groups = ruleObject.spec.groups as Array<{ name: string; rules: Rule[] }>;
 const rules = groups.flatMap((g) => g.rules);
 
-/** Metric name -> label names, from every `name: '...'` / `labelNames: [...]` pair in the TypeScript sources. */
+/**
+ * Metric name -> label names, from every `name: '...'` / `labelNames: [...]` pair in the TypeScript sources, and the
+ * export client's (named from a prefix at run time: read from a real client's registry).
+ */
 async function definedMetrics(): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
+  const { ExportClient } = (await import(path.join(repoRoot, 'exporter/dist/client/index.js'))) as typeof import('../../exporter/src/client/index.js');
+  const registry = new Registry();
+  const client = new ExportClient({ socketPath: path.join(os.tmpdir(), `gk-alerts-nobody-${process.pid}.sock`), registry });
+  for (const m of await registry.getMetricsAsJSON()) {
+    const labelNames = (registry.getSingleMetric(m.name) as unknown as { labelNames: string[] }).labelNames;
+    found.set(m.name, [...labelNames]);
+  }
+  await client.close();
   for (const dir of ['exporter/src', 'gatekeeper/src']) {
     for (const file of await readdir(path.join(repoRoot, dir), { recursive: true })) {
       if (!String(file).endsWith('.ts')) continue;
@@ -85,6 +97,8 @@ t.test('every alert has a severity, a summary and a runbook section in the READM
     'GkExporterQueueFull',
     'GkExporterRecordsDropped',
     'GkExporterOrphanedSinkRecords',
+    'GkEngineRecordsDropped',
+    'GkExporterShutdownBacklog',
     'GkExporterTargetDown',
     'GkWebhookErrors',
     'GkWebhookLatency',
@@ -95,6 +109,7 @@ t.test('every alert has a severity, a summary and a runbook section in the READM
 t.test('every metric (and label) an alert references is defined in the exporter or engine source', async (t) => {
   const defined = await definedMetrics();
   t.ok(defined.has('exporter_queue_depth') && defined.has('gatekeeper_validation_request_count'), `found ${defined.size} metric definitions in the source`);
+  t.same(defined.get('exporter_client_records_dropped_total'), ['reason'], "the export client's drop counter, read from a real client");
   for (const r of rules) {
     const refs = references(r.expr);
     t.ok(refs.metrics.length > 0, `${r.alert}: selects at least one metric`);
@@ -158,6 +173,11 @@ t.test('promtool accepts the rules and every alert fires on its condition only',
           s('exporter_records_dropped_total', 'reason="queue_full"', '0x10 0+3x20'),
           s('exporter_records_dropped_total', 'reason="max_age"', '0x30'),
           s('exporter_orphaned_sink_records', 'sink="web"', '0x5 10000x25'),
+          s('exporter_client_records_dropped_total', 'reason="spill_full"', '0x10 0+7x20'),
+          s('exporter_client_records_dropped_total', 'reason="too_large"', '0x30'),
+          // p1 terminating with 40 records for siem not delivered yet, events drained.
+          s('exporter_drain_backlog_records', 'sink="siem"', '_x10 40x5'),
+          s('exporter_drain_backlog_records', 'sink="events"', '_x10 0x5'),
           { series: `up{${ns},pod="p1",endpoint="exporter-prom"}`, values: '0x30' },
           { series: `up{${ns},pod="p2",endpoint="exporter-prom"}`, values: '1x30' },
           s('gatekeeper_validation_request_count', 'admission_status="error"', '0+10x30'),
@@ -183,6 +203,10 @@ t.test('promtool accepts the rules and every alert fires on its condition only',
           { eval_time: '15m', alertname: 'GkExporterRecordsDropped', exp_alerts: [alert('critical', { pod: 'p1', reason: 'queue_full' })] },
           { eval_time: '14m', alertname: 'GkExporterOrphanedSinkRecords', exp_alerts: [] },
           { eval_time: '16m', alertname: 'GkExporterOrphanedSinkRecords', exp_alerts: [alert('warning', { pod: 'p1', sink: 'web' })] },
+          { eval_time: '9m', alertname: 'GkEngineRecordsDropped', exp_alerts: [] },
+          { eval_time: '15m', alertname: 'GkEngineRecordsDropped', exp_alerts: [alert('critical', { pod: 'p1', reason: 'spill_full' })] },
+          { eval_time: '9m', alertname: 'GkExporterShutdownBacklog', exp_alerts: [] },
+          { eval_time: '12m', alertname: 'GkExporterShutdownBacklog', exp_alerts: [alert('critical', { pod: 'p1', sink: 'siem' })] },
           { eval_time: '15m', alertname: 'GkExporterTargetDown', exp_alerts: [alert('warning', { pod: 'p1', endpoint: 'exporter-prom' })] },
           { eval_time: '15m', alertname: 'GkWebhookErrors', exp_alerts: [alert('warning', {})] },
           { eval_time: '20m', alertname: 'GkWebhookLatency', exp_alerts: [alert('warning', {})] },
@@ -202,6 +226,8 @@ t.test('promtool accepts the rules and every alert fires on its condition only',
           s('exporter_queue_full', '', '0x30'),
           s('exporter_records_dropped_total', 'reason="queue_full"', '0x30'),
           s('exporter_orphaned_sink_records', 'sink="web"', '0x30'),
+          s('exporter_client_records_dropped_total', 'reason="spill_full"', '0x30'),
+          s('exporter_drain_backlog_records', 'sink="siem"', '_x20 0x3'),
           { series: `up{${ns},pod="p1",endpoint="exporter-prom"}`, values: '1x30' },
           s('gatekeeper_validation_request_count', 'admission_status="error"', '0x30'),
           s('gatekeeper_validation_request_count', 'admission_status="allow"', '0+50x30'),

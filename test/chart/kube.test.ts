@@ -15,6 +15,7 @@ const scenarios = [
   ['exporter-dapr.yaml'],
   ['exporter-multi.yaml'],
   ['exporter-pvc.yaml'],
+  ['exporter-emptydir.yaml'],
   ['exporter-classic-sidecar.yaml'],
   ['monitoring.yaml'],
   ['tls-rotate.yaml'],
@@ -89,7 +90,7 @@ t.test('helm install, upgrade and uninstall against the API server', async (t) =
   const secretBefore = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'secret', 'gk-gk-exporter-webhook-server-cert', '-o', 'json']));
   const vwcBefore = JSON.parse(await kube.kubectlOk(['get', 'validatingwebhookconfiguration', 'gk-gk-exporter-validating-webhook-configuration', '-o', 'json']));
   t.equal(vwcBefore.webhooks[0].clientConfig.caBundle, secretBefore.data['ca.crt'], 'the installed webhook trusts the installed CA');
-  const depBefore = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'deploy', 'gk-gk-exporter-controller-manager', '-o', 'json']));
+  const depBefore = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'statefulset', 'gk-gk-exporter-controller-manager', '-o', 'json']));
   t.same(
     depBefore.spec.template.spec.initContainers.map((c: { name: string; restartPolicy: string }) => `${c.name}:${c.restartPolicy}`),
     ['exporter:Always'],
@@ -108,7 +109,7 @@ t.test('helm install, upgrade and uninstall against the API server', async (t) =
   t.equal(vwcAfter.webhooks[0].clientConfig.caBundle, vwcBefore.webhooks[0].clientConfig.caBundle, 'and so is the caBundle');
   const cm = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'configmap', 'gk-gk-exporter-exporter-config', '-o', 'json']));
   t.match(cm.data['webhook.yaml'], /onFull: block/, 'the new exporter config is in the ConfigMap');
-  const depAfter = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'deploy', 'gk-gk-exporter-controller-manager', '-o', 'json']));
+  const depAfter = JSON.parse(await kube.kubectlOk(['-n', releaseNamespace, 'get', 'statefulset', 'gk-gk-exporter-controller-manager', '-o', 'json']));
   t.not(
     depAfter.spec.template.metadata.annotations['checksum/exporter-config'],
     depBefore.spec.template.metadata.annotations['checksum/exporter-config'],
@@ -117,7 +118,7 @@ t.test('helm install, upgrade and uninstall against the API server', async (t) =
 
   const uninstall = await helm(['uninstall', 'gk', '-n', releaseNamespace, '--wait=false'], { env: env() });
   t.equal(uninstall.code, 0, `helm uninstall: ${uninstall.stderr}`);
-  const deploys = await kube.kubectlOk(['-n', releaseNamespace, 'get', 'deploy', '-o', 'name']);
+  const deploys = await kube.kubectlOk(['-n', releaseNamespace, 'get', 'deploy,statefulset', '-o', 'name']);
   t.equal(deploys.trim(), '', 'the workloads are gone');
   const pvc = await kube.kubectl(['-n', releaseNamespace, 'get', 'pvc', 'gk-gk-exporter-audit-queue', '-o', 'name']);
   t.equal(pvc.code, 0, 'the audit queue claim is kept (it may hold undelivered records)');

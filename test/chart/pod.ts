@@ -41,6 +41,11 @@ export interface SimulateOptions {
   env?: Record<string, string>;
   /** How a container's image maps to a local program: its entry point ("node <bin>"). */
   entryPoints?: Record<string, string[]>;
+  /**
+   * Folders standing in for a StatefulSet's claims (volumeClaimTemplates), by claim name: pass the same folder to the
+   * next pod of the same ordinal, as Kubernetes reattaches the claim. Default: a new folder under dir.
+   */
+  claims?: Record<string, string>;
 }
 
 const defaultEntryPoints: Record<string, string[]> = {
@@ -60,6 +65,12 @@ export async function simulatePod(workload: K8sObject, o: SimulateOptions): Prom
   const mountsOf = new Map<string, Array<{ from: string; to: string }>>();
   const entryPoints = { ...defaultEntryPoints, ...o.entryPoints };
 
+  // A StatefulSet's claims: a folder each (given, to stand for a reattached claim, or new).
+  for (const c of (workload.spec.volumeClaimTemplates ?? []) as any[]) {
+    const dir = o.claims?.[c.metadata.name] ?? path.join(o.dir, 'claims', c.metadata.name);
+    await mkdir(dir, { recursive: true });
+    volumes[c.metadata.name] = dir;
+  }
   // Volumes: a folder each, filled like the kubelet fills them.
   for (const v of spec.volumes as any[]) {
     const dir = path.join(o.dir, 'volumes', v.name);

@@ -18,12 +18,14 @@ const scenarios = [
   'exporter-dapr.yaml',
   'exporter-multi.yaml',
   'exporter-pvc.yaml',
+  'exporter-emptydir.yaml',
   'exporter-classic-sidecar.yaml',
   'monitoring.yaml',
 ];
 
+/** The webhook is a StatefulSet when its queue is persistent (the default with the exporter on), else a Deployment. */
 const workloads = (objs: K8sObject[]) => ({
-  webhook: find(objs, 'Deployment', '-controller-manager'),
+  webhook: objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name.endsWith('-controller-manager')) ?? find(objs, 'Deployment', '-controller-manager'),
   audit: find(objs, 'Deployment', '-audit'),
 });
 
@@ -213,8 +215,35 @@ for (const values of scenarios) {
       t.ok(exporter.resources?.limits?.memory, `${component}: exporter has a memory limit`);
       t.match(w.spec.template.metadata.annotations['checksum/exporter-config'], /^[0-9a-f]{64}$/, `${component}: rolls on config change`);
 
+      // The engine's overflow file: on the queue volume, mounted at the same place in both containers, bounded.
+      const engineQueueMount = manager.volumeMounts.find((m: { name: string }) => m.name === 'exporter-queue');
+      t.equal(engineQueueMount?.mountPath, queueMount.mountPath, `${component}: the engine mounts the queue volume where the exporter does`);
+      const spillFlag = (manager.args as string[]).find((a) => a.startsWith('--export-spill-path='))!.split('=')[1]!;
+      t.equal(spillFlag, `${queueMount.mountPath}/engine-spill/${component}.ndjson`, `${component}: the overflow file is on it`);
+      t.ok((manager.args as string[]).includes('--export-spill-max-bytes=134217728'), `${component}: bounded by exporter.engineSpill.maxBytes (128Mi)`);
+
+      // Pod lifecycle: a persistent queue outlives the pod; an emptyDir one is drained at shutdown.
+      const webhookPersistent = raw.exporter.queue?.webhook?.persistence?.enabled !== false;
+      if (component === 'webhook') {
+        t.equal(w.kind, webhookPersistent ? 'StatefulSet' : 'Deployment', `webhook: a ${w.kind}`);
+        t.equal(config.shutdownDrain, !webhookPersistent, `webhook: drain at shutdown ${!webhookPersistent}`);
+      }
+      if (component === 'webhook' && webhookPersistent) {
+        t.notOk(spec.volumes.some((v: { name: string }) => v.name === 'exporter-queue'), 'webhook: the queue volume is no pod volume...');
+        const claim = w.spec.volumeClaimTemplates.find((c: { metadata: { name: string } }) => c.metadata.name === 'exporter-queue');
+        t.equal(claim.spec.resources.requests.storage, '2Gi', '... but a claim per replica');
+        t.same(w.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' }, 'claims outlive pods and scale-downs');
+        t.equal(w.spec.serviceName, find(objs, 'Service', '-webhook-service').metadata.name);
+        t.equal(w.spec.podManagementPolicy, 'Parallel');
+      } else if (component === 'audit' && raw.exporter.queue?.audit?.persistence?.enabled) {
+        t.equal(config.shutdownDrain, false, 'audit: no drain with a persistent queue');
+      } else if (component === 'audit') {
+        t.equal(config.shutdownDrain, true, 'audit: drain at shutdown (emptyDir)');
+      }
       const queueVolume = spec.volumes.find((v: { name: string }) => v.name === 'exporter-queue');
-      if (component === 'audit' && raw.exporter.queue?.audit?.persistence?.enabled) {
+      if (component === 'webhook' && webhookPersistent) {
+        // checked above
+      } else if (component === 'audit' && raw.exporter.queue?.audit?.persistence?.enabled) {
         const pvc = find(objs, 'PersistentVolumeClaim', '-audit-queue');
         t.equal(queueVolume.persistentVolumeClaim.claimName, pvc.metadata.name, 'audit queue on the PVC');
         t.equal(pvc.spec.resources.requests.storage, raw.exporter.queue.audit.persistence.size);
@@ -256,6 +285,7 @@ for (const values of scenarios) {
       }
     }
     const metrics = find(objs, 'Service', '-webhook-metrics');
+    t.equal(metrics.spec.publishNotReadyAddresses, true, 'terminating pods stay scrape targets (the shutdown drain is seen)');
     t.ok(metrics.spec.ports.some((p: { name: string; targetPort: string }) => p.name === 'exporter-prom' && p.targetPort === 'exporter-prom'), 'the metrics Service exposes the exporter');
   });
 }

@@ -21,7 +21,16 @@ const cases: Array<{ what: string; set: string[]; message: RegExp }> = [
     set: [...sink, 'exporter.sinks[1].name=siem', 'exporter.sinks[1].type=http', 'exporter.sinks[1].url=https://other.example.com'],
     message: /exporter\.sinks\[1\]: the name "siem" is used by another sink/,
   },
-  { what: 'a queue larger than its volume', set: [...sink, 'exporter.queue.webhook.maxBytes=2Gi'], message: /exporter\.queue\.webhook\.maxBytes \(2Gi\) must be smaller than exporter\.queue\.webhook\.sizeLimit \(1Gi\)/ },
+  {
+    what: 'a queue and the engine overflow larger than their emptyDir',
+    set: [...sink, 'exporter.queue.webhook.persistence.enabled=false', 'exporter.queue.webhook.maxBytes=900Mi'],
+    message: /exporter\.queue\.webhook\.maxBytes \(900Mi\) plus exporter\.engineSpill\.maxBytes \(128Mi\) must be smaller than exporter\.queue\.webhook\.sizeLimit \(1Gi\)/,
+  },
+  {
+    what: 'a queue and the engine overflow larger than their claim',
+    set: [...sink, 'exporter.queue.webhook.maxBytes=2Gi'],
+    message: /exporter\.queue\.webhook\.maxBytes \(2Gi\) plus exporter\.engineSpill\.maxBytes \(128Mi\) must be smaller than exporter\.queue\.webhook\.persistence\.size \(2Gi\)/,
+  },
   { what: 'a malformed size', set: [...sink, 'exporter.queue.webhook.sizeLimit=lots'], message: /exporter\/queue\/webhook\/sizeLimit/ },
   {
     what: 'a file sink outside its volume',

@@ -82,6 +82,15 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if and .Values.exporter.enabled $dapr }}true{{ end }}
 {{- end }}
 
+{{/* "true" when a component's exporter queue is on a PersistentVolumeClaim (kept across pods). Call with (list $ "webhook"|"audit"). */}}
+{{- define "gk.queuePersistent" -}}
+{{- $root := index . 0 }}
+{{- if and $root.Values.exporter.enabled (index $root.Values.exporter.queue (index . 1)).persistence.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The queue volume's mount point, in both containers; the engine's overflow file goes in its engine-spill folder. */}}
+{{- define "gk.queueDir" -}}/var/lib/gk-exporter/queue{{- end }}
+
 {{- define "gk.socketPath" -}}
 {{- printf "%s/exporter.sock" (trimSuffix "/" .Values.exporter.socketDir) }}
 {{- end }}
@@ -121,11 +130,12 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
 {{- $sinks := (include "gk.resolveSecretRefs" (dict "v" $ex.sinks "dir" $ex.secretMountPath) | fromJson).v }}
 {{- $config := dict
   "socket" (include "gk.socketPath" $root)
-  "queue" (dict "path" "/var/lib/gk-exporter/queue/queue.db" "maxBytes" $queue.maxBytes "onFull" $ex.queue.onFull)
+  "queue" (dict "path" (printf "%s/queue.db" (include "gk.queueDir" $root)) "maxBytes" $queue.maxBytes "onFull" $ex.queue.onFull)
   "sinks" $sinks
   "metrics" (dict "address" (printf "0.0.0.0:%d" (int $ex.metricsPort)))
   "log" (dict "level" $root.Values.logLevel)
   "shutdownTimeout" (printf "%ds" (include "gk.exporterShutdownSeconds" $root | int))
+  "shutdownDrain" (not (include "gk.queuePersistent" (list $root $component)))
 }}
 {{- /* extraConfig adds keys (e.g. queue.synchronous, ingest.*, queue.maxAge); the keys the chart sets win. */}}
 {{- toYaml (mustMergeOverwrite (deepCopy $ex.extraConfig) $config) }}
@@ -150,6 +160,8 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
 - --export-object
 {{- end }}
 {{- end }}
+- --export-spill-path={{ include "gk.queueDir" $root }}/engine-spill/{{ $component }}.ndjson
+- --export-spill-max-bytes={{ include "gk.quantityBytes" $ex.engineSpill.maxBytes }}
 {{- with $ex.omitFields }}
 - --export-omit={{ join "," . }}
 {{- end }}
@@ -179,6 +191,14 @@ dapr.io/app-health-check-path: /healthz
 {{ $k }}: {{ $v | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/* The engine's mounts of the exporter's volumes: the socket, and its overflow file on the queue volume. */}}
+{{- define "gk.engineExportMounts" -}}
+- name: export-socket
+  mountPath: {{ .Values.exporter.socketDir }}
+- name: exporter-queue
+  mountPath: {{ include "gk.queueDir" . }}
 {{- end }}
 
 {{/* The exporter sidecar container. Call with (list $ "webhook"|"audit"). */}}
@@ -229,7 +249,7 @@ dapr.io/app-health-check-path: /healthz
     - name: export-socket
       mountPath: {{ $ex.socketDir }}
     - name: exporter-queue
-      mountPath: /var/lib/gk-exporter/queue
+      mountPath: {{ include "gk.queueDir" $root }}
     - name: exporter-config
       mountPath: /etc/gk-exporter/config
       readOnly: true
@@ -257,14 +277,21 @@ dapr.io/app-health-check-path: /healthz
 - name: export-socket
   emptyDir:
     sizeLimit: 1Mi
+{{- if eq $component "audit" }}
 - name: exporter-queue
-  {{- if and (eq $component "audit") $queue.persistence.enabled }}
+  {{- if $queue.persistence.enabled }}
   persistentVolumeClaim:
     claimName: {{ default (include "gk.componentName" (list $root "audit-queue")) $queue.persistence.existingClaim }}
   {{- else }}
   emptyDir:
     sizeLimit: {{ $queue.sizeLimit }}
   {{- end }}
+{{- else if not $queue.persistence.enabled }}
+- name: exporter-queue
+  emptyDir:
+    sizeLimit: {{ $queue.sizeLimit }}
+{{- end }}
+{{- /* The persistent webhook's exporter-queue comes from the StatefulSet's volumeClaimTemplates. */}}
 - name: exporter-tmp
   emptyDir:
     sizeLimit: 64Mi

@@ -28,13 +28,14 @@
 {{- end }}
 {{- range $component := list "webhook" "audit" }}
 {{- $q := index $ex.queue $component }}
-{{- $usesEmptyDir := or (eq $component "webhook") (not $q.persistence.enabled) }}
-{{- if $usesEmptyDir }}
-{{- if ge (include "gk.quantityBytes" $q.maxBytes | int64) (include "gk.quantityBytes" $q.sizeLimit | int64) }}
-{{- fail (printf "exporter.queue.%s.maxBytes (%s) must be smaller than exporter.queue.%s.sizeLimit (%s): the queue's write-ahead log needs headroom, and the kubelet evicts a pod whose emptyDir outgrows its limit" $component (toString $q.maxBytes) $component (toString $q.sizeLimit)) }}
+{{- /* The queue and the engine's overflow file share the volume. */}}
+{{- $used := add (include "gk.quantityBytes" $q.maxBytes | int64) (include "gk.quantityBytes" $ex.engineSpill.maxBytes | int64) }}
+{{- if not $q.persistence.enabled }}
+{{- if ge $used (include "gk.quantityBytes" $q.sizeLimit | int64) }}
+{{- fail (printf "exporter.queue.%s.maxBytes (%s) plus exporter.engineSpill.maxBytes (%s) must be smaller than exporter.queue.%s.sizeLimit (%s): the queue's write-ahead log needs headroom, and the kubelet evicts a pod whose emptyDir outgrows its limit" $component (toString $q.maxBytes) (toString $ex.engineSpill.maxBytes) $component (toString $q.sizeLimit)) }}
 {{- end }}
-{{- else if and (not $q.persistence.existingClaim) (ge (include "gk.quantityBytes" $q.maxBytes | int64) (include "gk.quantityBytes" $q.persistence.size | int64)) }}
-{{- fail (printf "exporter.queue.audit.maxBytes (%s) must be smaller than exporter.queue.audit.persistence.size (%s)" (toString $q.maxBytes) (toString $q.persistence.size)) }}
+{{- else if and (not $q.persistence.existingClaim) (ge $used (include "gk.quantityBytes" $q.persistence.size | int64)) }}
+{{- fail (printf "exporter.queue.%s.maxBytes (%s) plus exporter.engineSpill.maxBytes (%s) must be smaller than exporter.queue.%s.persistence.size (%s)" $component (toString $q.maxBytes) (toString $ex.engineSpill.maxBytes) $component (toString $q.persistence.size)) }}
 {{- end }}
 {{- end }}
 {{- if and $ex.queue.audit.persistence.enabled (not .Values.audit.enabled) }}

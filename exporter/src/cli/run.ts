@@ -6,6 +6,7 @@ import { parseListenAddress } from '../config/load.js';
 import { Queue } from '../queue/queue.js';
 import { IngestServer } from '../ingest/server.js';
 import { DeliveryWorker } from '../delivery/worker.js';
+import { ShutdownDrain } from '../delivery/drain.js';
 import { HealthReporter } from '../delivery/health-reporter.js';
 import { SinkHealthStore } from '../queue/sink-health.js';
 import { Housekeeping } from '../queue/housekeeping.js';
@@ -119,6 +120,10 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
         const deadline = Date.now() + cfg.shutdownTimeoutMs;
         log.info({ timeoutMs: cfg.shutdownTimeoutMs }, 'shutting down');
         await ingest.stop(deadline);
+        if (cfg.shutdownDrain) {
+          const targets = workers.map((w) => ({ name: w.name, backlog: () => queue.exactDepth(w.name, w.position) }));
+          await new ShutdownDrain(metrics.registry, log).run(targets, deadline);
+        }
         await Promise.all(workers.map((w) => w.stop(deadline)));
         health.stop();
         if (metricsServer) {

@@ -5,86 +5,12 @@
 import net from 'node:net';
 import ndjson from 'ndjson';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { SpillFile } from './spill.js';
+import { DropLog } from './drop-log.js';
 import { registerClientMetrics } from './metrics.js';
+import { DROP_REASONS, type CloseOptions, type DropReason, type ExportClientOptions, type ExportClientStats, type ExportSender, type OnFullPolicy } from './types.js';
 
-export type OnFullPolicy = 'drop-newest' | 'spill';
-
-export interface ExportClientOptions {
-  /** The exporter's Unix socket. */
-  socketPath: string;
-  buffer?: {
-    /** Records kept in memory (sent, not yet acknowledged, or waiting to be sent). Default 10,000. */
-    maxRecords?: number;
-    /** Bytes of those records. Default 16 MiB. */
-    maxBytes?: number;
-  };
-  /** What happens when the buffer is full: drop the new record (counted) or append it to the spill file. Default drop-newest. */
-  onFull?: OnFullPolicy;
-  spill?: {
-    /** Required with onFull: spill. One file per process (it is replayed by the next process with the same path). */
-    path: string;
-    /** Default 256 MiB; past it records are dropped (reason spill_full). */
-    maxBytes?: number;
-  };
-  /** Longest line sent; larger records are dropped (reason too_large). Match the exporter's ingest.maxLineBytes. Default 1 MiB. */
-  maxLineBytes?: number;
-  reconnect?: {
-    /** Default 100 ms. */
-    initialMs?: number;
-    /** Default 5000 ms. */
-    maxMs?: number;
-    /** Default 2. */
-    multiplier?: number;
-    /** Fraction of random spread, 0..1. Default 0.2. */
-    jitter?: number;
-  };
-  /** Bytes per socket write (one write per tick up to this, then the next). Default 256 KiB. */
-  maxWriteBytes?: number;
-  /** prom-client registry to expose the counters on (names: proto-docs/client.md). */
-  registry?: Registry;
-  /** Metric name prefix. Default "exporter_client_". */
-  metricPrefix?: string;
-  logger?: Logger;
-}
-
-export type DropReason = 'buffer_full' | 'spill_full' | 'too_large' | 'unserializable' | 'closed' | 'shutdown';
-
-export interface ExportClientStats {
-  /** send() calls that were accepted (into the buffer or the spill file). */
-  accepted: number;
-  /** Lines written to a socket, resends included. */
-  sent: number;
-  /** Lines written again after a reconnect. */
-  resent: number;
-  /** Lines the exporter acknowledged (durably stored, or stored as dead letters). */
-  acked: number;
-  /** Lines the exporter answered with an error line (they are acknowledged too, as dead letters), by reason. */
-  rejected: Record<string, number>;
-  dropped: Record<DropReason, number>;
-  /** Records in memory now, and their bytes. */
-  buffered: number;
-  bufferedBytes: number;
-  /** Records spilled and not yet read back, and the spill file's unread bytes. */
-  spilled: number;
-  spillBytes: number;
-  reconnects: number;
-  connected: boolean;
-}
-
-/** What the engine holds: a real client, or the no-op one when export is not configured. */
-export interface ExportSender {
-  /** false for the no-op client: callers may skip building records altogether. */
-  readonly enabled: boolean;
-  /** Queue one record (an object, or a JSON line without its newline). Never throws, never blocks. */
-  send(record: object | string): void;
-  /** Resolves true once everything sent so far is acknowledged, false if timeoutMs passed first. */
-  flush(timeoutMs: number): Promise<boolean>;
-  stats(): ExportClientStats;
-  /** Stops reconnecting and closes the socket; records not yet acknowledged are counted as dropped (shutdown). */
-  close(): Promise<void>;
-}
+export type { CloseOptions, DropReason, ExportClientOptions, ExportClientStats, ExportSender, OnFullPolicy } from './types.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -100,6 +26,7 @@ export class ExportClient implements ExportSender {
   readonly #spill: SpillFile | undefined;
   readonly #backoff: { initialMs: number; maxMs: number; multiplier: number; jitter: number };
   readonly #log: Logger | undefined;
+  readonly #dropLog: DropLog;
 
   // The buffer: #q[#head .. #q.length) oldest first. The first #written of them were written on the current connection
   // (and not yet acknowledged on it).
@@ -121,6 +48,8 @@ export class ExportClient implements ExportSender {
   #retryTimer: NodeJS.Timeout | undefined;
   #lastConnectError = '';
   #waiters: (() => void)[] = [];
+  /** The read back from the spill file in progress, if any (close() waits for it). */
+  #refilling: Promise<void> = Promise.resolve();
   /** Lines written on the last connection and not acknowledged when it dropped: the next connection resends them. */
   #unackedAtDisconnect = 0;
 
@@ -131,7 +60,7 @@ export class ExportClient implements ExportSender {
     acked: 0,
     reconnects: 0,
     rejected: {} as Record<string, number>,
-    dropped: { buffer_full: 0, spill_full: 0, too_large: 0, unserializable: 0, closed: 0, shutdown: 0 } as Record<DropReason, number>,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   };
 
   constructor(opts: ExportClientOptions) {
@@ -141,7 +70,7 @@ export class ExportClient implements ExportSender {
     this.#maxBytes = positive(opts.buffer?.maxBytes, 16 * MiB, 'buffer.maxBytes');
     this.#maxLineBytes = positive(opts.maxLineBytes, MiB, 'maxLineBytes');
     this.#maxWriteBytes = positive(opts.maxWriteBytes, 256 * KiB, 'maxWriteBytes');
-    this.#onFull = opts.onFull ?? 'drop-newest';
+    this.#onFull = opts.onFull ?? (opts.spill?.path ? 'spill' : 'drop-newest');
     if (this.#onFull !== 'drop-newest' && this.#onFull !== 'spill') {
       throw new Error(`export client: onFull must be drop-newest or spill, got ${JSON.stringify(opts.onFull)}`);
     }
@@ -157,35 +86,26 @@ export class ExportClient implements ExportSender {
       jitter: Math.min(1, Math.max(0, r.jitter ?? 0.2)),
     };
     this.#log = opts.logger;
+    this.#dropLog = new DropLog(opts.logger, positive(opts.dropLogIntervalMs, 10_000, 'dropLogIntervalMs'));
     if (opts.registry) registerClientMetrics(opts.registry, opts.metricPrefix ?? 'exporter_client_', () => this.stats());
     this.#connect();
   }
 
   send(record: object | string): void {
-    if (this.#closed) {
-      this.#stats.dropped.closed++;
-      return;
-    }
+    if (this.#closed) return this.#drop('closed');
     // Once records are in the spill file, newer ones go there too, so the exporter gets them in order.
     const spilling = this.#spill !== undefined && !this.#spill.empty;
     const roomInBuffer = !spilling && this.#q.length - this.#head < this.#maxRecords;
-    if (!roomInBuffer && !this.#spill) {
-      this.#stats.dropped.buffer_full++; // decided before paying for JSON.stringify
-      return;
-    }
+    if (!roomInBuffer && !this.#spill) return this.#drop('buffer_full'); // decided before paying for JSON.stringify
     let line: string;
     try {
       line = typeof record === 'string' ? record : JSON.stringify(record);
       if (typeof line !== 'string') throw new Error('not serialisable');
     } catch {
-      this.#stats.dropped.unserializable++;
-      return;
+      return this.#drop('unserializable');
     }
     const bytes = Buffer.byteLength(line) + 1; // with its newline, added when written
-    if (bytes > this.#maxLineBytes) {
-      this.#stats.dropped.too_large++;
-      return;
-    }
+    if (bytes > this.#maxLineBytes) return this.#drop('too_large');
     if (roomInBuffer && this.#bytes + bytes <= this.#maxBytes) {
       this.#push(line, bytes);
       this.#stats.accepted++;
@@ -196,10 +116,20 @@ export class ExportClient implements ExportSender {
       if (this.#spill.fits(bytes)) {
         this.#spill.append(line + '\n', bytes);
         this.#stats.accepted++;
-      } else this.#stats.dropped.spill_full++;
+      } else this.#drop('spill_full');
       return;
     }
-    this.#stats.dropped.buffer_full++;
+    this.#drop('buffer_full');
+  }
+
+  #drop(reason: DropReason): void {
+    this.#stats.dropped[reason]++;
+    this.#dropLog.note(reason);
+  }
+
+  /** Resolves once the spill file (if any) is open; rejects with a clear error when it cannot be (e.g. in use). */
+  async opened(): Promise<void> {
+    await this.#spill?.opened();
   }
 
   stats(): ExportClientStats {
@@ -213,6 +143,7 @@ export class ExportClient implements ExportSender {
       dropped: { ...s.dropped },
       buffered: this.#q.length - this.#head,
       bufferedBytes: this.#bytes,
+      bufferCapacity: this.#maxRecords,
       spilled: this.#spill?.lines ?? 0,
       spillBytes: this.#spill?.bytes ?? 0,
       reconnects: s.reconnects,
@@ -235,12 +166,18 @@ export class ExportClient implements ExportSender {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async close(opts: CloseOptions = {}): Promise<boolean> {
+    if (this.#closed) return this.#drained();
+    const drained = opts.flushTimeoutMs ? await this.flush(opts.flushTimeoutMs) : this.#drained();
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    const left = this.#q.length - this.#head;
-    if (left) this.#stats.dropped.shutdown += left;
+    await this.#refilling;
+    // Not acknowledged yet: kept in front of the spill file for the next process, or dropped (counted) without one.
+    const unacked = this.#q.slice(this.#head).map((l) => l + '\n');
+    if (unacked.length && !this.#spill) {
+      this.#stats.dropped.shutdown += unacked.length;
+      this.#dropLog.note('shutdown', unacked.length);
+    }
     this.#q = [];
     this.#qBytes = [];
     this.#head = this.#written = this.#bytes = 0;
@@ -254,9 +191,13 @@ export class ExportClient implements ExportSender {
         setTimeout(() => sock.destroy(), 1000).unref();
       });
     }
-    // Spilled records stay in the file, for the next process with the same spill.path.
-    await this.#spill?.close();
+    await this.#spill?.close(unacked);
+    this.#dropLog.flush();
+    const s = this.stats();
+    if (!drained) this.#log?.warn({ unacked: unacked.length, spilled: s.spillBytes, spillFile: this.#spill?.path }, 'export client closed before the exporter acknowledged everything');
+    this.#log?.info({ accepted: s.accepted, acked: s.acked, dropped: s.dropped, resent: s.resent, reconnects: s.reconnects }, 'export client closed');
     for (const w of this.#waiters.splice(0)) w();
+    return drained;
   }
 
   #drained(): boolean {
@@ -383,9 +324,10 @@ export class ExportClient implements ExportSender {
     const roomRecords = this.#maxRecords - (this.#q.length - this.#head);
     const roomBytes = this.#maxBytes - this.#bytes;
     if (roomRecords <= 0 || roomBytes <= 0) return;
-    void spill.take(roomRecords, roomBytes).then((lines) => {
-      if (this.#closed) return;
+    this.#refilling = spill.take(roomRecords, roomBytes).then((lines) => {
+      // Read back, so no longer in the file: into the buffer even when closing (close() keeps the buffer).
       for (const line of lines) this.#push(line.slice(0, -1), Buffer.byteLength(line));
+      if (this.#closed) return;
       if (lines.length) {
         this.#scheduleFlush();
         this.#refill();

@@ -1,8 +1,10 @@
 // @gk-exporter/exporter/client: what the policy engine imports to stream decision records to the exporter sidecar.
 // Protocol: proto-docs/transport.md and proto-docs/acks.md; records: proto-docs/record.md.
-import { ExportClient, type ExportClientOptions, type ExportClientStats, type ExportSender } from './client.js';
+import { ExportClient } from './client.js';
+import { DROP_REASONS, type DropReason, type ExportClientOptions, type ExportClientStats, type ExportSender } from './types.js';
 
-export { ExportClient, type ExportClientOptions, type ExportClientStats, type ExportSender, type DropReason, type OnFullPolicy } from './client.js';
+export { ExportClient } from './client.js';
+export { DROP_REASONS, type CloseOptions, type ExportClientOptions, type ExportClientStats, type ExportSender, type DropReason, type OnFullPolicy } from './types.js';
 export * from '../record/builders.js';
 export { newDecisionId, decisionIdTime } from '../record/id.js';
 export { SCHEMA_VERSION } from '../record/schema.js';
@@ -14,9 +16,10 @@ const ZERO_STATS: ExportClientStats = Object.freeze({
   resent: 0,
   acked: 0,
   rejected: {},
-  dropped: { buffer_full: 0, spill_full: 0, too_large: 0, unserializable: 0, closed: 0, shutdown: 0 },
+  dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
   buffered: 0,
   bufferedBytes: 0,
+  bufferCapacity: 0,
   spilled: 0,
   spillBytes: 0,
   reconnects: 0,
@@ -29,7 +32,7 @@ export const noopExportClient: ExportSender = Object.freeze({
   send(): void {},
   flush: async () => true,
   stats: () => ZERO_STATS,
-  close: async () => {},
+  close: async () => true,
 });
 
 /** A connected ExportClient when options with a socketPath are given; the no-op client otherwise. */

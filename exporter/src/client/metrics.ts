@@ -1,6 +1,6 @@
 // The client's counters on a prom-client registry, read from stats() at scrape time (nothing is done per record).
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ExportClientStats } from './client.js';
+import type { ExportClientStats } from './types.js';
 
 export function registerClientMetrics(registry: Registry, prefix: string, stats: () => ExportClientStats): void {
   const counter = (name: string, help: string, value: (s: ExportClientStats) => number) =>

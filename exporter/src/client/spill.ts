@@ -1,7 +1,9 @@
 // The client's overflow file: lines that did not fit in the memory buffer are appended here and read back, in order,
-// when the buffer has room again. Bounded by size; truncated once fully read back. Not fsynced: it is an overflow
-// for a process that stays up, though lines left by a previous process with the same path are replayed at start.
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+// when the buffer has room again. Bounded by size; truncated once fully read back. Never fsynced: writes reach the
+// page cache, which outlives the engine's and the exporter's processes (a crash or a restart of either loses nothing);
+// only a node crash can lose the last lines. Lines left by a previous process with the same path are replayed at start;
+// a lock file (<path>.lock, holding the pid) keeps two live processes off one file.
+import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 export class SpillFile {
@@ -66,8 +68,39 @@ export class SpillFile {
     return this.#failed;
   }
 
+  /** Resolves once the file is open (lines of a previous process counted); rejects with why it could not be. */
+  async opened(): Promise<void> {
+    await this.#ready;
+    if (this.#failed) throw this.#failed;
+  }
+
+  get #lockPath(): string {
+    return `${this.path}.lock`;
+  }
+
+  async #lock(): Promise<void> {
+    if (heldHere.has(this.path)) throw new Error(`spill file ${this.path} is in use by another client of this process: give each client its own spill path`);
+    heldHere.add(this.path);
+    for (;;) {
+      try {
+        await writeFile(this.#lockPath, String(process.pid), { flag: 'wx', mode: 0o600 });
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = Number((await readFile(this.#lockPath, 'utf8').catch(() => '')).trim());
+      // Our own pid in the file: a previous incarnation of this container (pid 1 again), not a live writer.
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+        heldHere.delete(this.path);
+        throw new Error(`spill file ${this.path} is in use by process ${holder} (${this.#lockPath}): give each process its own spill path`);
+      }
+      await unlink(this.#lockPath).catch(() => undefined);
+    }
+  }
+
   async #open(): Promise<void> {
-    await mkdir(path.dirname(this.path), { recursive: true });
+    await mkdir(path.dirname(this.path), { recursive: true, mode: 0o700 });
+    await this.#lock();
     this.#fh = await open(this.path, 'a+', 0o600);
     const { size } = await this.#fh.stat();
     if (size > 0) {
@@ -167,11 +200,55 @@ export class SpillFile {
     return out;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the file. `keep` (older than anything spilled: the unacknowledged memory buffer) is put in front of the lines
+   * not read back yet, so the next process replays all of them, oldest first.
+   */
+  async close(keep: string[] = []): Promise<void> {
     await this.#ready;
     while (this.#writing) await new Promise((r) => setTimeout(r, 5));
     await this.#chain;
-    await this.#fh?.close();
+    const fh = this.#fh;
     this.#fh = undefined;
+    if (!fh) return;
+    try {
+      if (keep.length && !this.#failed) await this.#rewriteWith(fh, keep);
+    } finally {
+      await fh.close();
+      await unlink(this.#lockPath).catch(() => undefined);
+      heldHere.delete(this.path);
+    }
+  }
+
+  /** Writes keep + the unread tail to a new file, copied in chunks, and renames it over the spill file. */
+  async #rewriteWith(fh: FileHandle, keep: string[]): Promise<void> {
+    const tmp = `${this.path}.tmp`;
+    const out = await open(tmp, 'w', 0o600);
+    try {
+      await out.write(keep.join(''));
+      const chunk = Buffer.alloc(1024 * 1024);
+      for (let pos = this.#readOffset; pos < this.#writtenBytes; ) {
+        const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, this.#writtenBytes - pos), pos);
+        if (!bytesRead) break;
+        await out.write(chunk, 0, bytesRead);
+        pos += bytesRead;
+      }
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, this.path);
+  }
+}
+
+/** Spill files locked by this process (the pid in a lock file cannot tell two clients of one process apart). */
+const heldHere = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -64,6 +64,8 @@ export interface ExporterConfig {
   metrics: { address?: string };
   log: { level: string };
   shutdownTimeoutMs: number;
+  /** On SIGTERM, keep delivering until every sink's backlog is empty or shutdownTimeout passed (for a queue that does not outlive the pod). */
+  shutdownDrain: boolean;
 }
 
 export const defaults = {
@@ -97,4 +99,5 @@ export const defaults = {
   retry: { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 },
   logLevel: 'info',
   shutdownTimeoutMs: 10_000,
+  shutdownDrain: false,
 };

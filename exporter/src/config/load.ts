@@ -296,6 +296,7 @@ export function resolveConfig(raw: unknown, opts: { requireSinks?: boolean } = {
     metrics: r.metrics?.address ? { address: r.metrics.address } : {},
     log: { level: r.log?.level ?? defaults.logLevel },
     shutdownTimeoutMs: r.shutdownTimeout !== undefined ? parseDuration(r.shutdownTimeout) : defaults.shutdownTimeoutMs,
+    shutdownDrain: r.shutdownDrain ?? defaults.shutdownDrain,
   };
   if (Buffer.byteLength(cfg.socket) > 107) {
     problems.push(`socket: the path ${cfg.socket} is ${Buffer.byteLength(cfg.socket)} bytes; Unix sockets allow at most 107`);

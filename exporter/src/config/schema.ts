@@ -88,5 +88,6 @@ export const configSchema = {
       properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
     },
     shutdownTimeout: duration,
+    shutdownDrain: { type: 'boolean' },
   },
 } as const;

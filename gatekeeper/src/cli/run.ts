@@ -2,13 +2,14 @@
 // controllers on the cluster's ConstraintTemplates, constraints and Config, selected with --operation like Gatekeeper.
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s/manager.js';
 import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
+import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 
 export const RUN_DEFAULTS = {
-  port: 8443,
   metricsPort: 8888,
   namespace: 'gatekeeper-system',
   configName: 'config',
@@ -18,26 +19,17 @@ export const RUN_DEFAULTS = {
   auditIntervalSeconds: 60,
   auditChunkSize: 500,
   constraintViolationsLimit: 20,
-  maxRequestBytes: 10 * 1024 * 1024,
-  evaluationTimeoutMs: 2500,
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
   namespace: string;
   podName: string;
   configName: string;
-  port: number;
-  host?: string;
-  logDenies?: boolean;
-  evalWorkers: number;
-  maxRequestBytes: number;
-  evaluationTimeoutMs: number;
   disableCertRotation?: boolean;
-  certDir?: string;
   certSecretName: string;
   certServiceName: string;
   certHost: string[];
@@ -71,14 +63,7 @@ export function register(program: Command): void {
     .option('--namespace <ns>', 'namespace of the Config, the certificate Secret and the leader Lease (default $POD_NAMESPACE or gatekeeper-system)', process.env['POD_NAMESPACE'] || RUN_DEFAULTS.namespace)
     .option('--pod-name <name>', 'identity of this replica in status.byPod and the lease (default $POD_NAME or the host name)', defaultPodName())
     .option('--config-name <name>', 'name of the Config object', RUN_DEFAULTS.configName)
-    .option('--port <n>', 'webhook port', nonNegativeInt('--port'), RUN_DEFAULTS.port)
-    .option('--host <addr>', 'address to bind the webhook and metrics servers (default: all interfaces)')
-    .option('--log-denies', 'log every deny, warn and dryrun violation of the webhook')
-    .option('--eval-workers <n>', "evaluate the webhook's reviews on this many worker threads (each holds its own copy of the policies and synced data); 0: on the main thread", nonNegativeInt('--eval-workers'), 0)
-    .option('--max-request-bytes <n>', 'largest admission request body accepted', positiveInt('--max-request-bytes'), RUN_DEFAULTS.maxRequestBytes)
-    .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline', positiveInt('--evaluation-timeout-ms'), RUN_DEFAULTS.evaluationTimeoutMs)
     .option('--disable-cert-rotation', 'do not generate certificates: read tls.crt and tls.key from --cert-dir (mounted, e.g. by cert-manager)')
-    .option('--cert-dir <dir>', 'folder of the mounted serving certificate (with --disable-cert-rotation)')
     .option('--cert-secret-name <name>', 'Secret holding the generated CA and serving certificate', RUN_DEFAULTS.certSecretName)
     .option('--cert-service-name <name>', 'Service in front of the webhook; the certificate is valid for <name>.<namespace>.svc', RUN_DEFAULTS.serviceName)
     .option('--cert-host <name>', 'extra DNS name or IP address for the generated certificate (repeatable; e.g. 127.0.0.1)', collect, [])
@@ -101,6 +86,7 @@ export function register(program: Command): void {
     .option('--no-leader-election', 'audit in every replica instead of only in the holder of the lease')
     .option('--leader-lease-name <name>', 'coordination.k8s.io Lease of the audit leader', RUN_DEFAULTS.leaderLeaseName)
     .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort);
+  addServingOptions(cmd);
   addExemptionOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
@@ -118,7 +104,8 @@ async function run(flags: RunFlags): Promise<void> {
   const logger = pino({ level: flags.logLevel, base: { component: 'gatekeeper', pod: flags.podName } });
   const operations = [...new Set(flags.operation?.length ? flags.operation : OPERATIONS)] as Operation[];
   if (flags.disableCertRotation && !flags.certDir) throw new Error('--disable-cert-rotation needs --cert-dir (holding tls.crt and tls.key)');
-  const exporter = await openDecisionExport(flags, logger);
+  const exportMetrics = new Registry();
+  const exporter = await openDecisionExport(flags, logger, 'gatekeeper', exportMetrics);
   const manager = await startManager({
     operations,
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
@@ -153,7 +140,7 @@ async function run(flags: RunFlags): Promise<void> {
     leaderLeaseName: flags.leaderLeaseName,
     metricsPort: flags.metricsPort,
     engine: engineSettings(flags),
-    ...(exporter ? { exporter } : {}),
+    ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,
   });
   const stop = async (signal: string) => {

@@ -10,29 +10,20 @@ import { WebhookServer } from '../webhook/server.js';
 import { EvalPool } from '../webhook/eval-pool.js';
 import type { Reviewer } from '../webhook/validate.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
-import { addEngineOptions, collect, engineOptions, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
+import { addEngineOptions, collect, engineOptions, engineSettings, nonNegativeInt, type EngineFlags } from './engine-options.js';
+import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 
 export const WEBHOOK_DEFAULTS = {
-  port: 8443,
-  maxRequestBytes: 10 * 1024 * 1024,
-  evaluationTimeoutMs: 2500,
   policyPollIntervalMs: 2000,
 };
 
-interface WebhookFlags extends ExportFlags, EngineFlags, ExemptionFlags {
+interface WebhookFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags {
   policies: string[];
-  port: number;
-  host?: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
-  certDir?: string;
   insecurePlainHttp?: boolean;
-  logDenies?: boolean;
-  maxRequestBytes: number;
-  evaluationTimeoutMs: number;
   policyPollIntervalMs: number;
-  evalWorkers: number;
 }
 
 export function register(program: Command): void {
@@ -40,17 +31,11 @@ export function register(program: Command): void {
     .command('webhook')
     .description('serve the validating admission webhook (POST /v1/admit, /v1/admitlabel) for templates and constraints in files')
     .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates and constraints (YAML/JSON; repeatable); reloaded on change', collect, [])
-    .option('--port <n>', 'port to listen on', positiveInt('--port'), WEBHOOK_DEFAULTS.port)
-    .option('--host <addr>', 'address to bind (default: all interfaces)')
     .option('--tls-cert-file <file>', 'serving certificate (PEM)')
     .option('--tls-private-key-file <file>', 'its private key (PEM)')
-    .option('--cert-dir <dir>', 'folder holding tls.crt and tls.key (as Gatekeeper mounts its Secret)')
     .option('--insecure-plain-http', 'serve plain HTTP without TLS: local use only, the API server requires HTTPS')
-    .option('--log-denies', 'log every deny, warn and dryrun violation with the fields Gatekeeper logs')
-    .option('--max-request-bytes <n>', 'largest accepted request body; larger ones get 413', positiveInt('--max-request-bytes'), WEBHOOK_DEFAULTS.maxRequestBytes)
-    .option('--evaluation-timeout-ms <n>', 'per-request evaluation deadline; past it the review is answered with an error (code 500)', positiveInt('--evaluation-timeout-ms'), WEBHOOK_DEFAULTS.evaluationTimeoutMs)
-    .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', nonNegativeInt('--policy-poll-interval-ms'), WEBHOOK_DEFAULTS.policyPollIntervalMs)
-    .option('--eval-workers <n>', 'evaluate on this many worker threads (each holds its own copy of the policies); 0: on the main thread', nonNegativeInt('--eval-workers'), 0);
+    .option('--policy-poll-interval-ms <n>', 'how often the policy files are checked for changes besides file-system events (0: events only)', nonNegativeInt('--policy-poll-interval-ms'), WEBHOOK_DEFAULTS.policyPollIntervalMs);
+  addServingOptions(cmd);
   addExemptionOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });

@@ -1,9 +1,10 @@
-// The export flags shared by `gatekeeper webhook` and `gatekeeper audit`, and opening the exporter's client from them.
+// The export flags shared by `gatekeeper run`, `webhook` and `audit`, and opening the exporter's client from them.
+import path from 'node:path';
+import { ExportClient } from '@gk-exporter/exporter/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DecisionExport } from './decision-export.js';
-import { DEFAULT_BUFFER_RECORDS, openRecordSender } from './open-client.js';
 import { recordSource } from './records.js';
 import { parseFieldList } from './redact.js';
 
@@ -18,9 +19,24 @@ export interface ExportFlags {
   exportRedact?: string;
   exportObjectRedact?: string;
   exportBufferRecords?: number;
+  /** true by default for the serving commands (run, webhook); false with --no-export-spill; undefined for the audit CLI. */
+  exportSpill?: boolean;
   exportSpillPath?: string;
   exportSpillMaxBytes?: number;
+  exportDropLogIntervalMs?: number;
   exportFlushTimeoutMs?: number;
+}
+
+export const EXPORT_DEFAULTS = {
+  bufferRecords: 10_000,
+  spillMaxBytes: 256 * 1024 * 1024,
+  dropLogIntervalMs: 10_000,
+  flushTimeoutMs: 10_000,
+};
+
+/** Where records overflow to by default: beside the exporter's socket, one file per component (locked while in use). */
+export function defaultSpillPath(socket: string, component: string): string {
+  return path.join(path.dirname(socket), 'engine-spill', `${component}.ndjson`);
 }
 
 function positive(flag: string) {
@@ -47,12 +63,18 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
     )
     .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
     .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername')
-    .option('--export-buffer-records <n>', `records held in memory until the exporter acknowledges them (default ${DEFAULT_BUFFER_RECORDS}); past it they spill or are dropped (counted)`, positive('--export-buffer-records'))
-    .option('--export-spill-path <file>', 'when the memory buffer is full, append records to this file instead of dropping them (replayed on reconnect and by the next process)')
-    .option('--export-spill-max-bytes <n>', 'spill file capacity (default 256 MiB)', positive('--export-spill-max-bytes'))
-    .option('--export-flush-timeout-ms <n>', 'on shutdown, how long to wait for the exporter to acknowledge what was sent (default 10000)', positive('--export-flush-timeout-ms'));
+    .option('--export-buffer-records <n>', `records held in memory until the exporter acknowledges them (default ${EXPORT_DEFAULTS.bufferRecords}); past it they go to the spill file`, positive('--export-buffer-records'))
+    .option(
+      '--export-spill-path <file>',
+      `overflow file for records the memory buffer cannot hold (exporter down or slow); replayed on reconnect and by the next process${opts.admission ? ' (default <socket dir>/engine-spill/<component>.ndjson)' : ''}`,
+    )
+    .option('--export-spill-max-bytes <n>', `overflow file capacity in bytes (default ${EXPORT_DEFAULTS.spillMaxBytes}, 256 MiB); past it records are dropped, logged and counted`, positive('--export-spill-max-bytes'))
+    .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, positive('--export-drop-log-interval-ms'))
+    .option('--export-flush-timeout-ms <n>', `on shutdown, how long to wait for the exporter to acknowledge what was sent (default ${EXPORT_DEFAULTS.flushTimeoutMs}); the rest stays in the spill file`, positive('--export-flush-timeout-ms'));
   if (opts.admission) {
     cmd
+      // The serving commands overflow to disk by default; the one-shot audit waits for the exporter instead (back-pressure).
+      .option('--no-export-spill', 'no overflow file: records the memory buffer cannot hold are dropped (logged and counted)')
       .option('--no-export-allowed', 'export admission_decision records only for reviews that were denied or had violations')
       .option('--export-object', 'include the reviewed object in admission_decision records (off by default, as in Gatekeeper)')
       .option(
@@ -74,18 +96,38 @@ export async function openDecisionExport(
   const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
   if (!socket) return undefined;
   const fieldPolicy = { omit: parseFieldList(flags.exportOmit, '--export-omit'), redact: parseFieldList(flags.exportRedact, '--export-redact') };
-  const client = openRecordSender(socket, logger, {
-    flushTimeoutMs: flags.exportFlushTimeoutMs ?? 10_000,
-    ...(flags.exportBufferRecords ? { bufferRecords: flags.exportBufferRecords } : {}),
-    ...(flags.exportSpillPath ? { spillPath: flags.exportSpillPath } : {}),
-    ...(flags.exportSpillMaxBytes ? { spillMaxBytes: flags.exportSpillMaxBytes } : {}),
-    ...(registry ? { registry } : {}),
-  });
-  logger.info({ socket, omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
   const objectRedact = parseFieldList(flags.exportObjectRedact ?? DEFAULT_OBJECT_REDACT, '--export-object-redact', { wildcard: true });
+  if (flags.exportSpill === false && flags.exportSpillPath) throw new Error('--no-export-spill and --export-spill-path exclude each other');
+  const spillPath = flags.exportSpillPath
+    ? path.resolve(flags.exportSpillPath)
+    : flags.exportSpill === true
+      ? defaultSpillPath(path.resolve(socket), component)
+      : undefined;
+  const client = new ExportClient({
+    socketPath: socket,
+    buffer: { maxRecords: flags.exportBufferRecords ?? EXPORT_DEFAULTS.bufferRecords },
+    ...(spillPath ? { spill: { path: spillPath, maxBytes: flags.exportSpillMaxBytes ?? EXPORT_DEFAULTS.spillMaxBytes } } : {}),
+    dropLogIntervalMs: flags.exportDropLogIntervalMs ?? EXPORT_DEFAULTS.dropLogIntervalMs,
+    ...(registry ? { registry } : {}),
+    logger,
+  });
+  try {
+    await client.opened();
+  } catch (e) {
+    await client.close();
+    throw new Error(`--export-spill-path: ${(e as Error).message}`);
+  }
+  logger.info({ socket, spill: spillPath ?? 'off', omit: fieldPolicy.omit, redact: fieldPolicy.redact }, 'exporting decisions');
   return new DecisionExport(
     client,
-    { includeAllowed: flags.exportAllowed !== false, includeObject: flags.exportObject === true, objectRedact, fieldPolicy, source: recordSource(component) },
+    {
+      includeAllowed: flags.exportAllowed !== false,
+      includeObject: flags.exportObject === true,
+      objectRedact,
+      fieldPolicy,
+      source: recordSource(component),
+      flushTimeoutMs: flags.exportFlushTimeoutMs ?? EXPORT_DEFAULTS.flushTimeoutMs,
+    },
     logger,
   );
 }

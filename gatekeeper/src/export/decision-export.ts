@@ -1,4 +1,5 @@
 // Turns decisions into records and hands them to the exporter's client. Never throws into, nor waits in, the request path.
+import type { ExportClient } from '@gk-exporter/exporter/client';
 import { redactObject, type RecordSource } from '@gk-exporter/exporter/record';
 import type { Logger } from 'pino';
 import type { Violation } from '../policy/engine.js';
@@ -20,17 +21,6 @@ import {
 } from './records.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
 
-/** What this module needs of the exporter's client. */
-export interface RecordSender {
-  /** A record, or one already serialised (a JSON line without its newline). */
-  send(record: DecisionRecord | string): unknown;
-  close(): Promise<unknown>;
-  /** For back-pressure (the audit): records held until acknowledged, the capacity, and a wait for acknowledgements. */
-  stats?(): { buffered: number };
-  flush?(timeoutMs: number): Promise<boolean>;
-  readonly bufferRecords?: number;
-}
-
 export interface DecisionExportOptions {
   /** Export admission_decision for allowed reviews without violations too. */
   includeAllowed: boolean;
@@ -40,6 +30,8 @@ export interface DecisionExportOptions {
   objectRedact: string[];
   fieldPolicy: FieldPolicy;
   source: RecordSource;
+  /** On close, how long to wait for the exporter to acknowledge what is still held. */
+  flushTimeoutMs: number;
 }
 
 export class DecisionExport {
@@ -48,7 +40,7 @@ export class DecisionExport {
   private exportedAudit = 0;
 
   constructor(
-    private readonly client: RecordSender,
+    private readonly client: ExportClient,
     private readonly opts: DecisionExportOptions,
     private readonly logger: Logger,
   ) {}
@@ -124,13 +116,12 @@ export class DecisionExport {
    */
   async backpressure(): Promise<void> {
     const c = this.client;
-    if (!c.stats || !c.flush || !c.bufferRecords) return;
-    if (c.stats().buffered < c.bufferRecords / 2) return;
+    if (c.stats().buffered < c.stats().bufferCapacity / 2) return;
     while (!(await c.flush(5_000))) this.logger.warn({ buffered: c.stats().buffered }, 'waiting for the exporter to acknowledge audit records');
   }
 
-  /** Resolves false when the client reports records the exporter did not acknowledge. */
-  async close(): Promise<boolean> {
-    return (await this.client.close()) !== false;
+  /** Resolves false when records were not acknowledged in time (kept in the spill file, or dropped without one). */
+  close(): Promise<boolean> {
+    return this.client.close({ flushTimeoutMs: this.opts.flushTimeoutMs });
   }
 }

@@ -8,7 +8,8 @@ import type { DecisionExport } from '../export/decision-export.js';
 import { chunksOf, runAudit, type AuditChunk, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
-import { resourcePath, type KubeClient, type KubeList, type KubeObject } from './client.js';
+import { resourcePath, type KubeClient, type KubeObject } from './client.js';
+import { listPages } from './list-pages.js';
 import type { ConfigController } from './config-controller.js';
 import { discoverResources, type ApiResource } from './discovery.js';
 import type { AuditMetrics } from './audit-metrics.js';
@@ -44,8 +45,6 @@ export interface ClusterAuditResult extends AuditReport {
   resources: number;
   listErrors: string[];
 }
-
-type PageResult = { page: KubeList } | { error: Error };
 
 export class ClusterAudit {
   private timer: NodeJS.Timeout | undefined;
@@ -162,27 +161,22 @@ export class ClusterAudit {
     for (const r of resources) {
       const resource = `${r.groupVersion} ${r.plural}`;
       const path = resourcePath({ group: r.group, version: r.version, plural: r.plural });
-      const fetchPage = (cont: string | undefined): Promise<PageResult> =>
-        this.client.get<KubeList>(path, { query: { limit: this.opts.chunkSize, continue: cont }, timeoutMs: 120_000 }).then(
-          (page) => ({ page }),
-          (error: Error) => ({ error }),
-        );
-      let next: Promise<PageResult> | undefined = fetchPage(undefined);
-      while (next) {
-        const got: PageResult = await next;
-        if ('error' in got) {
-          const message = `listing ${resource}: ${got.error.message}`;
-          listErrors.push(message);
-          this.opts.logger.warn(message);
-          break;
+      // A list longer than the API server keeps its snapshot (etcd compaction, 5 min by default) gets 410 Gone on its
+      // continue token: it resumes from the next object instead of skipping the rest of the kind.
+      const onExpired = (how: 'resumed' | 'restarted') =>
+        this.opts.logger.warn({ resource, how }, 'audit: the list snapshot expired (410 Gone); going on from the current data');
+      try {
+        for await (const items of listPages(this.client, path, { limit: this.opts.chunkSize, timeoutMs: 120_000, onExpired })) {
+          for (const item of items) {
+            item.apiVersion = r.groupVersion;
+            item.kind = r.kind;
+          }
+          yield { resource, objects: items.filter(keep) };
         }
-        const cont: string | undefined = got.page.metadata.continue;
-        next = cont ? fetchPage(cont) : undefined;
-        for (const item of got.page.items) {
-          item.apiVersion = r.groupVersion;
-          item.kind = r.kind;
-        }
-        yield { resource, objects: got.page.items.filter(keep) };
+      } catch (e) {
+        const message = `listing ${resource}: ${(e as Error).message}`;
+        listErrors.push(message);
+        this.opts.logger.warn(message);
       }
     }
   }

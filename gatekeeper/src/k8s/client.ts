@@ -42,6 +42,8 @@ export class KubeApiError extends Error {
     readonly status: number,
     readonly reason: string,
     readonly detail: string,
+    /** A 410 on an expired continue token carries one that resumes the list from the next key (Status metadata.continue). */
+    readonly continueToken?: string,
   ) {
     super(`${method} ${path}: ${status} ${reason}${detail ? `: ${detail}` : ''}`);
     this.name = 'KubeApiError';
@@ -229,14 +231,16 @@ export class KubeClient {
 function apiError(method: string, path: string, status: number, text: string): KubeApiError {
   let reason = '';
   let message = text.slice(0, 2000);
+  let cont: string | undefined;
   try {
     const s = JSON.parse(text);
     reason = s.reason ?? '';
     message = s.message ?? message;
+    cont = typeof s.metadata?.continue === 'string' && s.metadata.continue ? s.metadata.continue : undefined;
   } catch {
     /* not a Status object */
   }
-  return new KubeApiError(method, path, status, reason || statusReason(status), message);
+  return new KubeApiError(method, path, status, reason || statusReason(status), message, cont);
 }
 
 function statusReason(status: number): string {

@@ -66,6 +66,8 @@ export interface ManagerOptions {
   /** PolicyEngine.create options but the logger. */
   engine?: Omit<EngineOptions, 'logger'>;
   exporter?: DecisionExport;
+  /** More metrics served on /metrics (the export client's counters). */
+  extraMetrics?: Registry;
   logger: Logger;
 }
 
@@ -128,7 +130,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   let metricsServer: http.Server | undefined;
   let metricsPort: number | undefined;
   if (o.metricsPort > 0) {
-    const registry = Registry.merge([webhookMetrics.registry, auditMetrics.registry]);
+    const registry = Registry.merge([webhookMetrics.registry, auditMetrics.registry, ...(o.extraMetrics ? [o.extraMetrics] : [])]);
     metricsServer = http.createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
       if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
