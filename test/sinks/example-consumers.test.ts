@@ -68,17 +68,18 @@ function startConsumer(t: Test, script: string, env: Record<string, string>): Co
   };
 }
 
-async function expectExactly(t: Test, consumer: Consumer, sent: Record<string, unknown>[]): Promise<void> {
+async function expectExactly(t: Test, consumer: Consumer, sent: Record<string, unknown>[], expected: typeof EXPECTED): Promise<void> {
+  const deliveries = expected.unique + expected.duplicates;
   const seen = await waitFor(
-    `the consumer's summary to count ${EXPECTED.unique + EXPECTED.duplicates} deliveries; output: ${consumer.proc.output().slice(-2000)}`,
+    `the consumer's summary to count ${deliveries} deliveries; output: ${consumer.proc.output().slice(-2000)}`,
     () => {
       const l = consumer.latest();
-      return l.summary && l.summary.unique + l.summary.duplicates >= EXPECTED.unique + EXPECTED.duplicates ? l : undefined;
+      return l.summary && l.summary.unique + l.summary.duplicates >= deliveries ? l : undefined;
     },
     90_000,
     200,
   );
-  t.same(seen.summary, EXPECTED, 'counts by eventType, verdict and constraint, duplicates dropped');
+  t.same(seen.summary, expected, 'counts by eventType, verdict and constraint, duplicates dropped');
   t.same([...seen.ids].sort(), sent.map((r) => r['decisionId'] as string).sort(), 'each decisionId seen exactly once');
   await consumer.proc.kill('SIGTERM');
   t.equal(await consumer.proc.exited, 0, 'stops cleanly on SIGTERM');
@@ -112,10 +113,10 @@ t.test('the Kafka consumer sees each record once and counts exactly', async (t) 
   }, 60_000, 200);
   t.equal(delivered, 23, 'every line delivered, duplicates included');
   const consumer = startConsumer(t, 'kafka-consumer.mjs', { KAFKA_BROKERS: kafka.broker, KAFKA_TOPIC: 'gatekeeper-decisions', KAFKA_GROUP: 'example-test' });
-  await expectExactly(t, consumer, sent);
+  await expectExactly(t, consumer, sent, EXPECTED);
 });
 
-t.test('the Dapr subscriber sees each record once and counts exactly', async (t) => {
+t.test('the Dapr subscriber sees each record once, in either data content type, and counts exactly', async (t) => {
   t.setTimeout(240_000);
   const redis = await startRedis();
   t.teardown(() => redis.stop());
@@ -131,15 +132,17 @@ t.test('the Dapr subscriber sees each record once and counts exactly', async (t)
   const exp = await startExporter(
     t,
     dir,
-    { sinks: [{ name: 'dapr', type: 'dapr', component: 'pubsub', topic: 'gatekeeper-decisions', retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } }] },
+    // Two sinks publishing every record to the one topic, as a string (Gatekeeper's way) and as a JSON object.
+    { sinks: ['text/plain', 'application/json'].map((dataContentType, i) => ({ name: `dapr-${i}`, type: 'dapr', component: 'pubsub', topic: 'gatekeeper-decisions', dataContentType, retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } })) },
     { env: { DAPR_HTTP_PORT: String(pub.httpPort) } },
   );
   const sent = records();
   await sendWithDuplicates(exp.socket, sent);
+  const expected = { ...EXPECTED, duplicates: 23 + EXPECTED.duplicates };
   const served = await waitFor('GET /summary to count every delivery', async () => {
     const s = (await (await fetch(`http://127.0.0.1:${appPort}/summary`)).json()) as typeof EXPECTED;
-    return s.unique + s.duplicates >= 23 ? s : undefined;
+    return s.unique + s.duplicates >= 46 ? s : undefined;
   }, 90_000, 200);
-  t.same(served, EXPECTED, 'GET /summary');
-  await expectExactly(t, consumer, sent);
+  t.same(served, expected, 'GET /summary: 23 lines delivered by each of two sinks, 16 records');
+  await expectExactly(t, consumer, sent, expected);
 });
