@@ -37,7 +37,10 @@ export class RecentIds {
 
 const increment = (counts, key) => (counts[key] = (counts[key] ?? 0) + 1);
 
-/** Counts by eventType and verdict, violations by constraint; duplicates dropped before counting. */
+/**
+ * Counts by eventType and verdict, violations by constraint, and the lifecycle view: violations open now per constraint
+ * (the latest of violation_opened / violation_resolved per constraint and resource); duplicates dropped before counting.
+ */
 export class Summary {
   #ids;
   unique = 0;
@@ -45,9 +48,14 @@ export class Summary {
   byEventType = {};
   byVerdict = {};
   violationsByConstraint = {};
+  // "<constraint>\u0000<resource>" -> { constraint, open, at }. Resolved pairs are kept (up to maxEntries) so that an
+  // older violation_opened arriving after its violation_resolved (pub/sub and partitions do not keep order) is ignored.
+  #lifecycle = new Map();
+  #maxLifecycleTombstones;
 
   constructor(dedup = {}) {
     this.#ids = new RecentIds(dedup);
+    this.#maxLifecycleTombstones = dedup.maxEntries ?? 100_000;
   }
 
   /** Takes one record; returns false when it was a duplicate (and ignored). */
@@ -62,12 +70,39 @@ export class Summary {
     if (record.eventType === 'violation_admission' || record.eventType === 'violation_audited') {
       increment(this.violationsByConstraint, `${record.kind}/${record.name} (${record.enforcementAction})`);
     }
+    const constraint = `${record.kind}/${record.name}`;
+    const pair = `${constraint}\u0000${record.resourceNamespace ?? ''}/${record.resourceKind}/${record.resourceName}`;
+    if (record.eventType === 'violation_opened' || record.eventType === 'violation_resolved') {
+      this.#lifecycleEvent(pair, constraint, record.eventType === 'violation_opened', record);
+    }
     return true;
   }
 
+  #lifecycleEvent(pair, constraint, open, record) {
+    // RFC 3339 UTC timestamps sort as strings; the engine's decisionIds (UUIDv7) break ties in creation order.
+    const at = `${record.timestamp}\u0000${record.decisionId}`;
+    const known = this.#lifecycle.get(pair);
+    if (known && known.at > at) return;
+    this.#lifecycle.delete(pair);
+    this.#lifecycle.set(pair, { constraint, open, at });
+    if (this.#lifecycle.size <= this.#maxLifecycleTombstones) return;
+    for (const [oldPair, state] of this.#lifecycle) {
+      if (!state.open) {
+        this.#lifecycle.delete(oldPair);
+        return;
+      }
+    }
+  }
+
+  get openViolationsByConstraint() {
+    const open = {};
+    for (const { constraint, open: isOpen } of this.#lifecycle.values()) if (isOpen) increment(open, constraint);
+    return open;
+  }
+
   toJSON() {
-    const { unique, duplicates, byEventType, byVerdict, violationsByConstraint } = this;
-    return { unique, duplicates, byEventType, byVerdict, violationsByConstraint };
+    const { unique, duplicates, byEventType, byVerdict, violationsByConstraint, openViolationsByConstraint } = this;
+    return { unique, duplicates, byEventType, byVerdict, violationsByConstraint, openViolationsByConstraint };
   }
 }
 

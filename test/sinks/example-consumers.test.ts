@@ -10,7 +10,7 @@ import { start, waitFor, type Started } from '../helpers/process.js';
 import { startDaprd, redisPubsub } from '../peers/dapr.js';
 import { startKafka } from '../peers/kafka.js';
 import { startRedis } from '../peers/redis.js';
-import { RecentIds } from '../../examples/consumers/summary.mjs';
+import { RecentIds, Summary } from '../../examples/consumers/summary.mjs';
 import { decisionRecord } from './records.js';
 
 const consumersDir = path.join(repoRoot, 'examples/consumers');
@@ -19,6 +19,8 @@ function records(): Record<string, unknown>[] {
   const admission = (i: number, allowed: boolean) => decisionRecord(i, { eventType: 'admission_decision', extra: { allowed, operation: 'CREATE' } });
   const violation = (i: number, eventType: string, kind: string, name: string, action: string) =>
     decisionRecord(i, { eventType, enforcementAction: action, extra: { kind, name } });
+  const lifecycle = (i: number, eventType: string, timestamp: string) =>
+    decisionRecord(i, { eventType, extra: { kind: 'K8sRequiredLabels', name: 'must-have-owner', timestamp } });
   return [
     ...[true, true, false, true, false, true].map((allowed, i) => admission(i, allowed)),
     ...[0, 1, 2].map((i) => violation(i, 'violation_admission', 'K8sRequiredLabels', 'must-have-owner', 'deny')),
@@ -26,20 +28,24 @@ function records(): Record<string, unknown>[] {
     decisionRecord(20, { eventType: 'audit_started' }),
     ...[5, 6, 7].map((i) => violation(i, 'violation_audited', 'K8sRequiredLabels', 'must-have-owner', 'deny')),
     decisionRecord(21, { eventType: 'audit_completed', extra: { totals: { violations: 3 } } }),
+    // The lifecycle: cm-5 and cm-6 start violating, cm-5 is fixed; cm-7's pair is resolved without being opened here.
+    ...[5, 6].map((i) => lifecycle(i, 'violation_opened', '2026-11-24T11:00:00.000Z')),
+    ...[5, 7].map((i) => lifecycle(i, 'violation_resolved', '2026-11-24T11:01:00.000Z')),
   ];
 }
 
 const EXPECTED = {
-  unique: 16,
-  duplicates: 7,
-  byEventType: { admission_decision: 6, violation_admission: 5, audit_started: 1, violation_audited: 3, audit_completed: 1 },
+  unique: 20,
+  duplicates: 8,
+  byEventType: { admission_decision: 6, violation_admission: 5, audit_started: 1, violation_audited: 3, audit_completed: 1, violation_opened: 2, violation_resolved: 2 },
   byVerdict: { allowed: 4, denied: 2 },
   violationsByConstraint: { 'K8sRequiredLabels/must-have-owner (deny)': 6, 'K8sNoPrivilegedContainers/no-privileged (warn)': 2 },
+  openViolationsByConstraint: { 'K8sRequiredLabels/must-have-owner': 1 },
 };
 
-/** Sends every record, then 7 of them again (same decisionId: what a resend after a lost ack delivers). */
+/** Sends every record, then 8 of them again (same decisionId: what a resend after a lost ack delivers). */
 async function sendWithDuplicates(socket: string, sent: Record<string, unknown>[]): Promise<void> {
-  const again = [0, 2, 6, 9, 11, 12, 15].map((i) => sent[i]!);
+  const again = [0, 2, 6, 9, 11, 12, 15, 17].map((i) => sent[i]!);
   const client = await Client.connect(socket);
   await client.write([...sent, ...again].map((r) => JSON.stringify(r) + '\n').join(''));
   await client.waitAck(sent.length + again.length);
@@ -96,6 +102,18 @@ t.test('deduplication memory is bounded by entries and by time', async (t) => {
   t.equal(ids.size, 1);
 });
 
+t.test('the lifecycle view keeps the latest event per violation, whatever order they arrive in', async (t) => {
+  const summary = new Summary();
+  const event = (decisionId: string, eventType: string, minute: number, resourceName: string) =>
+    summary.add({ decisionId, eventType, timestamp: `2026-11-24T11:0${minute}:00.000Z`, kind: 'K8sRequiredLabels', name: 'owner', resourceKind: 'Pod', resourceNamespace: 'a', resourceName });
+  event('1', 'violation_resolved', 2, 'late-open');
+  event('2', 'violation_opened', 1, 'late-open');
+  event('3', 'violation_opened', 1, 'still-open');
+  event('4', 'violation_opened', 3, 'reopened');
+  event('5', 'violation_resolved', 2, 'reopened');
+  t.same(summary.openViolationsByConstraint, { 'K8sRequiredLabels/owner': 2 }, 'still-open and reopened');
+});
+
 t.test('the Kafka consumer sees each record once and counts exactly', async (t) => {
   t.setTimeout(240_000);
   const kafka = await startKafka();
@@ -109,9 +127,9 @@ t.test('the Kafka consumer sees each record once and counts exactly', async (t) 
   await sendWithDuplicates(exp.socket, sent);
   const delivered = await waitFor('delivery to Kafka', async () => {
     const n = await metric(exp.metricsUrl, 'exporter_records_delivered_total', { sink: 'kafka' });
-    return n >= 23 ? n : undefined;
+    return n >= 28 ? n : undefined;
   }, 60_000, 200);
-  t.equal(delivered, 23, 'every line delivered, duplicates included');
+  t.equal(delivered, 28, 'every line delivered, duplicates included');
   const consumer = startConsumer(t, 'kafka-consumer.mjs', { KAFKA_BROKERS: kafka.broker, KAFKA_TOPIC: 'gatekeeper-decisions', KAFKA_GROUP: 'example-test' });
   await expectExactly(t, consumer, sent, EXPECTED);
 });
@@ -138,11 +156,11 @@ t.test('the Dapr subscriber sees each record once, in either data content type, 
   );
   const sent = records();
   await sendWithDuplicates(exp.socket, sent);
-  const expected = { ...EXPECTED, duplicates: 23 + EXPECTED.duplicates };
+  const expected = { ...EXPECTED, duplicates: 28 + EXPECTED.duplicates };
   const served = await waitFor('GET /summary to count every delivery', async () => {
     const s = (await (await fetch(`http://127.0.0.1:${appPort}/summary`)).json()) as typeof EXPECTED;
-    return s.unique + s.duplicates >= 46 ? s : undefined;
+    return s.unique + s.duplicates >= 56 ? s : undefined;
   }, 90_000, 200);
-  t.same(served, expected, 'GET /summary: 23 lines delivered by each of two sinks, 16 records');
+  t.same(served, expected, 'GET /summary: 28 lines delivered by each of two sinks, 20 records');
   await expectExactly(t, consumer, sent, expected);
 });
