@@ -134,7 +134,7 @@ t.test('the Kafka consumer sees each record once and counts exactly', async (t) 
   await expectExactly(t, consumer, sent, EXPECTED);
 });
 
-t.test('the Dapr subscriber sees each record once, in either data content type, and counts exactly', async (t) => {
+t.test('the Dapr subscriber sees each record once, in each shape the sink publishes, and counts exactly', async (t) => {
   t.setTimeout(240_000);
   const redis = await startRedis();
   t.teardown(() => redis.stop());
@@ -150,17 +150,26 @@ t.test('the Dapr subscriber sees each record once, in either data content type, 
   const exp = await startExporter(
     t,
     dir,
-    // Two sinks publishing every record to the one topic, as a string (Gatekeeper's way) and as a JSON object.
-    { sinks: ['text/plain', 'application/json'].map((dataContentType, i) => ({ name: `dapr-${i}`, type: 'dapr', component: 'pubsub', topic: 'gatekeeper-decisions', dataContentType, retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } })) },
+    // Three sinks publishing every record to the one topic: as a string (Gatekeeper's way), as a JSON object, raw.
+    {
+      sinks: [{ dataContentType: 'text/plain' }, { dataContentType: 'application/json' }, { envelope: 'raw' }].map((shape, i) => ({
+        name: `dapr-${i}`,
+        type: 'dapr',
+        component: 'pubsub',
+        topic: 'gatekeeper-decisions',
+        ...shape,
+        retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 },
+      })),
+    },
     { env: { DAPR_HTTP_PORT: String(pub.httpPort) } },
   );
   const sent = records();
   await sendWithDuplicates(exp.socket, sent);
-  const expected = { ...EXPECTED, duplicates: 28 + EXPECTED.duplicates };
+  const expected = { ...EXPECTED, duplicates: 2 * 28 + EXPECTED.duplicates };
   const served = await waitFor('GET /summary to count every delivery', async () => {
     const s = (await (await fetch(`http://127.0.0.1:${appPort}/summary`)).json()) as typeof EXPECTED;
-    return s.unique + s.duplicates >= 56 ? s : undefined;
+    return s.unique + s.duplicates >= 3 * 28 ? s : undefined;
   }, 90_000, 200);
-  t.same(served, expected, 'GET /summary: 28 lines delivered by each of two sinks, 20 records');
+  t.same(served, expected, 'GET /summary: 28 lines delivered by each of three sinks, 20 records');
   await expectExactly(t, consumer, sent, expected);
 });
