@@ -76,7 +76,7 @@ function startConsumer(t: Test, script: string, env: Record<string, string>): Co
 
 async function expectExactly(t: Test, consumer: Consumer, sent: Record<string, unknown>[], expected: typeof EXPECTED): Promise<void> {
   const deliveries = expected.unique + expected.duplicates;
-  const seen = await waitFor(
+  const seen = (await waitFor(
     `the consumer's summary to count ${deliveries} deliveries; output: ${consumer.proc.output().slice(-2000)}`,
     () => {
       const l = consumer.latest();
@@ -84,7 +84,7 @@ async function expectExactly(t: Test, consumer: Consumer, sent: Record<string, u
     },
     90_000,
     200,
-  );
+  ))!;
   t.same(seen.summary, expected, 'counts by eventType, verdict and constraint, duplicates dropped');
   t.same([...seen.ids].sort(), sent.map((r) => r['decisionId'] as string).sort(), 'each decisionId seen exactly once');
   await consumer.proc.kill('SIGTERM');
