@@ -1,5 +1,5 @@
 // The Grafana dashboard the chart ships: rendered only when enabled, valid JSON in a ConfigMap Grafana's sidecar picks up,
-// every panel query parsed by the real promtool, and every metric a query names exposed by the real programs (the
+// every panel query parsed by the real promtool, every metric a query names exposed by the real programs (the
 // exporter and a webhook started here, exporting to it; the audit's registry from the built module).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
+import { Registry } from 'prom-client';
+import { registerClientMetrics } from '../../exporter/dist/client/metrics.js';
 import { AuditMetrics } from '../../gatekeeper/dist/k8s/audit-metrics.js';
+import { WebhookMetrics } from '../../gatekeeper/dist/webhook/metrics.js';
 import { HttpsClient, selfSignedCertDir } from '../../gatekeeper/test/webhook-helpers.js';
 import { runCli, shortDir, startExporter } from '../../exporter/test/helpers/exporter.js';
 import { bins, peerPath, repoRoot } from '../helpers/peers.js';
@@ -51,6 +54,17 @@ function metricNames(expr: string): string[] {
   }
   return names;
 }
+
+/** Label names an expression groups by or matches on. */
+function labelNames(expr: string): string[] {
+  return [
+    ...[...expr.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim())),
+    ...[...expr.matchAll(/\{([^}]*)\}/g)].flatMap((m) => [...m[1]!.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1]!)),
+  ].filter(Boolean);
+}
+
+/** Labels Prometheus (or the Prometheus Operator) adds to every scraped series, and the histogram bucket label. */
+const TARGET_LABELS = new Set(['namespace', 'pod', 'job', 'instance', 'endpoint', 'service', 'container', 'le']);
 
 function allPanels(panels: Panel[]): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
@@ -187,4 +201,24 @@ t.test('every metric a query uses is one the exporter or the engine really expos
     for (const name of names) t.ok(exposed.has(name), `${q.panel}: ${name} is exposed`);
   }
   t.notOk(exposed.has('exporter_queue_depth_total'), 'a misspelt name is not exposed (the check can fail)');
+});
+
+t.test('every label a query groups by or matches on is one of its metrics\' labels or a target label', async (t) => {
+  const labelsOf = new Map<string, string[]>();
+  const listed = await runCli(['metrics']);
+  for (const [, name, labels] of listed.out.matchAll(/^(\w+)(?:\{(.*)\})?$/gm)) labelsOf.set(name!, labels ? labels.split(',') : []);
+  const client = new Registry();
+  registerClientMetrics(client, 'exporter_client_', () => ({}) as never);
+  for (const registry of [new WebhookMetrics({ defaultMetrics: false }).registry, new AuditMetrics().registry, client]) {
+    for (const m of registry.getMetricsAsArray()) labelsOf.set(m.name, (m as unknown as { labelNames: string[] }).labelNames ?? []);
+  }
+  t.same(labelsOf.get('exporter_queue_depth'), ['sink']);
+  t.same(labelsOf.get('gatekeeper_validation_request_count'), ['admission_status', 'admission_dryrun']);
+  t.same(labelsOf.get('exporter_client_records_dropped_total'), ['reason']);
+  const base = (name: string) => (labelsOf.has(name) ? name : name.replace(/_(bucket|sum|count)$/, ''));
+  for (const q of queries) {
+    const own = new Set(metricNames(q.expr).flatMap((m) => labelsOf.get(base(m)) ?? []));
+    for (const label of labelNames(q.expr)) t.ok(TARGET_LABELS.has(label) || own.has(label), `${q.panel}: label ${label} is on ${metricNames(q.expr).join(', ')}`);
+  }
+  t.same(labelNames('sum by (sink) (rate(exporter_queue_bytes{reason="x"}[5m]))'), ['sink', 'reason'], 'labels are found (the check can fail)');
 });
