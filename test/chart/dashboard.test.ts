@@ -1,10 +1,12 @@
 // The Grafana dashboard the chart ships: rendered only when enabled, valid JSON in a ConfigMap Grafana's sidecar picks up,
 // every panel query parsed by the real promtool, every metric a query names exposed by the real programs (the
-// exporter and a webhook started here, exporting to it; the audit's registry from the built module).
+// exporter and a webhook started here, exporting to it; the audit's registry from the built module), every label it
+// uses one of its metrics' labels.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { Registry } from 'prom-client';
@@ -70,12 +72,16 @@ function allPanels(panels: Panel[]): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
 }
 
-function run(bin: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
+const execFileAsync = promisify(execFile);
+
+async function promtool(args: string[], cwd: string): Promise<{ code: number; out: string }> {
+  try {
+    const r = await execFileAsync(peerPath('promtool'), args, { cwd, timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
 }
 
 /** Every series name a Prometheus text exposition can hold, from its `# TYPE` lines (histograms and summaries expanded). */
@@ -95,7 +101,7 @@ async function promtoolCheck(exprs: string[]): Promise<{ code: number; out: stri
   try {
     const rules = exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr }));
     await writeFile(path.join(dir, 'rules.yaml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
-    return await run(peerPath('promtool'), ['check', 'rules', 'rules.yaml'], dir);
+    return await promtool(['check', 'rules', 'rules.yaml'], dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
