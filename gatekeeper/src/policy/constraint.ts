@@ -143,13 +143,18 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
 const severity: Record<string, number> = { deny: 3, warn: 2, dryrun: 1 };
 
 /**
- * The action that applies at an enforcement point, or undefined when the constraint does not apply there.
- * deny/dryrun/warn apply everywhere; scoped picks the actions listed for the point (or `*`), the strictest first;
- * anything else is "unrecognized" (reported, never enforced).
+ * The actions that apply at an enforcement point, the strictest first, or undefined when the constraint does not apply
+ * there. deny/dryrun/warn apply everywhere; scoped takes every action listed for the point (or `*`): each one applies
+ * (a deny and a warn on one point both happen); anything else is "unrecognized" (reported, never enforced).
  */
-export function effectiveAction(c: ParsedConstraint, point: string): string | undefined {
-  if (c.enforcementAction !== 'scoped') return KNOWN_ACTIONS.includes(c.enforcementAction) ? c.enforcementAction : 'unrecognized';
-  const actions = c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action);
+export function actionsAt(c: ParsedConstraint, point: string): string[] | undefined {
+  if (c.enforcementAction !== 'scoped') return [KNOWN_ACTIONS.includes(c.enforcementAction) ? c.enforcementAction : 'unrecognized'];
+  const actions = [...new Set(c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action))];
   if (!actions.length) return undefined;
-  return actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0))[0];
+  return actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0));
+}
+
+/** The strictest action at an enforcement point (see actionsAt). */
+export function effectiveAction(c: ParsedConstraint, point: string): string | undefined {
+  return actionsAt(c, point)?.[0];
 }
