@@ -80,6 +80,36 @@ export function checkSchema(schema: Record<string, unknown> | undefined, templat
 
 const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * spec.parameters with the template schema's `default:` values filled in, as the API server's structural defaulting
+ * (and Gatekeeper's ApplyDefaultParams) does: a missing property, or a null one that is not nullable, takes its default;
+ * then every property, item and additionalProperties value is defaulted in turn (defaults included). Absent parameters
+ * stay absent (`{}`) unless the schema's root has a default. The constraint object itself is not changed.
+ */
+export function withDefaults(parameters: unknown, schema: Record<string, unknown> | undefined): unknown {
+  if (!schema) return parameters ?? {};
+  if (parameters === undefined || parameters === null) return schema.default !== undefined ? defaulted(structuredClone(schema.default), schema) : {};
+  return defaulted(structuredClone(parameters), schema);
+}
+
+function defaulted(x: unknown, s: Record<string, any> | undefined): unknown {
+  if (!s || typeof s !== 'object') return x;
+  if (isObj(x)) {
+    const props: Record<string, any> = isObj(s.properties) ? s.properties : {};
+    for (const [k, prop] of Object.entries(props)) {
+      if (!isObj(prop) || prop.default === undefined) continue;
+      if (!(k in x) || (x[k] === null && prop.nullable !== true)) x[k] = structuredClone(prop.default);
+    }
+    for (const k of Object.keys(x)) {
+      if (isObj(props[k])) x[k] = defaulted(x[k], props[k]);
+      else if (isObj(s.additionalProperties)) x[k] = defaulted(x[k], s.additionalProperties);
+    }
+  } else if (Array.isArray(x) && isObj(s.items)) {
+    for (let i = 0; i < x.length; i++) x[i] = defaulted(x[i], s.items);
+  }
+  return x;
+}
+
 export function parseConstraint(obj: unknown, template: { name: string; schema?: Record<string, unknown> } | undefined): ParsedConstraint {
   if (!isObj(obj)) throw new ConstraintError('a constraint must be an object');
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -102,7 +132,7 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
     throw e;
   }
 
-  const parameters = spec.parameters ?? {};
+  const parameters = withDefaults(spec.parameters, template.schema);
   if (template.schema) {
     const validate = validatorFor(template.schema, template.name);
     if (!validate(parameters)) {
