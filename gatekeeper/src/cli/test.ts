@@ -1,77 +1,134 @@
-// `gatekeeper test FILES...` (like gator test): templates, constraints and objects from the same files; every object
-// is reviewed against every matching constraint; violations printed as text or JSON; exit 1 when any is a deny.
+// `gatekeeper test` as `gator test`: objects from -f/--filename files and folders (repeatable), positional paths and
+// standard input; the templates and constraints among them are loaded, every object is data.inventory and is reviewed
+// at gator.gatekeeper.sh; results as gator prints them (text, -o json|yaml, --stats, --deny-only); exit 1 when a
+// result denies or the input cannot be used (gator's codes), else 0.
+import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { ENFORCEMENT_POINTS, PolicyEngine, type Violation } from '../policy/engine.js';
-import { loadPolicyFiles, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
-import { addEngineOptions, engineOptions, type EngineFlags } from './engine-options.js';
+import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest } from '../policy/engine.js';
+import { loadObjects, missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
+import { addEngineOptions, collect, engineOptions, type EngineFlags } from './engine-options.js';
+import { formatResults, isDeny, sortResults, TARGET, type GatorResult, type StatsEntry } from './test-output.js';
 
 interface TestFlags extends EngineFlags {
-  output: 'text' | 'json';
+  filename: string[];
+  output: string;
+  denyOnly?: boolean;
+  stats?: boolean;
+  verbose?: boolean;
   inventory: boolean;
 }
 
-interface ObjectViolations {
-  object: { apiVersion?: string; kind?: string; namespace?: string; name?: string; source: string };
-  violations: Violation[];
+/** gator reads standard input unless it is a character device (a terminal, /dev/null): piped, redirected, a socket. */
+function readStdin(): LoadedObject[] {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(0);
+  } catch {
+    return [];
+  }
+  if (st.isCharacterDevice()) return [];
+  return parseObjects(fs.readFileSync(0, 'utf8'), 'stdin');
+}
+
+const isAdmissionReview = (o: Record<string, any>) => o.kind === 'AdmissionReview' && splitApiVersion(o.apiVersion).group === 'admission.k8s.io';
+
+async function test(engine: PolicyEngine, objects: LoadedObject[], flags: TestFlags, log: (line: string) => void): Promise<{ results: GatorResult[]; stats: StatsEntry[] }> {
+  for (const o of objects) {
+    const bad = missingKind(o.obj);
+    if (bad) throw new Error(`reading ${o.source}: invalid request object: ${bad}`);
+  }
+  const files = sortObjects(objects);
+  const added = await Promise.all(files.templates.map((t) => engine.upsertTemplate(t.obj)));
+  added.forEach((r, i) => {
+    if (r.errors.length) throw new Error(`auditing objects: adding template ${JSON.stringify(files.templates[i]!.obj.metadata?.name)}: ${r.errors.join('; ')}`);
+  });
+  for (const c of files.constraints) {
+    try {
+      engine.upsertConstraint(c.obj);
+    } catch (e) {
+      throw new Error(`auditing objects: adding constraint ${JSON.stringify(c.obj.metadata?.name)}: ${(e as Error).message}`);
+    }
+  }
+  const namespaces = new Map<string, Record<string, any>>();
+  for (const o of objects) {
+    if (o.obj.kind === 'Namespace' && splitApiVersion(o.obj.apiVersion).group === '' && o.obj.metadata?.name) namespaces.set(o.obj.metadata.name, o.obj);
+    if (flags.inventory && !isAdmissionReview(o.obj)) {
+      try {
+        engine.addInventory(o.obj);
+      } catch {
+        // an object without a name has no place in data.inventory; it is still reviewed
+      }
+    }
+  }
+  const results: GatorResult[] = [];
+  const stats: StatsEntry[] = [];
+  for (const o of objects) {
+    const review: ReviewRequest = isAdmissionReview(o.obj) ? reviewFromAdmissionReview(o.obj) : reviewFromObject(o.obj);
+    const target = (review.object ?? review.oldObject) as Record<string, any>;
+    const opts: ReviewOptions = { enforcementPoint: ENFORCEMENT_POINTS.gator };
+    // The Namespaces among the inputs are the ones namespaceSelector knows (also with --no-inventory), as in gator.
+    if (review.namespace) opts.namespace = namespaces.get(review.namespace) ?? null;
+    const r = await engine.review(review, opts);
+    for (const v of r.violations) {
+      const res: GatorResult = {
+        target: TARGET,
+        msg: v.msg,
+        constraint: engine.getConstraint(v.constraint.kind, v.constraint.name)?.raw ?? { kind: v.constraint.kind, metadata: { name: v.constraint.name } },
+        enforcementAction: v.constraint.enforcementAction,
+        violatingObject: target,
+        trace: null,
+      };
+      if (v.details !== undefined) res.metadata = { details: v.details };
+      if (v.enforcementActions) res.scopedActions = v.enforcementActions;
+      results.push(res);
+    }
+    const id = `${target?.apiVersion ?? ''}/${target?.kind ?? ''} ${target?.metadata?.namespace ? target.metadata.namespace + '/' : ''}${target?.metadata?.name ?? ''}`;
+    const source = { type: 'engine', value: 'gatekeeper' };
+    stats.push({
+      scope: 'object',
+      statsFor: id,
+      stats: [
+        { name: 'reviewRunTimeNS', value: Math.round(r.durationMs * 1e6), source },
+        { name: 'constraintCount', value: r.evaluatedConstraints, source },
+      ],
+    });
+    if (flags.verbose) log(`reviewed ${id} (${o.source}): ${r.evaluatedConstraints} constraint(s) evaluated, ${r.violations.length} result(s), ${r.durationMs.toFixed(2)} ms`);
+  }
+  return { results: sortResults(results), stats };
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('test')
-    .description('evaluate the manifests in FILES against the templates and constraints among them and print the violations')
-    .argument('<paths...>', 'files or folders of YAML/JSON (multi-document) holding templates, constraints and objects')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .description('evaluate resources against the ConstraintTemplates and constraints among them, as gator test; exit 1 when one is denied')
+    .argument('[paths...]', 'files or folders of YAML/JSON (multi-document), like -f')
+    .option('-f, --filename <path>', 'a file or folder of Kubernetes resources; repeatable (standard input is read too unless it is a terminal or /dev/null)', collect, [])
+    .addOption(new Option('-o, --output <format>', 'output format (default: one line per result)').choices(['json', 'yaml', 'default']).default('default'))
+    .option('--deny-only', 'print only the results that deny')
+    .option('--stats', 'add per-object evaluation statistics (json and yaml output)')
+    .option('-v, --verbose', 'print each reviewed object with its counts and time on standard error')
     .option('--no-inventory', 'do not offer the objects to referential policies as data.inventory');
   addEngineOptions(cmd, { logLevel: 'warn' });
   cmd.action(async (paths: string[], flags: TestFlags) => {
-    const logger = pino({ level: flags.logLevel }, pino.destination(2));
-    const engine = await PolicyEngine.create(engineOptions(flags, logger));
-    const files = await loadPolicyFiles(paths);
-    const problems: string[] = [];
-    const results = await Promise.all(files.templates.map((t) => engine.upsertTemplate(t.obj)));
-    results.forEach((r, i) => r.errors.forEach((e) => problems.push(`${files.templates[i]!.source}: ${e}`)));
-    for (const c of files.constraints) {
+    try {
+      let objects: LoadedObject[];
       try {
-        engine.upsertConstraint(c.obj);
+        objects = [...(await loadObjects([...flags.filename, ...paths])), ...readStdin()];
       } catch (e) {
-        problems.push(`${c.source}: ${(e as Error).message}`);
+        throw new Error(`reading: ${(e as Error).message}`);
       }
+      if (!objects.length) throw new Error('no input data identified');
+      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      const engine = await PolicyEngine.create(engineOptions(flags, logger));
+      const { results, stats } = await test(engine, objects, flags, (line) => console.error(line));
+      const shown = flags.denyOnly ? results.filter(isDeny) : results;
+      process.stdout.write(formatResults(flags.output, shown, flags.stats && flags.output !== 'default' ? stats : undefined));
+      process.exitCode = results.some(isDeny) ? 1 : 0;
+    } catch (e) {
+      // gator exits 1 for unusable input as for a deny: the message says which.
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exitCode = 1;
     }
-    if (flags.inventory) {
-      for (const o of files.others) {
-        if (o.obj.kind === 'AdmissionReview') continue;
-        try {
-          engine.addInventory(o.obj);
-        } catch {
-          // objects without a name cannot be in the inventory; they are still reviewed
-        }
-      }
-    }
-    const out: ObjectViolations[] = [];
-    for (const o of files.others) {
-      const isReview = o.obj.kind === 'AdmissionReview' && splitApiVersion(o.obj.apiVersion).group === 'admission.k8s.io';
-      const review = isReview ? reviewFromAdmissionReview(o.obj) : reviewFromObject(o.obj);
-      const r = await engine.review(review, { enforcementPoint: ENFORCEMENT_POINTS.gator });
-      if (!r.violations.length) continue;
-      const target = (isReview ? review.object ?? review.oldObject : o.obj) as any;
-      out.push({
-        object: { apiVersion: target?.apiVersion, kind: target?.kind, namespace: target?.metadata?.namespace, name: target?.metadata?.name, source: o.source },
-        violations: r.violations,
-      });
-    }
-    for (const p of problems) console.error(`error: ${p}`);
-    if (flags.output === 'json') {
-      console.log(JSON.stringify(out.flatMap((o) => o.violations.map((v) => ({ object: o.object, constraint: v.constraint, enforcementAction: v.enforcementAction, msg: v.msg, details: v.details }))), null, 2));
-    } else {
-      for (const o of out) {
-        const id = `${o.object.kind ?? '?'} ${o.object.namespace ? o.object.namespace + '/' : ''}${o.object.name ?? '?'}`;
-        for (const v of o.violations) console.log(`${id} (${o.object.source}): [${v.constraint.name}] ${v.msg} (${v.constraint.kind}, ${v.enforcementAction})`);
-      }
-      const count = out.reduce((n, o) => n + o.violations.length, 0);
-      console.log(`${count} violation(s) in ${out.length} object(s) of ${files.others.length}`);
-    }
-    const denied = out.some((o) => o.violations.some((v) => v.enforcementAction === 'deny'));
-    process.exitCode = problems.length ? 2 : denied ? 1 : 0;
   });
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConstraintError, ENFORCEMENT_POINTS, PolicyEngine, type ReviewRequest } from '../policy/engine.js';
-import { parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
+import { missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 import { parseTemplate } from '../templates/template.js';
 import { checkAssertion } from './assertion.js';
 import type { Case, Suite, Test } from './suite.js';
@@ -24,6 +24,7 @@ export interface RunOptions {
   onResult?: (r: CaseResult) => void;
 }
 
+/** The objects of a case file, refused as gator refuses them: none at all, or one without kind. */
 async function readObjects(file: string): Promise<Array<Record<string, any>>> {
   let text: string;
   try {
@@ -31,12 +32,18 @@ async function readObjects(file: string): Promise<Array<Record<string, any>>> {
   } catch {
     throw new Error(`${file}: no such file`);
   }
-  return parseObjects(text, file).map((o) => o.obj);
+  const objs = parseObjects(text, file).map((o) => o.obj);
+  for (const o of objs) {
+    const bad = missingKind(o);
+    if (bad) throw new Error(`reading "${file}": invalid yaml: ${bad}`);
+  }
+  if (!objs.length) throw new Error(`missing objects: path "${file}" defines no YAML objects`);
+  return objs;
 }
 
 async function readOne(file: string, what: string): Promise<Record<string, any>> {
   const objs = await readObjects(file);
-  if (objs.length !== 1) throw new Error(`${what} ${file} defines ${objs.length} objects, want exactly 1`);
+  if (objs.length !== 1) throw new Error(`${what} file must contain exactly one object: "${file}" defines ${objs.length} objects`);
   return objs[0]!;
 }
 
@@ -137,7 +144,13 @@ export class SuiteRunner {
     const obj = await readOne(path.join(dir, c.object), 'object');
     this.engine.clearInventory();
     for (const inv of c.inventory ?? []) {
-      for (const o of await readObjects(path.join(dir, inv))) this.engine.addInventory(o);
+      for (const o of await readObjects(path.join(dir, inv))) {
+        try {
+          this.engine.addInventory(o);
+        } catch (e) {
+          throw new Error(`unable to add object to data.inventory: ${(e as Error).message}`);
+        }
+      }
     }
     const review: ReviewRequest = isAdmissionReview(obj) ? reviewFromAdmissionReview(obj) : reviewFromObject(obj);
     const result = await this.engine.review(review, { enforcementPoint: ENFORCEMENT_POINTS.gator });
