@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { register as registerVerify } from './verify.js';
 import { register as registerTest } from './test.js';
+import { register as registerExpand } from './expand.js';
 import { register as registerWebhook } from './webhook.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerRun } from './run.js';
@@ -11,6 +12,7 @@ const program = new Command();
 program.name('gatekeeper').description('Policy engine in the mould of OPA Gatekeeper').showHelpAfterError();
 registerVerify(program);
 registerTest(program);
+registerExpand(program);
 registerWebhook(program);
 registerAudit(program);
 registerRun(program);

@@ -25,6 +25,13 @@ export interface StatsEntry {
   stats: Array<{ name: string; value: number; source: { type: string; value: string } }>;
 }
 
+/** A copy with every object's keys sorted, as Go's encoders write maps. */
+export function sortedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedKeys);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedKeys((v as Record<string, unknown>)[k])]));
+}
+
 /** Whether a result makes gator exit 1: a deny, directly or among the scoped actions. */
 export const isDeny = (r: GatorResult) => r.enforcementAction === 'deny' || !!r.scopedActions?.includes('deny');
 
@@ -47,11 +54,11 @@ function text(results: GatorResult[]): string {
 /** Go's yaml.v3 encoding of a GatorResult after its JSON round trip (YamlGatorResult). */
 function yamlFriendly(r: GatorResult): Record<string, unknown> {
   const result: Record<string, unknown> = { target: r.target, msg: r.msg };
-  result['metadata'] = r.metadata ?? {};
-  result['constraint'] = { object: r.constraint };
+  result['metadata'] = sortedKeys(r.metadata ?? {});
+  result['constraint'] = { object: sortedKeys(r.constraint) };
   result['enforcementaction'] = r.enforcementAction;
   result['scopedenforcementactions'] = r.scopedActions ?? [];
-  return { result, violatingObject: r.violatingObject, trace: null };
+  return { result, violatingObject: sortedKeys(r.violatingObject), trace: null };
 }
 
 function yamlStats(s: StatsEntry): Record<string, unknown> {
@@ -61,7 +68,8 @@ function yamlStats(s: StatsEntry): Record<string, unknown> {
 export function formatResults(format: string, results: GatorResult[], stats?: StatsEntry[]): string {
   switch (format) {
     case 'json': {
-      const body = stats ? { results: results.length ? results : null, stats } : results.length ? results : null;
+      const list = results.map((r) => ({ ...r, ...(r.metadata ? { metadata: sortedKeys(r.metadata) } : {}), constraint: sortedKeys(r.constraint), violatingObject: sortedKeys(r.violatingObject) }));
+      const body = stats ? { results: list.length ? list : null, stats } : list.length ? list : null;
       return `${JSON.stringify(body, null, 4)}\n`;
     }
     case 'yaml': {

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest } from '../policy/engine.js';
+import { expanderFor, impliedViolations, type Expander, type Resultant } from '../expansion/expansion.js';
+import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest, type ReviewResult } from '../policy/engine.js';
 import { loadObjects, missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
 import { addEngineOptions, collect, engineOptions, type EngineFlags } from './engine-options.js';
 import { formatResults, isDeny, sortResults, TARGET, type GatorResult, type StatsEntry } from './test-output.js';
@@ -30,6 +31,8 @@ function readStdin(): LoadedObject[] {
   if (st.isCharacterDevice()) return [];
   return parseObjects(fs.readFileSync(0, 'utf8'), 'stdin');
 }
+
+const DEFAULT_NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } };
 
 const isAdmissionReview = (o: Record<string, any>) => o.kind === 'AdmissionReview' && splitApiVersion(o.apiVersion).group === 'admission.k8s.io';
 
@@ -61,16 +64,44 @@ async function test(engine: PolicyEngine, objects: LoadedObject[], flags: TestFl
       }
     }
   }
+  let expander: Expander;
+  try {
+    expander = expanderFor(objects.map((o) => o.obj));
+  } catch (e) {
+    throw new Error(`auditing objects: error creating expander: ${(e as Error).message}`);
+  }
   const results: GatorResult[] = [];
   const stats: StatsEntry[] = [];
-  for (const o of objects) {
-    const review: ReviewRequest = isAdmissionReview(o.obj) ? reviewFromAdmissionReview(o.obj) : reviewFromObject(o.obj);
-    const target = (review.object ?? review.oldObject) as Record<string, any>;
+  const source = { type: 'engine', value: 'gatekeeper' };
+  const review = async (req: ReviewRequest): Promise<ReviewResult> => {
     const opts: ReviewOptions = { enforcementPoint: ENFORCEMENT_POINTS.gator };
-    // The Namespaces among the inputs are the ones namespaceSelector knows (also with --no-inventory), as in gator.
-    if (review.namespace) opts.namespace = namespaces.get(review.namespace) ?? null;
-    const r = await engine.review(review, opts);
-    for (const v of r.violations) {
+    // The Namespaces among the inputs are the ones namespaceSelector knows (also with --no-inventory); gator assumes
+    // that "default" exists.
+    if (req.namespace) opts.namespace = namespaces.get(req.namespace) ?? (req.namespace === 'default' ? DEFAULT_NAMESPACE : null);
+    return engine.review(req, opts);
+  };
+  for (const o of objects) {
+    const req: ReviewRequest = isAdmissionReview(o.obj) ? reviewFromAdmissionReview(o.obj) : reviewFromObject(o.obj);
+    const target = (req.object ?? req.oldObject) as Record<string, any>;
+    const r = await review(req);
+    const violations = [...r.violations];
+    let evaluated = r.evaluatedConstraints;
+    let durationMs = r.durationMs;
+    if (!isAdmissionReview(o.obj)) {
+      let resultants: Resultant[];
+      try {
+        resultants = expander.expand(o.obj);
+      } catch (e) {
+        throw new Error(`auditing objects: expanding resource ${target?.metadata?.name ?? ''}: ${(e as Error).message}`);
+      }
+      for (const res of resultants) {
+        const generated = await review({ ...reviewFromObject(res.obj), source: 'Generated' });
+        violations.push(...impliedViolations(res, generated.violations));
+        evaluated += generated.evaluatedConstraints;
+        durationMs += generated.durationMs;
+      }
+    }
+    for (const v of violations) {
       const res: GatorResult = {
         target: TARGET,
         msg: v.msg,
@@ -84,16 +115,15 @@ async function test(engine: PolicyEngine, objects: LoadedObject[], flags: TestFl
       results.push(res);
     }
     const id = `${target?.apiVersion ?? ''}/${target?.kind ?? ''} ${target?.metadata?.namespace ? target.metadata.namespace + '/' : ''}${target?.metadata?.name ?? ''}`;
-    const source = { type: 'engine', value: 'gatekeeper' };
     stats.push({
       scope: 'object',
       statsFor: id,
       stats: [
-        { name: 'reviewRunTimeNS', value: Math.round(r.durationMs * 1e6), source },
-        { name: 'constraintCount', value: r.evaluatedConstraints, source },
+        { name: 'reviewRunTimeNS', value: Math.round(durationMs * 1e6), source },
+        { name: 'constraintCount', value: evaluated, source },
       ],
     });
-    if (flags.verbose) log(`reviewed ${id} (${o.source}): ${r.evaluatedConstraints} constraint(s) evaluated, ${r.violations.length} result(s), ${r.durationMs.toFixed(2)} ms`);
+    if (flags.verbose) log(`reviewed ${id} (${o.source}): ${evaluated} constraint(s) evaluated, ${violations.length} result(s), ${durationMs.toFixed(2)} ms`);
   }
   return { results: sortResults(results), stats };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConstraintError, ENFORCEMENT_POINTS, PolicyEngine, type ReviewRequest } from '../policy/engine.js';
 import { missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 import { parseTemplate } from '../templates/template.js';
+import { expanderFor, impliedViolations, type Expander } from '../expansion/expansion.js';
 import { checkAssertion } from './assertion.js';
 import type { Case, Suite, Test } from './suite.js';
 
@@ -125,6 +126,12 @@ export class SuiteRunner {
     }
     if (constraintError) return fail(`adding constraint: ${(constraintError as Error).message}`);
     void kind;
+    let expander: Expander | undefined;
+    try {
+      if (test.expansion) expander = expanderFor(await readObjects(path.join(dir, test.expansion)));
+    } catch (e) {
+      return fail(`reading expansion: ${(e as Error).message}`);
+    }
 
     for (const c of test.cases) {
       if (c.skip || !wanted(c)) {
@@ -132,13 +139,13 @@ export class SuiteRunner {
         continue;
       }
       const caseStart = performance.now();
-      const error = await this.runCase(dir, c).catch((e: Error) => e.message);
+      const error = await this.runCase(dir, c, expander).catch((e: Error) => e.message);
       emit({ suite: suite.path, test: test.name, case: c.name, status: error ? 'fail' : 'pass', error, durationMs: performance.now() - caseStart });
     }
   }
 
   /** Returns undefined when every assertion holds, else what was expected and what came. */
-  private async runCase(dir: string, c: Case): Promise<string | undefined> {
+  private async runCase(dir: string, c: Case, expander?: Expander): Promise<string | undefined> {
     if (!c.object) return 'invalid case: must define object';
     if (!c.assertions.length) return 'invalid case: assertions must be non-empty';
     const obj = await readOne(path.join(dir, c.object), 'object');
@@ -153,8 +160,15 @@ export class SuiteRunner {
       }
     }
     const review: ReviewRequest = isAdmissionReview(obj) ? reviewFromAdmissionReview(obj) : reviewFromObject(obj);
-    const result = await this.engine.review(review, { enforcementPoint: ENFORCEMENT_POINTS.gator });
-    const messages = result.violations.map((v) => v.msg);
+    const point = { enforcementPoint: ENFORCEMENT_POINTS.gator };
+    const violations = (await this.engine.review(review, point)).violations;
+    if (expander && !isAdmissionReview(obj)) {
+      for (const r of expander.expand(obj)) {
+        const generated = await this.engine.review({ ...reviewFromObject(r.obj), source: 'Generated' }, point);
+        violations.push(...impliedViolations(r, generated.violations));
+      }
+    }
+    const messages = violations.map((v) => v.msg);
     for (const [i, a] of c.assertions.entries()) {
       const err = checkAssertion(a, messages);
       if (err) return `assertion ${i + 1}: ${err}`;

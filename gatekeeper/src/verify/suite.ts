@@ -19,6 +19,8 @@ export interface Test {
   name: string;
   template: string;
   constraint: string;
+  /** A file of ExpansionTemplates: each case's object is also reviewed as the resources it implies. */
+  expansion?: string;
   cases: Case[];
   invalid?: boolean;
   skip?: boolean;
@@ -94,6 +96,7 @@ function toSuite(doc: any, file: string): Suite {
       name: String(t?.name ?? `test-${i + 1}`),
       template: typeof t?.template === 'string' ? t.template : '',
       constraint: typeof t?.constraint === 'string' ? t.constraint : '',
+      ...(typeof t?.expansion === 'string' && t.expansion ? { expansion: t.expansion } : {}),
       invalid: t?.invalid === true,
       skip: t?.skip === true,
       cases: (Array.isArray(t?.cases) ? t.cases : []).map((c: any, j: number) => ({
