@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ConstraintError, ENFORCEMENT_POINTS, PolicyEngine, type ReviewRequest } from '../policy/engine.js';
 import { missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 import { parseTemplate } from '../templates/template.js';
-import { expanderFor, impliedViolations, type Expander } from '../expansion/expansion.js';
+import { expanderFor, impliedViolations, isExpansionTemplate, type Expander } from '../expansion/expansion.js';
 import { checkAssertion } from './assertion.js';
 import type { Case, Suite, Test } from './suite.js';
 
@@ -128,7 +128,12 @@ export class SuiteRunner {
     void kind;
     let expander: Expander | undefined;
     try {
-      if (test.expansion) expander = expanderFor(await readObjects(path.join(dir, test.expansion)));
+      if (test.expansion) {
+        const file = path.join(dir, test.expansion);
+        const objs = await readObjects(file);
+        if (!objs.every(isExpansionTemplate)) throw new Error(`not an Expansion Template: "${file}"`);
+        expander = expanderFor(objs);
+      }
     } catch (e) {
       return fail(`reading expansion: ${(e as Error).message}`);
     }
