@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { expanderFor } from '../expansion/expansion.js';
-import { loadObjects } from '../policy/load.js';
+import { readInputs } from './inputs.js';
 import { collect } from './engine-options.js';
 import { sortedKeys } from './test-output.js';
 
@@ -21,13 +21,13 @@ export function register(program: Command): void {
   program
     .command('expand')
     .description('expand generator resources (Deployments, CronJobs, ...) with the ExpansionTemplates among the inputs and print the resources they imply, as gator expand')
-    .argument('[paths...]', 'files or folders of YAML/JSON, like -n')
+    .argument('[paths...]', 'files or folders of YAML/JSON, like -n (standard input is read too unless it is a terminal or /dev/null)')
     .option('-n, --filename <path>', 'a file or folder of Kubernetes resources; repeatable', collect, [])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('-o, --outputfile <file>', 'write the output there (overwritten) instead of standard output')
     .action(async (paths: string[], flags: ExpandFlags) => {
       try {
-        const objects = (await loadObjects([...flags.filename, ...paths]).catch((e: Error) => Promise.reject(new Error(`reading: ${e.message}`)))).map((o) => o.obj);
+        const objects = (await readInputs([...flags.filename, ...paths])).map((o) => o.obj);
         if (!objects.length) throw new Error('no input data identified');
         let resultants: Array<Record<string, any>>;
         try {

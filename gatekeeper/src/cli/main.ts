@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { register as registerVerify } from './verify.js';
 import { register as registerTest } from './test.js';
 import { register as registerExpand } from './expand.js';
+import { register as registerSync } from './sync.js';
 import { register as registerWebhook } from './webhook.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerRun } from './run.js';
@@ -13,6 +14,7 @@ program.name('gatekeeper').description('Policy engine in the mould of OPA Gateke
 registerVerify(program);
 registerTest(program);
 registerExpand(program);
+registerSync(program);
 registerWebhook(program);
 registerAudit(program);
 registerRun(program);

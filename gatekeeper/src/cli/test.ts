@@ -2,12 +2,12 @@
 // standard input; the templates and constraints among them are loaded, every object is data.inventory and is reviewed
 // at gator.gatekeeper.sh; results as gator prints them (text, -o json|yaml, --stats, --deny-only); exit 1 when a
 // result denies or the input cannot be used (gator's codes), else 0.
-import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { expanderFor, impliedViolations, type Expander, type Resultant } from '../expansion/expansion.js';
 import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest, type ReviewResult } from '../policy/engine.js';
-import { loadObjects, missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
+import { missingKind, reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
+import { readInputs } from './inputs.js';
 import { addEngineOptions, collect, engineOptions, type EngineFlags } from './engine-options.js';
 import { formatResults, isDeny, sortResults, TARGET, type GatorResult, type StatsEntry } from './test-output.js';
 
@@ -18,18 +18,6 @@ interface TestFlags extends EngineFlags {
   stats?: boolean;
   verbose?: boolean;
   inventory: boolean;
-}
-
-/** gator reads standard input unless it is a character device (a terminal, /dev/null): piped, redirected, a socket. */
-function readStdin(): LoadedObject[] {
-  let st: fs.Stats;
-  try {
-    st = fs.fstatSync(0);
-  } catch {
-    return [];
-  }
-  if (st.isCharacterDevice()) return [];
-  return parseObjects(fs.readFileSync(0, 'utf8'), 'stdin');
 }
 
 const DEFAULT_NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } };
@@ -142,12 +130,7 @@ export function register(program: Command): void {
   addEngineOptions(cmd, { logLevel: 'warn' });
   cmd.action(async (paths: string[], flags: TestFlags) => {
     try {
-      let objects: LoadedObject[];
-      try {
-        objects = [...(await loadObjects([...flags.filename, ...paths])), ...readStdin()];
-      } catch (e) {
-        throw new Error(`reading: ${(e as Error).message}`);
-      }
+      const objects = await readInputs([...flags.filename, ...paths]);
       if (!objects.length) throw new Error('no input data identified');
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
       const engine = await PolicyEngine.create(engineOptions(flags, logger));

@@ -1,5 +1,6 @@
 // Reading policy files: YAML (multi-document) and JSON, files or folders (recursively), sorted into templates,
 // constraints and everything else; and the review Gatekeeper builds for a plain object (audit, gator).
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -115,6 +116,18 @@ export function reindentQuotedContinuations(text: string): string {
 
 export function isConstraint(obj: Record<string, any>): boolean {
   return typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('constraints.gatekeeper.sh/');
+}
+
+/** gator reads standard input unless it is a character device (a terminal, /dev/null): piped, redirected, a socket. */
+export function readStdinObjects(): LoadedObject[] {
+  let st: import('node:fs').Stats;
+  try {
+    st = fsSync.fstatSync(0);
+  } catch {
+    return [];
+  }
+  if (st.isCharacterDevice()) return [];
+  return parseObjects(fsSync.readFileSync(0, 'utf8'), 'stdin');
 }
 
 /** Every object of the files and folders, in order. */
