@@ -19,7 +19,9 @@ registerWebhook(program);
 registerAudit(program);
 registerRun(program);
 
-program.parseAsync(process.argv).catch((e: Error) => {
+// gator's flag parser (pflag) reads `-o=yaml` as `-o yaml`; commander would take "=yaml" as the value.
+const argv = process.argv.flatMap((a) => (/^-[A-Za-z]=/.test(a) ? [a.slice(0, 2), a.slice(3)] : [a]));
+program.parseAsync(argv).catch((e: Error) => {
   console.error(`gatekeeper: ${e.message}`);
   process.exit(2);
 });

@@ -57,7 +57,7 @@ export function parseExpansionTemplate(obj: Record<string, any>): ExpansionTempl
     for (const group of strings(a?.groups)) for (const version of strings(a?.versions)) for (const kind of strings(a?.kinds)) appliesTo.add(gvkKey({ group, version, kind }));
   }
   if (appliesTo.has(gvkKey(generated))) {
-    throw new ExpansionError(`ExpansionTemplate ${name} generates GVK ${gvkKey(generated)}, but also applies to that same GVK`);
+    throw new ExpansionError(`ExpansionTemplate ${name} generates GVK ${generated.group}/${generated.version}, Kind=${generated.kind}, but also applies to that same GVK`);
   }
   const enforcementAction = typeof spec.enforcementAction === 'string' ? spec.enforcementAction : '';
   return { name, appliesTo, templateSource, generated, enforcementAction };
