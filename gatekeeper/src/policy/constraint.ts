@@ -177,12 +177,20 @@ const severity: Record<string, number> = { deny: 3, warn: 2, dryrun: 1 };
  * there. deny/dryrun/warn apply everywhere; scoped takes every action listed for the point (or `*`): each one applies
  * (a deny and a warn on one point both happen); anything else is "unrecognized" (reported, never enforced).
  */
-export function actionsAt(c: ParsedConstraint, point: string): string[] | undefined {
-  if (c.enforcementAction !== 'scoped') return [KNOWN_ACTIONS.includes(c.enforcementAction) ? c.enforcementAction : 'unrecognized'];
+export function actionsAt(c: ParsedConstraint, point: string): readonly string[] | undefined {
+  if (c.enforcementAction !== 'scoped') return SINGLE_ACTIONS.get(c.enforcementAction) ?? SINGLE_ACTIONS.get('unrecognized');
+  // Called for every constraint of every review: the answer per point is computed once per constraint.
+  let byPoint = scopedCache.get(c);
+  if (!byPoint) scopedCache.set(c, (byPoint = new Map()));
+  if (byPoint.has(point)) return byPoint.get(point);
   const actions = [...new Set(c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action))];
-  if (!actions.length) return undefined;
-  return actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0));
+  const sorted = actions.length ? Object.freeze(actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0))) : undefined;
+  byPoint.set(point, sorted);
+  return sorted;
 }
+
+const SINGLE_ACTIONS = new Map<string, readonly string[]>([...KNOWN_ACTIONS, 'unrecognized'].map((a) => [a, Object.freeze([a])]));
+const scopedCache = new WeakMap<ParsedConstraint, Map<string, readonly string[] | undefined>>();
 
 /** The strictest action at an enforcement point (see actionsAt). */
 export function effectiveAction(c: ParsedConstraint, point: string): string | undefined {

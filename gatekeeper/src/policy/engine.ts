@@ -294,7 +294,7 @@ export class PolicyEngine {
         if (c.labels) ref.labels = c.labels;
         const verdict = (msg: string): Violation => {
           const v: Violation = { constraint: ref, enforcementAction: actions[0]!, msg };
-          if (c.enforcementAction === 'scoped') v.enforcementActions = actions;
+          if (c.enforcementAction === 'scoped') v.enforcementActions = [...actions];
           return v;
         };
         if (matched !== true) {
