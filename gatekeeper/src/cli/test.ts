@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { expanderFor, impliedViolations, type Expander, type Resultant } from '../expansion/expansion.js';
 import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest, type ReviewResult } from '../policy/engine.js';
-import { missingKind, reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
+import { reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
 import { readInputs } from './inputs.js';
 import { addEngineOptions, collect, engineOptions, type EngineFlags } from './engine-options.js';
 import { formatResults, isDeny, sortResults, TARGET, type GatorResult, type StatsEntry } from './test-output.js';
@@ -26,8 +26,14 @@ const isAdmissionReview = (o: Record<string, any>) => o.kind === 'AdmissionRevie
 
 async function test(engine: PolicyEngine, objects: LoadedObject[], flags: TestFlags, log: (line: string) => void): Promise<{ results: GatorResult[]; stats: StatsEntry[] }> {
   for (const o of objects) {
-    const bad = missingKind(o.obj);
-    if (bad) throw new Error(`reading ${o.source}: invalid request object: ${bad}`);
+    // gator's AddData refuses these (pkg/target: "resource <name> has no version|kind").
+    const { group, version } = splitApiVersion(o.obj.apiVersion);
+    const kind = typeof o.obj.kind === 'string' ? o.obj.kind : '';
+    const missing = !version ? 'version' : !kind ? 'kind' : undefined;
+    if (missing) {
+      const name = typeof o.obj.metadata?.name === 'string' ? o.obj.metadata.name : '';
+      throw new Error(`auditing objects: adding data of GVK "${group}/${version}, Kind=${kind}" (${o.source}): invalid request object: resource ${name} has no ${missing}`);
+    }
   }
   const files = sortObjects(objects);
   const added = await Promise.all(files.templates.map((t) => engine.upsertTemplate(t.obj)));

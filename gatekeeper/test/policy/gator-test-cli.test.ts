@@ -99,7 +99,10 @@ t.test('input: files, folders, standard input, and what gator refuses', async (t
   t.equal(bad.code, 1);
   t.match(bad.err, /^auditing objects: adding template "k8srequiredprobes": template k8srequiredprobes: /);
   const kindless = f.put('invalid/object.yaml', 'apiVersion: v1\nmetadata: {name: x}\n');
-  t.match(gatekeeper(['--filename', kindless], cache).err, /Object 'Kind' is missing in/);
+  t.match(gatekeeper(['--filename', kindless], cache).err, /^auditing objects: adding data of GVK "\/v1, Kind=" \(.*object\.yaml#1\): invalid request object: resource x has no kind$/m);
+  const unversioned = f.put('invalid/kustomization.yaml', 'resources: [template.yaml]\n');
+  const u = gatekeeper(['--filename', unversioned], cache);
+  t.same([u.code, /resource  has no version$/m.test(u.err)], [1, true], 'a kustomization.yaml among the inputs, as gator refuses it');
 });
 
 t.test('outputs: json and yaml as gator prints them, --deny-only, --stats, --verbose; exit codes by enforcement action', async (t) => {
