@@ -3,7 +3,8 @@
 // arrive in chunks and are evaluated as they come, so the audit holds one chunk plus the capped summaries, whatever
 // the number of objects.
 import type { Logger } from 'pino';
-import type { PolicyEngine, Violation } from '../policy/engine.js';
+import type { NamespaceSource } from '../match/match.js';
+import type { PolicyEngine, ReviewOptions, Violation } from '../policy/engine.js';
 import { reviewFromObject } from '../policy/load.js';
 import type { DecisionExport } from '../export/decision-export.js';
 import { newAuditRun, objectResource, type AuditRun } from '../export/records.js';
@@ -12,7 +13,10 @@ export const AUDIT_ENFORCEMENT_POINT = 'audit.gatekeeper.sh';
 
 /** One entry of a constraint's status.violations, as Gatekeeper writes it. */
 export interface AuditedViolation {
+  /** The constraint's action (`scoped` for scoped ones, as Gatekeeper's status writes it). */
   enforcementAction: string;
+  /** A scoped constraint: the actions at the audit point. */
+  enforcementActions?: string[];
   group: string;
   version: string;
   kind: string;
@@ -66,6 +70,8 @@ export interface AuditOptions {
   logger: Logger;
   violationsLimit: number;
   exporter?: DecisionExport;
+  /** Cluster mode: the Namespaces namespaceSelector needs (else data.inventory's). */
+  namespaces?: NamespaceSource;
   expectedObjects?: number;
   /** Called at most every progressEveryMs (default 2 s) while the audit runs. */
   onProgress?: (p: AuditProgress) => void;
@@ -112,7 +118,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     const target = objectResource(obj);
     let violations: Violation[];
     try {
-      violations = (await engine.review(reviewFromObject(obj), { enforcementPoint: AUDIT_ENFORCEMENT_POINT })).violations;
+      const reviewOpts: ReviewOptions = { enforcementPoint: AUDIT_ENFORCEMENT_POINT };
+      if (opts.namespaces && target.namespace) reviewOpts.namespace = await opts.namespaces.get(target.namespace);
+      violations = (await engine.review(reviewFromObject(obj), reviewOpts)).violations;
     } catch (e) {
       const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);
@@ -129,7 +137,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       }
       s.totalViolations++;
       if (s.violations.length < opts.violationsLimit) {
-        const entry: AuditedViolation = { enforcementAction: v.enforcementAction, group: target.group, version: target.version, kind: target.kind, message: v.msg };
+        const entry: AuditedViolation = { enforcementAction: v.enforcementActions ? 'scoped' : v.enforcementAction, group: target.group, version: target.version, kind: target.kind, message: v.msg };
+        if (v.enforcementActions) entry.enforcementActions = v.enforcementActions;
         if (target.namespace) entry.namespace = target.namespace;
         if (target.name) entry.name = target.name;
         s.violations.push(entry);

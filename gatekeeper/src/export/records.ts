@@ -54,7 +54,7 @@ function constraintFields(v: Violation): Fields & { kind: string; name: string; 
   };
   setIf(rec, 'message', v.msg);
   setIf(rec, 'details', v.details);
-  if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = [v.enforcementAction];
+  if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = v.enforcementActions ?? [v.enforcementAction];
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   setIf(rec, 'engine', v.engine);
   return rec;
@@ -190,7 +190,7 @@ export function violationAdmissionRecord(
   };
   if (v.msg) rec.message = v.msg;
   if (v.details !== undefined && v.details !== null) rec.details = v.details;
-  if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = [v.enforcementAction];
+  if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = v.enforcementActions ?? [v.enforcementAction];
   if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   if (v.engine) rec.engine = v.engine;
   for (const k in shared) rec[k] = shared[k];
@@ -248,7 +248,7 @@ export function admissionRecordLines(
     let own = `"group":"${CONSTRAINT_GROUP}","version":"${CONSTRAINT_VERSION}","kind":${q(c.kind)},"name":${q(c.name)},"enforcementAction":${q(c.enforcementAction || v.enforcementAction)}`;
     if (v.msg) own += `,"message":${q(v.msg)}`;
     if (v.details !== undefined && v.details !== null) own += `,"details":${q(v.details)}`;
-    if (c.enforcementAction === 'scoped') own += `,"enforcementActions":[${q(v.enforcementAction)}]`;
+    if (c.enforcementAction === 'scoped') own += `,"enforcementActions":[${(v.enforcementActions ?? [v.enforcementAction]).map((a) => q(a)).join(',')}]`;
     if (c.annotations) {
       const annotations: Fields = {};
       setIf(annotations, 'constraintAnnotations', constraintAnnotations(c));

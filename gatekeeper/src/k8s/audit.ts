@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
 import { chunksOf, runAudit, type AuditChunk, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
+import type { NamespaceSource } from '../match/match.js';
 import type { PolicyEngine } from '../policy/engine.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
@@ -30,6 +31,8 @@ export interface ClusterAuditOptions {
   fromCache: boolean;
   /** List only the kinds some constraint matches (every kind when a constraint matches all). */
   matchKindOnly: boolean;
+  /** The Namespaces namespaceSelector reads (else data.inventory's). */
+  namespaces?: NamespaceSource;
   /** Write results into the constraints' status. */
   writeStatus: boolean;
   /** Run only while this returns true (leader election). */
@@ -117,6 +120,7 @@ export class ClusterAudit {
       source,
       logger,
       violationsLimit: this.opts.violationsLimit,
+      ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       ...(this.opts.exporter ? { exporter: this.opts.exporter } : {}),
       progressEveryMs: this.opts.progressEveryMs ?? 10_000,
       onProgress: (p) => logger.info({ objects: p.objects, violations: p.violations, resource: p.resource }, 'audit in progress'),
@@ -210,6 +214,7 @@ export class ClusterAudit {
           status['totalViolations'] = s?.totalViolations ?? 0;
           status['violations'] = (s?.violations ?? []).map((v) => ({
             enforcementAction: v.enforcementAction,
+            ...(v.enforcementActions ? { enforcementActions: v.enforcementActions } : {}),
             group: v.group,
             version: v.version,
             kind: v.kind,

@@ -2,7 +2,7 @@
 // with and kept in step by the changes PolicyMirror broadcasts, answering reviews (the webhook's worker protocol).
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { PolicyEngine } from '../policy/engine.js';
+import { PolicyEngine, type ReviewOptions } from '../policy/engine.js';
 import type { FromWorker, ToWorker } from '../webhook/eval-worker.js';
 import type { ClusterEvalWorkerData, PolicyOp, PolicyOpMessage } from './policy-mirror.js';
 
@@ -58,8 +58,9 @@ port.on('message', (m: ToWorker | PolicyOpMessage) => {
   }
   // Reviews come only after 'ready'.
   try {
-    const opts: { enforcementPoint: string; deadlineMs?: number } = { enforcementPoint: m.enforcementPoint };
+    const opts: ReviewOptions = { enforcementPoint: m.enforcementPoint };
     if (m.deadlineMs !== undefined) opts.deadlineMs = m.deadlineMs;
+    if (m.namespace !== undefined) opts.namespace = m.namespace;
     post({ type: 'result', id: m.id, result: engine!.reviewSync(m.req, opts) });
   } catch (e) {
     post({ type: 'error', id: m.id, name: (e as Error).name, message: (e as Error).message });

@@ -17,6 +17,7 @@ import { KubeClient } from './client.js';
 import { ConfigController } from './config-controller.js';
 import { DynamicExemptions } from './exemptions.js';
 import { LeaderElector } from './leader.js';
+import { NamespaceCache } from './namespace-cache.js';
 import { PolicyController } from './policy-controller.js';
 import { PolicyMirror } from './policy-mirror.js';
 import { resourceChecker } from './resource-checker.js';
@@ -94,6 +95,8 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   const webhookMetrics = new WebhookMetrics();
   const auditMetrics = new AuditMetrics();
   const exemptions = new DynamicExemptions(o.exemptNamespaces);
+  // namespaceSelector reads every Namespace from its own watch, whatever the Config syncs (as Gatekeeper's webhook does).
+  const namespaces = new NamespaceCache(client, { logger });
   const stoppers: Array<() => Promise<void> | void> = [];
   let readyFlag = false;
   let stopping = false;
@@ -201,6 +204,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       deadlineMs: o.evaluationTimeoutMs,
       logDenies: o.logDenies,
       isReady: () => readyFlag && !stopping,
+      namespaces,
       ...(o.exporter ? { exporter: o.exporter } : {}),
       gatekeeperResources: resourceChecker(await PolicyEngine.create({ ...o.engine, logger }), policies),
     });
@@ -208,6 +212,8 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
     logger.info({ port: webhookPort }, 'webhook listening');
   }
 
+  await namespaces.start();
+  stoppers.push(() => namespaces.stop());
   await config.start();
   stoppers.push(() => config.stop());
   await policies.start();
@@ -232,6 +238,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       violationsLimit: o.constraintViolationsLimit,
       fromCache: o.auditFromCache,
       matchKindOnly: o.auditMatchKindOnly,
+      namespaces,
       writeStatus: true,
       isLeader: () => leading,
       ...(o.exporter ? { exporter: o.exporter } : {}),

@@ -28,6 +28,12 @@ export interface MatchTarget {
   source?: string;
 }
 
+/** Where cluster mode finds the Namespace of a namespaced object (a watched cache, then the API) for namespaceSelector. */
+export interface NamespaceSource {
+  /** The Namespace, or null when it does not exist or cannot be read (the source logs why). */
+  get(name: string): Promise<Record<string, any> | null>;
+}
+
 const SOURCES = ['All', 'Original', 'Generated'];
 
 /** Validates spec.match (types, selectors, source); returns it typed. */
@@ -75,7 +81,20 @@ function effectiveNamespace(t: MatchTarget, obj: any): string | undefined {
   return ns || undefined; // no namespace: namespaces/excludedNamespaces cannot disqualify
 }
 
-function matchOne(m: ConstraintMatch, t: MatchTarget, obj: any): boolean {
+/** Gatekeeper's autoreject: the constraint cannot be matched, so it counts as violated (frameworks' ErrAutoreject). */
+export interface MatchFailure {
+  autoreject: string;
+}
+
+const AUTOREJECT = 'unable to match constraints';
+const MISSING_NAMESPACE = 'namespace selector for namespace-scoped object but missing Namespace';
+
+/** The message Gatekeeper reports when a matcher errors on the object named `name` (pkg/target/matcher.go). */
+function matchingError(name: string, cause: string): MatchFailure {
+  return { autoreject: `${AUTOREJECT}: error matching the requested object: ${name} :failed to run Match criteria: ${cause}` };
+}
+
+function matchOne(m: ConstraintMatch, t: MatchTarget, obj: any): boolean | MatchFailure {
   if (m.kinds?.length) {
     const ok = m.kinds.some(
       (k) =>
@@ -102,9 +121,9 @@ function matchOne(m: ConstraintMatch, t: MatchTarget, obj: any): boolean {
       if (!selectorMatches(m.namespaceSelector, obj?.metadata?.labels)) return false;
     } else if (t.namespaceObject) {
       if (!selectorMatches(m.namespaceSelector, t.namespaceObject.metadata?.labels)) return false;
-    } else if (objNamespace(obj) || t.namespace) {
-      // Gatekeeper errors here (namespaced object, Namespace unknown); an unknown namespace cannot be selected.
-      return false;
+    } else if (objNamespace(obj)) {
+      // A namespaced object whose Namespace is unknown: Gatekeeper cannot tell, and rejects rather than passes.
+      return matchingError(typeof obj?.metadata?.name === 'string' ? obj.metadata.name : '', MISSING_NAMESPACE);
     }
   }
   if (m.name) {
@@ -116,9 +135,16 @@ function matchOne(m: ConstraintMatch, t: MatchTarget, obj: any): boolean {
   return true;
 }
 
-/** True when the constraint's match selects the object or the old object of the review. */
-export function matches(m: ConstraintMatch, t: MatchTarget): boolean {
+/**
+ * True when the constraint's match selects the object or the old object of the review; a MatchFailure when it cannot
+ * be told (Gatekeeper then reports the constraint as violated with that message, whatever its template says).
+ */
+export function matches(m: ConstraintMatch, t: MatchTarget): boolean | MatchFailure {
   const objs = [t.object, t.oldObject].filter((o) => o && typeof o === 'object');
-  if (!objs.length) return false;
-  return objs.some((o) => matchOne(m, t, o));
+  if (!objs.length) return Object.keys(m).length ? { autoreject: `${AUTOREJECT}: invalid request object: neither object nor old object are defined` } : true;
+  for (const o of objs) {
+    const r = matchOne(m, t, o);
+    if (r) return r;
+  }
+  return false;
 }

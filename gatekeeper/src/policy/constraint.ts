@@ -80,6 +80,36 @@ export function checkSchema(schema: Record<string, unknown> | undefined, templat
 
 const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * spec.parameters with the template schema's `default:` values filled in, as the API server's structural defaulting
+ * (and Gatekeeper's ApplyDefaultParams) does: a missing property, or a null one that is not nullable, takes its default;
+ * then every property, item and additionalProperties value is defaulted in turn (defaults included). Absent parameters
+ * stay absent (`{}`) unless the schema's root has a default. The constraint object itself is not changed.
+ */
+export function withDefaults(parameters: unknown, schema: Record<string, unknown> | undefined): unknown {
+  if (!schema) return parameters ?? {};
+  if (parameters === undefined || parameters === null) return schema.default !== undefined ? defaulted(structuredClone(schema.default), schema) : {};
+  return defaulted(structuredClone(parameters), schema);
+}
+
+function defaulted(x: unknown, s: Record<string, any> | undefined): unknown {
+  if (!s || typeof s !== 'object') return x;
+  if (isObj(x)) {
+    const props: Record<string, any> = isObj(s.properties) ? s.properties : {};
+    for (const [k, prop] of Object.entries(props)) {
+      if (!isObj(prop) || prop.default === undefined) continue;
+      if (!(k in x) || (x[k] === null && prop.nullable !== true)) x[k] = structuredClone(prop.default);
+    }
+    for (const k of Object.keys(x)) {
+      if (isObj(props[k])) x[k] = defaulted(x[k], props[k]);
+      else if (isObj(s.additionalProperties)) x[k] = defaulted(x[k], s.additionalProperties);
+    }
+  } else if (Array.isArray(x) && isObj(s.items)) {
+    for (let i = 0; i < x.length; i++) x[i] = defaulted(x[i], s.items);
+  }
+  return x;
+}
+
 export function parseConstraint(obj: unknown, template: { name: string; schema?: Record<string, unknown> } | undefined): ParsedConstraint {
   if (!isObj(obj)) throw new ConstraintError('a constraint must be an object');
   const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -102,7 +132,7 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
     throw e;
   }
 
-  const parameters = spec.parameters ?? {};
+  const parameters = withDefaults(spec.parameters, template.schema);
   if (template.schema) {
     const validate = validatorFor(template.schema, template.name);
     if (!validate(parameters)) {
@@ -143,13 +173,26 @@ export function parseConstraint(obj: unknown, template: { name: string; schema?:
 const severity: Record<string, number> = { deny: 3, warn: 2, dryrun: 1 };
 
 /**
- * The action that applies at an enforcement point, or undefined when the constraint does not apply there.
- * deny/dryrun/warn apply everywhere; scoped picks the actions listed for the point (or `*`), the strictest first;
- * anything else is "unrecognized" (reported, never enforced).
+ * The actions that apply at an enforcement point, the strictest first, or undefined when the constraint does not apply
+ * there. deny/dryrun/warn apply everywhere; scoped takes every action listed for the point (or `*`): each one applies
+ * (a deny and a warn on one point both happen); anything else is "unrecognized" (reported, never enforced).
  */
+export function actionsAt(c: ParsedConstraint, point: string): readonly string[] | undefined {
+  if (c.enforcementAction !== 'scoped') return SINGLE_ACTIONS.get(c.enforcementAction) ?? SINGLE_ACTIONS.get('unrecognized');
+  // Called for every constraint of every review: the answer per point is computed once per constraint.
+  let byPoint = scopedCache.get(c);
+  if (!byPoint) scopedCache.set(c, (byPoint = new Map()));
+  if (byPoint.has(point)) return byPoint.get(point);
+  const actions = [...new Set(c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action))];
+  const sorted = actions.length ? Object.freeze(actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0))) : undefined;
+  byPoint.set(point, sorted);
+  return sorted;
+}
+
+const SINGLE_ACTIONS = new Map<string, readonly string[]>([...KNOWN_ACTIONS, 'unrecognized'].map((a) => [a, Object.freeze([a])]));
+const scopedCache = new WeakMap<ParsedConstraint, Map<string, readonly string[] | undefined>>();
+
+/** The strictest action at an enforcement point (see actionsAt). */
 export function effectiveAction(c: ParsedConstraint, point: string): string | undefined {
-  if (c.enforcementAction !== 'scoped') return KNOWN_ACTIONS.includes(c.enforcementAction) ? c.enforcementAction : 'unrecognized';
-  const actions = c.scoped.filter((s) => s.points.includes(point) || s.points.includes('*')).map((s) => s.action);
-  if (!actions.length) return undefined;
-  return actions.sort((a, b) => (severity[b] ?? 0) - (severity[a] ?? 0))[0];
+  return actionsAt(c, point)?.[0];
 }

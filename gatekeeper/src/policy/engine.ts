@@ -9,7 +9,7 @@ import { matches } from '../match/match.js';
 import { OpaCompiler } from '../templates/compiler.js';
 import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
 import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
-import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
+import { actionsAt, checkSchema, ConstraintError, ENFORCEMENT_POINTS, parseConstraint, type ParsedConstraint } from './constraint.js';
 import { Inventory } from './inventory.js';
 import { SharedInputs, type SharedReview } from './shared-input.js';
 import { DEFAULT_MAX_MEMORY_MIB, missingBuiltins, TemplateModule } from './wasm.js';
@@ -45,10 +45,23 @@ export interface Violation {
   constraint: ConstraintRef;
   /** Which engine decided. */
   engine: EngineName;
-  /** Effective action for the enforcement point asked for (deny|dryrun|warn, or unrecognized). */
+  /** Effective action for the enforcement point asked for (deny|dryrun|warn, or unrecognized); the strictest when scoped. */
   enforcementAction: string;
+  /** A scoped constraint: every action it lists for the enforcement point (Gatekeeper's scopedEnforcementActions). */
+  enforcementActions?: string[];
+  /** The constraint could not be matched (unknown Namespace...): Gatekeeper's autoreject, not the template's verdict. */
+  autoreject?: true;
   msg: string;
   details?: unknown;
+}
+export interface ReviewOptions {
+  enforcementPoint?: string;
+  deadlineMs?: number;
+  /**
+   * The Namespace object of the review's namespace, looked up by the caller (cluster mode: watched cache, then the API);
+   * null: looked up and not found. Undefined: taken from data.inventory (gator, files).
+   */
+  namespace?: Record<string, any> | null;
 }
 export interface ReviewResult {
   violations: Violation[];
@@ -277,11 +290,11 @@ export class PolicyEngine {
    * Evaluates every constraint that applies at the enforcement point (default validation.gatekeeper.sh) and whose
    * match selects the request. An evaluation error is a violation whose msg is the error.
    */
-  async review(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number } = {}): Promise<ReviewResult> {
+  async review(req: ReviewRequest, opts: ReviewOptions = {}): Promise<ReviewResult> {
     return this.reviewSync(req, opts);
   }
 
-  reviewSync(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number } = {}): ReviewResult {
+  reviewSync(req: ReviewRequest, opts: ReviewOptions = {}): ReviewResult {
     const started = performance.now();
     const point = opts.enforcementPoint ?? ENFORCEMENT_POINTS.validation;
     const review = req.operation === 'DELETE' && !req.object && req.oldObject ? { ...req, object: req.oldObject } : req;
@@ -293,7 +306,8 @@ export class PolicyEngine {
       object: review.object,
       oldObject: review.oldObject,
       namespace: review.namespace,
-      namespaceObject: review.namespace && !(kind === 'Namespace' && group === '') ? this.inventory.namespace(review.namespace) : undefined,
+      namespaceObject:
+        review.namespace && !(kind === 'Namespace' && group === '') ? (opts.namespace !== undefined ? opts.namespace ?? undefined : this.inventory.namespace(review.namespace)) : undefined,
       source: review.source,
     };
     const violations: Violation[] = [];
@@ -308,16 +322,26 @@ export class PolicyEngine {
       const t = this.templates.get(ckind);
       if (!t || !loaded(t)) continue;
       for (const c of byName.values()) {
-        const action = effectiveAction(c, point);
-        if (action === undefined) continue;
-        if (!matches(c.match, target)) continue;
+        const actions = actionsAt(c, point);
+        if (actions === undefined) continue;
+        const matched = matches(c.match, target);
+        if (!matched) continue;
+        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
+        if (c.annotations) ref.annotations = c.annotations;
+        if (c.labels) ref.labels = c.labels;
+        const verdict = (msg: string): Violation => {
+          const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: actions[0]!, msg };
+          if (c.enforcementAction === 'scoped') v.enforcementActions = [...actions];
+          return v;
+        };
+        if (matched !== true) {
+          violations.push({ ...verdict(matched.autoreject), autoreject: true });
+          continue;
+        }
         if (opts.deadlineMs !== undefined && performance.now() - started > opts.deadlineMs) {
           throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
         }
         evaluated++;
-        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
-        if (c.annotations) ref.annotations = c.annotations;
-        if (c.labels) ref.labels = c.labels;
         let results: Array<{ msg: string; details?: unknown }>;
         if (t.cel) {
           // Gatekeeper's CEL driver gets the namespace from the webhook and the audit; gator gives none.
@@ -329,7 +353,7 @@ export class PolicyEngine {
           results = this.evaluate(t, c.paramsBytes, reviewBytes, t.sharesInput ? shared : undefined);
         }
         for (const r of results) {
-          const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: action, msg: r.msg };
+          const v = verdict(r.msg);
           if (r.details !== undefined) v.details = r.details;
           violations.push(v);
         }

@@ -5,10 +5,16 @@ type Tree = Record<string, any>;
 
 export class InventoryError extends Error {}
 
+/** `/v1` (the core group written with its slash) is `v1`, as Go's schema.ParseGroupVersion reads it. */
+export function normalizeApiVersion(apiVersion: unknown): string {
+  if (typeof apiVersion !== 'string') return '';
+  return apiVersion.startsWith('/') ? apiVersion.slice(1) : apiVersion;
+}
+
 export function objectKey(obj: unknown): { gv: string; kind: string; name: string; namespace?: string } {
   const o = obj as Tree | null;
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new InventoryError('an inventory object must be an object');
-  const gv = typeof o.apiVersion === 'string' ? o.apiVersion : '';
+  const gv = normalizeApiVersion(o.apiVersion);
   const kind = typeof o.kind === 'string' ? o.kind : '';
   const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '';
   if (!gv || !kind || !name) throw new InventoryError(`an inventory object needs apiVersion, kind and metadata.name (got ${gv || '?'} ${kind || '?'} ${name || '?'})`);

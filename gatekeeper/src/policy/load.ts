@@ -1,5 +1,6 @@
 // Reading policy files: YAML (multi-document) and JSON, files or folders (recursively), sorted into templates,
 // constraints and everything else; and the review Gatekeeper builds for a plain object (audit, gator).
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -22,6 +23,13 @@ export class LoadError extends Error {}
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
+/** Whether a file name ends in .yaml, .yml or .json (what gator reads). */
+export const hasPolicyExtension = (file: string) => EXTENSIONS.has(path.extname(file).toLowerCase());
+
+/**
+ * The files a path names: itself (it must end in .yaml, .yml or .json: a mistyped argument is an error, as in gator),
+ * or the .yaml/.yml/.json files below a folder (other files there are skipped).
+ */
 export async function listFiles(p: string): Promise<string[]> {
   let st;
   try {
@@ -29,14 +37,17 @@ export async function listFiles(p: string): Promise<string[]> {
   } catch {
     throw new LoadError(`${p}: no such file or directory`);
   }
-  if (st.isFile()) return [p];
+  if (st.isFile()) {
+    if (!hasPolicyExtension(p)) throw new LoadError(`path "${p}" must be of extensions: [.yaml .yml .json]`);
+    return [p];
+  }
   const out: string[] = [];
   const entries = await fs.readdir(p, { withFileTypes: true });
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const e of entries) {
     const full = path.join(p, e.name);
     if (e.isDirectory()) out.push(...(await listFiles(full)));
-    else if (e.isFile() && EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(full);
+    else if (e.isFile() && hasPolicyExtension(e.name)) out.push(full);
   }
   return out;
 }
@@ -107,18 +118,40 @@ export function isConstraint(obj: Record<string, any>): boolean {
   return typeof obj.apiVersion === 'string' && obj.apiVersion.startsWith('constraints.gatekeeper.sh/');
 }
 
-export async function loadPolicyFiles(paths: string[]): Promise<PolicyFiles> {
-  const result: PolicyFiles = { templates: [], constraints: [], others: [] };
+/** gator reads standard input unless it is a character device (a terminal, /dev/null): piped, redirected, a socket. */
+export function readStdinObjects(): LoadedObject[] {
+  let st: import('node:fs').Stats;
+  try {
+    st = fsSync.fstatSync(0);
+  } catch {
+    return [];
+  }
+  if (st.isCharacterDevice()) return [];
+  return parseObjects(fsSync.readFileSync(0, 'utf8'), 'stdin');
+}
+
+/** Every object of the files and folders, in order. */
+export async function loadObjects(paths: string[]): Promise<LoadedObject[]> {
+  const out: LoadedObject[] = [];
   for (const p of paths) {
-    for (const file of await listFiles(p)) {
-      for (const o of parseObjects(await fs.readFile(file, 'utf8'), file)) {
-        if (isTemplate(o.obj)) result.templates.push(o);
-        else if (isConstraint(o.obj)) result.constraints.push(o);
-        else result.others.push(o);
-      }
-    }
+    for (const file of await listFiles(p)) out.push(...parseObjects(await fs.readFile(file, 'utf8'), file));
+  }
+  return out;
+}
+
+/** The objects sorted into templates, constraints and the rest. */
+export function sortObjects(objects: LoadedObject[]): PolicyFiles {
+  const result: PolicyFiles = { templates: [], constraints: [], others: [] };
+  for (const o of objects) {
+    if (isTemplate(o.obj)) result.templates.push(o);
+    else if (isConstraint(o.obj)) result.constraints.push(o);
+    else result.others.push(o);
   }
   return result;
+}
+
+export async function loadPolicyFiles(paths: string[]): Promise<PolicyFiles> {
+  return sortObjects(await loadObjects(paths));
 }
 
 /** Group, version of an apiVersion ("v1" → core group ""). */
@@ -151,11 +184,28 @@ export function reviewFromObject(obj: any): ReviewRequest {
   return r;
 }
 
-/** The review carried by an AdmissionReview object (its request), with kind defaults gator applies. */
+/**
+ * An object Kubernetes' decoder would refuse (Go's unstructured.UnmarshalJSON, which gator reads objects with): kind
+ * missing. Returns the error text, gator's wording.
+ */
+export function missingKind(obj: unknown): string | undefined {
+  const o = obj as Record<string, unknown> | null;
+  if (o && typeof o === 'object' && typeof o.kind === 'string' && o.kind) return undefined;
+  return `Object 'Kind' is missing in '${JSON.stringify(obj)}'`;
+}
+
+/** The review carried by an AdmissionReview object (its request), refused where gator refuses it. */
 export function reviewFromAdmissionReview(ar: any): ReviewRequest {
   const req = ar?.request;
-  if (!req || typeof req !== 'object') throw new LoadError('the AdmissionReview has no request');
-  if (!req.object && !req.oldObject) throw new LoadError('the AdmissionReview request has neither object nor oldObject to review');
+  if (!req || typeof req !== 'object') throw new LoadError('missing an AdmissionRequest object: request did not actually pass in an AdmissionRequest');
+  if (!req.object && !req.oldObject) {
+    throw new LoadError('no object or oldObject found to review: AdmissionRequest does not contain an "object" or "oldObject" to review');
+  }
+  for (const o of [req.object, req.oldObject]) {
+    const bad = o ? missingKind(o) : undefined;
+    if (bad) throw new LoadError(`object or oldObject cannot be unmarshalled: ${bad}`);
+  }
+  if (req.operation === 'DELETE' && !req.oldObject) throw new LoadError('oldObject cannot be nil for DELETE operations');
   const out: ReviewRequest = { ...req, source: 'Original' };
   if (req.operation === 'DELETE' && !req.object) out.object = req.oldObject;
   return out;

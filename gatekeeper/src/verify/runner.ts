@@ -3,8 +3,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConstraintError, ENFORCEMENT_POINTS, PolicyEngine, type ReviewRequest } from '../policy/engine.js';
-import { parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
+import { missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 import { parseTemplate } from '../templates/template.js';
+import { expanderFor, impliedViolations, isExpansionTemplate, type Expander } from '../expansion/expansion.js';
 import { checkAssertion } from './assertion.js';
 import type { Case, Suite, Test } from './suite.js';
 
@@ -24,6 +25,7 @@ export interface RunOptions {
   onResult?: (r: CaseResult) => void;
 }
 
+/** The objects of a case file, refused as gator refuses them: none at all, or one without kind. */
 async function readObjects(file: string): Promise<Array<Record<string, any>>> {
   let text: string;
   try {
@@ -31,12 +33,18 @@ async function readObjects(file: string): Promise<Array<Record<string, any>>> {
   } catch {
     throw new Error(`${file}: no such file`);
   }
-  return parseObjects(text, file).map((o) => o.obj);
+  const objs = parseObjects(text, file).map((o) => o.obj);
+  for (const o of objs) {
+    const bad = missingKind(o);
+    if (bad) throw new Error(`reading "${file}": invalid yaml: ${bad}`);
+  }
+  if (!objs.length) throw new Error(`missing objects: path "${file}" defines no YAML objects`);
+  return objs;
 }
 
 async function readOne(file: string, what: string): Promise<Record<string, any>> {
   const objs = await readObjects(file);
-  if (objs.length !== 1) throw new Error(`${what} ${file} defines ${objs.length} objects, want exactly 1`);
+  if (objs.length !== 1) throw new Error(`${what} file must contain exactly one object: "${file}" defines ${objs.length} objects`);
   return objs[0]!;
 }
 
@@ -119,6 +127,17 @@ export class SuiteRunner {
     }
     if (constraintError) return fail(`adding constraint: ${(constraintError as Error).message}`);
     void kind;
+    let expander: Expander | undefined;
+    try {
+      if (test.expansion) {
+        const file = path.join(dir, test.expansion);
+        const objs = await readObjects(file);
+        if (!objs.every(isExpansionTemplate)) throw new Error(`not an Expansion Template: "${file}"`);
+        expander = expanderFor(objs);
+      }
+    } catch (e) {
+      return fail(`reading expansion: ${(e as Error).message}`);
+    }
 
     for (const c of test.cases) {
       if (c.skip || !wanted(c)) {
@@ -126,23 +145,36 @@ export class SuiteRunner {
         continue;
       }
       const caseStart = performance.now();
-      const error = await this.runCase(dir, c).catch((e: Error) => e.message);
+      const error = await this.runCase(dir, c, expander).catch((e: Error) => e.message);
       emit({ suite: suite.path, test: test.name, case: c.name, status: error ? 'fail' : 'pass', error, durationMs: performance.now() - caseStart });
     }
   }
 
   /** Returns undefined when every assertion holds, else what was expected and what came. */
-  private async runCase(dir: string, c: Case): Promise<string | undefined> {
+  private async runCase(dir: string, c: Case, expander?: Expander): Promise<string | undefined> {
     if (!c.object) return 'invalid case: must define object';
     if (!c.assertions.length) return 'invalid case: assertions must be non-empty';
     const obj = await readOne(path.join(dir, c.object), 'object');
     this.engine.clearInventory();
     for (const inv of c.inventory ?? []) {
-      for (const o of await readObjects(path.join(dir, inv))) this.engine.addInventory(o);
+      for (const o of await readObjects(path.join(dir, inv))) {
+        try {
+          this.engine.addInventory(o);
+        } catch (e) {
+          throw new Error(`unable to add object to data.inventory: ${(e as Error).message}`);
+        }
+      }
     }
     const review: ReviewRequest = isAdmissionReview(obj) ? reviewFromAdmissionReview(obj) : reviewFromObject(obj);
-    const result = await this.engine.review(review, { enforcementPoint: ENFORCEMENT_POINTS.gator });
-    const messages = result.violations.map((v) => v.msg);
+    const point = { enforcementPoint: ENFORCEMENT_POINTS.gator };
+    const violations = (await this.engine.review(review, point)).violations;
+    if (expander && !isAdmissionReview(obj)) {
+      for (const r of expander.expand(obj)) {
+        const generated = await this.engine.review({ ...reviewFromObject(r.obj), source: 'Generated' }, point);
+        violations.push(...impliedViolations(r, generated.violations));
+      }
+    }
+    const messages = violations.map((v) => v.msg);
     for (const [i, a] of c.assertions.entries()) {
       const err = checkAssertion(a, messages);
       if (err) return `assertion ${i + 1}: ${err}`;

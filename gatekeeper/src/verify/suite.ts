@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { listFiles } from '../policy/load.js';
+import { hasPolicyExtension, listFiles } from '../policy/load.js';
 
 export interface Assertion {
   violations?: number | string | boolean;
@@ -19,6 +19,8 @@ export interface Test {
   name: string;
   template: string;
   constraint: string;
+  /** A file of ExpansionTemplates: each case's object is also reviewed as the resources it implies. */
+  expansion?: string;
   cases: Case[];
   invalid?: boolean;
   skip?: boolean;
@@ -33,22 +35,38 @@ export interface Suite {
 
 export class SuiteError extends Error {}
 
-const isSuiteText = (text: string) => /^kind:\s*["']?Suite["']?\s*$/m.test(text);
+/** The first document of a file, when it says kind Suite (YAML or JSON, which is YAML); undefined otherwise. */
+function suiteDocument(text: string, file: string): any {
+  if (!text.includes('Suite')) return undefined;
+  const docs = YAML.parseAllDocuments(text);
+  const first = Array.isArray(docs) ? docs[0] : docs;
+  if (!first) return undefined;
+  if (first.errors.length) {
+    if (/["']?kind["']?\s*:\s*["']?Suite["']?\s*[,}\n]/.test(text)) throw new SuiteError(`${file}: invalid YAML: ${first.errors[0]!.message}`);
+    return undefined;
+  }
+  const doc = first.toJS();
+  return doc && typeof doc === 'object' && doc.kind === 'Suite' ? doc : undefined;
+}
 
-/** Suites in the given files and folders (searched recursively: every YAML file whose kind is Suite). */
+/**
+ * Suites in the given files and folders (searched recursively: every .yaml/.yml/.json file whose kind is Suite). A file
+ * named explicitly must have one of those extensions and hold a Suite.
+ */
 export async function readSuites(paths: string[]): Promise<Suite[]> {
   const suites: Suite[] = [];
   for (const p of paths) {
     const st = await fs.stat(p).catch(() => undefined);
     if (!st) throw new SuiteError(`${p}: no such file or directory`);
-    const files = st.isFile() ? [p] : (await listFiles(p)).filter((f) => /\.ya?ml$/i.test(f));
+    if (st.isFile() && !hasPolicyExtension(p)) throw new SuiteError(`${p}: unsupported extension: "${path.extname(p)}" (want .yaml, .yml or .json)`);
+    const files = st.isFile() ? [p] : await listFiles(p);
     for (const file of files) {
-      const text = await fs.readFile(file, 'utf8');
-      if (!isSuiteText(text)) {
+      const doc = suiteDocument(await fs.readFile(file, 'utf8'), file);
+      if (!doc) {
         if (st.isFile()) throw new SuiteError(`${file}: not a Suite (kind: Suite, apiVersion: test.gatekeeper.sh/v1alpha1)`);
         continue;
       }
-      suites.push(parseSuite(text, file));
+      suites.push(toSuite(doc, file));
     }
   }
   return suites;
@@ -61,6 +79,10 @@ export function parseSuite(text: string, file: string): Suite {
   } catch (e) {
     throw new SuiteError(`${file}: invalid YAML: ${(e as Error).message}`);
   }
+  return toSuite(doc, file);
+}
+
+function toSuite(doc: any, file: string): Suite {
   if (!doc || doc.kind !== 'Suite') throw new SuiteError(`${file}: kind must be Suite`);
   if (typeof doc.apiVersion !== 'string' || !doc.apiVersion.startsWith('test.gatekeeper.sh/')) {
     throw new SuiteError(`${file}: apiVersion must be test.gatekeeper.sh/v1alpha1, got ${String(doc.apiVersion)}`);
@@ -74,6 +96,7 @@ export function parseSuite(text: string, file: string): Suite {
       name: String(t?.name ?? `test-${i + 1}`),
       template: typeof t?.template === 'string' ? t.template : '',
       constraint: typeof t?.constraint === 'string' ? t.constraint : '',
+      ...(typeof t?.expansion === 'string' && t.expansion ? { expansion: t.expansion } : {}),
       invalid: t?.invalid === true,
       skip: t?.skip === true,
       cases: (Array.isArray(t?.cases) ? t.cases : []).map((c: any, j: number) => ({

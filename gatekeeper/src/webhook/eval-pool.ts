@@ -4,7 +4,7 @@
 // request past it.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { ReviewRequest, ReviewResult } from '../policy/engine.js';
+import type { ReviewOptions, ReviewRequest, ReviewResult } from '../policy/engine.js';
 import type { PolicyState } from './policy-folder.js';
 import { EvaluationDeadlineError, type Reviewer } from './validate.js';
 import type { EvalWorkerData, FromWorker, ToWorker } from './eval-worker.js';
@@ -148,7 +148,7 @@ export class EvalPool implements Reviewer {
     }
   }
 
-  review(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number }): Promise<ReviewResult> {
+  review(req: ReviewRequest, opts: ReviewOptions): Promise<ReviewResult> {
     let slot: Slot | undefined;
     for (const s of this.slots) if (s.ready && (!slot || s.inFlight < slot.inFlight)) slot = s;
     if (!slot) return Promise.reject(new EvalPoolError('no evaluation worker is running'));
@@ -167,6 +167,7 @@ export class EvalPool implements Reviewer {
       chosen.inFlight++;
       const msg: ToWorker = { type: 'review', id, req, enforcementPoint: opts.enforcementPoint ?? 'validation.gatekeeper.sh' };
       if (opts.deadlineMs !== undefined) msg.deadlineMs = opts.deadlineMs;
+      if (opts.namespace !== undefined) msg.namespace = opts.namespace;
       chosen.worker.postMessage(msg);
     });
   }

@@ -1,7 +1,7 @@
 // One evaluation worker of EvalPool: its own PolicyEngine kept in step with the policy folder, answering reviews.
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { PolicyEngine, type EngineOptions, type ReviewRequest } from '../policy/engine.js';
+import { PolicyEngine, type EngineOptions, type ReviewOptions, type ReviewRequest } from '../policy/engine.js';
 import { PolicyFolder } from './policy-folder.js';
 
 export interface EvalWorkerData {
@@ -13,7 +13,9 @@ export interface EvalWorkerData {
   logLevel: string;
 }
 
-export type ToWorker = { type: 'review'; id: number; req: ReviewRequest; enforcementPoint: string; deadlineMs?: number } | { type: 'close' };
+export type ToWorker =
+  | { type: 'review'; id: number; req: ReviewRequest; enforcementPoint: string; deadlineMs?: number; namespace?: ReviewOptions['namespace'] }
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; state: unknown }
@@ -48,8 +50,9 @@ async function main(): Promise<void> {
       return;
     }
     try {
-      const opts: { enforcementPoint: string; deadlineMs?: number } = { enforcementPoint: m.enforcementPoint };
+      const opts: ReviewOptions = { enforcementPoint: m.enforcementPoint };
       if (m.deadlineMs !== undefined) opts.deadlineMs = m.deadlineMs;
+      if (m.namespace !== undefined) opts.namespace = m.namespace;
       post({ type: 'result', id: m.id, result: engine.reviewSync(m.req, opts) });
     } catch (e) {
       post({ type: 'error', id: m.id, name: (e as Error).name, message: (e as Error).message });

@@ -7,6 +7,7 @@ import type { DecisionExport } from '../export/decision-export.js';
 import { MalformedReviewError, deniedResponse, parseAdmissionReview, reviewResponse } from './admission-review.js';
 import type { WebhookMetrics } from './metrics.js';
 import { checkNamespaceLabel } from './namespace-label.js';
+import type { NamespaceSource } from '../match/match.js';
 import type { NamespaceExemptions } from './namespaces.js';
 import { validate, type Reviewer } from './validate.js';
 import { checkGatekeeperResource, type GatekeeperResourceChecker } from './validate-gatekeeper-resources.js';
@@ -23,6 +24,8 @@ export interface WebhookServerOptions {
   logDenies: boolean;
   isReady: () => boolean;
   exporter?: DecisionExport;
+  /** Cluster mode: the Namespaces namespaceSelector reads (else data.inventory's). */
+  namespaces?: NamespaceSource;
   /** Reject invalid ConstraintTemplates and constraints before they are stored (gatekeeper run). */
   gatekeeperResources?: GatekeeperResourceChecker;
 }
@@ -165,6 +168,7 @@ export class WebhookServer {
       exemptions: this.opts.exemptions,
       deadlineMs: this.opts.deadlineMs,
       logDenies: this.opts.logDenies,
+      ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
     });
     send(res, 200, reviewResponse(review.apiVersion, result.response));
     this.opts.metrics.recordValidation(result.status, review.request.dryRun === true, (performance.now() - started) / 1000);

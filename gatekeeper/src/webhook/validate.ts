@@ -1,6 +1,6 @@
 // /v1/admit: evaluates an AdmissionRequest against every matching constraint and answers as Gatekeeper's validating webhook.
 import type { Logger } from 'pino';
-import { ReviewDeadlineError, type ReviewRequest, type ReviewResult, type Violation } from '../policy/engine.js';
+import { ReviewDeadlineError, type ReviewOptions, type ReviewRequest, type ReviewResult, type Violation } from '../policy/engine.js';
 import type { AdmissionOutcome } from '../export/records.js';
 import {
   allowedResponse,
@@ -10,6 +10,7 @@ import {
   type AdmissionRequest,
   type AdmissionResponse,
 } from './admission-review.js';
+import type { NamespaceSource } from '../match/match.js';
 import type { NamespaceExemptions } from './namespaces.js';
 
 export const VALIDATION_ENFORCEMENT_POINT = 'validation.gatekeeper.sh';
@@ -23,7 +24,7 @@ export class EvaluationDeadlineError extends Error {
 
 /** What evaluates a review: the engine itself, or the pool of evaluation workers. */
 export interface Reviewer {
-  review(req: ReviewRequest, opts: { enforcementPoint?: string; deadlineMs?: number }): Promise<ReviewResult>;
+  review(req: ReviewRequest, opts: ReviewOptions): Promise<ReviewResult>;
 }
 
 export interface ValidateOptions {
@@ -33,6 +34,8 @@ export interface ValidateOptions {
   /** Per-request evaluation deadline (ms). */
   deadlineMs: number;
   logDenies: boolean;
+  /** Without it, namespaceSelector falls back to data.inventory (the Config's sync list). */
+  namespaces?: NamespaceSource;
 }
 
 export interface ValidateResult {
@@ -59,14 +62,16 @@ export function toReviewRequest(req: AdmissionRequest, object: any): ReviewReque
   return r;
 }
 
-async function reviewWithDeadline(engine: Reviewer, rr: ReviewRequest, deadlineMs: number): Promise<ReviewResult> {
+async function reviewWithDeadline(engine: Reviewer, rr: ReviewRequest, deadlineMs: number, namespace: ReviewOptions['namespace']): Promise<ReviewResult> {
   // The engine checks the deadline between constraints; the timer also covers an engine stuck awaiting something.
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new EvaluationDeadlineError(deadlineMs)), deadlineMs);
   });
   try {
-    return await Promise.race([engine.review(rr, { enforcementPoint: VALIDATION_ENFORCEMENT_POINT, deadlineMs }), deadline]);
+    const opts: ReviewOptions = { enforcementPoint: VALIDATION_ENFORCEMENT_POINT, deadlineMs };
+    if (namespace !== undefined) opts.namespace = namespace;
+    return await Promise.race([engine.review(rr, opts), deadline]);
   } finally {
     clearTimeout(timer);
   }
@@ -94,7 +99,9 @@ export async function validate(req: AdmissionRequest, opts: ValidateOptions): Pr
 
   let result: ReviewResult;
   try {
-    result = await reviewWithDeadline(opts.engine, toReviewRequest(req, object), opts.deadlineMs);
+    const namespaced = !!req.namespace && !(req.kind.group === '' && req.kind.kind === 'Namespace');
+    const nsObject = namespaced && opts.namespaces ? await opts.namespaces.get(req.namespace!) : undefined;
+    result = await reviewWithDeadline(opts.engine, toReviewRequest(req, object), opts.deadlineMs, nsObject);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const timedOut = e instanceof EvaluationDeadlineError || e instanceof ReviewDeadlineError;
@@ -110,14 +117,28 @@ export async function validate(req: AdmissionRequest, opts: ValidateOptions): Pr
   const denies: string[] = [];
   const warnings: string[] = [];
   for (const v of result.violations) {
-    if (v.enforcementAction === 'deny') denies.push(formatViolation(v));
-    else if (v.enforcementAction === 'warn') warnings.push(formatViolation(v));
-    if (opts.logDenies && (v.enforcementAction === 'deny' || v.enforcementAction === 'dryrun' || v.enforcementAction === 'warn')) {
+    // A scoped constraint may both deny and warn at this point: every action applies.
+    const actions = v.enforcementActions ?? [v.enforcementAction];
+    if (actions.includes('deny')) denies.push(formatViolation(v));
+    if (actions.includes('warn')) warnings.push(formatViolation(v));
+    if (opts.logDenies && actions.some((a) => a === 'deny' || a === 'dryrun' || a === 'warn')) {
       logDenial(opts.logger, req, object, v);
     }
   }
   const durationMs = performance.now() - started;
   const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs };
+  const unmatched = result.violations.filter((v) => v.autoreject);
+  if (unmatched.length) {
+    // Gatekeeper cannot review a request whose Namespace it cannot read: an error, whatever the constraint's action.
+    const message = unmatched.map(formatViolation).join('\n');
+    opts.logger.error({ uid: req.uid, namespace: req.namespace, err: message }, 'constraints could not be matched');
+    return {
+      response: erroredResponse(req.uid, 500, message),
+      outcome: { allowed: false, message, ...common, error: message },
+      object,
+      status: 'error',
+    };
+  }
   if (denies.length) {
     const message = denies.join('\n');
     return { response: deniedResponse(req.uid, message, warnings), outcome: { allowed: false, message, ...common }, object, status: 'deny' };
@@ -135,7 +156,8 @@ function logDenial(logger: Logger, req: AdmissionRequest, object: any, v: Violat
       constraint_group: 'constraints.gatekeeper.sh',
       constraint_api_version: 'v1beta1',
       constraint_kind: v.constraint.kind,
-      constraint_action: v.enforcementAction,
+      constraint_action: v.enforcementActions ? 'scoped' : v.enforcementAction,
+      ...(v.enforcementActions ? { constraint_enforcement_actions: v.enforcementActions } : {}),
       resource_group: req.kind.group,
       resource_api_version: req.kind.version,
       resource_kind: req.kind.kind,

@@ -90,22 +90,22 @@ t.test('spec.match selects objects as Gatekeeper does', async (t) => {
 
   // an object without a namespace is not disqualified by namespaces/excludedNamespaces
   t.same(await names(pod('p')), ['cluster', 'excl-kube', 'ns-prod', 'nssel']);
-  t.same(await names(pod('p', 'prod-1')), ['excl-kube', 'ns-prod'], 'namespaceSelector: unknown namespace is not selected');
-  t.same(await names(pod('p', 'kube-system')), []);
-  t.same(await names(pod('web-1', 'dev', { metadata: { labels: { team: 'a', tier: 'web' } } })), ['excl-kube', 'labels', 'name']);
-  t.same(await names(pod('x', 'dev', { metadata: { labels: { team: 'a', tier: 'db' } } })), ['excl-kube']);
-  t.same(await names({ ...pod(''), metadata: { name: 'x', generateName: 'web-', namespace: 'dev' } }), ['excl-kube', 'name'], 'name also matches generateName');
+  t.same(await names(pod('p', 'prod-1')), ['excl-kube', 'ns-prod', 'nssel'], 'namespaceSelector with an unknown namespace: autoreject (match.test.ts)');
+  t.same(await names(pod('p', 'kube-system')), ['nssel']);
+  t.same(await names(pod('web-1', 'dev', { metadata: { labels: { team: 'a', tier: 'web' } } })), ['excl-kube', 'labels', 'name', 'nssel']);
+  t.same(await names(pod('x', 'dev', { metadata: { labels: { team: 'a', tier: 'db' } } })), ['excl-kube', 'nssel']);
+  t.same(await names({ ...pod(''), metadata: { name: 'x', generateName: 'web-', namespace: 'dev' } }), ['excl-kube', 'name', 'nssel'], 'name also matches generateName');
   // a Namespace's namespace is its own name; its labels feed namespaceSelector
   t.same(await names({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod-a', labels: { env: 'prod' } } }), ['cluster', 'ns-prod', 'nssel']);
-  t.same(await names({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'x' } }), ['apps']);
+  t.same(await names({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'x' } }), ['apps', 'nssel']);
   // the Namespace from the inventory feeds namespaceSelector for namespaced objects
   engine.addInventory({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { env: 'prod' } } });
   t.same(await names(pod('p', 'shop')), ['excl-kube', 'nssel']);
   // UPDATE: the old object matching is enough
   const oldWeb = pod('web-old', 'dev');
-  t.same(await names(pod('other', 'dev'), { operation: 'UPDATE', oldObject: oldWeb }), ['excl-kube', 'name']);
+  t.same(await names(pod('other', 'dev'), { operation: 'UPDATE', oldObject: oldWeb }), ['excl-kube', 'name', 'nssel']);
   // DELETE: object is the old object
-  t.same(await names(pod('gone', 'prod-2'), { operation: 'DELETE', object: undefined, oldObject: pod('gone', 'prod-2') }), ['excl-kube', 'ns-prod']);
+  t.same(await names(pod('gone', 'prod-2'), { operation: 'DELETE', object: undefined, oldObject: pod('gone', 'prod-2') }), ['excl-kube', 'ns-prod', 'nssel']);
 });
 
 t.test('enforcement actions and enforcement points', async (t) => {

@@ -51,6 +51,6 @@ t.test('reviews: a plain object as Gatekeeper marshals it, and an AdmissionRevie
   t.same(reviewFromObject({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } }).kind, { group: 'apps', version: 'v1', kind: 'Deployment' });
   const del = reviewFromAdmissionReview({ request: { uid: 'u', operation: 'DELETE', kind: { group: '', version: 'v1', kind: 'Pod' }, oldObject: pod } });
   t.equal(del.object, pod, 'on DELETE the object is the old object');
-  t.throws(() => reviewFromAdmissionReview({}), /has no request/);
-  t.throws(() => reviewFromAdmissionReview({ request: { uid: 'u' } }), /neither object nor oldObject/);
+  t.throws(() => reviewFromAdmissionReview({}), /^missing an AdmissionRequest object/);
+  t.throws(() => reviewFromAdmissionReview({ request: { uid: 'u' } }), /^no object or oldObject found to review/);
 });
