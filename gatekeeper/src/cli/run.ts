@@ -6,6 +6,7 @@ import { addExportOptions, openDecisionExport, type ExportFlags } from '../expor
 import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s/manager.js';
 import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
+import { addVapOptions, vapSettings, type VapFlags } from '../k8s/vap/options.js';
 
 export const RUN_DEFAULTS = {
   port: 8443,
@@ -23,7 +24,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, VapFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -102,6 +103,7 @@ export function register(program: Command): void {
     .option('--leader-lease-name <name>', 'coordination.k8s.io Lease of the audit leader', RUN_DEFAULTS.leaderLeaseName)
     .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort);
   addExemptionOptions(cmd);
+  addVapOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
@@ -152,6 +154,7 @@ async function run(flags: RunFlags): Promise<void> {
     leaderElection: flags.leaderElection !== false,
     leaderLeaseName: flags.leaderLeaseName,
     metricsPort: flags.metricsPort,
+    vap: vapSettings(flags),
     engine: engineSettings(flags),
     ...(exporter ? { exporter } : {}),
     logger,
