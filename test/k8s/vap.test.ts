@@ -37,7 +37,7 @@ const constraint = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'constraints.gatekeeper.sh/v1beta1',
   kind: 'K8sOwnerLabel',
   metadata: { name },
-  spec: { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaces: ['apps'] }, parameters: { key: 'owner' }, ...spec },
+  spec: { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaces: ['apps*'] }, parameters: { key: 'owner' }, ...spec },
 });
 
 const json = async (args: string[]) => JSON.parse(await kube.kubectlOk([...args, '-o', 'json']));
@@ -89,8 +89,13 @@ t.test('against the API server: policy and binding generated, the API server den
     await kube?.stop();
   });
   await kube.kubectlOk(['apply', '-f', path.join(repoRoot, 'gatekeeper/crds')]);
-  for (const ns of [NS, 'apps', 'other']) await kube.kubectlOk(['create', 'namespace', ns]);
+  for (const ns of [NS, 'apps', 'apps-skipped', 'other']) await kube.kubectlOk(['create', 'namespace', ns]);
   await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/constrainttemplates.templates.gatekeeper.sh', '--timeout=60s']);
+  // The Config's webhook exclusions reach the policy's match conditions, as Gatekeeper's scope sync does.
+  await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/configs.config.gatekeeper.sh', '--timeout=60s']);
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'config.gatekeeper.sh/v1alpha1', kind: 'Config', metadata: { name: 'config', namespace: NS }, spec: { match: [{ excludedNamespaces: ['apps-skipped'], processes: ['webhook'] }] } }),
+  });
   const metricsPort = await freePort();
   gk = start(process.execPath, [
     bins.gatekeeper, 'run',
@@ -112,6 +117,10 @@ t.test('against the API server: policy and binding generated, the API server den
   const policy = await json(['get', 'validatingadmissionpolicy', 'gatekeeper-k8sownerlabel']);
   t.equal(policy.apiVersion, 'admissionregistration.k8s.io/v1', 'v1, served by this API server');
   t.same(policy.spec.variables.map((v: any) => v.name), ['anyObject', 'params', 'labels']);
+  await waitFor('the Config exclusion in the policy', async () =>
+    (await json(['get', 'validatingadmissionpolicy', 'gatekeeper-k8sownerlabel'])).spec.matchConditions.some(
+      (m: any) => m.name === 'gatekeeper_internal_match_global_excluded_namespaces' && m.expression.includes('["apps-skipped"]'),
+    ), 30_000, 250);
   await waitFor('template status', async () =>
     (await json(['get', 'constrainttemplate', 'k8sownerlabel'])).status?.byPod?.[0]?.vapGenerationStatus?.state === 'generated', 30_000, 250);
 
@@ -141,6 +150,25 @@ t.test('against the API server: policy and binding generated, the API server den
   t.pass('a namespace outside the constraint is not checked (the CEL match conditions)');
   await kube.kubectlOk(['create', 'secret', 'generic', 'no-owner', '-n', 'apps']);
   t.pass('a kind outside the constraint is not checked');
+  await kube.kubectlOk(['create', 'configmap', 'no-owner', '-n', 'apps-skipped']);
+  t.pass("a namespace the Config excludes from the webhook is not checked");
+
+  // A scoped constraint whose vap.k8s.io action is warn: admitted with the API server's warning.
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify(constraint('owner-warn', { enforcementAction: 'scoped', scopedEnforcementActions: [{ action: 'warn', enforcementPoints: [{ name: 'vap.k8s.io' }] }], parameters: { key: 'team' } })),
+  });
+  await waitFor('warn binding', () => exists(['validatingadmissionpolicybinding', 'gatekeeper-k8sownerlabel-owner-warn']), 60_000, 250);
+  t.same((await json(['get', 'validatingadmissionpolicybinding', 'gatekeeper-k8sownerlabel-owner-warn'])).spec.validationActions, ['Warn']);
+  let warned = '';
+  let n = 0;
+  await waitFor('the API server warns', async () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `warned-${n++}`, namespace: 'apps', labels: { owner: 'me' } } };
+    const r = await kube.kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(cm) });
+    warned = r.stderr;
+    return r.code === 0 && /missing label team/.test(r.stderr);
+  }, 60_000, 500);
+  t.match(warned, /Warning: Validation failed for ValidatingAdmissionPolicy 'gatekeeper-k8sownerlabel' with binding 'gatekeeper-k8sownerlabel-owner-warn': missing label team/);
+  await kube.kubectlOk(['delete', 'k8sownerlabel', 'owner-warn']);
 
   await kube.kubectlOk(['delete', 'k8sownerlabel', 'owner']);
   await waitFor('binding removed', async () => !(await exists(['validatingadmissionpolicybinding', 'gatekeeper-k8sownerlabel-owner'])), 60_000, 250);

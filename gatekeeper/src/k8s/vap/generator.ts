@@ -50,11 +50,23 @@ export class VapGenerator {
   private version: string | null | undefined;
   /** Template kinds whose policy is generated. */
   private readonly policyKinds = new Set<string>();
+  /** The templates whose policy is generated, by name, to apply again when the scope changes. */
+  private readonly generated = new Map<string, KubeObject>();
+  private scope: PolicyScope;
 
   constructor(
     private readonly client: KubeClient,
     private readonly opts: VapOptions,
-  ) {}
+  ) {
+    this.scope = opts.scope ?? {};
+  }
+
+  /** The Config's namespaces excluded from the webhook, which the policies exclude too (Gatekeeper's scope sync). */
+  async setExcludedNamespaces(namespaces: string[]): Promise<void> {
+    if (JSON.stringify(namespaces) === JSON.stringify(this.scope.excludedNamespaces ?? [])) return;
+    this.scope = { ...this.scope, excludedNamespaces: [...namespaces] };
+    for (const t of [...this.generated.values()]) await this.syncTemplate(t);
+  }
 
   /** v1 when the API server serves it, else v1beta1 (Gatekeeper's IsVapAPIEnabled); a failed discovery is asked again. */
   private async apiVersion(): Promise<string | null> {
@@ -78,8 +90,13 @@ export class VapGenerator {
     try {
       const source = celSourceOf(template, this.opts.defaultFailurePolicy);
       const generate = shouldGeneratePolicy(source, this.opts.defaultCreatePolicy);
-      if (generate) this.policyKinds.add(kind);
-      else this.policyKinds.delete(kind);
+      if (generate) {
+        this.policyKinds.add(kind);
+        this.generated.set(template.metadata.name, template);
+      } else {
+        this.policyKinds.delete(kind);
+        this.generated.delete(template.metadata.name);
+      }
       const version = await this.apiVersion();
       if (!version) return generate ? { state: 'error', observedGeneration, warning: 'ValidatingAdmissionPolicy API is not enabled in the cluster' } : undefined;
       const path = this.path(version, 'validatingadmissionpolicies', policyName(template.metadata.name));
@@ -87,7 +104,7 @@ export class VapGenerator {
         await this.client.delete(path);
         return undefined;
       }
-      await this.client.apply(path, templateToPolicy(template, source!, version, this.opts.scope), FIELD_MANAGER);
+      await this.client.apply(path, templateToPolicy(template, source!, version, this.scope), FIELD_MANAGER);
       this.opts.logger.info({ template: template.metadata.name }, 'ValidatingAdmissionPolicy applied');
       return { state: 'generated', observedGeneration };
     } catch (e) {
@@ -98,6 +115,7 @@ export class VapGenerator {
 
   async removeTemplate(template: KubeObject): Promise<void> {
     this.policyKinds.delete(template.spec?.crd?.spec?.names?.kind ?? '');
+    this.generated.delete(template.metadata.name);
     await this.ignoringErrors(`ValidatingAdmissionPolicy of ${template.metadata.name}`, async (version) =>
       this.client.delete(this.path(version, 'validatingadmissionpolicies', policyName(template.metadata.name))),
     );
