@@ -56,10 +56,10 @@ export function constraintMatchers(): CelNamedExpression[] {
   ];
 }
 
-const globalNamespaces = (list: string, namespaceTest: string) => `
+const globalNamespaces = (list: string, namespaceTest: string, listName: string) => `
 	[object, oldObject].exists(obj,
 		obj != null && (
-			// For namespace objects, check if the namespace name itself is in the exclusion list
+			// For namespace objects, check if the namespace name itself is in the ${listName} list
 			(has(obj.kind) && obj.kind == "Namespace" && has(obj.metadata.name)) ? (
 				![${list}].exists(nsMatcher,
 					${namespaceTest}
@@ -80,7 +80,7 @@ const quoted = (namespaces: string[]) => namespaces.map((ns) => `"${ns}"`).join(
 
 /** The Config's namespaces excluded from the webhook (Gatekeeper: from its Config, with scope sync). */
 export function globalExcludedNamespaces(namespaces: string[]): CelNamedExpression {
-  return { name: 'gatekeeper_internal_match_global_excluded_namespaces', expression: globalNamespaces(quoted(namespaces), nsMatches('obj.metadata.name')) };
+  return { name: 'gatekeeper_internal_match_global_excluded_namespaces', expression: globalNamespaces(quoted(namespaces), nsMatches('obj.metadata.name'), 'exclusion') };
 }
 
 /** The --exempt-namespace flags: a Namespace itself is exempt only while it carries the ignore label. */
@@ -88,7 +88,7 @@ export function globalExemptedNamespaces(namespaces: string[]): CelNamedExpressi
   const test = `${nsMatches('obj.metadata.name')} &&
 					has(obj.metadata.labels) &&
 					("admission.gatekeeper.sh/ignore" in obj.metadata.labels)`;
-  return { name: 'gatekeeper_internal_match_global_exempted_namespaces', expression: globalNamespaces(quoted(namespaces), test) };
+  return { name: 'gatekeeper_internal_match_global_exempted_namespaces', expression: globalNamespaces(quoted(namespaces), test, 'exemption') };
 }
 
 /** variables.anyObject and variables.params, ahead of the template's own. */
