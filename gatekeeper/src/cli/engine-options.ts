@@ -47,7 +47,7 @@ function parseMiB(v: string): number {
 }
 
 /** Go's boolean flag values, as Gatekeeper's --enable-k8s-native-validation takes them (a bare flag is true). */
-function parseGoBool(flag: string) {
+export function parseGoBool(flag: string) {
   return (v: string | undefined): boolean => {
     if (v === undefined) return true;
     if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;

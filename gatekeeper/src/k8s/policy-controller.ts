@@ -8,6 +8,7 @@ import { CONSTRAINT_VERSION, CONSTRAINTS_GROUP, TEMPLATES_GROUP, constraintCrd }
 import { Informer } from './informer.js';
 import type { PolicyTarget } from './policy-mirror.js';
 import { removeByPod, setByPod, updateStatus } from './status.js';
+import type { VapGenerationStatus, VapGenerator } from './vap/generator.js';
 
 export interface PolicyControllerOptions {
   /** The engine, or the mirror that also feeds the evaluation workers. */
@@ -22,6 +23,8 @@ export interface PolicyControllerOptions {
   writeStatus: boolean;
   /** How long to wait for a new constraint CRD to be Established (default 60 s). */
   crdEstablishTimeoutMs?: number;
+  /** Generates ValidatingAdmissionPolicies and bindings (cluster mode). */
+  vap?: VapGenerator;
   logger: Logger;
   onChange?: (state: PolicyControllerState) => void;
 }
@@ -146,9 +149,11 @@ export class PolicyController {
     const entry: TemplateEntry = { name, kind: kind ?? '', generation: t.metadata.generation, errors, ...(prev && prev.kind === kind && prev.constraints ? { constraints: prev.constraints } : {}) };
     this.templates.set(name, entry);
     let crdError: string | undefined;
+    let vapStatus: VapGenerationStatus | undefined;
     if (!errors.length) {
       try {
         if (this.opts.manageCrds) await this.applyCrd(t, kind!);
+        vapStatus = await this.opts.vap?.syncTemplate(t);
         if (!entry.constraints) entry.constraints = this.watchConstraints(kind!);
         else for (const c of entry.constraints.list()) await this.onConstraint(kind!, c, true); // recompiled: constraints again
       } catch (e) {
@@ -167,6 +172,7 @@ export class PolicyController {
           operations: this.opts.operations,
           templateUID: t.metadata.uid,
           ...(allErrors.length ? { errors: allErrors } : {}),
+          ...(vapStatus ? { vapGenerationStatus: vapStatus } : {}),
         });
       }).catch((e) => this.opts.logger.warn({ template: name, err: (e as Error).message }, 'could not write template status'));
     }
@@ -177,6 +183,7 @@ export class PolicyController {
     const entry = this.templates.get(t.metadata.name);
     this.templates.delete(t.metadata.name);
     if (entry) await this.dropKind(entry);
+    if (!this.stopped) await this.opts.vap?.removeTemplate(t);
     this.changed();
   }
 
@@ -253,6 +260,7 @@ export class PolicyController {
       this.constraintErrors.set(key, error);
       this.opts.logger.error({ constraint: key, err: error }, 'constraint rejected');
     }
+    const vapStatus = error ? undefined : await this.opts.vap?.syncConstraint(kind, c);
     this.changed();
     if (!this.opts.writeStatus) return;
     await updateStatus(this.client, constraintsPath(kind, c.metadata.name), (status) => {
@@ -263,6 +271,7 @@ export class PolicyController {
         constraintUID: c.metadata.uid,
         enforced: !error,
         ...(error ? { errors: [{ code: 'ingest_error', message: error }] } : {}),
+        ...(vapStatus ? { enforcementPointsStatus: [vapStatus] } : {}),
       });
     }).catch((e) => this.opts.logger.warn({ constraint: key, err: (e as Error).message }, 'could not write constraint status'));
   }
@@ -271,6 +280,7 @@ export class PolicyController {
     const key = `${kind}/${c.metadata.name}`;
     this.constraintErrors.delete(key);
     this.constraintGenerations.delete(key);
+    if (!this.stopped) await this.opts.vap?.removeConstraint(kind, c.metadata.name);
     try {
       this.opts.engine.removeConstraint(kind, c.metadata.name);
     } catch (e) {
