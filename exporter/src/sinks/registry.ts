@@ -10,6 +10,7 @@ import { configSchema as daprSchema } from './dapr/config.js';
 import { configSchema as fileSchema } from './file/config.js';
 import { configSchema as httpSchema } from './http/config.js';
 import { configSchema as kafkaSchema } from './kafka/config.js';
+import { configSchema as otlpSchema } from './otlp/config.js';
 
 export interface SinkContext {
   logger: Logger;
@@ -34,6 +35,7 @@ export const sinkTypes: Readonly<Record<string, SinkType>> = {
   file: { configSchema: fileSchema, load: () => import('./file/sink.js') },
   http: { configSchema: httpSchema, load: () => import('./http/sink.js') },
   kafka: { configSchema: kafkaSchema, load: () => import('./kafka/sink.js') },
+  otlp: { configSchema: otlpSchema, load: () => import('./otlp/sink.js') },
 };
 
 export function sinkType(type: string): SinkType | undefined {
