@@ -60,6 +60,8 @@ export class OtlpSink implements Sink {
   readonly #maxRecords: number;
   readonly #maxBytes: number;
   readonly #log: Logger | undefined;
+  /** Sequence numbers the last send() found refused alone (400/413). */
+  #refusedAlone = new Set<number>();
   #health: SinkHealth = { ready: true };
 
   constructor(cfg: OtlpSinkConfig, ctx: OtlpSinkContext = {}) {
@@ -103,6 +105,10 @@ export class OtlpSink implements Sink {
   async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     const failures: RecordFailure[] = [];
     let next = 0;
+    // The worker retries records refused alone together; halving that retry again would only repeat the last search
+    // (2·N requests to a receiver that refuses everything): they fail together.
+    const split = !(batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq)));
+    const refusedAlone: number[] = [];
     for (const chunk of chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length)) {
       try {
         await sendRunBisecting(runIndexes(chunk), {
@@ -114,8 +120,11 @@ export class OtlpSink implements Sink {
             if (partial.rejected >= indexes.length) for (const index of indexes) failures.push({ index, error: why, retryable: false });
             this.#log?.warn({ rejected: partial.rejected, of: indexes.length }, why);
           },
-          splits: (e) => e instanceof ContentRefused,
-          refusedAlone: (index, e) => failures.push({ index, error: (e as Error).message, retryable: false }),
+          splits: (e) => split && e instanceof ContentRefused,
+          refusedAlone: (index, e) => {
+            failures.push({ index, error: (e as Error).message, retryable: false });
+            refusedAlone.push(batch[index]!.seq);
+          },
           settled: (n) => (next = n),
         });
       } catch (e) {
@@ -128,6 +137,7 @@ export class OtlpSink implements Sink {
         next = to;
       }
     }
+    this.#refusedAlone = new Set(refusedAlone);
     return failures.length ? { failures } : {};
   }
 
