@@ -94,8 +94,14 @@ export class ConsoleSink implements Sink {
     const s = this.#stream;
     if (this.#broken || s.destroyed || !s.writable) return Promise.reject(this.#broken ?? new Error('stream closed'));
     return new Promise<void>((resolve, reject) => {
-      const drained = () => (s.writableNeedDrain ? s.once('drain', resolve) : resolve());
-      s.write(text, (e) => (e ? reject(e) : drained()));
+      s.write(text, (e) => {
+        if (e) return reject(e);
+        if (!s.writableNeedDrain) return resolve();
+        // A stream that breaks while full never drains: settle on whichever comes first.
+        const onError = (err: Error) => (s.off('drain', onDrain), reject(err));
+        const onDrain = () => (s.off('error', onError), resolve());
+        s.once('drain', onDrain).once('error', onError);
+      });
     });
   }
 }
