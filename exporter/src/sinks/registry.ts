@@ -5,10 +5,12 @@
 // (name, type, startFrom, batch, retry); the implementation (sinks/<type>/sink.ts) exports `createSink(cfg, ctx)`.
 import type { Logger } from 'pino';
 import type { Sink } from './sink.js';
+import { configSchema as consoleSchema } from './console/config.js';
 import { configSchema as daprSchema } from './dapr/config.js';
 import { configSchema as fileSchema } from './file/config.js';
 import { configSchema as httpSchema } from './http/config.js';
 import { configSchema as kafkaSchema } from './kafka/config.js';
+import { configSchema as otlpSchema } from './otlp/config.js';
 
 export interface SinkContext {
   logger: Logger;
@@ -28,10 +30,12 @@ export interface SinkType {
 }
 
 export const sinkTypes: Readonly<Record<string, SinkType>> = {
+  console: { configSchema: consoleSchema, load: () => import('./console/sink.js') },
   dapr: { configSchema: daprSchema, load: () => import('./dapr/sink.js') },
   file: { configSchema: fileSchema, load: () => import('./file/sink.js') },
   http: { configSchema: httpSchema, load: () => import('./http/sink.js') },
   kafka: { configSchema: kafkaSchema, load: () => import('./kafka/sink.js') },
+  otlp: { configSchema: otlpSchema, load: () => import('./otlp/sink.js') },
 };
 
 export function sinkType(type: string): SinkType | undefined {
