@@ -9,11 +9,14 @@ import {
   newDecisionId,
   violationAudited,
   type AuditTotals,
+  type ClusterIdentity,
   type DecisionRecord,
   type RecordSource,
   type ViolationItem,
   type ViolationSummary,
 } from '@gk-exporter/exporter/record';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import type { ConstraintRef, Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 
@@ -57,6 +60,7 @@ function constraintFields(v: Violation): Fields & { kind: string; name: string; 
   if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = [v.enforcementAction];
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   setIf(rec, 'engine', v.engine);
+  setIf(rec, 'policy', v.constraint.policy);
   return rec;
 }
 
@@ -125,6 +129,7 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
     enforcementAction: v.enforcementAction,
     message: v.msg,
     ...(v.engine ? { engine: v.engine } : {}),
+    ...(v.constraint.policy ? { policy: v.constraint.policy } : {}),
   }));
   const s: ViolationSummary = { total: violations.length, byAction };
   if (items.length) s.items = items;
@@ -193,6 +198,7 @@ export function violationAdmissionRecord(
   if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = [v.enforcementAction];
   if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   if (v.engine) rec.engine = v.engine;
+  if (v.constraint.policy) rec.policy = v.constraint.policy;
   for (const k in shared) rec[k] = shared[k];
   rec.admissionUID = uid;
   return rec;
@@ -255,6 +261,7 @@ export function admissionRecordLines(
       if ('constraintAnnotations' in annotations) own += `,${members(annotations)}`;
     }
     if (v.engine) own += `,"engine":"${v.engine}"`;
+    if (c.policyJson) own += `,"policy":${c.policyJson}`;
     lines.push(`${envelope('violation_admission')}${own},${sharedMembers},"admissionUID":${uid}}`);
   }
   return lines;
@@ -313,13 +320,26 @@ export function auditCompletedRecord(run: AuditRun, c: AuditCompletion, source?:
   return auditCompleted({ ...extra, auditId: run.auditId, totals: c.totals }, now);
 }
 
-/** Who produced the records: the component, and the pod / node when the Downward API provides them. */
-export function recordSource(component: string, version?: string): RecordSource {
+/** The engine's version, from its package.json (read once). */
+export const ENGINE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/**
+ * Who produced the records, built once per process: the component, the pod / namespace / node when the Downward API
+ * provides them, the replica (the pod, else the host name), the engine's version and the cluster's identity.
+ */
+export function recordSource(component: string, version = ENGINE_VERSION, cluster?: ClusterIdentity): RecordSource {
   const s: RecordSource = { component };
   const env = process.env;
   if (env['POD_NAME']) s.pod = env['POD_NAME'];
   if (env['POD_NAMESPACE']) s.namespace = env['POD_NAMESPACE'];
   if (env['NODE_NAME']) s.node = env['NODE_NAME'];
+  s.replica = env['POD_NAME'] || os.hostname();
   if (version) s.version = version;
+  if (cluster && (cluster.name || Object.keys(cluster.labels ?? {}).length)) {
+    const c: ClusterIdentity = {};
+    if (cluster.name) c.name = cluster.name;
+    if (cluster.labels && Object.keys(cluster.labels).length) c.labels = cluster.labels;
+    s.cluster = c;
+  }
   return s;
 }

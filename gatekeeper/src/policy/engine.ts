@@ -13,6 +13,7 @@ import { checkSchema, ConstraintError, effectiveAction, ENFORCEMENT_POINTS, pars
 import { Inventory } from './inventory.js';
 import { SharedInputs, type SharedReview } from './shared-input.js';
 import { DEFAULT_MAX_MEMORY_MIB, missingBuiltins, TemplateModule } from './wasm.js';
+import { constraintRef, templateProvenance, type PolicyProvenance, type TemplateProvenance } from './provenance.js';
 
 export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
 
@@ -37,6 +38,10 @@ export interface ConstraintRef {
   enforcementAction: string;
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Which version of which policy: set when the constraint is stored, with its template's provenance. */
+  policy?: PolicyProvenance;
+  /** `policy` serialised once at load, spliced as is into the records on the webhook's thread. */
+  policyJson?: string;
 }
 /** The engine that evaluated a template: its Rego (compiled to wasm) or its K8sNativeValidation block (CEL). */
 export type EngineName = 'rego' | 'cel';
@@ -101,6 +106,8 @@ interface TemplateEntry {
   sharesInput: boolean;
   errors: string[];
   generation: number;
+  /** Template name, generation and content hash, computed once when the template loads. */
+  provenance: TemplateProvenance;
 }
 
 /**
@@ -130,7 +137,9 @@ function inputJson(params: Uint8Array, review: Uint8Array): Uint8Array {
   return input;
 }
 
-type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; cel?: CelConstraint };
+/** `ref` is what every violation of the constraint carries: built once when the constraint is stored, not per review. */
+type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; ref: ConstraintRef; cel?: CelConstraint };
+
 
 const loaded = (t: TemplateEntry | undefined): boolean => !!(t?.module || t?.cel);
 
@@ -217,7 +226,7 @@ export class PolicyEngine {
     }
     const reads = readsData(parsed);
     const sharesInput = !!module && !reads && this.sharedInputs.admit(module);
-    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, engine, module, cel, dataVersion: -1, readsData: reads, sharesInput, errors, generation });
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, engine, module, cel, dataVersion: -1, readsData: reads, sharesInput, errors, generation, provenance: templateProvenance(parsed.name, obj) });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
       try {
@@ -254,7 +263,7 @@ export class PolicyEngine {
   private storeConstraint(c: ParsedConstraint): void {
     let byName = this.constraints.get(c.kind);
     if (!byName) this.constraints.set(c.kind, (byName = new Map()));
-    byName.set(c.name, { ...c, paramsBytes: encoder.encode(c.parametersJson) });
+    byName.set(c.name, { ...c, paramsBytes: encoder.encode(c.parametersJson), ref: constraintRef(c, this.templates.get(c.kind)?.provenance) });
   }
 
   removeConstraint(kind: string, name: string): void {
@@ -315,9 +324,7 @@ export class PolicyEngine {
           throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
         }
         evaluated++;
-        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
-        if (c.annotations) ref.annotations = c.annotations;
-        if (c.labels) ref.labels = c.labels;
+        const ref = c.ref;
         let results: Array<{ msg: string; details?: unknown }>;
         if (t.cel) {
           // Gatekeeper's CEL driver gets the namespace from the webhook and the audit; gator gives none.
@@ -369,12 +376,7 @@ export class PolicyEngine {
   listConstraints(): ConstraintRef[] {
     const out: ConstraintRef[] = [];
     for (const byName of this.constraints.values()) {
-      for (const c of byName.values()) {
-        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
-        if (c.annotations) ref.annotations = c.annotations;
-        if (c.labels) ref.labels = c.labels;
-        out.push(ref);
-      }
+      for (const c of byName.values()) out.push(c.ref);
     }
     return out;
   }
