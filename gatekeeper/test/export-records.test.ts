@@ -5,11 +5,13 @@ import { redactObject } from '@gk-exporter/exporter/record';
 import {
   admissionDecisionRecord,
   admissionRecordLines,
+  admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   newAuditRun,
   objectResource,
   objectTail,
+  pickLabels,
   recordSource,
   type AdmissionOutcome,
   violationAdmissionRecord,
@@ -67,6 +69,19 @@ t.test('provenance: template name, generations and a hash of the spec that ignor
   const audited = violationAuditedRecord(newAuditRun(), objectResource(req.object), withPolicy);
   t.same(audited['policy'], provenance);
   t.same(violationSummary([withPolicy]).items?.[0]?.policy, provenance, 'the decision\'s items name the policy too');
+});
+
+t.test('namespace labels: only the allowed keys, on the decision and its violations', async (t) => {
+  t.same(pickLabels({ team: 'a', env: 'prod', secret: 'x' }, ['team', 'env', 'owner']), { team: 'a', env: 'prod' });
+  t.equal(pickLabels({ team: 'a' }, []), undefined, 'no allow-list: nothing');
+  t.equal(pickLabels({ team: 'a' }, ['owner']), undefined, 'none of the keys: no field');
+  t.equal(pickLabels(undefined, ['team']), undefined);
+  const outcome = { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 1, namespaceLabels: { team: 'a' } };
+  const [decision, v] = admissionRecordLines(req, req.object, outcome, undefined, new Date()).map((l) => JSON.parse(l));
+  t.same(decision.namespaceLabels, { team: 'a' });
+  t.same(v.namespaceLabels, { team: 'a' });
+  const audited = violationAuditedRecord(newAuditRun(), { ...objectResource(req.object), namespaceLabels: { team: 'b' } }, violation);
+  t.same(audited['namespaceLabels'], { team: 'b' });
 });
 
 t.test('recordSource: replica, engine version and cluster identity', async (t) => {
@@ -130,6 +145,7 @@ t.test('admission lines: byte for byte the records serialised, with their own in
     { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare, withPolicy], evaluatedConstraints: 4, durationMs: 1.23456 } },
     { name: 'allowed, no source', req: { ...req, dryRun: true }, object: req.object, outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: 0 } },
     { name: 'no uid, no operation, no object', req: minimal, object: null, source, outcome: { allowed: true, warnings: [], violations: [bare], evaluatedConstraints: 1, durationMs: 0.5, exempt: true, error: 'deadline' } },
+    { name: 'namespace labels', req, object: req.object, source, outcome: { allowed: false, warnings: [], violations: [violation, withPolicy], evaluatedConstraints: 2, durationMs: 1, namespaceLabels: { team: 'a' } } },
     { name: 'with the object, redacted', req, object: { metadata: { name: 'web' }, data: { k: 'v' } }, source, redact: ['data'], outcome: { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 2 } },
   ];
   const withoutId = (line: string) => line.replace(/"decisionId":"[^"]*"/, '"decisionId":"-"');
@@ -142,7 +158,7 @@ t.test('admission lines: byte for byte the records serialised, with their own in
       decision.object = object;
       decision.redactedPaths = redactedPaths;
     }
-    const expected = [decision, ...c.outcome.violations.map((v) => violationAdmissionRecord(c.req, c.object, v, c.source, now))].map((r) => withoutId(JSON.stringify(r)));
+    const expected = [decision, ...c.outcome.violations.map((v) => violationAdmissionRecord(c.req, c.object, v, c.source, now, admissionShared(c.req, c.object, c.source, c.outcome.namespaceLabels)))].map((r) => withoutId(JSON.stringify(r)));
     const lines = admissionRecordLines(c.req, c.object, c.outcome, c.source, now, tail);
     t.same(lines.map(withoutId), expected, c.name);
     const ids = lines.map((l) => JSON.parse(l).decisionId as string);

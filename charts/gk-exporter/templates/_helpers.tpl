@@ -168,6 +168,9 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
 {{- with $ex.redactFields }}
 - --export-redact={{ join "," . }}
 {{- end }}
+{{- with $ex.namespaceLabels }}
+- --export-namespace-labels={{ join "," . }}
+{{- end }}
 {{- with $root.Values.cluster.name }}
 - --cluster-name={{ . }}
 {{- end }}

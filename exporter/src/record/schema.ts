@@ -143,6 +143,10 @@ export const decisionRecordSchema = {
       description: 'violation_admission, violation_audited: the engine that evaluated the constraint\'s template: rego (its Rego) or cel (its K8sNativeValidation block).',
     },
     policy,
+    namespaceLabels: {
+      ...stringMap,
+      description: 'The labels of the reviewed object\'s namespace, only the keys the engine is told to export (--export-namespace-labels): for routing per tenant.',
+    },
     allowed: { type: 'boolean', description: 'admission_decision: the verdict returned to the API server.' },
     violations: violationSummary,
     totals: auditTotals,

@@ -105,6 +105,8 @@ export interface DecisionRecord extends GatekeeperExportFields {
   engine?: string;
   /** violation records: the template (name, generation, content hash) and constraint generation that decided. */
   policy?: PolicyProvenance;
+  /** The labels of the reviewed object's namespace, restricted to the engine's allow-list (--export-namespace-labels). */
+  namespaceLabels?: Record<string, string>;
   allowed?: boolean;
   violations?: ViolationSummary;
   totals?: AuditTotals;

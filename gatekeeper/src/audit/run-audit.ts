@@ -111,8 +111,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   async function auditObject(obj: any): Promise<number> {
     const target = objectResource(obj);
     let violations: Violation[];
+    let namespaceLabels: Record<string, string> | undefined;
     try {
-      violations = (await engine.review(reviewFromObject(obj), { enforcementPoint: AUDIT_ENFORCEMENT_POINT })).violations;
+      ({ violations, namespaceLabels } = await engine.review(reviewFromObject(obj), { enforcementPoint: AUDIT_ENFORCEMENT_POINT }));
     } catch (e) {
       const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);
@@ -134,7 +135,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         if (target.name) entry.name = target.name;
         s.violations.push(entry);
       }
-      opts.exporter?.auditViolation(run, target, v);
+      opts.exporter?.auditViolation(run, target, v, namespaceLabels);
     }
     return violations.length;
   }

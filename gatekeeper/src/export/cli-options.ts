@@ -27,6 +27,7 @@ export interface ExportFlags {
   exportDropLogIntervalMs?: number;
   exportFlushTimeoutMs?: number;
   clusterName?: string;
+  exportNamespaceLabels?: string;
   clusterLabel?: string[];
 }
 
@@ -65,9 +66,7 @@ function collectLabel(v: string, previous: string[]): string[] {
   const eq = v.indexOf('=');
   const key = eq < 0 ? '' : v.slice(0, eq);
   const value = eq < 0 ? '' : v.slice(eq + 1);
-  const slash = key.lastIndexOf('/');
-  const name = key.slice(slash + 1);
-  if (eq < 0 || !LABEL_NAME.test(name) || (slash >= 0 && !LABEL_PREFIX.test(key.slice(0, slash)))) {
+  if (eq < 0 || !isLabelKey(key)) {
     throw new InvalidArgumentError(`--cluster-label takes key=value with a Kubernetes label key (e.g. region=eu-west-1), got ${JSON.stringify(v)}`);
   }
   if (value && !LABEL_NAME.test(value)) {
@@ -75,6 +74,18 @@ function collectLabel(v: string, previous: string[]): string[] {
   }
   if (previous.some((p) => p.slice(0, p.indexOf('=')) === key)) throw new InvalidArgumentError(`--cluster-label ${key} is given twice`);
   return [...previous, v];
+}
+
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  return LABEL_NAME.test(key.slice(slash + 1)) && (slash < 0 || LABEL_PREFIX.test(key.slice(0, slash)));
+}
+
+export function parseLabelKeys(value: string | undefined, flag: string): string[] {
+  const keys = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const bad = keys.find((k) => !isLabelKey(k));
+  if (bad !== undefined) throw new Error(`${flag}: ${JSON.stringify(bad)} is not a Kubernetes label key (e.g. team or example.com/team)`);
+  return [...new Set(keys)];
 }
 
 /** The cluster identity the flags give (labels as key=value strings, already checked). */
@@ -112,6 +123,7 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
     .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, positive('--export-drop-log-interval-ms'))
     .option('--cluster-name <name>', 'the cluster\'s name, written into every record (source.cluster.name) so consumers tell clusters apart', nonEmpty('--cluster-name'))
     .option('--cluster-label <key=value>', 'a label of the cluster written into every record (source.cluster.labels); repeatable', collectLabel, [])
+    .option('--export-namespace-labels <keys>', 'comma-separated label keys of the reviewed object\'s namespace copied into its records as namespaceLabels, for routing per tenant, e.g. team,env (default: none)')
     .option('--export-flush-timeout-ms <n>', `on shutdown, how long to wait for the exporter to acknowledge what was sent (default ${EXPORT_DEFAULTS.flushTimeoutMs}); the rest stays in the spill file`, positive('--export-flush-timeout-ms'));
   if (opts.admission) {
     cmd
@@ -168,6 +180,7 @@ export async function openDecisionExport(
       objectRedact,
       fieldPolicy,
       source: recordSource(component, undefined, clusterIdentity(flags)),
+      namespaceLabelKeys: parseLabelKeys(flags.exportNamespaceLabels, '--export-namespace-labels'),
       flushTimeoutMs: flags.exportFlushTimeoutMs ?? EXPORT_DEFAULTS.flushTimeoutMs,
     },
     logger,

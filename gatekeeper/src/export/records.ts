@@ -71,6 +71,16 @@ export interface ResourceIdentity {
   namespace?: string;
   name?: string;
   labels?: Record<string, string>;
+  /** The labels of the resource's namespace to export (only the allowed keys: pickLabels). */
+  namespaceLabels?: Record<string, string>;
+}
+
+/** The labels among keys, or undefined when none is there (nothing to export). */
+export function pickLabels(labels: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined {
+  if (!labels || !keys.length) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k of keys) if (typeof labels[k] === 'string') (out ??= {})[k] = labels[k];
+  return out;
 }
 
 function resourceFields(rec: Fields, r: ResourceIdentity): void {
@@ -80,6 +90,7 @@ function resourceFields(rec: Fields, r: ResourceIdentity): void {
   setIf(rec, 'resourceNamespace', r.namespace);
   setIf(rec, 'resourceName', r.name);
   setIf(rec, 'resourceLabels', r.labels);
+  setIf(rec, 'namespaceLabels', r.namespaceLabels);
 }
 
 /** Resource identity of an admission request; name and namespace fall back to the object's metadata, as in Gatekeeper. */
@@ -118,6 +129,8 @@ export interface AdmissionOutcome {
   exempt?: boolean;
   /** Evaluation failed (deadline, engine error): the response was an error. */
   error?: string;
+  /** The labels of the reviewed object's namespace to export: the engine gives them all, DecisionExport keeps the allowed keys. */
+  namespaceLabels?: Record<string, string> | undefined;
 }
 
 export function violationSummary(violations: Violation[], limit = DECISION_ITEMS_LIMIT): ViolationSummary {
@@ -153,17 +166,15 @@ function verdictFields(outcome: AdmissionOutcome): Fields {
 /** One admission_decision per review (Gatekeeper has no such record: it only exports violations). */
 export function admissionDecisionRecord(req: AdmissionRequest, object: any, outcome: AdmissionOutcome, source?: RecordSource, now = new Date()): DecisionRecord {
   const uid = req.uid || now.toISOString();
-  const rec = verdictFields(outcome);
-  resourceFields(rec, admissionResource(req, object));
-  requestFields(rec, req);
-  if (source) rec['source'] = source;
+  const rec = Object.assign(verdictFields(outcome), admissionShared(req, object, source, outcome.namespaceLabels));
   return admissionDecision({ ...rec, admissionUID: uid, allowed: outcome.allowed, operation: req.operation ?? '' }, now);
 }
 
 /** The request and resource fields every violation_admission of one review shares: computed once per review. */
-export function admissionShared(req: AdmissionRequest, object: any, source?: RecordSource): Fields {
+export function admissionShared(req: AdmissionRequest, object: any, source?: RecordSource, namespaceLabels?: Record<string, string>): Fields {
   const rec: Fields = {};
   resourceFields(rec, admissionResource(req, object));
+  setIf(rec, 'namespaceLabels', namespaceLabels);
   requestFields(rec, req);
   if (source) rec['source'] = source;
   return rec;
@@ -236,7 +247,7 @@ export function admissionRecordLines(
   const ms = now.getTime();
   const timestamp = now.toISOString();
   const uid = JSON.stringify(req.uid || timestamp);
-  const shared = admissionShared(req, object, source);
+  const shared = admissionShared(req, object, source, outcome.namespaceLabels);
   // Never empty: dryRun is always there. operation is only there when the request has one.
   const sharedMembers = members(shared);
   const envelope = (eventType: string) =>

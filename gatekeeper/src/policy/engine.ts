@@ -59,6 +59,8 @@ export interface ReviewResult {
   violations: Violation[];
   evaluatedConstraints: number;
   durationMs: number;
+  /** The labels of the reviewed object's Namespace, as the engine holds it (inventory), or a Namespace's own labels. */
+  namespaceLabels?: Record<string, string>;
 }
 
 export interface EngineOptions {
@@ -137,7 +139,6 @@ function inputJson(params: Uint8Array, review: Uint8Array): Uint8Array {
   return input;
 }
 
-/** `ref` is what every violation of the constraint carries: built once when the constraint is stored, not per review. */
 type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; ref: ConstraintRef; cel?: CelConstraint };
 
 
@@ -342,7 +343,8 @@ export class PolicyEngine {
         }
       }
     }
-    return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started };
+    const labels = (kind === 'Namespace' && group === '' ? review.object : target.namespaceObject)?.metadata?.labels;
+    return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started, ...(labels && typeof labels === 'object' ? { namespaceLabels: labels } : {}) };
   }
 
   private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array, shared?: SharedReview): Array<{ msg: string; details?: unknown }> {

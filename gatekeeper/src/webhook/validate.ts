@@ -117,7 +117,7 @@ export async function validate(req: AdmissionRequest, opts: ValidateOptions): Pr
     }
   }
   const durationMs = performance.now() - started;
-  const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs };
+  const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs, namespaceLabels: result.namespaceLabels };
   if (denies.length) {
     const message = denies.join('\n');
     return { response: deniedResponse(req.uid, message, warnings), outcome: { allowed: false, message, ...common }, object, status: 'deny' };
