@@ -62,7 +62,9 @@ export function register(program: Command): void {
     }
     for (const p of problems) console.error(`error: ${p}`);
     if (flags.output === 'json') {
-      console.log(JSON.stringify(out.flatMap((o) => o.violations.map((v) => ({ object: o.object, constraint: v.constraint, enforcementAction: v.enforcementAction, msg: v.msg, details: v.details }))), null, 2));
+      // policyJson is the record's serialised copy of policy: the constraint is printed with policy alone.
+      const printed = (v: Violation) => ({ ...v.constraint, policyJson: undefined });
+      console.log(JSON.stringify(out.flatMap((o) => o.violations.map((v) => ({ object: o.object, constraint: printed(v), enforcementAction: v.enforcementAction, msg: v.msg, details: v.details }))), null, 2));
     } else {
       for (const o of out) {
         const id = `${o.object.kind ?? '?'} ${o.object.namespace ? o.object.namespace + '/' : ''}${o.object.name ?? '?'}`;

@@ -96,6 +96,7 @@ t.test('test evaluates manifests against the templates and constraints among the
   const json = gatekeeper(['test', dir, '-o', 'json'], cache);
   const parsed = JSON.parse(json.out) as Array<{ object: { name: string }; constraint: { name: string }; enforcementAction: string; msg: string }>;
   t.same(parsed.map((v) => `${v.object.name} ${v.constraint.name} ${v.enforcementAction} ${v.msg}`).sort(), ['a saw deny saw a', 'a warned warn saw a', 'b warned warn saw b']);
+  t.ok(parsed.every((v: any) => /^sha256:/.test(v.constraint.policy?.templateHash) && !('policyJson' in v.constraint)), 'each constraint with its policy provenance, printed once');
   write(dir, 'pods.yaml', 'apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: dev}\n');
   const warnOnly = gatekeeper(['test', dir], cache);
   t.equal(warnOnly.code, 0, 'only warn violations: exit 0');
