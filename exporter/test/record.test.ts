@@ -95,10 +95,20 @@ t.test('full validation checks field types and the fields each eventType require
   if (!badType.ok) t.match(badType.error, /^resourceLabels\.app: must be string/);
 
   t.ok(normalizeLine('{"eventType":"something_new","anything":{"goes":true}}', at, full).ok, 'unknown event types and fields pass');
+
+  const badHash = normalizeLine('{"eventType":"violation_admission","admissionUID":"u","kind":"K","name":"n","enforcementAction":"deny","policy":{"template":"t","templateHash":"md5:x"}}', at, full);
+  t.notOk(badHash.ok);
+  if (!badHash.ok) t.match(badHash.error, /^policy\.templateHash: must match pattern/);
+  const badCluster = normalizeLine('{"eventType":"audit_started","auditId":"a","source":{"cluster":{"labels":{"region":1}}}}', at, full);
+  t.notOk(badCluster.ok, 'cluster labels are strings');
 });
 
 t.test('builders make valid records for every eventType, Gatekeeper fields filled', async (t) => {
-  const source = { component: 'audit', pod: 'gatekeeper-audit-0', namespace: 'gatekeeper-system' };
+  const source = {
+    component: 'audit', pod: 'gatekeeper-audit-0', namespace: 'gatekeeper-system', replica: 'gatekeeper-audit-0', version: '0.1.0',
+    cluster: { name: 'prod-eu', labels: { region: 'eu-west-1' } },
+  };
+  const policy = { template: 'k8srequiredlabels', templateGeneration: 3, templateHash: `sha256:${'ab'.repeat(32)}`, constraintGeneration: 1 };
   const auditId = '2026-11-24T10:58:00Z';
   const recs = [
     auditStarted({ auditId, source }, at),
@@ -106,12 +116,13 @@ t.test('builders make valid records for every eventType, Gatekeeper fields fille
       auditId, source, kind: 'K8sRequiredLabels', name: 'must-have-owner', enforcementAction: 'deny', group: 'constraints.gatekeeper.sh',
       version: 'v1beta1', message: 'you must provide labels: {"owner"}', resourceKind: 'Namespace', resourceName: 'default',
       resourceAPIVersion: 'v1', resourceLabels: { team: 'a' }, constraintAnnotations: {}, details: { missing_labels: ['owner'] },
+      engine: 'rego', policy,
     }, at),
     auditCompleted({ auditId, totals: { constraints: 3, objects: 120, violations: 7, byAction: { deny: 5, warn: 2 }, exported: 7, durationSeconds: 1.5 } }, at),
     admissionDecision({
       admissionUID: 'f1e2', allowed: false, operation: 'CREATE', requestUsername: 'alice', requestUserGroups: ['dev'], dryRun: false,
       requestResource: { group: 'apps', version: 'v1', resource: 'deployments' }, resourceKind: 'Deployment', resourceNamespace: 'prod', resourceName: 'web',
-      violations: { total: 1, byAction: { deny: 1 }, items: [{ constraintKind: 'K8sAllowedRepos', constraintName: 'repos', enforcementAction: 'deny', message: 'bad repo' }] },
+      violations: { total: 1, byAction: { deny: 1 }, items: [{ constraintKind: 'K8sAllowedRepos', constraintName: 'repos', enforcementAction: 'deny', message: 'bad repo', policy }] },
     }, at),
     admissionDecision({ admissionUID: 'a1', allowed: true, operation: 'UPDATE', violations: { total: 0 } }, at),
     violationAdmission({ admissionUID: 'f1e2', kind: 'K8sAllowedRepos', name: 'repos', enforcementAction: 'deny', message: 'bad repo' }, at),

@@ -52,6 +52,19 @@ t.test('filter by each criterion, globs, exclude', async (t) => {
   t.ok(keep({ constraintKinds: ['K8sPSP'], enforcementActions: ['warn'] }, decision), "an admission_decision matches on its violations' constraints");
 });
 
+t.test('filter by namespace labels: every listed key, any of its values (globs), exclude', async (t) => {
+  const keep = (filter: object, rec: Record<string, unknown>) => compileRouting({ name: 's', filter })!(out(rec)) !== null;
+  const teamA = violation({ namespaceLabels: { team: 'a', env: 'prod' } });
+  t.ok(keep({ namespaceLabels: { team: ['a'] } }, teamA));
+  t.notOk(keep({ namespaceLabels: { team: ['b'] } }, teamA));
+  t.ok(keep({ namespaceLabels: { team: ['a', 'b'], env: ['prod*'] } }, teamA), 'keys AND, values OR, globs');
+  t.notOk(keep({ namespaceLabels: { team: ['a'], env: ['dev'] } }, teamA));
+  t.notOk(keep({ namespaceLabels: { owner: ['*'] } }, teamA), 'a missing label does not match, not even "*"');
+  t.notOk(keep({ namespaceLabels: { team: ['*'] } }, violation()), 'a record without namespaceLabels matches no label criterion');
+  t.notOk(keep({ exclude: { namespaceLabels: { env: ['prod'] } } }, teamA));
+  t.ok(keep({ eventTypes: ['violation_*'], namespaceLabels: { team: ['a'] } }, teamA), 'with the other criteria');
+});
+
 t.test('redaction: remove, replace, wildcards, when; erased/masked listed', async (t) => {
   const tr = compileRouting({
     name: 's',

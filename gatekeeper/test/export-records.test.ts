@@ -1,14 +1,18 @@
 // Decision records: Gatekeeper's export fields filled as Gatekeeper fills them, plus decisionId / auditId, and field policies.
 import t from 'tap';
+import os from 'node:os';
 import { redactObject } from '@gk-exporter/exporter/record';
 import {
   admissionDecisionRecord,
   admissionRecordLines,
+  admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   newAuditRun,
   objectResource,
   objectTail,
+  pickLabels,
+  recordSource,
   type AdmissionOutcome,
   violationAdmissionRecord,
   violationAuditedRecord,
@@ -16,6 +20,7 @@ import {
 } from '../src/export/records.js';
 import { applyFieldPolicy, parseFieldList, REDACTED } from '../src/export/redact.js';
 import type { Violation } from '../src/policy/engine.js';
+import { constraintProvenance, templateProvenance } from '../src/policy/provenance.js';
 import type { AdmissionRequest } from '../src/webhook/admission-review.js';
 
 const req: AdmissionRequest = {
@@ -40,6 +45,53 @@ const violation: Violation = {
   msg: 'you must provide labels: {"owner"}',
   details: { missing_labels: ['owner'] },
 };
+
+const templateSpec = { crd: { spec: { names: { kind: 'K8sRequiredLabels' } } }, targets: [{ target: 'admission.k8s.gatekeeper.sh', rego: 'package x' }] };
+const provenance = constraintProvenance(templateProvenance('k8srequiredlabels', { metadata: { generation: 3 }, spec: templateSpec }), { metadata: { generation: 2 } });
+const withPolicy: Violation = {
+  ...violation,
+  engine: 'rego',
+  constraint: { ...violation.constraint, policy: provenance, policyJson: JSON.stringify(provenance) },
+};
+
+t.test('provenance: template name, generations and a hash of the spec that ignores key order', async (t) => {
+  t.match(provenance, { template: 'k8srequiredlabels', templateGeneration: 3, constraintGeneration: 2, templateHash: /^sha256:[0-9a-f]{64}$/ });
+  t.same(Object.keys(provenance), ['template', 'templateGeneration', 'templateHash', 'constraintGeneration']);
+  const reordered = { targets: [{ rego: 'package x', target: 'admission.k8s.gatekeeper.sh' }], crd: { spec: { names: { kind: 'K8sRequiredLabels' } } } };
+  t.equal(templateProvenance('k8srequiredlabels', { spec: reordered }).templateHash, provenance.templateHash, 'same spec, other key order: same hash');
+  const changed = { ...templateSpec, targets: [{ target: 'admission.k8s.gatekeeper.sh', rego: 'package y' }] };
+  t.not(templateProvenance('k8srequiredlabels', { spec: changed }).templateHash, provenance.templateHash, 'other Rego: other hash');
+  t.same(constraintProvenance(templateProvenance('t', { spec: {} }), {}), { template: 't', templateHash: templateProvenance('t', { spec: {} }).templateHash }, 'no generations from files');
+
+  const v = violationAdmissionRecord(req, req.object, withPolicy);
+  t.same(v['policy'], provenance);
+  t.equal(v.engine, 'rego');
+  const audited = violationAuditedRecord(newAuditRun(), objectResource(req.object), withPolicy);
+  t.same(audited['policy'], provenance);
+  t.same(violationSummary([withPolicy]).items?.[0]?.policy, provenance, 'the decision\'s items name the policy too');
+});
+
+t.test('namespace labels: only the allowed keys, on the decision and its violations', async (t) => {
+  t.same(pickLabels({ team: 'a', env: 'prod', secret: 'x' }, ['team', 'env', 'owner']), { team: 'a', env: 'prod' });
+  t.equal(pickLabels({ team: 'a' }, []), undefined, 'no allow-list: nothing');
+  t.equal(pickLabels({ team: 'a' }, ['owner']), undefined, 'none of the keys: no field');
+  t.equal(pickLabels(undefined, ['team']), undefined);
+  const outcome = { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 1, namespaceLabels: { team: 'a' } };
+  const [decision, v] = admissionRecordLines(req, req.object, outcome, undefined, new Date()).map((l) => JSON.parse(l));
+  t.same(decision.namespaceLabels, { team: 'a' });
+  t.same(v.namespaceLabels, { team: 'a' });
+  const audited = violationAuditedRecord(newAuditRun(), { ...objectResource(req.object), namespaceLabels: { team: 'b' } }, violation);
+  t.same(audited['namespaceLabels'], { team: 'b' });
+});
+
+t.test('recordSource: replica, engine version and cluster identity', async (t) => {
+  const s = recordSource('webhook', '1.2.3', { name: 'prod-eu', labels: { region: 'eu-west-1' } });
+  t.equal(s.version, '1.2.3');
+  t.equal(s.replica, process.env['POD_NAME'] || os.hostname());
+  t.same(s.cluster, { name: 'prod-eu', labels: { region: 'eu-west-1' } });
+  t.notOk('cluster' in recordSource('webhook', '1', {}), 'no cluster identity configured: no cluster field');
+  t.match(recordSource('audit').version, /^\d+\.\d+\.\d+/, 'the engine\'s own version by default');
+});
 
 t.test('admission_decision and violation_admission', async (t) => {
   const outcome = { allowed: false, message: '[must-have-owner] you must provide labels', warnings: ['[w] x'], violations: [violation], evaluatedConstraints: 3, durationMs: 1.23456 };
@@ -90,9 +142,10 @@ t.test('admission lines: byte for byte the records serialised, with their own in
   const bare: Violation = { constraint: { kind: 'K8sPSP', name: 'p', enforcementAction: '' }, enforcementAction: 'dryrun', msg: '', details: null };
   const minimal: AdmissionRequest = { uid: '', kind: { group: '', version: 'v1', kind: 'Pod' }, object: null } as unknown as AdmissionRequest;
   const cases: Array<{ name: string; req: AdmissionRequest; object: any; outcome: AdmissionOutcome; source?: typeof source; redact?: string[] }> = [
-    { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare], evaluatedConstraints: 3, durationMs: 1.23456 } },
+    { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare, withPolicy], evaluatedConstraints: 4, durationMs: 1.23456 } },
     { name: 'allowed, no source', req: { ...req, dryRun: true }, object: req.object, outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: 0 } },
     { name: 'no uid, no operation, no object', req: minimal, object: null, source, outcome: { allowed: true, warnings: [], violations: [bare], evaluatedConstraints: 1, durationMs: 0.5, exempt: true, error: 'deadline' } },
+    { name: 'namespace labels', req, object: req.object, source, outcome: { allowed: false, warnings: [], violations: [violation, withPolicy], evaluatedConstraints: 2, durationMs: 1, namespaceLabels: { team: 'a' } } },
     { name: 'with the object, redacted', req, object: { metadata: { name: 'web' }, data: { k: 'v' } }, source, redact: ['data'], outcome: { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 2 } },
   ];
   const withoutId = (line: string) => line.replace(/"decisionId":"[^"]*"/, '"decisionId":"-"');
@@ -105,7 +158,7 @@ t.test('admission lines: byte for byte the records serialised, with their own in
       decision.object = object;
       decision.redactedPaths = redactedPaths;
     }
-    const expected = [decision, ...c.outcome.violations.map((v) => violationAdmissionRecord(c.req, c.object, v, c.source, now))].map((r) => withoutId(JSON.stringify(r)));
+    const expected = [decision, ...c.outcome.violations.map((v) => violationAdmissionRecord(c.req, c.object, v, c.source, now, admissionShared(c.req, c.object, c.source, c.outcome.namespaceLabels)))].map((r) => withoutId(JSON.stringify(r)));
     const lines = admissionRecordLines(c.req, c.object, c.outcome, c.source, now, tail);
     t.same(lines.map(withoutId), expected, c.name);
     const ids = lines.map((l) => JSON.parse(l).decisionId as string);

@@ -325,6 +325,20 @@ t.test('several sinks render into one config, in order, with their own keys', as
   t.equal(config.queue.onFull, 'drop-oldest');
 });
 
+t.test('cluster.* and exporter.namespaceLabels become the engine\'s --cluster-name, --cluster-label and --export-namespace-labels, in both pods', async (t) => {
+  const objs = await render(['exporter-http.yaml'], ['cluster.name=prod-eu', 'cluster.labels.region=eu-west-1', 'cluster.labels.tier=gold']);
+  for (const [component, w] of Object.entries(workloads(objs))) {
+    const args = (container(w, 'manager').args as string[]).filter((a) => a.startsWith('--cluster-'));
+    t.same(args, ['--cluster-name=prod-eu', '--cluster-label=region=eu-west-1', '--cluster-label=tier=gold'], component);
+  }
+  const defaults = await render(['exporter-http.yaml']);
+  t.notOk((container(workloads(defaults).webhook, 'manager').args as string[]).some((a) => a.startsWith('--cluster-')), 'none by default');
+  const tenants = await render(['exporter-http.yaml'], ['exporter.namespaceLabels={team,env}']);
+  for (const [component, w] of Object.entries(workloads(tenants))) {
+    t.ok((container(w, 'manager').args as string[]).includes('--export-namespace-labels=team,env'), `${component}: exporter.namespaceLabels`);
+  }
+});
+
 t.test('extraConfig adds exporter settings under the ones the chart owns', async (t) => {
   const objs = await render(['exporter-http.yaml'], ['exporter.extraConfig.queue.synchronous=full', 'exporter.extraConfig.queue.maxAge=7d', 'exporter.extraConfig.socket=/elsewhere.sock']);
   const config = parseYaml(find(objs, 'ConfigMap', '-exporter-config').data['webhook.yaml']);

@@ -43,6 +43,8 @@ const cases: Array<{ what: string; set: string[]; message: RegExp }> = [
     set: [...sink, 'exporter.dapr.appIds.webhook=audit', 'exporter.dapr.appIds.audit=audit'],
     message: /exporter\.dapr\.appIds: the webhook and the audit need different Dapr app ids/,
   },
+  { what: 'a cluster label that is no label key', set: ['cluster.labels.-bad=x'], message: /cluster\.labels: "-bad" is not a Kubernetes label key/ },
+  { what: 'a cluster label value too long', set: [`cluster.labels.region=${'x'.repeat(64)}`], message: /cluster\/labels\/region/ },
   { what: 'a failurePolicy typo', set: ['webhook.failurePolicy=ignore'], message: /webhook\/failurePolicy.*'Ignore', 'Fail'/ },
   { what: 'a webhook timeout above the API server maximum', set: ['webhook.timeoutSeconds=31'], message: /webhook\/timeoutSeconds.*maximum/ },
   { what: 'a privileged container', set: ['containerSecurityContext.allowPrivilegeEscalation=true'], message: /containerSecurityContext\/allowPrivilegeEscalation/ },

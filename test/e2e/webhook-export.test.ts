@@ -1,7 +1,7 @@
 // The webhook and the audit streaming decisions to a real exporter (file sink): fields, event types, ids; and an exporter
 // killed with SIGKILL mid-stream and restarted loses nothing the webhook decided.
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bins, peerPath, repoRoot } from '../helpers/peers.js';
@@ -27,10 +27,10 @@ async function exporterUp(proc: Started, dataDir: string): Promise<void> {
   }, 60_000);
 }
 
-async function startWebhook(t: Test, socket: string, extra: string[] = []): Promise<{ client: HttpsClient; proc: Started }> {
+async function startWebhook(t: Test, socket: string, extra: string[] = [], policyDir = policies): Promise<{ client: HttpsClient; proc: Started }> {
   const port = await freePort();
   const proc = start(process.execPath, [
-    bins.gatekeeper, 'webhook', '--policies', policies, '--cert-dir', certDir, '--port', String(port), '--host', '127.0.0.1',
+    bins.gatekeeper, 'webhook', '--policies', policyDir, '--cert-dir', certDir, '--port', String(port), '--host', '127.0.0.1',
     '--export-socket', socket, ...extra,
   ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa, POD_NAME: 'gatekeeper-0' } });
   const client = new HttpsClient(`https://127.0.0.1:${port}`, cert);
@@ -51,12 +51,29 @@ function records(dataDir: string): any[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-t.test('admission and audit records reach the exporter with the right fields and ids', { timeout: 240_000 }, async (t) => {
+/** The example policies with metadata.generation set on one template and one constraint, as the API server sets it. */
+function policiesWithGenerations(dir: string): string {
+  cpSync(policies, dir, { recursive: true });
+  const edit = (file: string, name: string, generation: number) => {
+    const f = path.join(dir, file);
+    writeFileSync(f, readFileSync(f, 'utf8').replace(`  name: ${name}\n`, `  name: ${name}\n  generation: ${generation}\n`));
+  };
+  edit('template-no-privileged.yaml', 'k8snoprivilegedcontainers', 4);
+  edit('constraints.yaml', 'no-privileged-containers', 2);
+  return dir;
+}
+
+const clusterFlags = ['--cluster-name', 'prod-eu', '--cluster-label', 'region=eu-west-1', '--cluster-label', 'tier=gold'];
+const cluster = { name: 'prod-eu', labels: { region: 'eu-west-1', tier: 'gold' } };
+const engineVersion = JSON.parse(readFileSync(path.join(repoRoot, 'gatekeeper', 'package.json'), 'utf8')).version;
+
+t.test('admission and audit records reach the exporter with the right fields, ids and provenance', { timeout: 240_000 }, async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gk-e2e-export-'));
+  const policyDir = policiesWithGenerations(path.join(dataDir, 'policies'));
   const exporter = startExporter(t, dataDir);
   await exporterUp(exporter, dataDir);
   const socket = path.join(dataDir, 'exporter.sock');
-  const { client } = await startWebhook(t, socket, ['--export-object', '--export-omit', 'requestUserUID']);
+  const { client } = await startWebhook(t, socket, ['--export-object', '--export-omit', 'requestUserUID', ...clusterFlags], policyDir);
 
   const denied = readExample('admission-review.json');
   const allowed = readExample('admission-review-allowed.json');
@@ -89,7 +106,7 @@ t.test('admission and audit records reach the exporter with the right fields and
   t.notOk('requestUserUID' in d, '--export-omit left the field out');
   t.equal(d.resourceKind, 'Pod');
   t.equal(d.resourceName, 'debug-shell');
-  t.same(d.source, { component: 'webhook', pod: 'gatekeeper-0' });
+  t.same(d.source, { component: 'webhook', pod: 'gatekeeper-0', replica: 'gatekeeper-0', version: engineVersion, cluster });
   t.equal(d.object.spec.containers[0].image, 'quay.io/someone/toolbox:latest', '--export-object includes the object');
   const cm = decisions.find((r) => r.admissionUID === 'cm-1');
   t.equal(cm.allowed, true);
@@ -116,12 +133,22 @@ t.test('admission and audit records reach the exporter with the right fields and
   t.same(priv.details, { container: 'shell' });
   t.match(priv.message, /^privileged container is not allowed: shell/);
   t.same(violations.map((v) => v.enforcementAction).sort(), ['deny', 'deny', 'dryrun', 'warn', 'warn']);
+  t.same(priv.policy, { template: 'k8snoprivilegedcontainers', templateGeneration: 4, templateHash: priv.policy.templateHash, constraintGeneration: 2 });
+  t.match(priv.policy.templateHash, /^sha256:[0-9a-f]{64}$/);
+  t.equal(priv.engine, 'rego');
+  for (const v of violations) {
+    t.same(v.source, d.source, 'every record names the cluster, replica and engine version');
+    t.match(v.policy, { template: /^k8s/, templateHash: /^sha256:/ }, `${v.name}: the policy that decided`);
+  }
+  t.equal(new Set(violations.map((v) => v.policy.templateHash)).size, new Set(violations.map((v) => v.kind)).size, 'one hash per template');
+  t.same(d.violations.items.find((i: any) => i.constraintName === 'no-privileged-containers').policy, priv.policy, 'the decision\'s items too');
   t.equal(new Set(admission.map((r) => r.decisionId)).size, admission.length, 'every record has its own decisionId');
 
   // The audit, with the summary capped at 1 per constraint: the export is not capped.
   const audit = start(process.execPath, [
-    bins.gatekeeper, 'audit', '--policies', policies, '--resources', manifests, '--constraint-violations-limit', '1', '-o', 'json', '--export-socket', socket,
-  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa } });
+    bins.gatekeeper, 'audit', '--policies', policyDir, '--resources', manifests, '--constraint-violations-limit', '1', '-o', 'json', '--export-socket', socket,
+    ...clusterFlags,
+  ], { env: { ...process.env, GATEKEEPER_OPA_PATH: opa, POD_NAME: 'audit-0' } });
   t.equal(await audit.exited, 0, audit.output());
   const report = JSON.parse(audit.output().slice(audit.output().indexOf('{')));
   t.equal(report.totalViolations, 11);
@@ -142,6 +169,10 @@ t.test('admission and audit records reach the exporter with the right fields and
   t.equal(completed[0].totals.exported, 11);
   t.equal(completed[0].totals.objects, 10);
   for (const r of auditRecords) t.equal(r.id, report.auditId, 'Gatekeeper id = the run id on every audit record');
+  for (const r of auditRecords) t.same(r.source, { component: 'audit', pod: 'audit-0', replica: 'audit-0', version: engineVersion, cluster });
+  const hashes = new Map(violations.map((v) => [v.kind, v.policy.templateHash]));
+  for (const r of audited) t.equal(r.policy.templateHash, hashes.get(r.kind) ?? r.policy.templateHash, `${r.name}: the same template hash as the webhook's`);
+  t.same(audited.find((r) => r.name === 'no-privileged-containers')?.policy, priv.policy, 'audit: the same provenance as admission');
   const ns = audited.find((r) => r.resourceKind === 'Namespace' && r.resourceName === 'sandbox');
   t.equal(ns.name, 'ns-must-have-owner');
   t.same(ns.constraintAnnotations, { owner: 'platform-team' });

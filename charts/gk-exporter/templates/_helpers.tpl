@@ -168,6 +168,15 @@ Call with (dict "v" VALUE "dir" MOUNT); emits {"v": RESULT} as JSON (fromJson on
 {{- with $ex.redactFields }}
 - --export-redact={{ join "," . }}
 {{- end }}
+{{- with $ex.namespaceLabels }}
+- --export-namespace-labels={{ join "," . }}
+{{- end }}
+{{- with $root.Values.cluster.name }}
+- --cluster-name={{ . }}
+{{- end }}
+{{- range $key, $value := $root.Values.cluster.labels }}
+- --cluster-label={{ $key }}={{ $value }}
+{{- end }}
 {{- end }}
 
 {{/* Annotations Dapr's injector reads, as Gatekeeper's export quick start sets them. Call with (list $ "webhook"|"audit"). */}}

@@ -11,6 +11,11 @@
 {{- end }}
 
 {{- define "gk.validate" -}}
+{{- range $key, $value := .Values.cluster.labels }}
+{{- if not (regexMatch "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$" $key) }}
+{{- fail (printf "cluster.labels: %q is not a Kubernetes label key (an optional DNS prefix and \"/\", then up to 63 letters, digits, \"-\", \"_\" or \".\", starting and ending alphanumeric)" $key) }}
+{{- end }}
+{{- end }}
 {{- $ex := .Values.exporter }}
 {{- if $ex.enabled }}
 {{- if not $ex.sinks }}

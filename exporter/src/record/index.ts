@@ -10,6 +10,8 @@ export {
   type ViolationSummary,
   type ViolationItem,
   type AuditTotals,
+  type ClusterIdentity,
+  type PolicyProvenance,
 } from './types.js';
 export { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 export { newDecisionId, decisionIdTime } from './id.js';

@@ -14,6 +14,18 @@ const countsByAction = {
   additionalProperties: count,
 } as const;
 
+const policy = {
+  type: 'object',
+  description: 'Which version of which policy produced the violation, fixed when the engine loaded the template and constraint.',
+  required: ['template', 'templateHash'],
+  properties: {
+    template: { type: 'string', description: 'The ConstraintTemplate\'s name.' },
+    templateGeneration: { ...count, description: 'The template\'s metadata.generation (absent when it has none, e.g. read from a file).' },
+    templateHash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$', description: '"sha256:" and the hex SHA-256 of the template\'s spec serialised with sorted keys.' },
+    constraintGeneration: { ...count, description: 'The constraint\'s metadata.generation (absent when it has none).' },
+  },
+} as const;
+
 const violationSummary = {
   type: 'object',
   description: 'admission_decision: the violations behind the verdict (a summary; one violation_admission record is sent per violation).',
@@ -32,6 +44,7 @@ const violationSummary = {
           enforcementAction: { type: 'string' },
           message: { type: 'string' },
           engine: { type: 'string', description: 'The engine that evaluated the constraint\'s template: rego or cel.' },
+          policy,
         },
       },
     },
@@ -60,7 +73,13 @@ const source = {
     pod: { type: 'string' },
     namespace: { type: 'string' },
     node: { type: 'string' },
+    replica: { type: 'string', description: 'The engine replica: its pod name ($POD_NAME), else its host name.' },
     version: { type: 'string', description: 'Version of the producing engine.' },
+    cluster: {
+      type: 'object',
+      description: 'The cluster the engine runs in, as configured (--cluster-name, --cluster-label).',
+      properties: { name: { type: 'string' }, labels: stringMap },
+    },
   },
 } as const;
 
@@ -122,6 +141,11 @@ export const decisionRecordSchema = {
     engine: {
       type: 'string',
       description: 'violation_admission, violation_audited: the engine that evaluated the constraint\'s template: rego (its Rego) or cel (its K8sNativeValidation block).',
+    },
+    policy,
+    namespaceLabels: {
+      ...stringMap,
+      description: 'The labels of the reviewed object\'s namespace, only the keys the engine is told to export (--export-namespace-labels): for routing per tenant.',
     },
     allowed: { type: 'boolean', description: 'admission_decision: the verdict returned to the API server.' },
     violations: violationSummary,

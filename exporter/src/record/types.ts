@@ -12,7 +12,28 @@ export interface RecordSource {
   pod?: string;
   namespace?: string;
   node?: string;
+  /** The engine replica: its pod name, else its host name. */
+  replica?: string;
   version?: string;
+  cluster?: ClusterIdentity;
+}
+
+/** The cluster the engine runs in, as configured (--cluster-name, --cluster-label). */
+export interface ClusterIdentity {
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+/** Which version of which policy produced a violation (computed by the engine when the policy loads). */
+export interface PolicyProvenance {
+  /** ConstraintTemplate name. */
+  template: string;
+  /** The template's metadata.generation, when it has one. */
+  templateGeneration?: number;
+  /** "sha256:" + hex digest of the template's spec (keys sorted). */
+  templateHash: string;
+  /** The constraint's metadata.generation, when it has one. */
+  constraintGeneration?: number;
 }
 
 export interface ViolationItem {
@@ -22,6 +43,7 @@ export interface ViolationItem {
   message?: string;
   /** The engine that evaluated the constraint's template: rego or cel. */
   engine?: string;
+  policy?: PolicyProvenance;
 }
 
 export interface ViolationSummary {
@@ -81,6 +103,10 @@ export interface DecisionRecord extends GatekeeperExportFields {
   admissionUID?: string;
   /** violation records: the engine that evaluated the constraint's template (rego or cel). */
   engine?: string;
+  /** violation records: the template (name, generation, content hash) and constraint generation that decided. */
+  policy?: PolicyProvenance;
+  /** The labels of the reviewed object's namespace, restricted to the engine's allow-list (--export-namespace-labels). */
+  namespaceLabels?: Record<string, string>;
   allowed?: boolean;
   violations?: ViolationSummary;
   totals?: AuditTotals;

@@ -8,7 +8,11 @@ export interface MatchSpec {
   /** The resource's namespace (resourceNamespace); "" matches cluster-scoped resources. */
   namespaces?: string[];
   resourceKinds?: string[];
+  /** Label key of the resource's namespace → accepted values (the record's namespaceLabels, exported by the engine). */
+  namespaceLabels?: Record<string, string[]>;
 }
+
+type ListKey = Exclude<keyof MatchSpec, 'namespaceLabels'>;
 
 export type Matcher = (rec: Record<string, unknown>) => boolean;
 
@@ -31,7 +35,7 @@ function violationItems(rec: Record<string, unknown>): Record<string, unknown>[]
 }
 
 /** The values of a record a criterion looks at (an admission_decision also offers its violations' constraints and actions). */
-const extract: Record<keyof MatchSpec, (rec: Record<string, unknown>) => string[]> = {
+const extract: Record<ListKey, (rec: Record<string, unknown>) => string[]> = {
   eventTypes: (r) => [str(r['eventType']) ?? ''],
   enforcementActions: (r) => {
     const out: string[] = [];
@@ -54,7 +58,19 @@ const extract: Record<keyof MatchSpec, (rec: Record<string, unknown>) => string[
   },
 };
 
-export const MATCH_KEYS = Object.keys(extract) as (keyof MatchSpec)[];
+export const MATCH_KEYS = Object.keys(extract) as ListKey[];
+
+/** Each listed label must be there with one of its values; a record without namespaceLabels matches none. */
+function namespaceLabelTests(spec: Record<string, string[]>): ((rec: Record<string, unknown>) => boolean)[] {
+  return Object.entries(spec).map(([key, values]) => {
+    const test = globTest(values);
+    return (rec) => {
+      const labels = rec['namespaceLabels'];
+      const v = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[key] : undefined;
+      return typeof v === 'string' && test(v);
+    };
+  });
+}
 
 /** Compiles criteria; undefined when there are none (everything matches). */
 export function compileMatch(spec: MatchSpec | undefined): Matcher | undefined {
@@ -67,6 +83,7 @@ export function compileMatch(spec: MatchSpec | undefined): Matcher | undefined {
     const get = extract[key];
     tests.push((rec) => get(rec).some(test));
   }
+  if (spec.namespaceLabels) tests.push(...namespaceLabelTests(spec.namespaceLabels));
   if (!tests.length) return undefined;
   return (rec) => tests.every((t) => t(rec));
 }

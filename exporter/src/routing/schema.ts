@@ -13,6 +13,8 @@ export const matchSchema = {
     constraintNames: names,
     namespaces: names,
     resourceKinds: names,
+    /** Label key of the resource's namespace → accepted values (records' namespaceLabels). */
+    namespaceLabels: { type: 'object', minProperties: 1, additionalProperties: names },
   },
 } as const;
 

@@ -117,10 +117,11 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   async function auditObject(obj: any): Promise<number> {
     const target = objectResource(obj);
     let violations: Violation[];
+    let namespaceLabels: Record<string, string> | undefined;
     try {
       const reviewOpts: ReviewOptions = { enforcementPoint: AUDIT_ENFORCEMENT_POINT };
       if (opts.namespaces && target.namespace) reviewOpts.namespace = await opts.namespaces.get(target.namespace);
-      violations = (await engine.review(reviewFromObject(obj), reviewOpts)).violations;
+      ({ violations, namespaceLabels } = await engine.review(reviewFromObject(obj), reviewOpts));
     } catch (e) {
       const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);
@@ -143,7 +144,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         if (target.name) entry.name = target.name;
         s.violations.push(entry);
       }
-      opts.exporter?.auditViolation(run, target, v);
+      opts.exporter?.auditViolation(run, target, v, namespaceLabels);
     }
     return violations.length;
   }

@@ -1,6 +1,7 @@
 // The export flags shared by `gatekeeper run`, `webhook` and `audit`, and opening the exporter's client from them.
 import path from 'node:path';
 import { ExportClient } from '@gk-exporter/exporter/client';
+import type { ClusterIdentity } from '@gk-exporter/exporter/record';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -25,6 +26,9 @@ export interface ExportFlags {
   exportSpillMaxBytes?: number;
   exportDropLogIntervalMs?: number;
   exportFlushTimeoutMs?: number;
+  clusterName?: string;
+  exportNamespaceLabels?: string;
+  clusterLabel?: string[];
 }
 
 export const EXPORT_DEFAULTS = {
@@ -45,6 +49,53 @@ function positive(flag: string) {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
     return n;
   };
+}
+
+function nonEmpty(flag: string) {
+  return (v: string) => {
+    if (!v.trim()) throw new InvalidArgumentError(`${flag} must not be empty`);
+    return v;
+  };
+}
+
+/** A label key (optional DNS prefix and "/", then a name of up to 63 characters) and value, as Kubernetes checks them. */
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function collectLabel(v: string, previous: string[]): string[] {
+  const eq = v.indexOf('=');
+  const key = eq < 0 ? '' : v.slice(0, eq);
+  const value = eq < 0 ? '' : v.slice(eq + 1);
+  if (eq < 0 || !isLabelKey(key)) {
+    throw new InvalidArgumentError(`--cluster-label takes key=value with a Kubernetes label key (e.g. region=eu-west-1), got ${JSON.stringify(v)}`);
+  }
+  if (value && !LABEL_NAME.test(value)) {
+    throw new InvalidArgumentError(`--cluster-label ${key}: the value must be empty or up to 63 letters, digits, "-", "_" or ".", starting and ending alphanumeric, got ${JSON.stringify(value)}`);
+  }
+  if (previous.some((p) => p.slice(0, p.indexOf('=')) === key)) throw new InvalidArgumentError(`--cluster-label ${key} is given twice`);
+  return [...previous, v];
+}
+
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  return LABEL_NAME.test(key.slice(slash + 1)) && (slash < 0 || LABEL_PREFIX.test(key.slice(0, slash)));
+}
+
+export function parseLabelKeys(value: string | undefined, flag: string): string[] {
+  const keys = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const bad = keys.find((k) => !isLabelKey(k));
+  if (bad !== undefined) throw new Error(`${flag}: ${JSON.stringify(bad)} is not a Kubernetes label key (e.g. team or example.com/team)`);
+  return [...new Set(keys)];
+}
+
+/** The cluster identity the flags give (labels as key=value strings, already checked). */
+export function clusterIdentity(flags: Pick<ExportFlags, 'clusterName' | 'clusterLabel'>): ClusterIdentity {
+  const id: ClusterIdentity = {};
+  if (flags.clusterName) id.name = flags.clusterName;
+  if (flags.clusterLabel?.length) {
+    id.labels = Object.fromEntries(flags.clusterLabel.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+  return id;
 }
 
 /** Paths inside an exported object redacted unless --export-object-redact says otherwise: Secret and ConfigMap contents. */
@@ -70,6 +121,9 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
     )
     .option('--export-spill-max-bytes <n>', `overflow file capacity in bytes (default ${EXPORT_DEFAULTS.spillMaxBytes}, 256 MiB); past it records are dropped, logged and counted`, positive('--export-spill-max-bytes'))
     .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, positive('--export-drop-log-interval-ms'))
+    .option('--cluster-name <name>', 'the cluster\'s name, written into every record (source.cluster.name) so consumers tell clusters apart', nonEmpty('--cluster-name'))
+    .option('--cluster-label <key=value>', 'a label of the cluster written into every record (source.cluster.labels); repeatable', collectLabel, [])
+    .option('--export-namespace-labels <keys>', 'comma-separated label keys of the reviewed object\'s namespace copied into its records as namespaceLabels, for routing per tenant, e.g. team,env (default: none)')
     .option('--export-flush-timeout-ms <n>', `on shutdown, how long to wait for the exporter to acknowledge what was sent (default ${EXPORT_DEFAULTS.flushTimeoutMs}); the rest stays in the spill file`, positive('--export-flush-timeout-ms'));
   if (opts.admission) {
     cmd
@@ -125,7 +179,8 @@ export async function openDecisionExport(
       includeObject: flags.exportObject === true,
       objectRedact,
       fieldPolicy,
-      source: recordSource(component),
+      source: recordSource(component, undefined, clusterIdentity(flags)),
+      namespaceLabelKeys: parseLabelKeys(flags.exportNamespaceLabels, '--export-namespace-labels'),
       flushTimeoutMs: flags.exportFlushTimeoutMs ?? EXPORT_DEFAULTS.flushTimeoutMs,
     },
     logger,

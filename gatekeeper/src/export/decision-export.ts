@@ -13,6 +13,7 @@ import {
   violationAdmissionRecord,
   violationAuditedRecord,
   objectTail,
+  pickLabels,
   type AdmissionOutcome,
   type AuditCompletion,
   type AuditRun,
@@ -30,6 +31,8 @@ export interface DecisionExportOptions {
   objectRedact: string[];
   fieldPolicy: FieldPolicy;
   source: RecordSource;
+  /** Namespace label keys copied into records as namespaceLabels (routing per tenant); empty: none. */
+  namespaceLabelKeys: string[];
   /** On close, how long to wait for the exporter to acknowledge what is still held. */
   flushTimeoutMs: number;
 }
@@ -72,6 +75,7 @@ export class DecisionExport {
 
   admission(req: AdmissionRequest, object: any, outcome: AdmissionOutcome): void {
     if (outcome.allowed && !outcome.violations.length && !this.opts.includeAllowed) return;
+    if (outcome.namespaceLabels) outcome = { ...outcome, namespaceLabels: pickLabels(outcome.namespaceLabels, this.opts.namespaceLabelKeys) };
     const now = new Date();
     const { omit, redact } = this.opts.fieldPolicy;
     if (!omit.length && !redact.length) {
@@ -92,7 +96,7 @@ export class DecisionExport {
     }
     this.emit(decision);
     if (!outcome.violations.length) return;
-    const shared = admissionShared(req, object, this.opts.source);
+    const shared = admissionShared(req, object, this.opts.source, outcome.namespaceLabels);
     for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.opts.source, now, shared));
   }
 
@@ -101,9 +105,11 @@ export class DecisionExport {
     this.emit(auditStartedRecord(run, this.opts.source));
   }
 
-  auditViolation(run: AuditRun, resource: ResourceIdentity, v: Violation): void {
+  /** namespaceLabels: all the labels of the resource's namespace (the allowed keys are kept). */
+  auditViolation(run: AuditRun, resource: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
     this.exportedAudit++;
-    this.emit(violationAuditedRecord(run, resource, v, this.opts.source));
+    const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
+    this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.opts.source));
   }
 
   auditCompleted(run: AuditRun, completion: AuditCompletion): void {

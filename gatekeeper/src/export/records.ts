@@ -9,11 +9,14 @@ import {
   newDecisionId,
   violationAudited,
   type AuditTotals,
+  type ClusterIdentity,
   type DecisionRecord,
   type RecordSource,
   type ViolationItem,
   type ViolationSummary,
 } from '@gk-exporter/exporter/record';
+import { createRequire } from 'node:module';
+import os from 'node:os';
 import type { ConstraintRef, Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 
@@ -57,6 +60,7 @@ function constraintFields(v: Violation): Fields & { kind: string; name: string; 
   if (v.constraint.enforcementAction === 'scoped') rec['enforcementActions'] = v.enforcementActions ?? [v.enforcementAction];
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   setIf(rec, 'engine', v.engine);
+  setIf(rec, 'policy', v.constraint.policy);
   return rec;
 }
 
@@ -67,6 +71,16 @@ export interface ResourceIdentity {
   namespace?: string;
   name?: string;
   labels?: Record<string, string>;
+  /** The labels of the resource's namespace to export (only the allowed keys: pickLabels). */
+  namespaceLabels?: Record<string, string>;
+}
+
+/** The labels among keys, or undefined when none is there (nothing to export). */
+export function pickLabels(labels: Record<string, string> | undefined, keys: readonly string[]): Record<string, string> | undefined {
+  if (!labels || !keys.length) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const k of keys) if (typeof labels[k] === 'string') (out ??= {})[k] = labels[k];
+  return out;
 }
 
 function resourceFields(rec: Fields, r: ResourceIdentity): void {
@@ -76,6 +90,7 @@ function resourceFields(rec: Fields, r: ResourceIdentity): void {
   setIf(rec, 'resourceNamespace', r.namespace);
   setIf(rec, 'resourceName', r.name);
   setIf(rec, 'resourceLabels', r.labels);
+  setIf(rec, 'namespaceLabels', r.namespaceLabels);
 }
 
 /** Resource identity of an admission request; name and namespace fall back to the object's metadata, as in Gatekeeper. */
@@ -114,6 +129,8 @@ export interface AdmissionOutcome {
   exempt?: boolean;
   /** Evaluation failed (deadline, engine error): the response was an error. */
   error?: string;
+  /** The labels of the reviewed object's namespace to export: the engine gives them all, DecisionExport keeps the allowed keys. */
+  namespaceLabels?: Record<string, string> | undefined;
 }
 
 export function violationSummary(violations: Violation[], limit = DECISION_ITEMS_LIMIT): ViolationSummary {
@@ -125,6 +142,7 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
     enforcementAction: v.enforcementAction,
     message: v.msg,
     ...(v.engine ? { engine: v.engine } : {}),
+    ...(v.constraint.policy ? { policy: v.constraint.policy } : {}),
   }));
   const s: ViolationSummary = { total: violations.length, byAction };
   if (items.length) s.items = items;
@@ -148,17 +166,15 @@ function verdictFields(outcome: AdmissionOutcome): Fields {
 /** One admission_decision per review (Gatekeeper has no such record: it only exports violations). */
 export function admissionDecisionRecord(req: AdmissionRequest, object: any, outcome: AdmissionOutcome, source?: RecordSource, now = new Date()): DecisionRecord {
   const uid = req.uid || now.toISOString();
-  const rec = verdictFields(outcome);
-  resourceFields(rec, admissionResource(req, object));
-  requestFields(rec, req);
-  if (source) rec['source'] = source;
+  const rec = Object.assign(verdictFields(outcome), admissionShared(req, object, source, outcome.namespaceLabels));
   return admissionDecision({ ...rec, admissionUID: uid, allowed: outcome.allowed, operation: req.operation ?? '' }, now);
 }
 
 /** The request and resource fields every violation_admission of one review shares: computed once per review. */
-export function admissionShared(req: AdmissionRequest, object: any, source?: RecordSource): Fields {
+export function admissionShared(req: AdmissionRequest, object: any, source?: RecordSource, namespaceLabels?: Record<string, string>): Fields {
   const rec: Fields = {};
   resourceFields(rec, admissionResource(req, object));
+  setIf(rec, 'namespaceLabels', namespaceLabels);
   requestFields(rec, req);
   if (source) rec['source'] = source;
   return rec;
@@ -193,6 +209,7 @@ export function violationAdmissionRecord(
   if (v.constraint.enforcementAction === 'scoped') rec.enforcementActions = v.enforcementActions ?? [v.enforcementAction];
   if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   if (v.engine) rec.engine = v.engine;
+  if (v.constraint.policy) rec.policy = v.constraint.policy;
   for (const k in shared) rec[k] = shared[k];
   rec.admissionUID = uid;
   return rec;
@@ -230,7 +247,7 @@ export function admissionRecordLines(
   const ms = now.getTime();
   const timestamp = now.toISOString();
   const uid = JSON.stringify(req.uid || timestamp);
-  const shared = admissionShared(req, object, source);
+  const shared = admissionShared(req, object, source, outcome.namespaceLabels);
   // Never empty: dryRun is always there. operation is only there when the request has one.
   const sharedMembers = members(shared);
   const envelope = (eventType: string) =>
@@ -255,6 +272,7 @@ export function admissionRecordLines(
       if ('constraintAnnotations' in annotations) own += `,${members(annotations)}`;
     }
     if (v.engine) own += `,"engine":"${v.engine}"`;
+    if (c.policyJson) own += `,"policy":${c.policyJson}`;
     lines.push(`${envelope('violation_admission')}${own},${sharedMembers},"admissionUID":${uid}}`);
   }
   return lines;
@@ -313,13 +331,26 @@ export function auditCompletedRecord(run: AuditRun, c: AuditCompletion, source?:
   return auditCompleted({ ...extra, auditId: run.auditId, totals: c.totals }, now);
 }
 
-/** Who produced the records: the component, and the pod / node when the Downward API provides them. */
-export function recordSource(component: string, version?: string): RecordSource {
+/** The engine's version, from its package.json (read once). */
+export const ENGINE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/**
+ * Who produced the records, built once per process: the component, the pod / namespace / node when the Downward API
+ * provides them, the replica (the pod, else the host name), the engine's version and the cluster's identity.
+ */
+export function recordSource(component: string, version = ENGINE_VERSION, cluster?: ClusterIdentity): RecordSource {
   const s: RecordSource = { component };
   const env = process.env;
   if (env['POD_NAME']) s.pod = env['POD_NAME'];
   if (env['POD_NAMESPACE']) s.namespace = env['POD_NAMESPACE'];
   if (env['NODE_NAME']) s.node = env['NODE_NAME'];
+  s.replica = env['POD_NAME'] || os.hostname();
   if (version) s.version = version;
+  if (cluster && (cluster.name || Object.keys(cluster.labels ?? {}).length)) {
+    const c: ClusterIdentity = {};
+    if (cluster.name) c.name = cluster.name;
+    if (cluster.labels && Object.keys(cluster.labels).length) c.labels = cluster.labels;
+    s.cluster = c;
+  }
   return s;
 }

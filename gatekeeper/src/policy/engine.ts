@@ -13,6 +13,7 @@ import { actionsAt, checkSchema, ConstraintError, ENFORCEMENT_POINTS, parseConst
 import { Inventory } from './inventory.js';
 import { SharedInputs, type SharedReview } from './shared-input.js';
 import { DEFAULT_MAX_MEMORY_MIB, missingBuiltins, TemplateModule } from './wasm.js';
+import { constraintRef, templateProvenance, type PolicyProvenance, type TemplateProvenance } from './provenance.js';
 
 export { ConstraintError, ENFORCEMENT_POINTS } from './constraint.js';
 
@@ -37,6 +38,10 @@ export interface ConstraintRef {
   enforcementAction: string;
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Which version of which policy: set when the constraint is stored, with its template's provenance. */
+  policy?: PolicyProvenance;
+  /** `policy` serialised once at load, spliced as is into the records on the webhook's thread. */
+  policyJson?: string;
 }
 /** The engine that evaluated a template: its Rego (compiled to wasm) or its K8sNativeValidation block (CEL). */
 export type EngineName = 'rego' | 'cel';
@@ -67,6 +72,8 @@ export interface ReviewResult {
   violations: Violation[];
   evaluatedConstraints: number;
   durationMs: number;
+  /** The labels of the reviewed object's Namespace, as the engine holds it (inventory), or a Namespace's own labels. */
+  namespaceLabels?: Record<string, string>;
 }
 
 export interface EngineOptions {
@@ -114,6 +121,8 @@ interface TemplateEntry {
   sharesInput: boolean;
   errors: string[];
   generation: number;
+  /** Template name, generation and content hash, computed once when the template loads. */
+  provenance: TemplateProvenance;
 }
 
 /**
@@ -143,7 +152,8 @@ function inputJson(params: Uint8Array, review: Uint8Array): Uint8Array {
   return input;
 }
 
-type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; cel?: CelConstraint };
+type StoredConstraint = ParsedConstraint & { paramsBytes: Uint8Array; ref: ConstraintRef; cel?: CelConstraint };
+
 
 const loaded = (t: TemplateEntry | undefined): boolean => !!(t?.module || t?.cel);
 
@@ -230,7 +240,7 @@ export class PolicyEngine {
     }
     const reads = readsData(parsed);
     const sharesInput = !!module && !reads && this.sharedInputs.admit(module);
-    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, engine, module, cel, dataVersion: -1, readsData: reads, sharesInput, errors, generation });
+    this.templates.set(parsed.kind, { name: parsed.name, kind: parsed.kind, parsed, engine, module, cel, dataVersion: -1, readsData: reads, sharesInput, errors, generation, provenance: templateProvenance(parsed.name, obj) });
     // constraints of this kind must still satisfy the (possibly new) schema
     for (const [name, c] of this.constraints.get(parsed.kind) ?? []) {
       try {
@@ -267,7 +277,7 @@ export class PolicyEngine {
   private storeConstraint(c: ParsedConstraint): void {
     let byName = this.constraints.get(c.kind);
     if (!byName) this.constraints.set(c.kind, (byName = new Map()));
-    byName.set(c.name, { ...c, paramsBytes: encoder.encode(c.parametersJson) });
+    byName.set(c.name, { ...c, paramsBytes: encoder.encode(c.parametersJson), ref: constraintRef(c, this.templates.get(c.kind)?.provenance) });
   }
 
   removeConstraint(kind: string, name: string): void {
@@ -326,9 +336,7 @@ export class PolicyEngine {
         if (actions === undefined) continue;
         const matched = matches(c.match, target);
         if (!matched) continue;
-        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
-        if (c.annotations) ref.annotations = c.annotations;
-        if (c.labels) ref.labels = c.labels;
+        const ref = c.ref;
         const verdict = (msg: string): Violation => {
           const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: actions[0]!, msg };
           if (c.enforcementAction === 'scoped') v.enforcementActions = [...actions];
@@ -359,7 +367,8 @@ export class PolicyEngine {
         }
       }
     }
-    return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started };
+    const labels = (kind === 'Namespace' && group === '' ? review.object : target.namespaceObject)?.metadata?.labels;
+    return { violations, evaluatedConstraints: evaluated, durationMs: performance.now() - started, ...(labels && typeof labels === 'object' ? { namespaceLabels: labels } : {}) };
   }
 
   private evaluate(t: TemplateEntry, params: Uint8Array, review: Uint8Array, shared?: SharedReview): Array<{ msg: string; details?: unknown }> {
@@ -393,12 +402,7 @@ export class PolicyEngine {
   listConstraints(): ConstraintRef[] {
     const out: ConstraintRef[] = [];
     for (const byName of this.constraints.values()) {
-      for (const c of byName.values()) {
-        const ref: ConstraintRef = { kind: c.kind, name: c.name, enforcementAction: c.enforcementAction };
-        if (c.annotations) ref.annotations = c.annotations;
-        if (c.labels) ref.labels = c.labels;
-        out.push(ref);
-      }
+      for (const c of byName.values()) out.push(c.ref);
     }
     return out;
   }

@@ -126,7 +126,7 @@ export async function validate(req: AdmissionRequest, opts: ValidateOptions): Pr
     }
   }
   const durationMs = performance.now() - started;
-  const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs };
+  const common = { warnings, violations: result.violations, evaluatedConstraints: result.evaluatedConstraints, durationMs, namespaceLabels: result.namespaceLabels };
   const unmatched = result.violations.filter((v) => v.autoreject);
   if (unmatched.length) {
     // Gatekeeper cannot review a request whose Namespace it cannot read: an error, whatever the constraint's action.
