@@ -74,8 +74,14 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
     const o = JSON.parse(await kube.kubectlOk(['get', 'k8srequiredlabels', 'owner', '-o', 'json']));
     return o.status?.auditTimestamp ? o : undefined;
   }, 60_000, 250);
-  t.equal(c.status.totalViolations, 1, 'one violation: the ConfigMap in apps');
-  t.same(c.status.violations.map((v: any) => `${v.kind} ${v.namespace}/${v.name}`), ['ConfigMap apps/no-owner'], 'Secrets are not synced; skipped is excluded from the audit');
+  // The template runs on CEL (Gatekeeper's engine order): each of its two validations that fails is a violation.
+  const owner = ['missing required label, requires all of: owner', 'regex mismatch'];
+  t.equal(c.status.totalViolations, 2, 'the ConfigMap in apps, once per failing CEL validation');
+  t.same(
+    c.status.violations.map((v: any) => `${v.kind} ${v.namespace}/${v.name}: ${v.message}`).sort(),
+    owner.map((m) => `ConfigMap apps/no-owner: ${m}`),
+    'Secrets are not synced; skipped is excluded from the audit',
+  );
   t.notOk(c.status.byPod, 'an audit-only process without the status operation writes no byPod entries');
 
   await kube.kubectlOk(['apply', '-f', '-'], {
@@ -95,7 +101,10 @@ t.test('--audit-from-cache audits the synced kinds only, minus the Config audit 
   await kube.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'apps' } }) });
   const later = await waitFor('the Widget is synced and audited', async () => {
     const o = JSON.parse(await kube.kubectlOk(['get', 'k8srequiredlabels', 'owner', '-o', 'json']));
-    return o.status?.totalViolations === 2 ? o : undefined;
+    return o.status?.totalViolations === 4 ? o : undefined;
   }, 60_000, 500);
-  t.same(later.status.violations.map((v: any) => `${v.group}/${v.kind} ${v.namespace}/${v.name}`).sort(), ['/ConfigMap apps/no-owner', 'example.com/Widget apps/w']);
+  t.same(
+    later.status.violations.map((v: any) => `${v.group}/${v.kind} ${v.namespace}/${v.name}: ${v.message}`).sort(),
+    [...owner.map((m) => `/ConfigMap apps/no-owner: ${m}`), ...owner.map((m) => `example.com/Widget apps/w: ${m}`)],
+  );
 });

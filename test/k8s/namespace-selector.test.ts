@@ -98,7 +98,8 @@ t.test('the webhook selects by the labels of Namespaces the Config does not sync
     const r = await createCm('loans');
     return /denied the request/.test(r.stderr) ? r : undefined;
   }, 60_000, 500);
-  t.match(denied.stderr, /denied the request: \[team-a-owner\] you must provide labels: \{"owner"\}/);
+  // The template runs on CEL (Gatekeeper's engine order): one line per failing validation.
+  t.match(denied.stderr, /denied the request: \[team-a-owner\] missing required label, requires all of: owner\n\[team-a-owner\] regex mismatch\n/);
   t.equal((await createCm('open')).code, 0, 'a Namespace the selector does not select');
 
   // Created and used at once: the watch may not have it yet, the API does.
@@ -106,7 +107,7 @@ t.test('the webhook selects by the labels of Namespaces the Config does not sync
   await kube.kubectlOk(['label', 'namespace', 'fresh', 'team=a']);
   const fresh = await createCm('fresh');
   t.not(fresh.code, 0);
-  t.match(fresh.stderr, /\[team-a-owner\] you must provide labels/);
+  t.match(fresh.stderr, /\[team-a-owner\] missing required label, requires all of: owner/);
 });
 
 t.test('a Namespace that cannot be read is an error answer, never an allow', async (t) => {
@@ -137,6 +138,11 @@ t.test('the audit reads the same Namespaces', async (t) => {
     const o = JSON.parse(await kube.kubectlOk(['get', 'k8srequiredlabels', 'team-a-owner', '-o', 'json']));
     return o.status?.auditTimestamp && o.status.totalViolations !== undefined && o.status.violations?.length ? o : undefined;
   }, 60_000, 500);
-  t.equal(c.status.totalViolations, 1);
-  t.same(c.status.violations.map((v: any) => `${v.namespace}/${v.name}`), ['loans/old'], 'the ConfigMap in the selected Namespace only');
+  // CEL: the ConfigMap fails both validations of the template, one violation each.
+  t.equal(c.status.totalViolations, 2);
+  t.same(
+    c.status.violations.map((v: any) => `${v.namespace}/${v.name}: ${v.message}`).sort(),
+    ['loans/old: missing required label, requires all of: owner', 'loans/old: regex mismatch'],
+    'the ConfigMap in the selected Namespace only',
+  );
 });
