@@ -185,6 +185,36 @@ t.test('many requests in flight: each key in order on its partition, placed as t
   await sink.close();
 });
 
+t.test('the first request on a partition refused while later ones are in flight: each key still in order', async (t) => {
+  // The broker takes the first batch of a producer it holds no state for at ANY sequence (a new producer id, as after
+  // every error). So if the first batch for a partition is refused while the next is in flight, the next must not be
+  // appended ahead of it. Here the refusal is deterministic: record 10 (18 KB) fits the topic's 20 KB limit alone but
+  // not with its partition's neighbours of the first request; bisected, every record gets through.
+  const topic = 'decisions-pipelined-first-refused';
+  await kafka.createTopic(topic, { partitions: 3, configs: { 'max.message.bytes': '20000' } });
+  const sink = createSink({ name: 'pipe-refused', brokers: [kafka.broker], topic, maxBytesPerRequest: 40_000 }, { logger });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const batch = Array.from({ length: 2000 }, (_, i) =>
+    outgoing(decisionRecord(i, { resourceName: `cm-${i % 50}`, ...(i === 10 ? { extra: { blob: 'x'.repeat(18_000) } } : {}) })),
+  );
+  const { refused, attempts } = await deliver(sink, batch, ac.signal);
+  t.equal(refused.length, 0, 'nothing refused for good');
+  t.comment(`sends: ${attempts}`);
+  const got = await kcatReadAll(kafka.broker, topic);
+  t.equal(got.length, batch.length, 'each record once');
+  const position = new Map(batch.map((r, i) => [r.decisionId, i]));
+  const lastByKey = new Map<string, number>();
+  let outOfOrder = 0;
+  for (const m of got.sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+    const i = position.get(m.headers['decisionId']!)!;
+    if ((lastByKey.get(m.key!) ?? -1) > i) outOfOrder++;
+    lastByKey.set(m.key!, i);
+  }
+  t.equal(outOfOrder, 0, 'per key, the order of the batch');
+  await sink.close();
+});
+
 t.test('broker killed while requests are in flight: nothing lost, per-key order kept within each delivery', async (t) => {
   t.setTimeout(240_000);
   const topic = 'decisions-crash-pipelined';

@@ -1,6 +1,12 @@
 // Produces record batches over kafkajs' cluster connections, with several requests in flight: while the broker appends
 // one request, the next is encoded and on the wire. Idempotent: one producer id, a sequence number per partition, so
 // the broker drops a batch it already has and refuses one that would skip or reorder (Kafka allows up to 5 in flight).
+// That refusal needs the broker to hold state for the producer on the partition: a producer it has no state for (a new
+// producer id, or one whose state expired or whose records were all deleted) is accepted at ANY sequence
+// (ProducerAppendInfo.checkSequence: "accept writes with any sequence number"). So if the first batch for a partition
+// failed (NOT_LEADER_OR_FOLLOWER on a partition still being created, MESSAGE_TOO_LARGE...) while the next one was in
+// flight, the next one was appended and the first, retried, landed after it. Hence: in each pass (prepare() to
+// prepare()) the first batch for a partition goes alone; the next waits for its acknowledgement, and is not sent if it failed.
 import type { Kafka } from 'kafkajs';
 import { backoffDelay, sleep, type BackoffPolicy } from '../../delivery/backoff.js';
 import { clusterOf, createErrorFromCode, type Broker, type Cluster, type ProduceResponse } from './kafkajs-internals.js';
@@ -35,6 +41,18 @@ export interface SentRequest {
 
 const INT32_MAX = 0x7fffffff;
 
+/** A partition's first batch of the pass: acknowledged (true) or failed (false) once its request completes. */
+type FirstBatch = Promise<boolean>;
+
+/** Thrown by send() for a request not sent because the first batch of one of its partitions failed. */
+export class FirstBatchFailed extends Error {
+  readonly retriable = true;
+  constructor(topic: string, partition: number) {
+    super(`not sent: the first request of the pass for ${topic}/${partition} failed (the broker would take a later one at any sequence)`);
+    this.name = 'KafkaSinkFirstBatchFailed';
+  }
+}
+
 export class BatchProducer {
   readonly #cluster: Cluster;
   readonly #o: ProducerOptions;
@@ -45,6 +63,10 @@ export class BatchProducer {
   /** Set after an error: the next request starts a new producer id (sequences from 0), the broker's dedup state being unknown. */
   #stale = true;
   #sticky = Math.floor(Math.random() * 1024);
+  /** Per "topic\npartition": its first batch of this pass, until acknowledged; then true. */
+  #firstBatches = new Map<string, FirstBatch | true>();
+  /** send() calls run one after the other: sequences are assigned in call order. */
+  #sendTail: Promise<unknown> = Promise.resolve();
 
   constructor(kafka: Kafka, o: ProducerOptions) {
     this.#o = o;
@@ -74,6 +96,9 @@ export class BatchProducer {
    * (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE: retriable).
    */
   async prepare(topics: Iterable<string>): Promise<void> {
+    // A new pass: the broker may have dropped this producer's state since the last one (expiry, retention), and the
+    // producer id may be new. Every partition's first batch goes alone again.
+    this.#firstBatches = new Map();
     await this.#ensureProducerId();
     await this.#cluster.addMultipleTargetTopics([...new Set(topics)]);
     await this.#cluster.refreshMetadataIfNecessary();
@@ -88,7 +113,13 @@ export class BatchProducer {
    * Sends the given items (after prepare() for their topics) as one produce request per leader broker, each partition's
    * records in the given order. Returns at once; the requests are on their way.
    */
-  async send(items: readonly ProduceItem[], indexes: readonly number[]): Promise<SentRequest[]> {
+  send(items: readonly ProduceItem[], indexes: readonly number[]): Promise<SentRequest[]> {
+    const run = this.#sendTail.then(() => this.#send(items, indexes));
+    this.#sendTail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #send(items: readonly ProduceItem[], indexes: readonly number[]): Promise<SentRequest[]> {
     // Keyless records of one call go to one partition (fewer, larger batches), the next call to the next one.
     const sticky = this.#sticky++;
     const byBroker = new Map<number, Map<string, Map<number, number[]>>>();
@@ -113,6 +144,18 @@ export class BatchProducer {
       if (list) list.push(i);
       else partitions.set(partition, [i]);
     }
+    // A partition whose first batch of the pass is in flight: wait for its answer; if it failed, send nothing (the broker
+    // would append this batch at any sequence, ahead of the failed one's retry).
+    const firsts = this.#firstBatches;
+    for (const topics of byBroker.values()) {
+      for (const [topic, partitions] of topics) {
+        for (const partition of partitions.keys()) {
+          const first = firsts.get(`${topic}\n${partition}`);
+          if (first === undefined || first === true) continue;
+          if (!(await first)) throw new FirstBatchFailed(topic, partition);
+        }
+      }
+    }
     const sent: SentRequest[] = [];
     for (const [nodeId, topics] of byBroker) {
       const broker = await this.#cluster.findBroker({ nodeId });
@@ -131,7 +174,19 @@ export class BatchProducer {
         }
         batches.push(tb);
       }
-      sent.push({ indexes: reqIndexes, done: this.#request(broker, batches, reqIndexes, indexesOf) });
+      const done = this.#request(broker, batches, reqIndexes, indexesOf);
+      for (const key of indexesOf.keys()) {
+        if (firsts.has(key)) continue;
+        // This request carries the partition's first batch of the pass: acknowledged when none of its records failed.
+        const list = indexesOf.get(key)!;
+        const first = done.then((errors) => {
+          const ok = list.every((i) => !errors.has(i));
+          if (ok && firsts.get(key) === first) firsts.set(key, true);
+          return ok;
+        });
+        firsts.set(key, first);
+      }
+      sent.push({ indexes: reqIndexes, done });
     }
     return sent;
   }
