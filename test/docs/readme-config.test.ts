@@ -13,7 +13,7 @@ t.test('the README example config is accepted by the exporter', async (t) => {
   const cfg = resolveConfig(parse(block![1]!));
   t.same(
     cfg.sinks.map((s) => s.type),
-    ['http', 'file', 'kafka', 'dapr'],
+    ['http', 'file', 'kafka', 'dapr', 'console', 'otlp'],
     'one sink of each type',
   );
 });
