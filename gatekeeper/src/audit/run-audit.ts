@@ -66,6 +66,8 @@ export interface AuditOptions {
   logger: Logger;
   violationsLimit: number;
   exporter?: DecisionExport;
+  /** Each violation with the object that has it (Kubernetes Events). */
+  onViolation?: (object: any, v: Violation) => void;
   expectedObjects?: number;
   /** Called at most every progressEveryMs (default 2 s) while the audit runs. */
   onProgress?: (p: AuditProgress) => void;
@@ -135,6 +137,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         s.violations.push(entry);
       }
       opts.exporter?.auditViolation(run, target, v);
+      opts.onViolation?.(obj, v);
     }
     return violations.length;
   }

@@ -8,6 +8,7 @@ import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s
 import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
 import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
+import { addEventOptions, eventSettings, type EventFlags } from '../k8s/events-setup.js';
 
 export const RUN_DEFAULTS = {
   metricsPort: 8888,
@@ -22,7 +23,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, EventFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -88,6 +89,7 @@ export function register(program: Command): void {
     .option('--metrics-port <n>', 'port of /metrics, /healthz and /readyz (0: off)', nonNegativeInt('--metrics-port'), RUN_DEFAULTS.metricsPort);
   addServingOptions(cmd);
   addExemptionOptions(cmd);
+  addEventOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
@@ -139,6 +141,7 @@ async function run(flags: RunFlags): Promise<void> {
     leaderElection: flags.leaderElection !== false,
     leaderLeaseName: flags.leaderLeaseName,
     metricsPort: flags.metricsPort,
+    events: eventSettings(flags),
     engine: engineSettings(flags),
     ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,
