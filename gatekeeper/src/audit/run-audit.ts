@@ -72,6 +72,8 @@ export interface AuditOptions {
   exporter?: DecisionExport;
   /** Cluster mode: the Namespaces namespaceSelector needs (else data.inventory's). */
   namespaces?: NamespaceSource;
+  /** Each violation with the object that has it (Kubernetes Events). */
+  onViolation?: (object: any, v: Violation) => void;
   expectedObjects?: number;
   /** Called at most every progressEveryMs (default 2 s) while the audit runs. */
   onProgress?: (p: AuditProgress) => void;
@@ -145,6 +147,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         s.violations.push(entry);
       }
       opts.exporter?.auditViolation(run, target, v, namespaceLabels);
+      opts.onViolation?.(obj, v);
     }
     return violations.length;
   }

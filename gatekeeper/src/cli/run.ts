@@ -9,6 +9,7 @@ import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt,
 import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 import { addVapOptions, vapSettings, type VapFlags } from '../k8s/vap/options.js';
+import { addEventOptions, eventSettings, type EventFlags } from '../k8s/events-setup.js';
 
 export const RUN_DEFAULTS = {
   metricsPort: 8888,
@@ -23,7 +24,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -90,6 +91,7 @@ export function register(program: Command): void {
   addServingOptions(cmd);
   addExemptionOptions(cmd);
   addVapOptions(cmd);
+  addEventOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
@@ -142,6 +144,7 @@ async function run(flags: RunFlags): Promise<void> {
     leaderLeaseName: flags.leaderLeaseName,
     metricsPort: flags.metricsPort,
     vap: vapSettings(flags),
+    events: eventSettings(flags),
     engine: engineSettings(flags),
     ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,

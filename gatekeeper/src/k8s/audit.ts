@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
 import { chunksOf, runAudit, type AuditChunk, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
 import type { NamespaceSource } from '../match/match.js';
-import type { PolicyEngine } from '../policy/engine.js';
+import type { PolicyEngine, Violation } from '../policy/engine.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
 import { listPages } from './list-pages.js';
@@ -38,6 +38,8 @@ export interface ClusterAuditOptions {
   /** Run only while this returns true (leader election). */
   isLeader?: () => boolean;
   exporter?: DecisionExport;
+  /** Each violation found, with the run's auditTimestamp (Kubernetes Events). */
+  onViolation?: (auditTimestamp: string, object: any, v: Violation) => void;
   metrics: AuditMetrics;
   logger: Logger;
   /** How often a running audit logs its progress (default 10 s). */
@@ -103,6 +105,7 @@ export class ClusterAudit {
   private async run(): Promise<ClusterAuditResult> {
     const { logger } = this.opts;
     const startedAt = Date.now();
+    const auditTimestamp = new Date(startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const listErrors: string[] = [];
     let resources: ApiResource[];
     if (this.opts.fromCache) {
@@ -122,13 +125,14 @@ export class ClusterAudit {
       violationsLimit: this.opts.violationsLimit,
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       ...(this.opts.exporter ? { exporter: this.opts.exporter } : {}),
+      ...(this.opts.onViolation ? { onViolation: (obj: any, v: Violation) => this.opts.onViolation!(auditTimestamp, obj, v) } : {}),
       progressEveryMs: this.opts.progressEveryMs ?? 10_000,
       onProgress: (p) => logger.info({ objects: p.objects, violations: p.violations, resource: p.resource }, 'audit in progress'),
       onResourceDone: (resource, counts) => logger.debug({ resource, ...counts }, 'audited resource'),
     });
     const durationMs = Date.now() - startedAt;
     this.opts.metrics.record(startedAt, durationMs, report.violationsByAction, report.totalObjects);
-    if (this.opts.writeStatus) await this.writeStatuses(report, new Date(startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    if (this.opts.writeStatus) await this.writeStatuses(report, auditTimestamp);
     this.runs++;
     const resourceCount = this.opts.fromCache ? (this.opts.config?.syncedResources().length ?? 0) : resources.length;
     const result: ClusterAuditResult = { ...report, durationMs, resources: resourceCount, listErrors };

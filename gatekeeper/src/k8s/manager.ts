@@ -16,6 +16,7 @@ import { CertRotator } from './certs.js';
 import { KubeClient } from './client.js';
 import { ConfigController } from './config-controller.js';
 import { DynamicExemptions } from './exemptions.js';
+import { startViolationEvents, type EventSettings } from './events-setup.js';
 import { LeaderElector } from './leader.js';
 import { NamespaceCache } from './namespace-cache.js';
 import { PolicyController } from './policy-controller.js';
@@ -66,6 +67,8 @@ export interface ManagerOptions {
   /** ValidatingAdmissionPolicy generation defaults (Gatekeeper's --default-create-vap-*); absent: both false. */
   vap?: { defaultCreatePolicy: boolean; defaultCreateBinding: boolean };
 
+  /** Gatekeeper's --emit-admission-events, --emit-audit-events and their placement. */
+  events?: EventSettings;
   /** Port of /metrics, /healthz and /readyz (all operations); 0: none. */
   metricsPort: number;
   /** PolicyEngine.create options but the logger. */
@@ -101,6 +104,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   const exemptions = new DynamicExemptions(o.exemptNamespaces);
   // namespaceSelector reads every Namespace from its own watch, whatever the Config syncs (as Gatekeeper's webhook does).
   const namespaces = new NamespaceCache(client, { logger });
+  const events = o.events && startViolationEvents(client, { ...o.events, admission: o.events.admission && has('webhook'), audit: o.events.audit && has('audit') }, o.namespace, logger);
   const stoppers: Array<() => Promise<void> | void> = [];
   let readyFlag = false;
   let stopping = false;
@@ -147,7 +151,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   let metricsServer: http.Server | undefined;
   let metricsPort: number | undefined;
   if (o.metricsPort > 0) {
-    const registry = Registry.merge([webhookMetrics.registry, auditMetrics.registry, ...(o.extraMetrics ? [o.extraMetrics] : [])]);
+    const registry = Registry.merge([webhookMetrics.registry, auditMetrics.registry, ...(events ? [events.metrics.registry] : []), ...(o.extraMetrics ? [o.extraMetrics] : [])]);
     metricsServer = http.createServer((req, res) => {
       const url = (req.url ?? '/').split('?')[0];
       if (url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -220,6 +224,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       isReady: () => readyFlag && !stopping,
       namespaces,
       ...(o.exporter ? { exporter: o.exporter } : {}),
+      ...(events?.admission ? { onViolations: events.admission } : {}),
       gatekeeperResources: resourceChecker(await PolicyEngine.create({ ...o.engine, logger }), policies),
     });
     webhookPort = await webhook.listen(o.port, o.host);
@@ -257,6 +262,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       isLeader: () => leading,
       ...(o.exporter ? { exporter: o.exporter } : {}),
       metrics: auditMetrics,
+      ...(events?.audit ? { onViolation: events.audit } : {}),
       logger,
     });
     if (o.leaderElection) {
@@ -293,6 +299,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       await elector?.stop();
       await audit?.stop();
       if (webhook) await closeWebhook(webhook, o.evaluationTimeoutMs + 1000);
+      await events?.close();
       for (const s of stoppers.reverse()) await Promise.resolve(s()).catch((e) => logger.warn({ err: (e as Error).message }, 'stop step failed'));
       await client.close();
     },

@@ -4,7 +4,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
-import { MalformedReviewError, deniedResponse, parseAdmissionReview, reviewResponse } from './admission-review.js';
+import type { Violation } from '../policy/engine.js';
+import { MalformedReviewError, deniedResponse, parseAdmissionReview, reviewResponse, type AdmissionRequest } from './admission-review.js';
 import type { WebhookMetrics } from './metrics.js';
 import { checkNamespaceLabel } from './namespace-label.js';
 import type { NamespaceSource } from '../match/match.js';
@@ -26,6 +27,8 @@ export interface WebhookServerOptions {
   exporter?: DecisionExport;
   /** Cluster mode: the Namespaces namespaceSelector reads (else data.inventory's). */
   namespaces?: NamespaceSource;
+  /** Called after the answer is sent with the review's violations (Kubernetes Events); must not wait. */
+  onViolations?: (req: AdmissionRequest, object: any, violations: Violation[]) => void;
   /** Reject invalid ConstraintTemplates and constraints before they are stored (gatekeeper run). */
   gatekeeperResources?: GatekeeperResourceChecker;
 }
@@ -174,6 +177,7 @@ export class WebhookServer {
     this.opts.metrics.recordValidation(result.status, review.request.dryRun === true, (performance.now() - started) / 1000);
     // After the answer is on its way: the export never delays the API server.
     this.opts.exporter?.admission(review.request, result.object, result.outcome);
+    this.opts.onViolations?.(review.request, result.object, result.outcome.violations);
   }
 
   private async admitLabel(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
