@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the pinned kube-apiserver (or, with the argument `kubectl`, the matching kubectl) from the Go module proxy into
-# the peer cache; prints its path.
+# Builds the pinned kube-apiserver (or, given as the argument, kubectl or one of the real cluster's pieces: kubelet,
+# kube-controller-manager, kube-scheduler, kube-proxy) from the Go module proxy into the peer cache; prints its path.
 # k8s.io/kubernetes maps its staging modules (k8s.io/api, k8s.io/apimachinery, ...) to local folders at v0.0.0, so it
 # cannot be built directly: a throwaway wrapper module replaces each staging module with its published v0.<minor>.<patch>.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 binary="${1:-kube-apiserver}"
-case "$binary" in kube-apiserver|kubectl) ;; *) echo "get-kube-apiserver.sh: unknown binary '$binary' (kube-apiserver or kubectl)" >&2; exit 2 ;; esac
+case "$binary" in
+  kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) ;;
+  *) echo "get-kube-apiserver.sh: unknown binary '$binary' (kube-apiserver, kubectl, kubelet, kube-controller-manager, kube-scheduler or kube-proxy)" >&2; exit 2 ;;
+esac
 dir="$PEERS_CACHE/kubernetes-$KUBERNETES_VERSION"
 out="$dir/$binary"
 if [ ! -x "$out" ]; then
