@@ -125,8 +125,8 @@ t.test('a queue no exporter of this version wrote; a bad queue.statusInterval', 
   const ex = await startExporter(t, dir, { sinks: [{ name: 'local', type: 'file', path: `${dir}/out.ndjson` }] });
   await ex.proc.kill('SIGTERM');
   // What an older exporter leaves: no live-state tables.
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(ex.queuePath);
+  const { openSqlite } = await import('../src/queue/sqlite.js');
+  const db = openSqlite(ex.queuePath);
   db.exec('DROP TABLE sink_health; DROP TABLE exporter_heartbeat;');
   db.close();
   const st = await status(ex.queuePath);

@@ -3,8 +3,9 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { openQueueDb } from '../src/queue/db.js';
+import { openSqlite } from '../src/queue/sqlite.js';
 import { RecordLog, recordSize, type NewRecord } from '../src/queue/record-log.js';
 import { SinkCursors } from '../src/queue/sink-cursors.js';
 import { DeadLetterStore } from '../src/queue/dead-letters.js';
@@ -136,7 +137,7 @@ t.test('marker: a new queue gets one; a missing, empty or replaced queue file is
 
 t.test('a queue file an older exporter wrote (no new columns, no marker) opens and keeps its records and cursors', async (t) => {
   const file = path.join(shortDir(t), 'old.db');
-  const old = new Database(file);
+  const old = openSqlite(file);
   old.exec(`
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE records (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, size INTEGER NOT NULL, only_sink TEXT,

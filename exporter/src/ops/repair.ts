@@ -3,7 +3,8 @@
 // queue's lock: never while an exporter runs on it.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../queue/sqlite.js';
 import { openQueueDb, restrictModes } from '../queue/db.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
 import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
@@ -22,7 +23,7 @@ export function checkQueue(file: string): CheckResult {
     checkBeforeOpen(queue);
     if (!fs.existsSync(queue)) problems.push(`no queue at ${queue}`);
     else {
-      const db = new Database(queue, { readonly: true, fileMustExist: true });
+      const db = openSqlite(queue, { readonly: true, fileMustExist: true });
       try {
         const rows = db.pragma('integrity_check') as { integrity_check: string }[];
         for (const r of rows) if (r.integrity_check !== 'ok') problems.push(r.integrity_check);
@@ -80,7 +81,7 @@ export function recoverQueue(file: string, opts: { fresh: boolean }): RecoverRes
       fs.renameSync(tmp, queue);
       restrictModes(queue);
       // The marker went aside with the damaged file: the salvaged queue gets its own (with the id it kept, if any).
-      const db = new Database(queue, { fileMustExist: true });
+      const db = openSqlite(queue, { fileMustExist: true });
       try {
         bindMarker(queue, db, null);
       } finally {
@@ -96,7 +97,7 @@ export function recoverQueue(file: string, opts: { fresh: boolean }): RecoverRes
 function salvageInto(from: string, to: string, result: RecoverResult): void {
   let src: Database.Database;
   try {
-    src = new Database(from, { readonly: true, fileMustExist: true });
+    src = openSqlite(from, { readonly: true, fileMustExist: true });
     src.prepare('SELECT count(*) FROM sqlite_master').get();
   } catch (e) {
     throw new Error(`SQLite cannot read ${from} at all (${(e as Error).message}); restore it from a backup, or start an empty queue with --fresh`);

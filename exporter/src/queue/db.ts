@@ -1,6 +1,7 @@
 // The queue's SQLite file: its schema, how it is opened (pragmas), and which SQLite errors mean "the disk is full".
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,7 +68,7 @@ export interface OpenOptions {
 
 export function openQueueDb(file: string, o: OpenOptions): Database.Database {
   if (o.create && !fs.existsSync(file)) fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
-  const db = new Database(file, { readonly: o.readonly, fileMustExist: true });
+  const db = openSqlite(file, { readonly: o.readonly, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     if (!o.readonly) {
