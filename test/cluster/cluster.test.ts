@@ -6,9 +6,8 @@ import t from 'tap';
 import { request } from 'undici';
 import { peerPath } from '../helpers/peers.js';
 import { waitFor } from '../helpers/process.js';
-import { startCluster, type RealCluster } from '../peers/cluster.js';
+import { pauseImage, startCluster, type RealCluster } from '../peers/cluster.js';
 
-const pauseImage = readFileSync(new URL('../../scripts/peers/versions.env', import.meta.url), 'utf8').match(/^PAUSE_IMAGE=(.+)$/m)![1]!.trim();
 
 const echoManifest = `
 apiVersion: apps/v1

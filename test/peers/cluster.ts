@@ -24,6 +24,8 @@ const API_SERVICE_IP = '10.96.0.1';
 const POD_CIDR = '10.244.0.0/24';
 const CLUSTER_CIDR = '10.244.0.0/16';
 const API_PORT = 6443;
+/** The sandbox image (scripts/peers/get-pause-image.sh), imported at start; test pods may run it too (`-http=:PORT`). */
+export const pauseImage = readFileSync(path.join(here, '../../scripts/peers/versions.env'), 'utf8').match(/^PAUSE_IMAGE=(.+)$/m)![1]!.trim();
 
 export interface RunResult {
   code: number;
@@ -81,7 +83,6 @@ export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Prom
     kubectl: peerPath('kubectl'),
   };
   const pauseArchive = peerPath('pause-image');
-  const pauseImage = readFileSync(path.join(here, '../../scripts/peers/versions.env'), 'utf8').match(/^PAUSE_IMAGE=(.+)$/m)![1]!.trim();
 
   const t0 = Date.now();
   const dir = mkdtempSync('/tmp/gk-cluster-');

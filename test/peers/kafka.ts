@@ -41,10 +41,22 @@ export interface KafkaTls {
   truststorePem: string;
 }
 
-export async function startKafka(opts: { brokerProps?: Record<string, string>; saslUsers?: Record<string, string>; tls?: KafkaTls } = {}): Promise<KafkaBroker> {
+export interface StartKafkaOptions {
+  brokerProps?: Record<string, string>;
+  saslUsers?: Record<string, string>;
+  tls?: KafkaTls;
+  /** The PLAINTEXT listener's port on 127.0.0.1 (default: a free one). */
+  port?: number;
+  /** More PLAINTEXT listeners, name → host:port, each advertised as given (e.g. an address pods reach). */
+  extraListeners?: Record<string, string>;
+  /** Rewrites the broker's command line, e.g. to run it inside another network namespace (test/peers/cluster.ts). */
+  wrap?: (cmd: string, args: string[]) => [string, string[]];
+}
+
+export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const home = peerPath('kafka');
   const dir = mkdtempSync(path.join(tmpdir(), 'kafka-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const controllerPort = await freePort();
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
@@ -65,6 +77,11 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
     'auto.create.topics.enable': 'true',
     ...opts.brokerProps,
   };
+  for (const [name, address] of Object.entries(opts.extraListeners ?? {})) {
+    props['listeners'] += `,${name}://${address}`;
+    props['advertised.listeners'] += `,${name}://${address}`;
+    props['listener.security.protocol.map'] += `,${name}:PLAINTEXT`;
+  }
   let tlsPort: number | undefined;
   if (opts.tls) {
     tlsPort = await freePort();
@@ -110,7 +127,8 @@ export async function startKafka(opts: { brokerProps?: Record<string, string>; s
   const kafka = new Kafka({ clientId: 'test-admin', brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
 
   async function launch(): Promise<void> {
-    proc = start('java', [...javaArgs, 'kafka.Kafka', propsFile], { env });
+    const [cmd, args] = opts.wrap ? opts.wrap('java', [...javaArgs, 'kafka.Kafka', propsFile]) : ['java', [...javaArgs, 'kafka.Kafka', propsFile]];
+    proc = start(cmd, args, { env });
     const p = proc;
     await waitFor(
       `kafka on ${broker}`,
