@@ -95,8 +95,8 @@ t.test('a real one-node cluster runs pods, serves a Service, and goes without a 
   t.not(cgroupRoots().length, 0, 'the cluster has cgroups of its own while it runs');
   const stopping = cluster;
   cluster = undefined;
-  const { stopMs } = await stopping.stop();
-  t.comment(`cluster stopped in ${stopMs} ms`);
+  const { stopMs, phases } = await stopping.stop();
+  t.comment(`cluster stopped in ${stopMs} ms ${JSON.stringify(phases)}`);
   t.notOk(existsSync(dir), 'its folder is removed');
   t.same(cgroupRoots(), [], 'no cgroup is left');
   t.notMatch(readFileSync('/proc/self/mountinfo', 'utf8'), dir, 'no mount of it is visible on the host');

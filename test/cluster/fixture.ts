@@ -32,7 +32,8 @@ export interface ChartCluster {
   timings: Record<string, number>;
   helm(args: string[], timeoutMs?: number): Promise<HelmResult>;
   helmOk(args: string[], timeoutMs?: number): Promise<string>;
-  stop(): Promise<void>;
+  /** Stops Kafka and the cluster; resolves with the cluster's teardown phases (ms). */
+  stop(): Promise<Record<string, number>>;
 }
 
 /** Builds (or takes from the cache) the chart's images with scripts/images/build.mjs; returns their references. */
@@ -93,7 +94,7 @@ export async function startChartCluster(opts: { volumes?: number } = {}): Promis
         // Its log is thrown away: no need for Kafka's slow clean shutdown.
         await broker.kill().catch(() => undefined);
         await broker.stop().catch(() => undefined);
-        await cluster.stop();
+        return (await cluster.stop()).phases;
       },
     };
   } catch (e) {

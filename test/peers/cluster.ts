@@ -60,8 +60,8 @@ export interface RealCluster {
   sh(script: string, timeoutMs?: number): Promise<string>;
   /** The last bytes a component logged (etcd, kube-apiserver, kubelet, containerd, ...). */
   logTail(component: string, bytes?: number): string;
-  /** Stops everything; throws when a process or cgroup is left. Resolves with the teardown time. */
-  stop(): Promise<{ stopMs: number }>;
+  /** Stops everything; throws when a process or cgroup is left. Resolves with the teardown time and its phases. */
+  stop(): Promise<{ stopMs: number; phases: Record<string, number> }>;
 }
 
 interface Component {
@@ -129,22 +129,33 @@ export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Prom
     if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`${c.name} exited (${c.child.exitCode ?? c.child.signalCode}): ${logTail(c.name)}`);
   };
 
-  const stop = async (): Promise<{ stopMs: number }> => {
+  const stop = async (): Promise<{ stopMs: number; phases: Record<string, number> }> => {
     const s0 = Date.now();
+    const phases: Record<string, number> = {};
+    let p0 = s0;
+    const phase = (name: string) => {
+      phases[name] = Date.now() - p0;
+      p0 = Date.now();
+    };
     for (const f of forwards.splice(0)) await f.close();
     await dispatcher?.close().catch(() => undefined);
     const byName = (n: string) => components.filter((c) => c.name === n);
     // The kubelet first, so it does not restart the containers being killed.
     await terminate(byName('kubelet'));
+    phase('kubelet');
     await ns.killContainers();
+    phase('containers');
     await terminate(components.filter((c) => c.name !== 'kubelet'));
+    phase('components');
     const left = await ns.destroy();
+    phase('namespace');
     process.off('exit', onExit);
     if (left.processes.length || left.cgroups.length) {
       throw new Error(`cluster teardown left processes ${left.processes.join(', ') || 'none'} and cgroups ${left.cgroups.join(', ') || 'none'} (folder ${dir} kept)`);
     }
     rmSync(dir, { recursive: true, force: true });
-    return { stopMs: Date.now() - s0 };
+    phase('folder');
+    return { stopMs: Date.now() - s0, phases };
   };
 
   try {
