@@ -77,22 +77,41 @@ export interface Bind {
   readOnly?: boolean;
 }
 
-/**
- * Runs argv from the root filesystem in a mount namespace of its own: the root bound read-only, /tmp a tmpfs, /proc
- * and /dev from the host, the binds; then, with only the image's Env (and HOME from its /etc/passwd, as runtimes
- * add it), in its WorkingDir, as its numeric USER. Needs root (namespaces and mounts). The mount points (/proc, /dev
- * and the binds' targets) must exist in rootfs, as a container runtime creates them.
- */
-export function runInImage(image: OpenedImage, argv: string[], binds: Bind[] = []): Started & { stop(): Promise<number | string> } {
-  const r = image.rootfs;
-  const [uid, gid] = image.config.config.User.split(':');
+/** The image's environment, plus HOME from its /etc/passwd when it sets none (as container runtimes add it). */
+function imageEnv(image: OpenedImage): string[] {
   const env = [...image.config.config.Env];
   if (!env.some((e) => e.startsWith('HOME='))) {
-    const home = readFileSync(path.join(r, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === uid)?.[5] ?? '/';
+    const uid = image.config.config.User.split(':')[0];
+    const home = readFileSync(path.join(image.rootfs, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[2] === uid)?.[5] ?? '/';
     env.push(`HOME=${home}`);
   }
+  return env;
+}
+
+/** The command that runs argv inside the (already mounted) root: only the image's env, its WORKDIR, its USER. */
+function asImageUser(image: OpenedImage, argv: string[]): string[] {
+  const [uid, gid] = image.config.config.User.split(':');
+  return ['env', '-i', ...imageEnv(image), 'unshare', `--root=${image.rootfs}`, `--wd=${image.config.config.WorkingDir}`, `--setgid=${gid ?? uid}`, `--setuid=${uid}`, '--', ...argv];
+}
+
+export type InImage = Started & {
+  /** SIGTERM to the program itself (the signal a kubelet sends), then its exit status. */
+  stop(): Promise<number | string>;
+  /** Runs another command beside it, in its namespaces, the same way (as a health check or `kubectl exec` does). */
+  exec(argv: string[]): Promise<{ code: number | string; out: string }>;
+};
+
+/**
+ * Runs argv from the root filesystem in a mount namespace of its own (and, with ownNetwork, a network namespace with
+ * only its loopback): the root bound read-only, /tmp a tmpfs, /proc and /dev from the host, the binds; then as
+ * asImageUser says. Needs root (namespaces and mounts). The mount points (/proc, /dev and the binds' targets) must
+ * exist in rootfs, as a container runtime creates them.
+ */
+export function runInImage(image: OpenedImage, argv: string[], binds: Bind[] = [], opts: { ownNetwork?: boolean } = {}): InImage {
+  const r = image.rootfs;
   const script = [
     'set -eu',
+    ...(opts.ownNetwork ? ['ip link set lo up'] : []),
     `mount --bind ${q(r)} ${q(r)}`,
     `mount -o remount,bind,ro ${q(r)}`,
     `mount -t tmpfs -o mode=1777,size=64m,nosuid,nodev tmpfs ${q(`${r}/tmp`)}`,
@@ -103,22 +122,31 @@ export function runInImage(image: OpenedImage, argv: string[], binds: Bind[] = [
       ...(b.readOnly ? [`mount -o remount,bind,ro ${q(r + b.at)}`] : []),
     ]),
     // No fork from here on: the namespace's first process becomes the program (stop() signals it).
-    `exec env -i ${env.map(q).join(' ')} unshare --root=${q(r)} --wd=${q(image.config.config.WorkingDir)} --setgid=${gid ?? uid} --setuid=${uid} -- ${argv.map(q).join(' ')}`,
+    `exec ${asImageUser(image, argv).map(q).join(' ')}`,
   ].join('\n');
-  const proc = start('unshare', ['--mount', '--propagation', 'private', '--fork', '--kill-child=SIGKILL', 'sh', '-c', script]);
+  const proc = start('unshare', ['--mount', ...(opts.ownNetwork ? ['--net'] : []), '--propagation', 'private', '--fork', '--kill-child=SIGKILL', 'sh', '-c', script]);
+  const program = () => {
+    const pid = proc.child.pid!;
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)[0];
+    } catch {
+      return undefined; // already gone
+    }
+  };
   return {
     ...proc,
-    /** SIGTERM to the program itself (the signal a kubelet sends), then its exit status. */
     async stop() {
-      const pid = proc.child.pid!;
-      let children = '';
-      try {
-        children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-      } catch {
-        // already gone
-      }
-      for (const c of children.split(/\s+/).filter(Boolean)) process.kill(Number(c), 'SIGTERM');
+      const pid = program();
+      if (pid) process.kill(pid, 'SIGTERM');
       return proc.exited;
+    },
+    async exec(execArgv: string[]) {
+      const pid = program();
+      if (!pid) throw new Error(`the program is not running: ${proc.output().slice(-2000)}`);
+      const nsenter = ['--target', String(pid), '--mount', ...(opts.ownNetwork ? ['--net'] : []), '--', ...asImageUser(image, execArgv)];
+      const other = start('nsenter', nsenter);
+      const code = await other.exited;
+      return { code, out: other.output() };
     },
   };
 }

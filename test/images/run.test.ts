@@ -10,13 +10,13 @@ import path from 'node:path';
 import t from 'tap';
 import { repoRoot, sharedDir } from '../helpers/peers.js';
 import { waitFor } from '../helpers/process.js';
-import { buildImages, mountPoints, openImage, runInImage, type OpenedImage } from './image.js';
+import { buildImages, mountPoints, openImage, runInImage, type Bind, type OpenedImage } from './image.js';
 
 const isRoot = process.getuid?.() === 0;
 const built = isRoot ? await buildImages() : [];
 const tarball = (name: string) => built.find((b) => b.name === name)!.tarball;
 
-async function runToEnd(image: OpenedImage, argv: string[], binds: Parameters<typeof runInImage>[2] = []) {
+async function runToEnd(image: OpenedImage, argv: string[], binds: Bind[] = []) {
   const proc = runInImage(image, argv, binds);
   const code = await proc.exited;
   return { code, out: proc.output() };
@@ -50,6 +50,9 @@ t.test('exporter image: run (default CMD) acknowledges and delivers, status read
   mountPoints(image, configDir, dataDir);
   t.same(image.config.config.Cmd, ['run', '--config', `${configDir}/exporter.yaml`], 'the default CMD reads the chart\'s config path');
 
+  // The image's HEALTHCHECK asks HEALTHCHECK_URL; the exporter serves /healthz there (in a network namespace of its own).
+  const healthUrl = image.config.config.Env.find((e) => e.startsWith('HEALTHCHECK_URL='))!.slice('HEALTHCHECK_URL='.length);
+  const healthAddress = new URL(healthUrl).host;
   // Short host paths: the socket's path must fit a sockaddr_un.
   const hostConfig = mkdtempSync(path.join(os.tmpdir(), 'gkic-'));
   const hostData = mkdtempSync(path.join(os.tmpdir(), 'gkid-'));
@@ -59,7 +62,7 @@ t.test('exporter image: run (default CMD) acknowledges and delivers, status read
   });
   writeFileSync(
     path.join(hostConfig, 'exporter.yaml'),
-    [`socket: ${dataDir}/exporter.sock`, 'queue:', `  path: ${dataDir}/queue.db`, 'sinks:', '  - name: local', '    type: file', `    path: ${dataDir}/decisions.ndjson`, ''].join('\n'),
+    [`socket: ${dataDir}/exporter.sock`, 'metrics:', `  address: ${healthAddress}`, 'queue:', `  path: ${dataDir}/queue.db`, 'sinks:', '  - name: local', '    type: file', `    path: ${dataDir}/decisions.ndjson`, ''].join('\n'),
   );
   chmodSync(hostConfig, 0o755);
   // The data folder is the pod's volume: the runtime user's (fsGroup in the chart).
@@ -70,7 +73,7 @@ t.test('exporter image: run (default CMD) acknowledges and delivers, status read
     { host: hostData, at: dataDir },
   ];
 
-  const exporter = runInImage(image, [...image.config.config.Entrypoint, ...image.config.config.Cmd], binds);
+  const exporter = runInImage(image, [...image.config.config.Entrypoint, ...image.config.config.Cmd], binds, { ownNetwork: true });
   t.teardown(() => exporter.stop());
   const socket = path.join(hostData, 'exporter.sock');
   await waitFor('the exporter socket', () => {
@@ -93,6 +96,8 @@ t.test('exporter image: run (default CMD) acknowledges and delivers, status read
   const delivered = path.join(hostData, 'decisions.ndjson');
   const line = await waitFor('delivery to the file sink', () => existsSync(delivered) && readFileSync(delivered, 'utf8').split('\n').find((l) => l.includes('image-run-1')), 60_000);
   t.match(JSON.parse(line) as object, { decisionId: 'image-run-1' }, 'delivered to the file sink');
+  const health = await exporter.exec(image.config.config.Healthcheck!.Test.slice(1));
+  t.equal(health.code, 0, `the image's HEALTHCHECK passes against the running exporter: ${health.out.slice(-1500)}`);
   t.equal(await exporter.stop(), 0, `SIGTERM: a clean stop (${exporter.output().slice(-1500)})`);
 
   const status = await runToEnd(image, [...image.config.config.Entrypoint, 'status', '--config', `${configDir}/exporter.yaml`, '-o', 'json'], binds);
