@@ -116,6 +116,8 @@ for (const image of built) {
         const devOnly = Object.entries(lock.packages).filter(([p, m]) => p.includes('node_modules/') && m.dev && existsSync(path.join(app, p))).map(([p]) => p);
         t.same(devOnly, [], 'no development-only package (package-lock "dev": true) is in the image');
         for (const tool of ['typescript', 'tap', 'tsx', 'esbuild']) t.notOk(existsSync(path.join(app, 'node_modules', tool)), `no ${tool}`);
+        const intermediates = readdirSync(app, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(o|a|mk)$/.test(f) || /better-sqlite3\/(deps|src)\//.test(f));
+        t.same(intermediates, [], 'no native build intermediates or SQLite sources (the deps stage removes them)');
         const addons = readdirSync(app, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.node'));
         t.ok(addons.length > 0, `native addons: ${addons.join(', ')}`);
         for (const a of addons) {
