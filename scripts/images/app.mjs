@@ -61,6 +61,11 @@ function placeNativeAddons(dir, sqliteAddon) {
     if (!/(^|\/)node_modules\/better-sqlite3$/.test(where)) {
       throw new Error(`${where} has an install script the image assembly does not know how to replay`);
     }
+    // The addon is compiled from node_modules/better-sqlite3 (get-node24.sh): it must be the version installed here.
+    const built = /better-sqlite3-([^/]+)-node-v/.exec(sqliteAddon)?.[1];
+    if (built !== meta.version) {
+      throw new Error(`${where} ${meta.version} is installed but the Node 24 addon was built from better-sqlite3 ${built}: run npm ci, then scripts/peers/get-node24.sh`);
+    }
     const target = path.join(dir, where, SQLITE_ADDON_PATH);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.copyFileSync(sqliteAddon, target);
