@@ -91,10 +91,15 @@ function runTap(nodeBin, tapFiles, extraEnv, prefix) {
     });
   });
   tap.stdout.pipe(parser);
+  const failedBefore = failed;
   return new Promise((resolve) => {
     tap.on('close', (code) => {
       parser.end();
-      if (code !== 0 && failed === 0) failed = 1;
+      // tap failed without any test saying so (e.g. it could not start): one failure, named.
+      if (code !== 0 && failed === failedBefore) {
+        failed++;
+        console.log(`  not ok ${prefix}tap exited with code ${code}`);
+      }
       resolve();
     });
   });

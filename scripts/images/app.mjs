@@ -35,10 +35,18 @@ export function replayDepsStage(o) {
       // Build tools for native addons; this host has them (node-gyp compiled the addon with them).
     } else if (ins.keyword === 'RUN' && /^npm ci /.test(ins.args)) {
       const [install, ...rest] = ins.args.split('&&').map((s) => s.trim());
-      if (rest.some((r) => !/^npm cache clean/.test(r))) throw new Error(`${at}: only "npm ci ... [&& npm cache clean --force]" is supported`);
       const args = install.split(/\s+/).slice(1);
       execFileSync('npm', [...args, '--ignore-scripts', '--prefer-offline'], { cwd: o.dir, stdio: ['ignore', 'ignore', 'inherit'] });
       placeNativeAddons(o.dir, o.sqliteAddon);
+      for (const command of rest) {
+        if (/^npm cache clean\b/.test(command)) continue; // the npm cache is outside /src
+        const rm = /^rm -rf (.+)$/.exec(command);
+        if (!rm) throw new Error(`${at}: after npm ci only "npm cache clean" and "rm -rf <paths in /src>" are supported: ${command}`);
+        for (const p of rm[1].split(/\s+/)) {
+          if (path.isAbsolute(p) || p.split('/').includes('..') || /[*?[]/.test(p)) throw new Error(`${at}: rm -rf ${p}: only plain paths inside /src`);
+          fs.rmSync(path.join(o.dir, p), { recursive: true, force: true });
+        }
+      }
     } else {
       throw new Error(`${at}: not supported in the deps stage`);
     }
@@ -52,6 +60,11 @@ function placeNativeAddons(dir, sqliteAddon) {
     if (!meta.hasInstallScript || !fs.existsSync(path.join(dir, where))) continue;
     if (!/(^|\/)node_modules\/better-sqlite3$/.test(where)) {
       throw new Error(`${where} has an install script the image assembly does not know how to replay`);
+    }
+    // The addon is compiled from node_modules/better-sqlite3 (get-node24.sh): it must be the version installed here.
+    const built = /better-sqlite3-([^/]+)-node-v/.exec(sqliteAddon)?.[1];
+    if (built !== meta.version) {
+      throw new Error(`${where} ${meta.version} is installed but the Node 24 addon was built from better-sqlite3 ${built}: run npm ci, then scripts/peers/get-node24.sh`);
     }
     const target = path.join(dir, where, SQLITE_ADDON_PATH);
     fs.mkdirSync(path.dirname(target), { recursive: true });

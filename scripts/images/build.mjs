@@ -13,7 +13,8 @@
 //   --revision REV the org.opencontainers.image.revision label (the Dockerfiles' REVISION build argument)
 // Output is cached under $GK_IMAGES_CACHE (default ~/.cache/gk-exporter/images) by a content hash of every input (the
 // Dockerfile, package files, dist, Node, the addon, opa, the host files copied, these scripts): an unchanged input set
-// prints the cached tarball at once. The 3 newest tarballs of each image are kept.
+// prints the cached tarball at once. The 3 most recently used tarballs of each image are kept (and any used within the
+// hour). Tarballs are private (0600).
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +31,7 @@ import { packImage, sha256File } from './pack.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const KEEP_PER_IMAGE = 3;
+const RECENT_MS = 3600_000;
 const IMAGES = ['gatekeeper', 'exporter'];
 
 function fail(message) {
@@ -97,7 +99,11 @@ function buildImage(name) {
   const key = inputKey(name, dockerfile, ref, buildArgs);
   const tarball = path.join(cacheDir, `${name}-${key.slice(0, 16)}.tar`);
   const meta = `${tarball}.json`;
-  if (fs.existsSync(tarball) && fs.existsSync(meta)) return { name, ref, tarball, ...JSON.parse(fs.readFileSync(meta, 'utf8')) };
+  if (fs.existsSync(tarball) && fs.existsSync(meta)) {
+    const now = new Date();
+    fs.utimesSync(tarball, now, now); // most recently used: kept by pruneOld
+    return { name, ref, tarball, ...JSON.parse(fs.readFileSync(meta, 'utf8')) };
+  }
 
   const started = Date.now();
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
@@ -129,6 +135,7 @@ function buildImage(name) {
     removeWriteForOthers(rootfs);
     const tmpOut = path.join(work, 'image.tar');
     const ids = packImage({ rootfs, work, config: final.config, ref, out: tmpOut, createdBy: `scripts/images/build.mjs from ${dockerfile}` });
+    fs.chmodSync(tmpOut, 0o600);
     fs.renameSync(tmpOut, tarball);
     fs.writeFileSync(meta, JSON.stringify(ids));
     console.error(`images: ${name} assembled in ${((Date.now() - started) / 1000).toFixed(1)} s (${(fs.statSync(tarball).size / 2 ** 20).toFixed(0)} MiB)`);
@@ -189,8 +196,12 @@ function removeWriteForOthers(rootfs) {
   }
 }
 
+/** Keeps the KEEP_PER_IMAGE most recently used tarballs of an image, and any used in the last hour (another worktree's). */
 function pruneOld(name, keep) {
   const mine = fs.readdirSync(cacheDir).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.tar')).map((f) => path.join(cacheDir, f));
   mine.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  for (const old of mine.slice(KEEP_PER_IMAGE)) if (old !== keep) for (const f of [old, `${old}.json`]) fs.rmSync(f, { force: true });
+  for (const old of mine.slice(KEEP_PER_IMAGE)) {
+    if (old === keep || Date.now() - fs.statSync(old).mtimeMs < RECENT_MS) continue;
+    for (const f of [old, `${old}.json`]) fs.rmSync(f, { force: true });
+  }
 }
