@@ -1,18 +1,16 @@
 // What the chart scenarios share: one real cluster (test/peers/cluster.ts) with the chart's two images imported, a
 // Kafka broker inside the cluster's namespace (pods reach it on the node address, the host through the relay), local
 // volumes for the webhook's queue claims, and helpers to install the chart and read what reached Kafka.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { helm, chartDir, type HelmResult } from '../chart/helm.js';
 import { repoRoot } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/process.js';
 import { startCluster, type RealCluster } from '../peers/cluster.js';
 import { kcatReadAll, startKafka, type KafkaBroker } from '../peers/kafka.js';
+import { buildImages, type BuiltImage } from '../images/image.js';
 
-const run = promisify(execFile);
 export const RELEASE = 'gk';
 export const NAMESPACE = 'gk-system';
 export const KAFKA_POD_PORT = 9092;
@@ -36,26 +34,17 @@ export interface ChartCluster {
   stop(): Promise<Record<string, number>>;
 }
 
-/** Builds (or takes from the cache) the chart's images with scripts/images/build.mjs; returns their references. */
-async function buildImages(): Promise<{ refs: ChartImages; tarballs: string[] }> {
-  const { stdout } = await run(process.execPath, [path.join(repoRoot, 'scripts/images/build.mjs'), '--json'], {
-    cwd: repoRoot,
-    maxBuffer: 16 * 1024 * 1024,
-    timeout: 1_200_000,
-  });
-  const built = JSON.parse(stdout) as { name: string; ref: string; tarball: string }[];
-  const ref = (name: string) => {
+export async function startChartCluster(opts: { volumes?: number } = {}): Promise<ChartCluster> {
+  const timings: Record<string, number> = {};
+  let t = Date.now();
+  const built = await buildImages();
+  const ref = (name: BuiltImage['name']) => {
     const image = built.find((b) => b.name === name);
     if (!image) throw new Error(`scripts/images/build.mjs built no ${name} image`);
     return image.ref;
   };
-  return { refs: { gatekeeper: ref('gatekeeper'), exporter: ref('exporter') }, tarballs: built.map((b) => b.tarball) };
-}
-
-export async function startChartCluster(opts: { volumes?: number } = {}): Promise<ChartCluster> {
-  const timings: Record<string, number> = {};
-  let t = Date.now();
-  const { refs, tarballs } = await buildImages();
+  const refs: ChartImages = { gatekeeper: ref('gatekeeper'), exporter: ref('exporter') };
+  const tarballs = built.map((b) => b.tarball);
   timings.imagesMs = Date.now() - t;
   const cluster = await startCluster();
   timings.clusterStartMs = cluster.startMs;
