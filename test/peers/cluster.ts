@@ -145,7 +145,9 @@ export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Prom
     phase('kubelet');
     await ns.killContainers();
     phase('containers');
-    await terminate(components.filter((c) => c.name !== 'kubelet'));
+    // kube-apiserver drains its watches for seconds on SIGTERM; its state is thrown away anyway.
+    await terminate(byName('kube-apiserver'), 'SIGKILL');
+    await terminate(components.filter((c) => c.name !== 'kubelet' && c.name !== 'kube-apiserver'));
     phase('components');
     const left = await ns.destroy();
     phase('namespace');
@@ -330,12 +332,12 @@ export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Prom
   }
 }
 
-/** SIGTERM, then SIGKILL after 5 s for those still running; resolves when all exited. */
-async function terminate(list: Component[]): Promise<void> {
+/** `signal` (default SIGTERM), then SIGKILL after 5 s for those still running; resolves when all exited. */
+async function terminate(list: Component[], signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   await Promise.all(
     list.map(async (c) => {
       if (c.child.exitCode !== null || c.child.signalCode !== null) return;
-      c.child.kill('SIGTERM');
+      c.child.kill(signal);
       const t = setTimeout(() => c.child.kill('SIGKILL'), 5_000);
       await c.exited;
       clearTimeout(t);
@@ -352,5 +354,3 @@ function execRun(cmd: string, args: string[], timeoutMs: number, input?: string)
     child.stdin?.end(input ?? '');
   });
 }
-
-
