@@ -87,6 +87,10 @@ t.test('a real one-node cluster runs pods, serves a Service, and goes without a 
   const r = await request(`http://127.0.0.1:${direct.port}/`);
   t.equal(await r.body.text(), `pong from ${pods.items[0].metadata.name}\n`, 'a pod IP is reachable through the relay too');
 
+  const links = (await cluster.sh('ip -o link show')).split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+  t.same(links.filter((l) => l !== 'lo' && l !== 'cni0' && !l.startsWith('veth')), [], `inside the namespace only lo, the pod bridge and the pods' veths: ${links.join(' ')}`);
+  t.notMatch(await cluster.sh('ip route show'), /^default/m, 'no default route: nothing leaves the namespace');
+
   const logs = await cluster.kubectl(['logs', pods.items[0].metadata.name]);
   t.equal(logs.code, 0, `kubectl logs goes through the API server to the kubelet: ${logs.stderr}`);
 
