@@ -5,7 +5,7 @@
 // host. Teardown kills by pid (the cgroup tree, then whatever still has the namespaces), removes the cgroups, then ends
 // the holder: its mounts, interfaces and iptables rules go with the namespaces.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -45,7 +45,8 @@ export class ClusterNamespace {
   async create(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error('the real cluster needs root (namespaces, mounts, cgroups, iptables): run the cluster tests as root');
     const ours = readlinkSync('/proc/self/ns/net');
-    this.holder = spawn('unshare', ['--mount', '--net', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
+    // --pdeathsig: should the test process die without a teardown, the holder (hence the namespaces) goes with it.
+    this.holder = spawn('setpriv', ['--pdeathsig', 'SIGKILL', 'unshare', '--mount', '--net', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
     const pid = this.holder.pid;
     if (!pid) throw new Error('cluster namespace: unshare did not start');
     const until = Date.now() + 10_000;
@@ -63,6 +64,7 @@ export class ClusterNamespace {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.nsIds = [readlinkSync(`/proc/${pid}/ns/net`), readlinkSync(`/proc/${pid}/ns/mnt`)];
+    writeFileSync(path.join(this.opts.dir, 'holder.pid'), `${pid}\n`);
 
     const sysctlDir = path.join(this.opts.dir, 'sysctl');
     mkdirSync(sysctlDir, { recursive: true });
@@ -91,9 +93,9 @@ export class ClusterNamespace {
     this.createCgroupRoot();
   }
 
-  /** cmd and args that run `cmd` inside the namespaces. */
+  /** cmd and args that run `cmd` inside the namespaces (killed if the test process dies). */
   wrap(cmd: string, args: string[]): [string, string[]] {
-    return ['nsenter', ['-t', String(this.holderPid), '-m', '-n', '--', cmd, ...args]];
+    return ['setpriv', ['--pdeathsig', 'SIGKILL', 'nsenter', '-t', String(this.holderPid), '-m', '-n', '--', cmd, ...args]];
   }
 
   /** Runs a shell script inside the namespaces; throws with its stderr on failure. */
@@ -137,7 +139,26 @@ export class ClusterNamespace {
     return out;
   }
 
-  private cgroupPids(): number[] {
+  /** Removes the cluster's cgroups, deepest first, retrying while tasks finish exiting; returns those left. */
+  async removeCgroups(timeoutMs: number): Promise<string[]> {
+    const until = Date.now() + timeoutMs;
+    let left = this.cgroupDirs();
+    while (left.length && Date.now() < until) {
+      for (const dir of left) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* busy a moment longer: tasks still exiting */
+        }
+      }
+      left = this.cgroupDirs();
+      if (left.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    return left;
+  }
+
+  /** Pids in the cluster's cgroup tree. */
+  cgroupPids(): number[] {
     const pids = new Set<number>();
     for (const dir of this.cgroupDirs()) {
       try {
@@ -173,19 +194,7 @@ export class ClusterNamespace {
   /** Kills every process still in the namespaces, removes the cgroups, ends the holder; returns what could not go. */
   async destroy(timeoutMs = 20_000): Promise<{ processes: number[]; cgroups: string[] }> {
     await killUntilGone(() => [...this.cgroupPids(), ...this.namespacePids()], timeoutMs);
-    const until = Date.now() + timeoutMs;
-    let left = this.cgroupDirs();
-    while (left.length && Date.now() < until) {
-      for (const dir of left) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          /* busy a moment longer: tasks still exiting */
-        }
-      }
-      left = this.cgroupDirs();
-      if (left.length) await new Promise((r) => setTimeout(r, 100));
-    }
+    await this.removeCgroups(timeoutMs);
     if (this.holder && this.holder.exitCode === null && this.holder.signalCode === null) {
       const exited = new Promise((r) => this.holder!.once('exit', r));
       this.holder.kill('SIGKILL');
@@ -218,4 +227,45 @@ async function killUntilGone(list: () => number[], timeoutMs: number): Promise<v
     for (const pid of pids) tryKill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A test process killed outright (SIGKILL) cannot tear its cluster down: the holder and the components die with it
+ * (--pdeathsig), but the pods' shims and containers are daemons. Before a new cluster starts, every cluster folder whose
+ * holder is gone is cleaned: its containers (its cgroup tree) and shims (their command line names its containerd socket)
+ * killed by pid, its cgroups removed, the folder deleted. A live cluster (another test file's) is left alone.
+ */
+export async function reapStaleClusters(tmpDir = '/tmp'): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const name of readdirSync(tmpDir)) {
+    if (!name.startsWith('gk-cluster-')) continue;
+    const dir = path.join(tmpDir, name);
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(path.join(dir, 'holder.pid'), 'utf8'));
+    } catch {
+      continue; // still being created, or not ours
+    }
+    if (holder && existsSync(`/proc/${holder}`) && /^sleep\0infinity/.test(readFileSync(`/proc/${holder}/cmdline`, 'utf8'))) continue;
+    const cgroupRoot = `/gk-cluster-${name.slice('gk-cluster-'.length).toLowerCase()}`;
+    const ns = new ClusterNamespace({ dir, nodeIp: '', serviceCidr: '', cgroupRoot });
+    const socket = path.join(dir, 'containerd');
+    const strays = () => {
+      const pids = [...ns.cgroupPids()];
+      for (const p of readdirSync('/proc')) {
+        if (!/^\d+$/.test(p)) continue;
+        try {
+          if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(socket)) pids.push(Number(p));
+        } catch {
+          /* gone */
+        }
+      }
+      return pids;
+    };
+    await killUntilGone(strays, 20_000);
+    await ns.removeCgroups(20_000);
+    rmSync(dir, { recursive: true, force: true });
+    reaped.push(dir);
+  }
+  return reaped;
 }

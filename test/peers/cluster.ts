@@ -12,7 +12,7 @@ import { peerPath } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/process.js';
 import { cniConfig, containerdConfig, kubeletConfig, kubeProxyConfig, type NodeLayout } from './cluster-config.js';
-import { ClusterNamespace } from './cluster-namespace.js';
+import { ClusterNamespace, reapStaleClusters } from './cluster-namespace.js';
 import { kubeconfigText, makeClusterPki } from './cluster-pki.js';
 import { forwardFromHost, type HostForward } from './cluster-relay.js';
 
@@ -73,6 +73,7 @@ interface Component {
 export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Promise<RealCluster> {
   if (process.getuid?.() !== 0) throw new Error('the real cluster needs root (namespaces, mounts, cgroups, iptables): run the cluster tests as root');
   peerPath('cluster-packages');
+  for (const dir of await reapStaleClusters()) console.error(`cleaned up ${dir}, a cluster whose test process died without a teardown`);
   const bins = {
     etcd: peerPath('etcd'),
     apiserver: peerPath('kube-apiserver'),
