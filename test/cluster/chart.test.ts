@@ -10,6 +10,7 @@ import { render } from '../chart/helm.js';
 import { peerPath } from '../helpers/peers.js';
 import { waitFor } from '../helpers/process.js';
 import { pauseImage } from '../peers/cluster.js';
+import { kcatReadAll } from '../peers/kafka.js';
 import {
   NAMESPACE,
   RELEASE,
@@ -162,6 +163,9 @@ t.test('(1) helm install with the exporter and a Kafka sink: denied and admitted
     policy: { template: 'k8srequiredlabels' },
     admissionUID: badDecision!.admissionUID,
   }, 'its violation, tied to the decision by admissionUID');
+  const message = (await kcatReadAll(env.kafka.broker, TOPIC)).find((m) => JSON.parse(m.value).decisionId === badDecision!.decisionId)!;
+  t.equal(message.key, `${DEMO}/bad-pod`, 'keyed by the reviewed resource');
+  t.match(message.headers, { decisionId: badDecision!.decisionId, eventType: 'admission_decision', 'content-type': 'application/json' }, 'with the sink\'s headers');
   t.match(goodDecision, { allowed: true, resourceKind: 'Pod', source: { component: 'gatekeeper' } }, 'the admitted decision');
   t.ok(webhookPodNames.includes(goodDecision!.source.pod), 'made by one of the webhook pods');
 
