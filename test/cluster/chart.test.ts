@@ -113,6 +113,12 @@ async function waitConstraintEnforced(): Promise<void> {
     const byPod: { id: string; enforced?: boolean }[] = r.body?.status?.byPod ?? [];
     return pods.every((p) => byPod.some((e) => e.id === p && e.enforced === true));
   }, 240_000, 500);
+  // And the API server reaches them through the Service (kube-proxy's rules follow the endpoints a moment later):
+  // a dry-run of a violating pod (its decision is exported under another name than the ones counted).
+  await waitFor('the webhook Service answering the API server', async () => {
+    const r = await env.cluster.api('POST', `/api/v1/namespaces/${DEMO}/pods?dryRun=All`, podManifest('probe-dry-run'));
+    return r.status === 403;
+  }, 120_000, 500);
 }
 
 async function createPod(name: string, labels: Record<string, string> = {}) {
