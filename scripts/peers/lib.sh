@@ -23,3 +23,22 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
   ) 9>/tmp/gk-peers-apt.lock
 }
+
+# Packs a root filesystem folder as a one-layer `docker save` archive (manifest.json, config, layer) that
+# `ctr images import` reads: pack_docker_archive ROOTFS REFERENCE OUT ENTRYPOINT_JSON USER.
+# Fixed owners and times keep the layer's diff id reproducible.
+pack_docker_archive() {
+  local rootfs="$1" ref="$2" out="$3" entrypoint="$4" user="$5" work layer_sha config_sha
+  work="$(mktemp -d)"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime='1970-01-01' -C "$rootfs" -cf "$work/layer.tar" .
+  layer_sha="$(sha256sum "$work/layer.tar" | cut -d' ' -f1)"
+  mkdir -p "$work/$layer_sha"; mv "$work/layer.tar" "$work/$layer_sha/layer.tar"
+  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":%s,"User":"%s"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$entrypoint" "$user" "$layer_sha" >"$work/config.json"
+  config_sha="$(sha256sum "$work/config.json" | cut -d' ' -f1)"
+  mv "$work/config.json" "$work/$config_sha.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$config_sha" "$ref" "$layer_sha" >"$work/manifest.json"
+  tar --owner=0 --group=0 --numeric-owner --mtime='1970-01-01' -C "$work" -cf "$out.tmp" manifest.json "$config_sha.json" "$layer_sha"
+  mv "$out.tmp" "$out"
+  rm -rf "$work"
+}

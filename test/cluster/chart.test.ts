@@ -1,13 +1,13 @@
 // The chart's real pods in a real one-node cluster (issue 13): `helm install` of the images built from the
 // Dockerfiles, the exporter sidecar delivering to Kafka, the API server denying through the webhook Service, and
 // `helm uninstall` leaving no webhook behind. One cluster for the whole file (test/cluster/fixture.ts).
-import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { stringify } from 'yaml';
 import { render } from '../chart/helm.js';
-import { peerPath } from '../helpers/peers.js';
+import { peerPath, repoRoot } from '../helpers/peers.js';
 import { waitFor } from '../helpers/process.js';
 import { pauseImage } from '../peers/cluster.js';
 import { kcatReadAll } from '../peers/kafka.js';
@@ -26,6 +26,10 @@ import { sampleValue, scrapePod, seriesFromScrapes, type Sample } from './metric
 
 const EXPORTER_METRICS_PORT = 9464;
 
+function execFileSyncText(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+}
+
 function runProgram(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) =>
     execFile(cmd, args, { cwd, timeout: 120_000 }, (err, stdout, stderr) =>
@@ -40,6 +44,8 @@ const WEBHOOK_REPLICAS = 2;
 const webhookSelector = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=webhook`;
 
 let env: ChartCluster;
+/** What the API server answered for the violating pod through our webhook (scenario 1), for scenario 7. */
+let ourDenial: { status: number; message: string } | undefined;
 
 t.before(async () => {
   env = await startChartCluster();
@@ -146,6 +152,7 @@ t.test('(1) helm install with the exporter and a Kafka sink: denied and admitted
   await waitConstraintEnforced();
 
   const denied = await createPod('bad-pod');
+  ourDenial = { status: denied.status, message: denied.body.message };
   t.equal(denied.status, 403, 'the API server refuses the violating pod');
   t.match(denied.body.message, /admission webhook "validation\.gatekeeper\.sh" denied the request: \[pods-need-owner\] you must provide labels/, 'with the webhook\'s Gatekeeper-style message');
   const admitted = await createPod('good-pod', { owner: 'team-a' });
@@ -385,4 +392,42 @@ t.test('(6) helm uninstall leaves no webhook configuration behind', async (t) =>
   const after = await createPod('after-uninstall');
   t.equal(after.status, 201, 'a pod that would violate the (kept) constraint is admitted: nothing blocks the cluster');
   t.comment(`scenario ${Date.now() - t0} ms`);
+});
+
+t.test('(7) Gatekeeper v3.23 itself, built from its module and installed by its own chart in the same cluster, denies the same pod the same way', async (t) => {
+  const t0 = Date.now();
+  if (!ourDenial) throw new Error('scenario (1) did not record our denial');
+  // Ours is gone (6); its CRDs stay after an uninstall, as Helm does: remove them and the kinds its templates made,
+  // so Gatekeeper's chart installs its own.
+  await env.cluster.kubectlOk(['delete', 'constrainttemplates', '--all', '--wait=true'], { timeoutMs: 180_000 });
+  const crds = JSON.parse(await env.cluster.kubectlOk(['get', 'crd', '-o', 'json'])).items
+    .map((c: any) => c.metadata.name as string)
+    .filter((n: string) => n.endsWith('.gatekeeper.sh'));
+  if (crds.length) await env.cluster.kubectlOk(['delete', 'crd', ...crds, '--wait=true'], { timeoutMs: 180_000 });
+  await env.cluster.importImage(peerPath('gatekeeper-image'));
+  const gkChart = execFileSyncText('bash', [path.join(repoRoot, 'scripts/peers/get-gatekeeper-image.sh'), 'chart']);
+  const versions = readFileSync(path.join(repoRoot, 'scripts/peers/versions.env'), 'utf8');
+  const setting = (key: string) => versions.match(new RegExp(`^${key}=(.+)$`, 'm'))![1]!.trim();
+  const installStart = Date.now();
+  await env.helmOk([
+    'install', 'gatekeeper', gkChart, '-n', 'gatekeeper-system', '--create-namespace', '--wait', '--timeout', '8m',
+    '--set', `image.repository=${setting('GATEKEEPER_UPSTREAM_IMAGE_REPOSITORY')}`,
+    '--set', `image.release=${setting('GATEKEEPER_VERSION')}`,
+    '--set', 'image.pullPolicy=Never',
+    // Hooks that run other images (kubectl, curl, the CRD image): not built here, and not needed for admission.
+    '--set', 'postInstall.labelNamespace.enabled=false',
+    '--set', 'postInstall.probeWebhook.enabled=false',
+    '--set', 'upgradeCRDs.enabled=false',
+    '--set', 'replicas=2',
+  ]);
+  const installMs = Date.now() - installStart;
+  await env.cluster.kubectlOk(['apply', '-f', '-'], { input: requiredLabelsTemplate });
+  await waitFor('the K8sRequiredLabels CRD from Gatekeeper', async () => (await env.cluster.api('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/k8srequiredlabels.constraints.gatekeeper.sh')).status === 200, 180_000, 500);
+  await waitFor('the constraint accepted', async () => (await env.cluster.kubectl(['apply', '-f', '-'], { input: constraint })).code === 0, 120_000, 1000);
+  await waitFor('Gatekeeper denying a dry run', async () => (await env.cluster.api('POST', `/api/v1/namespaces/${DEMO}/pods?dryRun=All`, podManifest('bad-pod'))).status === 403, 240_000, 1000);
+  const theirs = await createPod('bad-pod');
+  t.equal(theirs.status, ourDenial.status, `the same status (${theirs.status})`);
+  t.equal(theirs.body.message, ourDenial.message, 'the same message, word for word');
+  t.equal((await createPod('good-pod-gatekeeper', { owner: 'team-a' })).status, 201, 'Gatekeeper admits the labelled pod too');
+  t.comment(`Gatekeeper's helm install --wait ${installMs} ms; scenario ${Date.now() - t0} ms`);
 });
