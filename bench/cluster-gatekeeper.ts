@@ -2,7 +2,8 @@
 // own manager (built from its Go module, installed by its own chart), one after the other in the same cluster, same
 // template, constraint and objects: p50/p99 latency of server-side dry-run Pod creates (half violating) and the
 // reviews/s sustained at a fixed concurrency. Prints figures; asserts nothing.
-// Env: BENCH_CLUSTER_REQUESTS (default 1000), BENCH_CLUSTER_CONCURRENCY (16), BENCH_CLUSTER_REPLICAS (2).
+// Env: BENCH_CLUSTER_REQUESTS (default 1000), BENCH_CLUSTER_CONCURRENCY (16), BENCH_CLUSTER_REPLICAS (2),
+// BENCH_CLUSTER_EVAL_WORKERS (our webhook's --eval-workers; default: the chart's, i.e. none).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { pauseImage, startCluster, type RealCluster } from '../test/peers/cluste
 const REQUESTS = Number(process.env.BENCH_CLUSTER_REQUESTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CLUSTER_CONCURRENCY ?? 16);
 const REPLICAS = Number(process.env.BENCH_CLUSTER_REPLICAS ?? 2);
+const EVAL_WORKERS = process.env.BENCH_CLUSTER_EVAL_WORKERS;
 const NS = 'bench';
 
 const versions = readFileSync(path.join(repoRoot, 'scripts/peers/versions.env'), 'utf8');
@@ -96,13 +98,15 @@ try {
   const small = { requests: { cpu: '10m', memory: '64Mi' } };
 
   await helmOk(cluster, ['install', 'gk', chartDir, '-n', 'gk-system', '--create-namespace', '--wait', '--timeout', '10m',
-    '--set', `webhook.replicas=${REPLICAS}`, '--set-json', `webhook.resources=${JSON.stringify(small)}`, '--set-json', `audit.resources=${JSON.stringify(small)}`]);
-  lines.push(await measure(cluster, 'ours (gk-exporter webhook, exporter off)'));
+    '--set', `webhook.replicas=${REPLICAS}`, '--set-json', `webhook.resources=${JSON.stringify(small)}`, '--set-json', `audit.resources=${JSON.stringify(small)}`,
+    ...(EVAL_WORKERS ? ['--set-json', `webhook.extraArgs=${JSON.stringify([`--eval-workers=${EVAL_WORKERS}`])}`] : [])]);
+  const workers = EVAL_WORKERS ? `, --eval-workers=${EVAL_WORKERS}` : '';
+  lines.push(await measure(cluster, `ours (gk-exporter webhook, exporter off${workers})`));
   await helmOk(cluster, ['upgrade', 'gk', chartDir, '-n', 'gk-system', '--reuse-values', '--wait', '--timeout', '10m',
     '--set', 'exporter.enabled=true', '--set', 'exporter.queue.webhook.persistence.enabled=false',
     '--set-json', 'exporter.sinks=[{"name":"archive","type":"file","path":"/var/lib/gk-exporter/files/decisions.ndjson"}]',
     '--set-json', `exporter.resources=${JSON.stringify(small)}`]);
-  lines.push(await measure(cluster, 'ours with the exporter sidecar (file sink)'));
+  lines.push(await measure(cluster, `ours with the exporter sidecar (file sink${workers})`));
   await helmOk(cluster, ['uninstall', 'gk', '-n', 'gk-system', '--wait']);
   await removePolicies(cluster);
 
