@@ -78,7 +78,7 @@ async function removePolicies(cluster: RealCluster): Promise<void> {
   const crds = JSON.parse(await cluster.kubectlOk(['get', 'crd', '-o', 'json'])).items
     .map((c: { metadata: { name: string } }) => c.metadata.name)
     .filter((n: string) => n.endsWith('.gatekeeper.sh'));
-  if (crds.length) await cluster.kubectlOk(['delete', 'crd', ...crds, '--wait=true'], { timeoutMs: 180_000 });
+  if (crds.length) await cluster.kubectlOk(['delete', 'crd', ...crds, '--ignore-not-found', '--wait=true'], { timeoutMs: 180_000 });
 }
 
 const helmOk = async (cluster: RealCluster, args: string[]) => {

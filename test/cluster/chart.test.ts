@@ -397,13 +397,13 @@ t.test('(6) helm uninstall leaves no webhook configuration behind', async (t) =>
 t.test('(7) Gatekeeper v3.23 itself, built from its module and installed by its own chart in the same cluster, denies the same pod the same way', async (t) => {
   const t0 = Date.now();
   if (!ourDenial) throw new Error('scenario (1) did not record our denial');
-  // Ours is gone (6); its CRDs stay after an uninstall, as Helm does: remove them and the kinds its templates made,
-  // so Gatekeeper's chart installs its own.
+  // Ours is gone (6); its CRDs stay after an uninstall, as Helm does: remove them and the kinds its templates made
+  // (those may already be going: garbage-collected with their template), so Gatekeeper's chart installs its own.
   await env.cluster.kubectlOk(['delete', 'constrainttemplates', '--all', '--wait=true'], { timeoutMs: 180_000 });
   const crds = JSON.parse(await env.cluster.kubectlOk(['get', 'crd', '-o', 'json'])).items
     .map((c: any) => c.metadata.name as string)
     .filter((n: string) => n.endsWith('.gatekeeper.sh'));
-  if (crds.length) await env.cluster.kubectlOk(['delete', 'crd', ...crds, '--wait=true'], { timeoutMs: 180_000 });
+  if (crds.length) await env.cluster.kubectlOk(['delete', 'crd', ...crds, '--ignore-not-found', '--wait=true'], { timeoutMs: 180_000 });
   await env.cluster.importImage(peerPath('gatekeeper-image'));
   const gkChart = execFileSyncText('bash', [path.join(repoRoot, 'scripts/peers/get-gatekeeper-image.sh'), 'chart']);
   const versions = readFileSync(path.join(repoRoot, 'scripts/peers/versions.env'), 'utf8');
