@@ -5,7 +5,7 @@
 import t from 'tap';
 import { isCelError, isCelList, isCelMap, isCelUint, type CelValue } from '@bufbuild/cel';
 import { tests, type SerializedIncrementalTest, type SerializedIncrementalTestSuite } from '@bufbuild/cel-spec/testdata/conformance.js';
-import { compileExpression } from '../../src/cel/compile.js';
+import { compileExpression, dynDeclarations } from '../../src/cel/compile.js';
 import { CostMeter, metered } from '../../src/cel/cost.js';
 import { templateEnv } from '../../src/cel/env.js';
 
@@ -86,7 +86,7 @@ function bindingsOf(test: SerializedIncrementalTest): Record<string, unknown> | 
 /** undefined: passed; else why not. */
 function runCase(test: SerializedIncrementalTest): string | undefined {
   const bindings = bindingsOf(test)!;
-  const compiled = compileExpression(templateEnv(), test.original.expr, { names: new Set(Object.keys(bindings)), variables: new Set() });
+  const compiled = compileExpression(templateEnv(), test.original.expr, dynDeclarations(Object.keys(bindings)), undefined, { homogeneousLiterals: false });
   const wantError = 'evalError' in test.original;
   if (!compiled.ok) return wantError ? undefined : `compile error: ${compiled.error}`;
   const result = metered(new CostMeter(1_000_000), () => compiled.run(bindings));
