@@ -32,6 +32,8 @@ const relation = [
 ];
 const timeGetters = ['getFullYear', 'getMonth', 'getDayOfYear', 'getDayOfMonth', 'getDate', 'getDayOfWeek', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds'];
 
+const AUTHZ = 'kubernetes.authorization.';
+
 const SIGNATURES: Record<string, string[]> = {
   // cel-go common/stdlib
   '!_': ['(bool) -> bool'],
@@ -139,6 +141,18 @@ const SIGNATURES: Record<string, string[]> = {
   major: ['kubernetes.Semver.() -> int'],
   minor: ['kubernetes.Semver.() -> int'],
   patch: ['kubernetes.Semver.() -> int'],
+  // authz (and AuthzSelectors): declared by Kubernetes' environment, but Gatekeeper declares no `authorizer`
+  // variable, so they are unreachable but for a dyn receiver (where the evaluation errors, here as there)
+  path: [`${AUTHZ}Authorizer.(string) -> ${AUTHZ}PathCheck`],
+  group: [`${AUTHZ}Authorizer.(string) -> ${AUTHZ}GroupCheck`],
+  serviceAccount: [`${AUTHZ}Authorizer.(string, string) -> ${AUTHZ}Authorizer`],
+  resource: [`${AUTHZ}GroupCheck.(string) -> ${AUTHZ}ResourceCheck`],
+  ...Object.fromEntries(['subresource', 'namespace', 'name', 'fieldSelector', 'labelSelector'].map((f) => [f, [`${AUTHZ}ResourceCheck.(string) -> ${AUTHZ}ResourceCheck`]])),
+  check: [`${AUTHZ}PathCheck.(string) -> ${AUTHZ}Decision`, `${AUTHZ}ResourceCheck.(string) -> ${AUTHZ}Decision`],
+  errored: [`${AUTHZ}Decision.() -> bool`],
+  error: [`${AUTHZ}Decision.() -> string`],
+  allowed: [`${AUTHZ}Decision.() -> bool`],
+  reason: [`${AUTHZ}Decision.() -> string`],
 };
 SIGNATURES.string!.push('(net.IP) -> string', '(net.CIDR) -> string');
 
