@@ -128,8 +128,9 @@ export class CelTemplate {
 
   /** Compile errors of the template's expressions (they do not stop it loading: see compile.ts). */
   compileErrors(): string[] {
-    const all = [...this.variables, ...this.matchConditions, ...this.validations];
-    return all.flatMap((x) => (x.compiled.ok ? [] : [x.compiled.error]));
+    const all = [...this.variables, ...this.matchConditions, ...this.validations].map((x) => x.compiled);
+    const messages = this.validations.flatMap((v) => (v.messageExpression ? [v.messageExpression] : []));
+    return [...all, ...messages].flatMap((c) => (c.ok ? [] : [c.error]));
   }
 
   /** The violation messages of one constraint for one review. */
