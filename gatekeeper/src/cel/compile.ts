@@ -9,6 +9,7 @@ import { checkExpression, type CheckOptions } from './check/checker.js';
 import { invalidLiterals } from './check/literals.js';
 import { typeString, DYN, type CheckType } from './check/types.js';
 import { instrument } from './cost.js';
+import { expandTwoVarMacros, lowerTwoVarComprehensions, MacroError } from './macros.js';
 
 /** The variables an expression may use, with their static types. */
 export type Declarations = ReadonlyMap<string, CheckType>;
@@ -39,14 +40,21 @@ export function compileExpression(env: CelEnv, source: string, decl: Declaration
   } catch (e) {
     return { ok: false, error: `compilation failed: ERROR: <input>: ${(e as Error).message}` };
   }
-  const checked = checkExpression(parsed.expr, parsed.sourceInfo, source, decl, options);
-  const issues = checked.issues.length ? checked.issues : invalidLiterals(env, parsed.expr, parsed.sourceInfo);
+  let expr = parsed.expr;
+  try {
+    expr = expandTwoVarMacros(expr, parsed.sourceInfo);
+  } catch (e) {
+    if (e instanceof MacroError) return { ok: false, error: `compilation failed: ${celGoError(source, e.offset, e.message)}` };
+    throw e;
+  }
+  const checked = checkExpression(expr, parsed.sourceInfo, source, decl, options);
+  const issues = checked.issues.length ? checked.issues : invalidLiterals(env, expr, parsed.sourceInfo);
   if (issues.length) return { ok: false, error: `compilation failed: ${issues.map((i) => celGoError(source, i.offset, i.message)).join('\n')}` };
   if (returnType && typeString(checked.type) !== typeString(returnType)) {
     return { ok: false, error: `must evaluate to ${typeString(returnType)} but got ${typeString(checked.type)}` };
   }
   try {
-    const run = plan(env, instrument(parsed.expr, (name) => env.funcs.find(name) !== undefined)!) as (ctx: object) => CelResult;
+    const run = plan(env, instrument(lowerTwoVarComprehensions(expr), (name) => env.funcs.find(name) !== undefined)!) as (ctx: object) => CelResult;
     return { ok: true, run, type: checked.type };
   } catch (e) {
     return { ok: false, error: `program instantiation failed: ${(e as Error).message}` };

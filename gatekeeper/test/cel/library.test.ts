@@ -312,3 +312,40 @@ t.test('url: the examples of urls.go', async (t) => {
   t.match(run("url('https://a:b:c/')"), { message: 'URL parse error during conversion from string: parse "https://a:b:c/": invalid port ":b:c" after host' });
   t.match(run("url('../relative-path')"), { message: 'URL parse error during conversion from string: parse "../relative-path": invalid URI for request' });
 });
+
+t.test('two-variable comprehensions: cel-go TestTwoVarComprehensions (cases without cel.bind, optionals or lists v3)', async (t) => {
+  const cases = [
+    '[1, 2, 3, 4].all(i, v, i < 5 && v > 0)',
+    '[1, 2, 3, 4].all(i, v, i < v)',
+    '[1, 2, 3, 4].all(i, v, i > v) == false',
+    `['Hello', 'world'].transformList(i, v, "[%d]%s".format([i, v.lowerAscii()])) == ["[0]hello", "[1]world"]`,
+    `['hello', 'world'].transformList(i, v, v.startsWith('greeting'), "[%d]%s".format([i, v])) == []`,
+    '[1, 2, 3].transformList(indexVar, valueVar, (indexVar * valueVar) + valueVar) == [1, 4, 9]',
+    '[1, 2, 3].transformList(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == [1, 9]',
+    `['Hello', 'world'].transformMap(i, v, [v.lowerAscii()]) == {0: ['hello'], 1: ['world']}`,
+    '[1, 2, 3].transformMap(indexVar, valueVar, (indexVar * valueVar) + valueVar) == {0: 1, 1: 4, 2: 9}',
+    '[1, 2, 3].transformMap(indexVar, valueVar, indexVar % 2 == 0, (indexVar * valueVar) + valueVar) == {0: 1, 2: 9}',
+    `"key1:value1 key2:value2 key3:value3".split(" ").transformMapEntry(i, v, v.split(":").size() == 2 ? {v.split(":")[0]: v.split(":")[1]} : {}) == {'key1': 'value1', 'key2': 'value2', 'key3': 'value3'}`,
+    `{'hello': 'world', 'hello!': 'world'}.all(k, v, k.startsWith('hello') && v == 'world')`,
+    `{'hello': 'world', 'hello!': 'worlds'}.all(k, v, k.startsWith('hello') && v.endsWith('world')) == false`,
+    `{'hello': 'world', 'hello!': 'worlds'}.exists(k, v, k.startsWith('hello') && v.endsWith('world'))`,
+    `{'hello': 'world', 'hello!': 'worlds'}.existsOne(k, v, k.startsWith('hello') && v.endsWith('world'))`,
+    `{'hello': 'world', 'hello!': 'worlds'}.exists_one(k, v, k.startsWith('hello') && v.endsWith('world'))`,
+    `{'hello': 'world', 'hello!': 'wow, world'}.exists_one(k, v, k.startsWith('hello') && v.endsWith('world')) == false`,
+    `{'Hello': 'world'}.transformList(k, v, "%s=%s".format([k.lowerAscii(), v])) == ["hello=world"]`,
+    `dyn({'Hello': 'world'}).transformList(k, v, "%s=%s".format([k.lowerAscii(), v])) == ["hello=world"]`,
+    `{'hello': 'world'}.transformList(k, v, k.startsWith('greeting'), "%s=%s".format([k, v])) == []`,
+    `{'hello': 'world', 'goodbye': 'cruel world'}.transformMap(k, v, "%s, %s!".format([k, v])) == {'hello': 'hello, world!', 'goodbye': 'goodbye, cruel world!'}`,
+    `dyn({'hello': 'world', 'goodbye': 'cruel world'}).transformMap(k, v, "%s, %s!".format([k, v])) == {'hello': 'hello, world!', 'goodbye': 'goodbye, cruel world!'}`,
+    `{'hello': 'world', 'goodbye': 'cruel world'}.transformMap(k, v, v.startsWith('world'), "%s, %s!".format([k, v])) == {'hello': 'hello, world!'}`,
+    `{'hello': 'world', 'greetings': 'tacocat'}.transformMapEntry(k, v, {}) == {}`,
+    // shadowing: the inner comprehension's own variables win
+    '[1, 2].all(i, v, [10, 20].all(i, v, v >= 10))',
+    '[[1, 2], [3]].transformList(i, v, v.transformList(i, w, i)) == [[0, 1], [0]]',
+  ];
+  for (const expr of cases) t.equal(run(expr), true, expr);
+  t.match(run(`{'greeting': 'aloha', 'farewell': 'aloha'}.transformMapEntry(k, v, {v: k})`), { message: 'insert failed: key aloha already exists' }, 'duplicate key');
+  t.match(run('[1, 2].all(i, i, true)'), { message: /^compilation failed: ERROR: <input>:1:15: duplicate variable name: i/ });
+  t.match(run('[1, 2].all(i, 1, true)'), { message: /^compilation failed: ERROR: <input>:1:15: argument must be a simple name/ });
+  t.match(run('[1, 2].all(i, v, v == "a")'), { message: /found no matching overload for '_==_' applied to '\(int, string\)'/ }, 'the value variable is typed from the range');
+});

@@ -78,7 +78,7 @@ function skipTo(source: string, from: number, wanted: string): number {
 const LOGICAL = new Set(['_&&_', '_||_']);
 
 export interface CheckOptions {
-  /** Kubernetes' HomogeneousAggregateLiterals (default); false: mixed literals are dyn, as in cel-spec's environment. */
+  /** Kubernetes' HomogeneousAggregateLiterals validator (default); false: off, as in cel-spec's and cel-go's tests. */
   homogeneousLiterals?: boolean;
 }
 
@@ -308,12 +308,65 @@ export function checkExpression(expr: Expr, info: SourceInfo | undefined, source
   const join = (e: Expr, previous: CheckType | undefined, current: CheckType): CheckType => {
     if (previous === undefined) return current;
     if (isAssignable(previous, current)) return mostGeneral(previous, current);
-    if (options.homogeneousLiterals === false) return DYN;
-    typeMismatch(e, previous, current);
-    return ERROR;
+    return DYN;
   };
 
   check(expr);
   issues.sort((a, b) => a.offset - b.offset);
-  return { type: substitute(mapping, get(expr), true), issues, typeOf: (e) => substitute(mapping, get(e), true) };
+  const typeOf = (e: Expr) => substitute(mapping, get(e), true);
+  if (!issues.length && options.homogeneousLiterals !== false) issues.push(...heterogeneousLiterals(expr, typeOf, (e) => at(e)));
+  return { type: substitute(mapping, get(expr), true), issues, typeOf };
+}
+
+/**
+ * cel-go's ValidateHomogeneousAggregateLiterals, run after a successful check: the elements of a list literal, and the
+ * keys and the values of a map literal, must have exactly the same type (dyn and string differ), except inside a
+ * `format` call (ext strings exempts it).
+ */
+function heterogeneousLiterals(root: Expr, typeOf: (e: Expr) => CheckType, at: (e: Expr) => number): CheckIssue[] {
+  const issues: CheckIssue[] = [];
+  const mismatch = (e: Expr, expected: CheckType, actual: CheckType) =>
+    issues.push({ offset: at(e), message: `expected type '${formatType(expected)}' but found '${formatType(actual)}'` });
+  const same = (a: CheckType, b: CheckType) => formatType(a) === formatType(b);
+  const walk = (e: Expr | undefined, exempt: boolean): void => {
+    if (!e) return;
+    const k = e.exprKind;
+    switch (k.case) {
+      case 'callExpr': {
+        const inner = exempt || k.value.function === 'format';
+        walk(k.value.target, inner);
+        return k.value.args.forEach((a) => walk(a, inner));
+      }
+      case 'selectExpr':
+        return walk(k.value.operand, exempt);
+      case 'listExpr': {
+        const [first, ...rest] = k.value.elements;
+        if (!exempt && first) {
+          const bad = rest.find((x) => !same(typeOf(first), typeOf(x)));
+          if (bad) mismatch(bad, typeOf(first), typeOf(bad));
+        }
+        return k.value.elements.forEach((x) => walk(x, exempt));
+      }
+      case 'structExpr': {
+        const entries = k.value.entries.filter((x) => x.keyKind.case === 'mapKey');
+        const [first, ...rest] = entries;
+        if (!exempt && first && first.keyKind.case === 'mapKey' && first.value) {
+          const [key, value] = [typeOf(first.keyKind.value), typeOf(first.value)];
+          for (const x of rest) {
+            if (x.keyKind.case === 'mapKey' && !same(key, typeOf(x.keyKind.value))) mismatch(x.keyKind.value, key, typeOf(x.keyKind.value));
+            if (x.value && !same(value, typeOf(x.value))) mismatch(x.value, value, typeOf(x.value));
+          }
+        }
+        return k.value.entries.forEach((x) => (walk(x.keyKind.case === 'mapKey' ? x.keyKind.value : undefined, exempt), walk(x.value, exempt)));
+      }
+      case 'comprehensionExpr': {
+        const c = k.value;
+        return [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach((x) => walk(x, exempt));
+      }
+      default:
+        return;
+    }
+  };
+  walk(root, false);
+  return issues;
 }

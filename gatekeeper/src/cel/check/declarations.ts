@@ -94,6 +94,8 @@ const SIGNATURES: Record<string, string[]> = {
   join: ['list(string).() -> string', 'list(string).(string) -> string'],
   'strings.quote': ['(string) -> string'],
   format: ['string.(list(dyn)) -> string'],
+  // cel-go ext two-variable comprehensions: what transformMap and transformMapEntry expand to
+  'cel.@mapInsert': ['(map(K, V), K, V) -> map(K, V)', '(map(K, V), map(K, V)) -> map(K, V)'],
   // cel-go ext sets
   'sets.contains': ['(list(A), list(A)) -> bool'],
   'sets.equivalent': ['(list(A), list(A)) -> bool'],
