@@ -3,7 +3,8 @@
 // `transformMapEntry` with (k, v, [filter,] expr). @bufbuild/cel's parser leaves them as plain calls, so they are
 // expanded here exactly as cel-go's macros expand them (a comprehension with two iteration variables, for the
 // checker), and that comprehension is lowered for @bufbuild/cel's planner, which binds one variable only: it ranges
-// over the (index or key, value) pairs of the target and reads the two variables from the pair.
+// over the (index or key, value) pairs of the target and reads the two variables from the pair. Also ext lists'
+// sortBy macro.
 import { celFunc, celList, celMap, CelScalar, isCelList, isCelMap, listType, mapType, type CelFunc, type CelUint, type CelValue } from '@bufbuild/cel';
 import type { Expr, SourceInfo } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 
@@ -50,10 +51,11 @@ class Builder {
   emptyMap = () => this.make({ case: 'structExpr', value: { $typeName: 'cel.expr.Expr.CreateStruct', messageName: '', entries: [] } } as Kind);
   bool = (v: boolean) => this.make({ case: 'constExpr', value: { $typeName: 'cel.expr.Constant', constantKind: { case: 'boolValue', value: v } } } as Kind);
   int = (v: bigint) => this.make({ case: 'constExpr', value: { $typeName: 'cel.expr.Constant', constantKind: { case: 'int64Value', value: v } } } as Kind);
-  fold(range: Expr, iterVar: string, iterVar2: string, init: Expr, cond: Expr, step: Expr, result: Expr): Expr {
+  member = (fn: string, target: Expr, ...args: Expr[]) => this.make({ case: 'callExpr', value: { $typeName: 'cel.expr.Expr.Call', function: fn, target, args } } as Kind);
+  fold(range: Expr, iterVar: string, iterVar2: string, init: Expr, cond: Expr, step: Expr, result: Expr, accuVar = ACCU): Expr {
     return this.make({
       case: 'comprehensionExpr',
-      value: { $typeName: 'cel.expr.Expr.Comprehension', iterRange: range, iterVar, iterVar2, accuVar: ACCU, accuInit: init, loopCondition: cond, loopStep: step, result },
+      value: { $typeName: 'cel.expr.Expr.Comprehension', iterRange: range, iterVar, iterVar2, accuVar, accuInit: init, loopCondition: cond, loopStep: step, result },
     } as Kind);
   }
   get nextId(): bigint {
@@ -91,11 +93,16 @@ export function expandTwoVarMacros(root: Expr, info: SourceInfo | undefined): Ex
         k.value.target = visit(k.value.target);
         k.value.args = k.value.args.map((a) => visit(a)!);
         const { function: fn, target, args } = k.value;
-        if (!target || !ARITY[fn]?.includes(args.length)) return e;
         const name = (x: Expr) => {
           if (x.exprKind.case !== 'identExpr') throw new MacroError('argument must be a simple name', pos(x));
           return x.exprKind.value.name;
         };
+        if (target && fn === 'sortBy' && args.length === 2) {
+          const out = sortBy(new Builder(next, info, pos(e)), target, name(args[0]!), args[1]!, pos(target));
+          next = maxId(out) + 1n;
+          return out;
+        }
+        if (!target || !ARITY[fn]?.includes(args.length)) return e;
         const [k1, k2] = [name(args[0]!), name(args[1]!)];
         if (k1 === k2) throw new MacroError(`duplicate variable name: ${k1}`, pos(args[1]!));
         if (k1 === ACCU || k1 === '__result__') throw new MacroError('iteration variable overwrites accumulator variable', pos(args[0]!));
@@ -154,6 +161,19 @@ export function expandTwoVarMacros(root: Expr, info: SourceInfo | undefined): Ex
     }
   };
   return visit(root)!;
+}
+
+/**
+ * ext lists' sortBy, as cel-go expands it: the target bound once to @__sortBy_input__, then
+ * `@__sortBy_input__.@sortByAssociatedKeys(@__sortBy_input__.map(v, key))`.
+ */
+function sortBy(b: Builder, target: Expr, v: string, key: Expr, targetOffset: number): Expr {
+  if (!['listExpr', 'selectExpr', 'identExpr', 'comprehensionExpr', 'callExpr'].includes(target.exprKind.case ?? '')) {
+    throw new MacroError('sortBy can only be applied to a list, identifier, comprehension, call or select expression', targetOffset);
+  }
+  const input = '@__sortBy_input__';
+  const keys = b.fold(b.ident(input), v, '', b.list(), b.bool(true), b.call('_+_', b.ident(ACCU), b.list(key)), b.ident(ACCU));
+  return b.fold(b.list(), '#unused', '', target, b.bool(false), b.ident(input), b.member('@sortByAssociatedKeys', b.ident(input), keys), input);
 }
 
 /** `name` replaced by `replacement()` where it is not shadowed by an inner comprehension. */

@@ -100,6 +100,14 @@ const SIGNATURES: Record<string, string[]> = {
   'sets.contains': ['(list(A), list(A)) -> bool'],
   'sets.equivalent': ['(list(A), list(A)) -> bool'],
   'sets.intersects': ['(list(A), list(A)) -> bool'],
+  // cel-go ext lists, version 3 (first and last aside: they return optionals)
+  slice: ['list(A).(int, int) -> list(A)'],
+  flatten: ['list(list(A)).() -> list(A)', 'list(dyn).(int) -> list(dyn)'],
+  sort: each(COMPARABLE, (t) => `list(${t}).() -> list(${t})`),
+  '@sortByAssociatedKeys': each(COMPARABLE, (t) => `list(A).(list(${t})) -> list(A)`),
+  'lists.range': ['(int) -> list(int)'],
+  reverse: ['list(A).() -> list(A)'],
+  distinct: ['list(A).() -> list(A)'],
   // k8s.io/apiserver pkg/cel/library: lists
   isSorted: each(COMPARABLE, (t) => `list(${t}).() -> bool`),
   sum: each([...NUMBERS, 'duration'], (t) => `list(${t}).() -> ${t}`),
