@@ -5,9 +5,9 @@ import { compileExpression, dynDeclarations } from '../../src/cel/compile.js';
 import { CostMeter, metered } from '../../src/cel/cost.js';
 import { templateEnv } from '../../src/cel/env.js';
 
-/** homogeneousLiterals false: the environment of cel-go's own tests, where a mixed literal is a list(dyn). */
-export function run(expr: string, bindings: Record<string, unknown> = {}, homogeneousLiterals = true): unknown {
-  const c = compileExpression(templateEnv(), expr, dynDeclarations(Object.keys(bindings)), undefined, { homogeneousLiterals });
+/** validators false: the environment of cel-go's own tests (no homogeneous-literal or format validator). */
+export function run(expr: string, bindings: Record<string, unknown> = {}, validators = true): unknown {
+  const c = compileExpression(templateEnv(), expr, dynDeclarations(Object.keys(bindings)), undefined, { validators });
   if (!c.ok) return new Error(c.error);
   const r = metered(new CostMeter(1_000_000), () => c.run(bindings));
   return isCelList(r) ? [...r] : r;

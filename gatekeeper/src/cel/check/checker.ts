@@ -5,6 +5,7 @@
 // position; the output type is what Kubernetes compares with the type an expression must have.
 import type { Constant, Expr, SourceInfo } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { FUNCTIONS, TYPE_IDENTS, type Overload } from './declarations.js';
+import { formatIssues } from './format.js';
 import {
   assignable,
   assignableList,
@@ -78,8 +79,11 @@ function skipTo(source: string, from: number, wanted: string): number {
 const LOGICAL = new Set(['_&&_', '_||_']);
 
 export interface CheckOptions {
-  /** Kubernetes' HomogeneousAggregateLiterals validator (default); false: off, as in cel-spec's and cel-go's tests. */
-  homogeneousLiterals?: boolean;
+  /**
+   * The AST validators of Kubernetes' environment after a successful check (default): homogeneous aggregate literals
+   * and ext strings v2's format validator. false: off, as in cel-spec's environment and cel-go's library tests.
+   */
+  validators?: boolean;
 }
 
 export function checkExpression(expr: Expr, info: SourceInfo | undefined, source: string, variables: ReadonlyMap<string, CheckType>, options: CheckOptions = {}): Checked {
@@ -185,7 +189,9 @@ export function checkExpression(expr: Expr, info: SourceInfo | undefined, source
       const m = assignableList(mapping, argTypes, params);
       if (!m) continue;
       mapping = m;
-      const t = substitute(mapping, resultType, false);
+      // a result type parameter nothing bound (the value of `dyn[k]`) is dyn, as gator v3.23.1 types it: there
+      // `[object.a, c ? object.m["k"] : "x"]` is a list of one type
+      const t = substitute(mapping, resultType, true);
       if (result === undefined) result = t;
       else if (result.kind !== 'dyn' && formatType(t) !== formatType(result)) result = DYN;
     }
@@ -314,7 +320,10 @@ export function checkExpression(expr: Expr, info: SourceInfo | undefined, source
   check(expr);
   issues.sort((a, b) => a.offset - b.offset);
   const typeOf = (e: Expr) => substitute(mapping, get(e), true);
-  if (!issues.length && options.homogeneousLiterals !== false) issues.push(...heterogeneousLiterals(expr, typeOf, (e) => at(e)));
+  if (!issues.length && options.validators !== false) {
+    issues.push(...heterogeneousLiterals(expr, typeOf, (e) => at(e)), ...formatIssues(expr, typeOf, (e) => at(e)));
+    issues.sort((a, b) => a.offset - b.offset);
+  }
   return { type: substitute(mapping, get(expr), true), issues, typeOf };
 }
 
