@@ -51,6 +51,14 @@ t.test('helm lint passes, strict, for the defaults and every scenario', async (t
   }
 });
 
+t.test('defaultCreateVAPForTemplates / defaultCreateVAPBindingForConstraints reach both processes', async (t) => {
+  const { webhook, audit } = workloads(await render([], ['defaultCreateVAPForTemplates=false', 'defaultCreateVAPBindingForConstraints=false']));
+  for (const w of [webhook, audit]) {
+    const args: string[] = container(w, 'manager').args;
+    t.ok(args.includes('--default-create-vap-for-templates=false') && args.includes('--default-create-vap-binding-for-constraints=false'));
+  }
+});
+
 t.test('the defaults install the engine like Gatekeeper: webhook, audit, RBAC, webhook configuration, no exporter', async (t) => {
   const objs = await render();
   const { webhook, audit } = workloads(objs);
@@ -72,6 +80,8 @@ t.test('the defaults install the engine like Gatekeeper: webhook, audit, RBAC, w
   t.notOk(args.some((a) => a.startsWith('--export-socket')), 'no export flags without the exporter');
   const auditArgs: string[] = container(audit, 'manager').args;
   t.ok(['--operation=audit', '--audit-interval=60', '--constraint-violations-limit=20', '--audit-chunk-size=500'].every((a) => auditArgs.includes(a)), 'audit flags');
+  const vapDefaults = ['--default-create-vap-for-templates=true', '--default-create-vap-binding-for-constraints=true'];
+  t.ok(vapDefaults.every((a) => args.includes(a) && auditArgs.includes(a)), "ValidatingAdmissionPolicy generation on, Gatekeeper v3.23's defaults");
 
   const anti = webhook.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
   t.equal(anti.topologyKey, 'kubernetes.io/hostname', 'webhook replicas spread over nodes');

@@ -65,6 +65,7 @@ t.test('policies and synced data pushed to the evaluation workers after start', 
   });
   gk = start(process.execPath, [
     bins.gatekeeper, 'run',
+    '--default-create-vap-for-templates=false', // the webhook and audit are under test, not the API server's own enforcement
     '--kubeconfig', kube.kubeconfig,
     '--namespace', NS,
     '--pod-name', 'workers-0',

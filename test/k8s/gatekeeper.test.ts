@@ -85,6 +85,7 @@ t.before(async () => {
   await kube.kubectlOk(['apply', '-f', '-'], { input: webhookConfiguration(webhookPort) });
   gk = start(process.execPath, [
     bins.gatekeeper, 'run',
+    '--default-create-vap-for-templates=false', // the webhook and audit are under test, not the API server's own enforcement
     '--kubeconfig', kube.kubeconfig,
     '--namespace', NS,
     '--pod-name', POD,

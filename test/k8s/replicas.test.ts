@@ -24,6 +24,7 @@ async function startReplica(name: string, certDir: string, operations = 'webhook
   const metricsPort = await freePort();
   const proc = start(process.execPath, [
     bins.gatekeeper, 'controller',
+    '--default-create-vap-for-templates=false', // the webhook and audit are under test, not the API server's own enforcement
     '--kubeconfig', kube.kubeconfig,
     '--namespace', NS,
     '--pod-name', name,

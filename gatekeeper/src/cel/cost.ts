@@ -27,6 +27,13 @@ const TRAVERSING = new Set([
   'lastIndexOf',
   'string',
   'format',
+  'slice',
+  'flatten',
+  'sort',
+  '@sortByAssociatedKeys',
+  'reverse',
+  'distinct',
+  'cel.@mapInsert',
 ]);
 /** Short-circuiting operators: their arguments are not wrapped (cheap, and errors there have their own meaning). */
 const LOGICAL = new Set(['_&&_', '_||_', '_?_:_', '@not_strictly_false', '!_']);

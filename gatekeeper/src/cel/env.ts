@@ -6,6 +6,7 @@ import { strings } from '@bufbuild/cel/ext';
 import { re2 } from '../builtins/regex.js';
 import { costFuncs } from './cost.js';
 import { kubernetesLibraries, opaqueRegistry, useOperatorsOf } from './library/index.js';
+import { twoVarFuncs } from './macros.js';
 
 let shared: CelEnv | undefined;
 useOperatorsOf(() => templateEnv());
@@ -13,7 +14,7 @@ useOperatorsOf(() => templateEnv());
 export function templateEnv(): CelEnv {
   shared ??= celEnv({
     registry: opaqueRegistry,
-    funcs: [...strings, ...kubernetesLibraries, ...costFuncs],
+    funcs: [...strings, ...kubernetesLibraries, ...twoVarFuncs, ...costFuncs],
     re2: {
       compile(pattern: string) {
         const re = re2('matches', pattern);

@@ -3,7 +3,9 @@
 // then every validation, messages as the validator forms them, errors under the failure policy, one cost budget per
 // constraint.
 import { celError, celMap, isCelError, type CelResult, type CelValue } from '@bufbuild/cel';
-import { compileExpression, type Compiled, type Declarations } from './compile.js';
+import { NAMESPACE_TYPE, REQUEST_TYPE } from './check/declarations.js';
+import { structOf, BOOL, DYN, STRING, type CheckType } from './check/types.js';
+import { compileExpression, type Compiled } from './compile.js';
 import { CostMeter, DEFAULT_CEL_COST_LIMIT, metered } from './cost.js';
 import { templateEnv } from './env.js';
 import type { CelSource } from './source.js';
@@ -12,7 +14,13 @@ import { toCelInput } from './values.js';
 /** Kubernetes' cap on a messageExpression's result (celconfig.MaxEvaluatedMessageExpressionSizeBytes). */
 const MAX_MESSAGE_BYTES = 5 * 1024;
 const OUT_OF_BUDGET = 'validation failed due to running out of cost budget, no further validation rules will be run';
-const BASE_NAMES = ['object', 'oldObject', 'request', 'namespaceObject', 'variables'];
+/** The variables Kubernetes declares for a policy's expressions (compile.go), `variables` aside. */
+const BASE_DECLARATIONS: Array<[string, CheckType]> = [
+  ['object', DYN],
+  ['oldObject', DYN],
+  ['request', REQUEST_TYPE],
+  ['namespaceObject', NAMESPACE_TYPE],
+];
 
 /** The parts of one review every CEL template reads, converted once. */
 export interface CelReview {
@@ -85,19 +93,22 @@ export class CelTemplate {
     private readonly costLimit = DEFAULT_CEL_COST_LIMIT,
   ) {
     const env = templateEnv();
-    const declared = new Set(['anyObject', 'params']);
+    // Kubernetes' `variables` object type grows as each variable compiles (composition.go): a variable sees those
+    // before it, typed by their output type (dyn when it does not compile); Gatekeeper's anyObject and params first.
+    const fields: Record<string, CheckType> = { anyObject: DYN, params: DYN };
+    const declarations = (extra: Array<[string, CheckType]>) => new Map([...BASE_DECLARATIONS, ...extra, ['variables', structOf('kubernetes.variables', { ...fields })]]);
     this.variables = source.variables.map((v) => {
-      const compiled = compileExpression(env, v.expression, { names: new Set([...BASE_NAMES, 'params']), variables: new Set(declared) });
-      declared.add(v.name);
+      const compiled = compileExpression(env, v.expression, declarations([['params', DYN]]));
+      fields[v.name] = compiled.ok ? compiled.type : DYN;
       return { name: v.name, compiled };
     });
-    const decl: Declarations = { names: new Set(BASE_NAMES), variables: declared };
-    this.matchConditions = source.matchConditions.map((m) => ({ expression: m.expression, compiled: compileExpression(env, m.expression, decl) }));
+    const decl = declarations([]);
+    this.matchConditions = source.matchConditions.map((m) => ({ expression: m.expression, compiled: compileExpression(env, m.expression, decl, BOOL) }));
     this.validations = source.validations.map((v) => ({
       expression: v.expression,
       message: v.message,
-      compiled: compileExpression(env, v.expression, decl),
-      ...(v.messageExpression ? { messageExpression: compileExpression(env, v.messageExpression, decl) } : {}),
+      compiled: compileExpression(env, v.expression, decl, BOOL),
+      ...(v.messageExpression ? { messageExpression: compileExpression(env, v.messageExpression, decl, STRING) } : {}),
     }));
     const proto: Record<string, unknown> = {};
     this.variables.forEach((v, i) => {
@@ -117,8 +128,9 @@ export class CelTemplate {
 
   /** Compile errors of the template's expressions (they do not stop it loading: see compile.ts). */
   compileErrors(): string[] {
-    const all = [...this.variables, ...this.matchConditions, ...this.validations];
-    return all.flatMap((x) => (x.compiled.ok ? [] : [x.compiled.error]));
+    const all = [...this.variables, ...this.matchConditions, ...this.validations].map((x) => x.compiled);
+    const messages = this.validations.flatMap((v) => (v.messageExpression ? [v.messageExpression] : []));
+    return [...all, ...messages].flatMap((c) => (c.ok ? [] : [c.error]));
   }
 
   /** The violation messages of one constraint for one review. */
@@ -171,7 +183,13 @@ export class CelTemplate {
   evaluateVariable(i: number, ctx: Activation): CelResult {
     const v = this.variables[i]!;
     if (!v.compiled.ok) return celError(`composited variable "${v.name}" fails to compile: ${v.compiled.error}`);
-    return v.compiled.run(ctx.bindings);
+    let r: CelResult;
+    try {
+      r = v.compiled.run(ctx.bindings);
+    } catch (e) {
+      r = celError(e);
+    }
+    return isCelError(r) ? celError(`composited variable "${v.name}" fails to evaluate: ${celGoMessage(r)}`) : r;
   }
 
   get variableNames(): string[] {

@@ -3,9 +3,11 @@
 // Cases on protobuf messages, containers, optionals and other extensions Kubernetes policies do not reach are left out
 // by rule below, and the counts are exact so a regression or a silently dropped case shows.
 import t from 'tap';
-import { isCelError, isCelList, isCelMap, isCelUint, type CelValue } from '@bufbuild/cel';
+import { isCelError, isCelList, isCelMap, isCelUint, parse, type CelValue } from '@bufbuild/cel';
 import { tests, type SerializedIncrementalTest, type SerializedIncrementalTestSuite } from '@bufbuild/cel-spec/testdata/conformance.js';
-import { compileExpression } from '../../src/cel/compile.js';
+import { checkExpression } from '../../src/cel/check/checker.js';
+import { typeString } from '../../src/cel/check/types.js';
+import { compileExpression, dynDeclarations } from '../../src/cel/compile.js';
 import { CostMeter, metered } from '../../src/cel/cost.js';
 import { templateEnv } from '../../src/cel/env.js';
 
@@ -19,6 +21,7 @@ const CLAIMED: Record<string, number> = {
   lists: 39,
   logic: 21,
   macros: 44,
+  macros2: 46,
   plumbing: 4,
   string: 51,
   string_ext: 165,
@@ -29,7 +32,7 @@ const CLAIMED: Record<string, number> = {
  * What Kubernetes policies cannot reach or this engine does not claim: protobuf messages, optionals, extensions,
  * backquoted field names (newer CEL syntax @bufbuild/cel does not parse) and dotted variable names.
  */
-const OUT_OF_SCOPE = /`|google\.protobuf|TestAllTypes|cel\.expr|NestedTestAllTypes|optional|\?\.|\[\?|cel\.bind|cel\.block|math\.|base64|\.all\(\w+, \w+,|\.exists\(\w+, \w+,|transformList|transformMap|dyn\(\[\]\)|proto/;
+const OUT_OF_SCOPE = /`|google\.protobuf|TestAllTypes|cel\.expr|NestedTestAllTypes|optional|\?\.|\[\?|cel\.bind|cel\.block|math\.|base64|dyn\(\[\]\)|proto/;
 
 type Json = Record<string, any>;
 
@@ -86,7 +89,7 @@ function bindingsOf(test: SerializedIncrementalTest): Record<string, unknown> | 
 /** undefined: passed; else why not. */
 function runCase(test: SerializedIncrementalTest): string | undefined {
   const bindings = bindingsOf(test)!;
-  const compiled = compileExpression(templateEnv(), test.original.expr, { names: new Set(Object.keys(bindings)), variables: new Set() });
+  const compiled = compileExpression(templateEnv(), test.original.expr, dynDeclarations(Object.keys(bindings)), undefined, { validators: false });
   const wantError = 'evalError' in test.original;
   if (!compiled.ok) return wantError ? undefined : `compile error: ${compiled.error}`;
   const result = metered(new CostMeter(1_000_000), () => compiled.run(bindings));
@@ -122,3 +125,34 @@ for (const suite of tests.suites ?? []) {
     t.equal(run.length, CLAIMED[suite.name], 'cases run');
   });
 }
+
+/** A cel-spec deduced type (protobuf JSON of cel.expr.Type) as the checker prints it. */
+function typeText(ty: Json): string | undefined {
+  const prim: Record<string, string> = { BOOL: 'bool', INT64: 'int', UINT64: 'uint', DOUBLE: 'double', STRING: 'string', BYTES: 'bytes' };
+  if ('primitive' in ty) return prim[ty.primitive];
+  if ('null' in ty) return 'null_type';
+  if ('dyn' in ty) return 'dyn';
+  if ('listType' in ty) {
+    const e = typeText(ty.listType.elemType);
+    return e && `list(${e})`;
+  }
+  if ('mapType' in ty) {
+    const [k, v] = [typeText(ty.mapType.keyType), typeText(ty.mapType.valueType)];
+    return k && v && `map(${k}, ${v})`;
+  }
+  return undefined;
+}
+
+t.test('type_deductions: the checker deduces the types cel-spec expects (cases without messages, optionals or declared functions)', async (t) => {
+  const suite = tests.suites?.find((s) => s.name === 'type_deductions');
+  const cases = [...casesOf(suite!)].filter(
+    (c) => !c.original.container && !c.original.typeEnv?.length && !OUT_OF_SCOPE.test(c.original.expr) && c.original.typedResult?.deducedType && typeText(c.original.typedResult.deducedType as Json),
+  );
+  for (const c of cases) {
+    const parsed = parse(c.original.expr);
+    const checked = checkExpression(parsed.expr, parsed.sourceInfo, c.original.expr, new Map(), { validators: false });
+    t.same(checked.issues, [], `${c.original.expr}: checks`);
+    t.equal(typeString(checked.type), typeText(c.original.typedResult!.deducedType as Json), c.original.expr);
+  }
+  t.equal(cases.length, 15, 'cases run');
+});

@@ -61,11 +61,13 @@ t.test('object, oldObject, request and anyObject', async (t) => {
     validations: [
       { expression: 'object.metadata.name == "p" && oldObject == null', message: 'create' },
       { expression: 'request.operation == "CREATE" && request.userInfo.username == "alice" && request.kind.kind == "Pod"', message: 'request' },
-      { expression: 'request.requestKind.kind == "Pod" && request.resource.resource == "pods" && !has(request.object) && !has(request.uid)', message: 'request form' },
+      { expression: 'request.requestKind.kind == "Pod" && request.resource.resource == "pods"', message: 'request form' },
       { expression: 'variables.anyObject == object', message: 'anyObject' },
     ],
   };
   t.same(evaluate(src, createReq(pod())), [], 'every variable as Kubernetes builds it on CREATE');
+  // request is typed (BuildRequestType): object, oldObject and uid are not among its fields
+  t.match(evaluate(check('!has(request.object) && !has(request.uid)'), createReq(pod())), [/^compilation error: compilation failed: ERROR: <input>:1:5: undefined field 'object'\n[^]*undefined field 'uid'/]);
   const del = { ...createReq(pod()), operation: 'DELETE', oldObject: pod({ gone: 'yes' }) };
   const delSrc = {
     validations: [
@@ -88,12 +90,12 @@ t.test('variables.params, params and the template variables', async (t) => {
   t.same(evaluate({ validations: [{ expression: 'variables.params == null', message: 'params not null' }] }, createReq(pod())), [], 'no spec.parameters: variables.params is null');
   t.match(
     evaluate({ validations: [{ expression: 'params.metadata.name == "c1"' }] }, createReq(pod())),
-    [/^compilation error: ERROR: <input>:1:1: undeclared reference to 'params' \(in container ''\)\n \| params.metadata.name == "c1"\n \| \^$/],
+    [/^compilation error: compilation failed: ERROR: <input>:1:1: undeclared reference to 'params' \(in container ''\)\n \| params.metadata.name == "c1"\n \| \^$/],
     'params is not visible in validations',
   );
   t.match(
     evaluate({ variables: [{ name: 'a', expression: 'variables.b' }, { name: 'b', expression: '1' }], validations: [{ expression: 'variables.a == 1' }] }, createReq(pod())),
-    [/^expression 'variables.a == 1' resulted in error: composited variable "a" fails to compile: ERROR: <input>:1:10: undefined field 'b'/],
+    [/^expression 'variables.a == 1' resulted in error: composited variable "a" fails to compile: compilation failed: ERROR: <input>:1:10: undefined field 'b'/],
     'a variable sees only the variables before it',
   );
   t.same(
@@ -113,8 +115,12 @@ t.test('variables.params, params and the template variables', async (t) => {
 
 t.test('namespaceObject: the fields Kubernetes exposes, null without a namespace', async (t) => {
   const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns', labels: { env: 'prod' }, managedFields: [{}] }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
-  const src = check('namespaceObject.metadata.labels.env == "prod" && !has(namespaceObject.metadata.managedFields) && !has(namespaceObject.kind) && namespaceObject.status.phase == "Active"', 'ns');
+  const src = check('namespaceObject.metadata.labels.env == "prod" && namespaceObject.spec.finalizers == ["kubernetes"] && namespaceObject.status.phase == "Active"', 'ns');
   t.same(evaluate(src, createReq(pod()), { namespace: ns }), []);
+  // namespaceObject is typed (BuildNamespaceType): a field it does not declare does not compile
+  t.match(evaluate(check('!has(namespaceObject.metadata.managedFields) && !has(namespaceObject.kind)'), createReq(pod()), { namespace: ns }), [
+    /^compilation error: compilation failed: ERROR: <input>:1:5: undefined field 'managedFields'\n[^]*ERROR: <input>:1:53: undefined field 'kind'/,
+  ]);
   t.same(evaluate(check('namespaceObject == null', 'not null'), createReq(pod())), []);
 });
 
@@ -147,6 +153,6 @@ t.test('match conditions: errors under the failure policy, a false condition sto
 });
 
 t.test('a function the engine lacks is a compile error naming it (failurePolicy applies)', async (t) => {
-  t.match(evaluate(check('image("nginx").registry() == "docker.io"'), createReq(pod())), [/^compilation error: ERROR: <input>:1:\d+: undeclared reference to 'image' \(in container ''\)/]);
+  t.match(evaluate(check('image("nginx").registry() == "docker.io"'), createReq(pod())), [/^compilation error: compilation failed: ERROR: <input>:1:\d+: undeclared reference to 'image' \(in container ''\)/]);
   t.same(evaluate({ ...check('image("nginx").registry() == "docker.io"'), failurePolicy: 'Ignore' }, createReq(pod())), []);
 });

@@ -1,5 +1,6 @@
-// Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) this engine provides, and cel-go's ext sets.
+// Kubernetes' CEL libraries (k8s.io/apiserver/pkg/cel/library) this engine provides, and cel-go's ext sets and lists.
 import type { CelFunc } from '@bufbuild/cel';
+import { extListFuncs } from './extlists.js';
 import { listFuncs } from './lists.js';
 import { networkFuncs } from './network.js';
 import { quantityFuncs } from './quantity.js';
@@ -10,4 +11,4 @@ import { urlFuncs } from './urls.js';
 
 export { opaqueRegistry } from './opaque.js';
 export { useOperatorsOf } from './operators.js';
-export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs, ...semverFuncs, ...urlFuncs];
+export const kubernetesLibraries: CelFunc[] = [...listFuncs, ...extListFuncs, ...regexFuncs, ...setFuncs, ...quantityFuncs, ...networkFuncs, ...semverFuncs, ...urlFuncs];

@@ -1,6 +1,6 @@
 // Kubernetes' lists library (k8s.io/apiserver/pkg/cel/library/lists.go): isSorted, sum, min, max, indexOf,
-// lastIndexOf, includes.
-import { celMethod, CelScalar, isCelList, listType, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
+// lastIndexOf.
+import { celMethod, CelScalar, listType, type CelFunc, type CelList, type CelValue } from '@bufbuild/cel';
 import { celEquals, celLess, operator } from './operators.js';
 
 const { BOOL, DYN, INT } = CelScalar;
@@ -46,12 +46,5 @@ export const listFuncs: CelFunc[] = [
   celMethod('lastIndexOf', LIST, [DYN], INT, function (this: CelList, item: CelValue) {
     for (let i = this.size - 1; i >= 0; i--) if (celEquals(this.get(i)!, item)) return BigInt(i);
     return -1n;
-  }),
-  celMethod('includes', DYN, [DYN], BOOL, function (this: CelValue, item: CelValue) {
-    if (isCelList(this)) {
-      for (const x of this) if (celEquals(x, item)) return true;
-      return false;
-    }
-    return celEquals(this, item);
   }),
 ];

@@ -1,4 +1,5 @@
-// Gatekeeper's flags for ValidatingAdmissionPolicy generation, on `gatekeeper run`.
+// Gatekeeper's flags for ValidatingAdmissionPolicy generation, on `gatekeeper run`, with Gatekeeper v3.23's defaults
+// (pkg/controller/constraint/constraint_controller.go: both true).
 import type { Command } from 'commander';
 import { parseGoBool } from '../../cli/engine-options.js';
 
@@ -11,17 +12,17 @@ export function addVapOptions(cmd: Command): Command {
   return cmd
     .option(
       '--default-create-vap-for-templates [bool]',
-      'generate a ValidatingAdmissionPolicy for a K8sNativeValidation template that does not set source.generateVAP (default false here; Gatekeeper v3.23: true)',
+      'generate a ValidatingAdmissionPolicy for a K8sNativeValidation template that does not set source.generateVAP (default true, as Gatekeeper v3.23)',
       parseGoBool('--default-create-vap-for-templates'),
     )
     .option(
       '--default-create-vap-binding-for-constraints [bool]',
-      "generate a ValidatingAdmissionPolicyBinding for a constraint that is not scoped, if its template's policy is generated (default false here; Gatekeeper v3.23: true)",
+      "generate a ValidatingAdmissionPolicyBinding for a constraint that is not scoped, if its template's policy is generated (default true, as Gatekeeper v3.23)",
       parseGoBool('--default-create-vap-binding-for-constraints'),
     );
 }
 
 /** The manager's vap settings from the flags. */
 export function vapSettings(flags: VapFlags): { defaultCreatePolicy: boolean; defaultCreateBinding: boolean } {
-  return { defaultCreatePolicy: flags.defaultCreateVapForTemplates === true, defaultCreateBinding: flags.defaultCreateVapBindingForConstraints === true };
+  return { defaultCreatePolicy: flags.defaultCreateVapForTemplates !== false, defaultCreateBinding: flags.defaultCreateVapBindingForConstraints !== false };
 }
