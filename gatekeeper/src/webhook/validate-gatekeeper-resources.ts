@@ -1,9 +1,11 @@
 // Gatekeeper's own resources at admission, as its validation.gatekeeper.sh webhook checks them: a ConstraintTemplate
 // whose Rego does not compile, whose schema is invalid or whose name is not its kind in lowercase is rejected, and so
-// is a constraint whose parameters do not fit its template's schema or whose enforcementAction is unknown. Nothing is
+// is a constraint whose parameters do not fit its template's schema or whose enforcementAction is unknown, and an
+// ExpansionTemplate Gatekeeper's expansion system would refuse. Nothing is
 // loaded here: the controllers load what the API server stores.
 import { ConstraintError, parseConstraint } from '../policy/constraint.js';
 import { parseTemplate } from '../templates/template.js';
+import { EXPANSION_GROUP, ExpansionError, parseExpansionTemplate } from '../expansion/expansion.js';
 import type { AdmissionRequest } from './admission-review.js';
 
 export const TEMPLATES_GROUP = 'templates.gatekeeper.sh';
@@ -24,6 +26,18 @@ export async function checkGatekeeperResource(req: AdmissionRequest, checker: Ga
   if (req.operation === 'DELETE' || !req.object || typeof req.object !== 'object') return undefined;
   if (req.kind.group === TEMPLATES_GROUP && req.kind.kind === 'ConstraintTemplate') return checkTemplate(req.object, checker);
   if (req.kind.group === CONSTRAINTS_GROUP) return checkConstraint(req.kind.kind, req.object, checker);
+  if (req.kind.group === EXPANSION_GROUP && req.kind.kind === 'ExpansionTemplate') return checkExpansionTemplate(req.object);
+  return undefined;
+}
+
+/** Gatekeeper's ValidateTemplate (names, source, generatedGVK, applyTo, no self-edge). */
+function checkExpansionTemplate(obj: any): string | undefined {
+  try {
+    parseExpansionTemplate(obj);
+  } catch (e) {
+    if (e instanceof ExpansionError) return e.message;
+    throw e;
+  }
   return undefined;
 }
 
