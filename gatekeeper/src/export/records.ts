@@ -53,7 +53,11 @@ function constraintAnnotations(c: ConstraintRef): Record<string, string> | undef
 function impliedField(v: Violation): ImpliedResource | undefined {
   if (!v.implied) return undefined;
   const r = v.implied.resource;
-  const f: ImpliedResource = { template: v.implied.template, resourceGroup: r.group, resourceAPIVersion: r.version, resourceKind: r.kind };
+  // Empty values left out, as in the record's own resource* fields (the core group is "").
+  const f: ImpliedResource = { template: v.implied.template };
+  if (r.group) f.resourceGroup = r.group;
+  f.resourceAPIVersion = r.version;
+  f.resourceKind = r.kind;
   if (r.namespace) f.resourceNamespace = r.namespace;
   if (r.name) f.resourceName = r.name;
   return f;
