@@ -109,6 +109,8 @@ export class ConfigController {
     this.exclusions = byProcess;
     this.opts.onExclusions?.(byProcess);
     await this.watches.setExclusions(byProcess.sync);
-    await this.watches.setSource('config', gvkList(spec.sync?.syncOnly, 'Config spec.sync.syncOnly', this.opts.logger));
+    const syncOnly = gvkList(spec.sync?.syncOnly, 'Config spec.sync.syncOnly', this.opts.logger);
+    await this.watches.setSource('config', syncOnly);
+    this.opts.logger.info({ syncOnly: syncOnly.length, present: !!config }, 'Config applied');
   }
 }

@@ -26,12 +26,19 @@ export class SyncSetController {
 
   async start(): Promise<void> {
     const { logger } = this.opts;
-    const upsert = (o: { metadata: { name: string }; spec?: any }) =>
-      this.watches.setSource(sourceKey(o.metadata.name), gvkList(o.spec?.gvks, `SyncSet ${o.metadata.name} spec.gvks`, logger));
+    const upsert = async (o: { metadata: { name: string }; spec?: any }) => {
+      const gvks = gvkList(o.spec?.gvks, `SyncSet ${o.metadata.name} spec.gvks`, logger);
+      await this.watches.setSource(sourceKey(o.metadata.name), gvks);
+      logger.info({ syncSet: o.metadata.name, kinds: gvks.length }, 'SyncSet applied');
+    };
+    const remove = async (o: { metadata: { name: string } }) => {
+      await this.watches.removeSource(sourceKey(o.metadata.name));
+      logger.info({ syncSet: o.metadata.name }, 'SyncSet removed');
+    };
     this.informer = new Informer(
       this.client,
       { path: resourcePath({ group: SYNCSET_GROUP, version: SYNCSET_VERSION, plural: SYNCSET_PLURAL }), logger },
-      { add: upsert, update: upsert, delete: (o) => this.watches.removeSource(sourceKey(o.metadata.name)) },
+      { add: upsert, update: upsert, delete: remove },
     ).start();
     // Without the SyncSet CRD the process still starts; the informer keeps retrying in the background.
     const waitMs = this.opts.initialWaitMs ?? 30_000;
