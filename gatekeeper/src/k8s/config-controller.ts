@@ -100,6 +100,7 @@ export class ConfigController {
         }
       }
     }
+    // Checked before anything changes: a bad pattern leaves the previous Config in force.
     try {
       new NamespaceExemptions(byProcess.sync);
     } catch (e) {
