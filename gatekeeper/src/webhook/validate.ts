@@ -84,7 +84,9 @@ async function reviewAdmission(req: AdmissionRequest, object: any, engine: Revie
   if (!expander?.size || !object) return result;
   let implied;
   try {
-    implied = await reviewResultants(engine, expander, object, opts, { operation: req.operation, namespace: req.namespace, kind: req.kind });
+    // Gatekeeper clears the namespace of a Namespace request (server-side apply sets it to the Namespace's name).
+    const isNamespace = req.kind.group === '' && req.kind.kind === 'Namespace';
+    implied = await reviewResultants(engine, expander, object, opts, { operation: req.operation, ...(isNamespace ? {} : { namespace: req.namespace }), kind: req.kind });
   } catch (e) {
     if (e instanceof ExpansionError) throw new Error(`unable to expand object: ${e.message}`);
     throw e;
