@@ -193,3 +193,12 @@ t.test('a SyncSet alone feeds a referential template; the union with the Config 
   await waitFor('gone with the SyncSet', async () => (await dryRunCreate(second)).code === 0, 60_000, 500);
   t.pass('deleting the SyncSet removed the data it had synced');
 });
+
+t.test('a stopping replica withdraws its ExpansionTemplate status.byPod entry', async (t) => {
+  const before = JSON.parse(await kube.kubectlOk(['get', 'expansiontemplate', 'expand-deployments', '-o', 'json']));
+  t.equal(before.status.byPod.length, 1);
+  await gk!.kill('SIGTERM');
+  gk = undefined;
+  const after = JSON.parse(await kube.kubectlOk(['get', 'expansiontemplate', 'expand-deployments', '-o', 'json']));
+  t.same(after.status?.byPod ?? [], []);
+});

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Expander, expanderOf, EXPANSION_GROUP } from '../expansion/expansion.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
 import { Informer } from './informer.js';
-import { setByPod, updateStatus } from './status.js';
+import { removeByPod, setByPod, updateStatus } from './status.js';
 
 /** Gatekeeper's CRD names the collection in the singular: expansiontemplate.expansion.gatekeeper.sh. */
 export const EXPANSION_PLURAL = 'expansiontemplate';
@@ -53,9 +53,17 @@ export class ExpansionController {
     if (!done) this.opts.logger.warn({ waitMs }, 'ExpansionTemplates not loaded yet (is the ExpansionTemplate CRD installed?); going on without them');
   }
 
+  /** Stops watching; then, as a replica that goes away, withdraws its status.byPod entries (as the policy controller does). */
   async stop(): Promise<void> {
     await this.informer?.stop();
     await this.chain;
+    if (!this.opts.writeStatus) return;
+    for (const name of this.written.keys()) {
+      // Few attempts: a stopping process must not linger on an unreachable API server.
+      await updateStatus(this.client, templatePath(name), (status) => removeByPod(status, this.opts.podId), 3).catch((e) =>
+        this.opts.logger.warn({ expansionTemplate: name, err: (e as Error).message }, 'could not remove this pod from status.byPod'),
+      );
+    }
   }
 
   private async rebuild(): Promise<void> {
