@@ -12,6 +12,7 @@ export {
   type AuditTotals,
   type ClusterIdentity,
   type PolicyProvenance,
+  type ImpliedResource,
 } from './types.js';
 export { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 export { newDecisionId, decisionIdTime } from './id.js';

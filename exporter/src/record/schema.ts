@@ -26,6 +26,22 @@ const policy = {
   },
 } as const;
 
+const implied = {
+  type: 'object',
+  description:
+    'The violation was found on a resource an ExpansionTemplate implies (Gatekeeper\'s `[Implied by <template>]` results), ' +
+    'not on the reviewed object itself: the template, and the generated resource (the record\'s own resource* fields stay the reviewed object\'s, as in Gatekeeper).',
+  required: ['template'],
+  properties: {
+    template: { type: 'string', description: 'The ExpansionTemplate\'s name.' },
+    resourceGroup: { type: 'string' },
+    resourceAPIVersion: { type: 'string' },
+    resourceKind: { type: 'string' },
+    resourceNamespace: { type: 'string' },
+    resourceName: { type: 'string', description: 'Gatekeeper\'s name for it: `<generator>-<kind>`, lower case.' },
+  },
+} as const;
+
 const violationSummary = {
   type: 'object',
   description: 'admission_decision: the violations behind the verdict (a summary; one violation_admission record is sent per violation).',
@@ -45,6 +61,7 @@ const violationSummary = {
           message: { type: 'string' },
           engine: { type: 'string', description: 'The engine that evaluated the constraint\'s template: rego or cel.' },
           policy,
+          implied,
         },
       },
     },
@@ -143,6 +160,7 @@ export const decisionRecordSchema = {
       description: 'violation_admission, violation_audited: the engine that evaluated the constraint\'s template: rego (its Rego) or cel (its K8sNativeValidation block).',
     },
     policy,
+    implied,
     namespaceLabels: {
       ...stringMap,
       description: 'The labels of the reviewed object\'s namespace, only the keys the engine is told to export (--export-namespace-labels): for routing per tenant.',

@@ -36,6 +36,17 @@ export interface PolicyProvenance {
   constraintGeneration?: number;
 }
 
+/** A violation of a resource an ExpansionTemplate implies: the template and the generated resource. */
+export interface ImpliedResource {
+  /** The ExpansionTemplate's name (the message's `[Implied by <template>]`). */
+  template: string;
+  resourceGroup?: string;
+  resourceAPIVersion?: string;
+  resourceKind?: string;
+  resourceNamespace?: string;
+  resourceName?: string;
+}
+
 export interface ViolationItem {
   constraintKind?: string;
   constraintName?: string;
@@ -44,6 +55,7 @@ export interface ViolationItem {
   /** The engine that evaluated the constraint's template: rego or cel. */
   engine?: string;
   policy?: PolicyProvenance;
+  implied?: ImpliedResource;
 }
 
 export interface ViolationSummary {
@@ -105,6 +117,8 @@ export interface DecisionRecord extends GatekeeperExportFields {
   engine?: string;
   /** violation records: the template (name, generation, content hash) and constraint generation that decided. */
   policy?: PolicyProvenance;
+  /** violation records: found on a resource an ExpansionTemplate implies (the message starts `[Implied by <template>]`). */
+  implied?: ImpliedResource;
   /** The labels of the reviewed object's namespace, restricted to the engine's allow-list (--export-namespace-labels). */
   namespaceLabels?: Record<string, string>;
   allowed?: boolean;

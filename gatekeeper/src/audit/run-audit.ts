@@ -8,6 +8,8 @@ import type { PolicyEngine, ReviewOptions, Violation } from '../policy/engine.js
 import { reviewFromObject } from '../policy/load.js';
 import type { DecisionExport } from '../export/decision-export.js';
 import { newAuditRun, objectResource, type AuditRun } from '../export/records.js';
+import { reviewImplied } from '../expansion/audit-resultants.js';
+import type { Expander } from '../expansion/expansion.js';
 
 export const AUDIT_ENFORCEMENT_POINT = 'audit.gatekeeper.sh';
 
@@ -74,6 +76,8 @@ export interface AuditOptions {
   namespaces?: NamespaceSource;
   /** Each violation with the object that has it (Kubernetes Events). */
   onViolation?: (object: any, v: Violation) => void;
+  /** ExpansionTemplates: each object is also reviewed as the resources they imply. */
+  expander?: Expander;
   expectedObjects?: number;
   /** Called at most every progressEveryMs (default 2 s) while the audit runs. */
   onProgress?: (p: AuditProgress) => void;
@@ -124,6 +128,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       const reviewOpts: ReviewOptions = { enforcementPoint: AUDIT_ENFORCEMENT_POINT };
       if (opts.namespaces && target.namespace) reviewOpts.namespace = await opts.namespaces.get(target.namespace);
       ({ violations, namespaceLabels } = await engine.review(reviewFromObject(obj), reviewOpts));
+      violations = violations.concat(await reviewImplied(engine, opts.expander, obj, reviewOpts, errors, logger));
     } catch (e) {
       const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);

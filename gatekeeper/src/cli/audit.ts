@@ -6,7 +6,7 @@ import { loadPolicyFiles } from '../policy/load.js';
 import { flattenObjects, formatAuditText, runAudit, type AuditProgress } from '../audit/run-audit.js';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { PolicyFolder } from '../webhook/policy-folder.js';
-import { addEngineOptions, collect, engineOptions, nonNegativeInt, type EngineFlags } from './engine-options.js';
+import { addEngineOptions, addExpansionOption, collect, engineOptions, nonNegativeInt, type EngineFlags } from './engine-options.js';
 
 export const AUDIT_DEFAULTS = { constraintViolationsLimit: 20 };
 
@@ -18,13 +18,14 @@ interface AuditFlags extends ExportFlags, EngineFlags {
   progress?: boolean;
   failOnViolation?: boolean;
   inventory: boolean;
+  enableGeneratorResourceExpansion?: boolean;
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('audit')
     .description('evaluate every object under --resources against every matching constraint under --policies; print a summary per constraint')
-    .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates and constraints (repeatable)', collect, [])
+    .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates, constraints and ExpansionTemplates (repeatable)', collect, [])
     .requiredOption('--resources <path>', 'folder or file of objects to audit (YAML/JSON, multi-document, List kinds; repeatable)', collect, [])
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option(
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--no-inventory', 'do not offer the audited objects to referential policies as data.inventory')
     .option('--fail-on-violation', 'exit with status 3 when any deny violation is found');
   addEngineOptions(cmd, { logLevel: 'warn' });
+  addExpansionOption(cmd);
   addExportOptions(cmd, { admission: false });
   cmd.action(async (flags: AuditFlags) => {
     try {
@@ -68,6 +70,7 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
     expectedObjects: objects.length,
     logger,
     violationsLimit: flags.constraintViolationsLimit,
+    ...(flags.enableGeneratorResourceExpansion !== false ? { expander: folder.expander } : {}),
     ...(exporter ? { exporter } : {}),
     ...(showProgress ? { onProgress: (p: AuditProgress) => process.stderr.write(`audited ${p.objects}/${p.expectedObjects} objects, ${p.violations} violations\n`) } : {}),
   });

@@ -100,3 +100,12 @@ export function engineSettings(flags: EngineFlags): EngineSettings {
 export function engineOptions(flags: EngineFlags, logger: Logger): EngineOptions {
   return { ...engineSettings(flags), logger };
 }
+
+/** Gatekeeper's --enable-generator-resource-expansion (default true): the webhook and the audit expand generators. */
+export function addExpansionOption(cmd: Command): Command {
+  return cmd.option(
+    '--enable-generator-resource-expansion [bool]',
+    'review Deployments, CronJobs... also as the resources their ExpansionTemplates imply, as Gatekeeper does (default true)',
+    parseGoBool('--enable-generator-resource-expansion'),
+  );
+}

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { OPERATIONS, defaultPodName, startManager, type Operation } from '../k8s/manager.js';
-import { addEngineOptions, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
+import { addEngineOptions, addExpansionOption, collect, engineSettings, nonNegativeInt, positiveInt, type EngineFlags } from './engine-options.js';
 import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 import { addVapOptions, vapSettings, type VapFlags } from '../k8s/vap/options.js';
@@ -26,6 +26,7 @@ export const RUN_DEFAULTS = {
 
 interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags {
   operation: string[];
+  enableGeneratorResourceExpansion?: boolean;
   kubeconfig?: string;
   context?: string;
   namespace: string;
@@ -93,6 +94,7 @@ export function register(program: Command): void {
   addVapOptions(cmd);
   addEventOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
+  addExpansionOption(cmd);
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
     try {
@@ -145,6 +147,7 @@ async function run(flags: RunFlags): Promise<void> {
     metricsPort: flags.metricsPort,
     vap: vapSettings(flags),
     events: eventSettings(flags),
+    generatorExpansion: flags.enableGeneratorResourceExpansion !== false,
     engine: engineSettings(flags),
     ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,

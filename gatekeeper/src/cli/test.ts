@@ -4,7 +4,8 @@
 // result denies or the input cannot be used (gator's codes), else 0.
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { expanderFor, impliedViolations, type Expander, type Resultant } from '../expansion/expansion.js';
+import { ExpansionError, expanderFor, type Expander } from '../expansion/expansion.js';
+import { reviewResultants } from '../expansion/review-resultants.js';
 import { ENFORCEMENT_POINTS, PolicyEngine, type ReviewOptions, type ReviewRequest, type ReviewResult } from '../policy/engine.js';
 import { reviewFromAdmissionReview, reviewFromObject, sortObjects, splitApiVersion, type LoadedObject } from '../policy/load.js';
 import { readInputs } from './inputs.js';
@@ -82,17 +83,14 @@ async function test(engine: PolicyEngine, objects: LoadedObject[], flags: TestFl
     let evaluated = r.evaluatedConstraints;
     let durationMs = r.durationMs;
     if (!isAdmissionReview(o.obj)) {
-      let resultants: Resultant[];
       try {
-        resultants = expander.expand(o.obj);
+        const implied = await reviewResultants({ review }, expander, o.obj, {});
+        violations.push(...implied.violations);
+        evaluated += implied.evaluatedConstraints;
+        durationMs += implied.durationMs;
       } catch (e) {
-        throw new Error(`auditing objects: expanding resource ${target?.metadata?.name ?? ''}: ${(e as Error).message}`);
-      }
-      for (const res of resultants) {
-        const generated = await review({ ...reviewFromObject(res.obj), source: 'Generated' });
-        violations.push(...impliedViolations(res, generated.violations));
-        evaluated += generated.evaluatedConstraints;
-        durationMs += generated.durationMs;
+        if (!(e instanceof ExpansionError)) throw e;
+        throw new Error(`auditing objects: expanding resource ${target?.metadata?.name ?? ''}: ${e.message}`);
       }
     }
     for (const v of violations) {

@@ -10,7 +10,9 @@ import { WebhookServer } from '../webhook/server.js';
 import { EvalPool } from '../webhook/eval-pool.js';
 import type { Reviewer } from '../webhook/validate.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
-import { addEngineOptions, collect, engineOptions, engineSettings, nonNegativeInt, type EngineFlags } from './engine-options.js';
+import { addEngineOptions, addExpansionOption, collect, engineOptions, engineSettings, nonNegativeInt, type EngineFlags } from './engine-options.js';
+import { expanderOf, type Expander } from '../expansion/expansion.js';
+import { loadObjects } from '../policy/load.js';
 import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 
@@ -24,13 +26,14 @@ interface WebhookFlags extends ExportFlags, EngineFlags, ExemptionFlags, Serving
   tlsPrivateKeyFile?: string;
   insecurePlainHttp?: boolean;
   policyPollIntervalMs: number;
+  enableGeneratorResourceExpansion?: boolean;
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('webhook')
     .description('serve the validating admission webhook (POST /v1/admit, /v1/admitlabel) for templates and constraints in files')
-    .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates and constraints (YAML/JSON; repeatable); reloaded on change', collect, [])
+    .requiredOption('--policies <path>', 'folder or file of ConstraintTemplates, constraints and ExpansionTemplates (YAML/JSON; repeatable); reloaded on change', collect, [])
     .option('--tls-cert-file <file>', 'serving certificate (PEM)')
     .option('--tls-private-key-file <file>', 'its private key (PEM)')
     .option('--insecure-plain-http', 'serve plain HTTP without TLS: local use only, the API server requires HTTPS')
@@ -38,6 +41,7 @@ export function register(program: Command): void {
   addServingOptions(cmd);
   addExemptionOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
+  addExpansionOption(cmd);
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: WebhookFlags) => {
     try {
@@ -73,7 +77,20 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     metrics.templateIngestionDuration.observe({ status }, seconds);
   };
   let loads = 0;
+  // The ExpansionTemplates of the folder: the PolicyFolder's, or with evaluation workers read again here on each reload.
+  const expanding = flags.enableGeneratorResourceExpansion !== false;
+  let expander: (() => Expander | undefined) | undefined;
+  let workerExpander: Expander | undefined;
+  const readExpander = async () => {
+    try {
+      const objects = (await loadObjects(flags.policies)).map((o) => o.obj);
+      workerExpander = expanderOf(objects, (name, message) => logger.error({ expansionTemplate: name, err: message }, 'ExpansionTemplate not applied'));
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'ExpansionTemplates not reloaded; keeping the previous ones');
+    }
+  };
   const onState = (s: PolicyState) => {
+    if (expanding && flags.evalWorkers > 0) void readExpander();
     updateGauges(s);
     if (loads++ > 0) metrics.policyReloads.inc({ status: s.templates.some((t) => t.errors.length) || s.constraints.some((c) => c.error) ? 'error' : 'active' });
   };
@@ -93,6 +110,7 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     deadlineMs: flags.evaluationTimeoutMs,
     logDenies: flags.logDenies === true,
     isReady: () => reviewer !== undefined,
+    expander: () => expander?.(),
     ...(exporter ? { exporter } : {}),
   });
   // Listen first so /healthz answers while templates compile.
@@ -110,6 +128,8 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     );
     state = started.state;
     onState(state);
+    if (expanding) await readExpander();
+    expander = () => workerExpander;
     reviewer = started.pool;
     closePolicies = () => started.pool.close();
   } else {
@@ -118,6 +138,7 @@ async function runWebhook(flags: WebhookFlags): Promise<void> {
     folder.onTemplateIngested = onIngested;
     state = await folder.load();
     folder.watch();
+    if (expanding) expander = () => folder.expander;
     reviewer = engine;
     closePolicies = () => folder.close();
   }

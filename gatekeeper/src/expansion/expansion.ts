@@ -65,6 +65,8 @@ export function parseExpansionTemplate(obj: Record<string, any>): ExpansionTempl
 
 export class Expander {
   private readonly templates: ExpansionTemplate[];
+  /** Templates left out because their output leads back to their input (Gatekeeper: "template forms expansion cycle"). */
+  readonly inCycle: Set<string>;
 
   constructor(templates: ExpansionTemplate[]) {
     const byName = new Map(templates.map((t) => [t.name, t]));
@@ -77,6 +79,7 @@ export class Expander {
       return all.some((t) => t.appliesTo.has(from) && reaches(gvkKey(t.generated), to, seen));
     };
     this.templates = all.filter((t) => !reaches(gvkKey(t.generated), t.appliesTo));
+    this.inCycle = new Set(all.filter((t) => !this.templates.includes(t)).map((t) => t.name));
   }
 
   get size(): number {
@@ -128,12 +131,21 @@ function expandResource(obj: Record<string, any>, t: ExpansionTemplate): Record<
   return resource;
 }
 
-/** A resultant's violations as Gatekeeper reports them: `[Implied by <template>]` and the template's action, if any. */
+/**
+ * A resultant's violations as Gatekeeper reports them: `[Implied by <template>]` and the template's action, if any
+ * (Gatekeeper's OverrideEnforcementAction replaces the result's action, a scoped constraint's actions included).
+ */
 export function impliedViolations(r: Resultant, violations: Violation[]): Violation[] {
+  const { group, version } = splitApiVersion(r.obj.apiVersion);
+  const meta = r.obj.metadata ?? {};
+  const resource: NonNullable<Violation['implied']>['resource'] = { group, version, kind: String(r.obj.kind ?? '') };
+  if (typeof meta.namespace === 'string' && meta.namespace) resource.namespace = meta.namespace;
+  if (typeof meta.name === 'string' && meta.name) resource.name = meta.name;
   return violations.map((v) => {
-    const out: Violation = { ...v, msg: `[Implied by ${r.templateName}] ${v.msg}` };
+    const out: Violation = { ...v, msg: `[Implied by ${r.templateName}] ${v.msg}`, implied: { template: r.templateName, resource } };
     if (r.enforcementAction) {
       out.enforcementAction = r.enforcementAction;
+      delete out.enforcementActions;
       out.constraint = { ...v.constraint, enforcementAction: r.enforcementAction };
     }
     return out;
@@ -148,4 +160,22 @@ export function expanderFor(objects: Array<Record<string, any>>): Expander {
     if (mutator) throw new ExpansionError(`${mutator.kind} ${mutator.metadata?.name ?? ''}: mutators are not supported, and gator would apply them to the expanded resources`);
   }
   return new Expander(templates);
+}
+
+/**
+ * The expander of a cluster or a policy folder, as Gatekeeper's expansion system holds them: an ExpansionTemplate that
+ * fails validation is left out and reported (its status, a log line), the others apply.
+ */
+export function expanderOf(objects: Array<Record<string, any>>, onError: (name: string, message: string) => void): Expander {
+  const templates: ExpansionTemplate[] = [];
+  for (const obj of objects.filter(isExpansionTemplate)) {
+    try {
+      templates.push(parseExpansionTemplate(obj));
+    } catch (e) {
+      onError(String(obj.metadata?.name ?? ''), (e as Error).message);
+    }
+  }
+  const expander = new Expander(templates);
+  for (const name of expander.inCycle) onError(name, 'template forms expansion cycle');
+  return expander;
 }

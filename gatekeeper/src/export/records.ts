@@ -11,6 +11,7 @@ import {
   type AuditTotals,
   type ClusterIdentity,
   type DecisionRecord,
+  type ImpliedResource,
   type RecordSource,
   type ViolationItem,
   type ViolationSummary,
@@ -45,6 +46,23 @@ function constraintAnnotations(c: ConstraintRef): Record<string, string> | undef
   return out;
 }
 
+/**
+ * A violation found on a resource an ExpansionTemplate implies: the template, and the generated resource's identity in
+ * the resource* field names (the record's own resource* fields stay the reviewed object's, as Gatekeeper reports them).
+ */
+function impliedField(v: Violation): ImpliedResource | undefined {
+  if (!v.implied) return undefined;
+  const r = v.implied.resource;
+  // Empty values left out, as in the record's own resource* fields (the core group is "").
+  const f: ImpliedResource = { template: v.implied.template };
+  if (r.group) f.resourceGroup = r.group;
+  f.resourceAPIVersion = r.version;
+  f.resourceKind = r.kind;
+  if (r.namespace) f.resourceNamespace = r.namespace;
+  if (r.name) f.resourceName = r.name;
+  return f;
+}
+
 /** The constraint half of Gatekeeper's ExportMsg (group/version/kind/name are the constraint's). */
 function constraintFields(v: Violation): Fields & { kind: string; name: string; enforcementAction: string } {
   const rec: Fields & { kind: string; name: string; enforcementAction: string } = {
@@ -61,6 +79,7 @@ function constraintFields(v: Violation): Fields & { kind: string; name: string; 
   setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   setIf(rec, 'engine', v.engine);
   setIf(rec, 'policy', v.constraint.policy);
+  setIf(rec, 'implied', impliedField(v));
   return rec;
 }
 
@@ -143,6 +162,7 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
     message: v.msg,
     ...(v.engine ? { engine: v.engine } : {}),
     ...(v.constraint.policy ? { policy: v.constraint.policy } : {}),
+    ...(v.implied ? { implied: impliedField(v)! } : {}),
   }));
   const s: ViolationSummary = { total: violations.length, byAction };
   if (items.length) s.items = items;
@@ -210,6 +230,7 @@ export function violationAdmissionRecord(
   if (v.constraint.annotations) setIf(rec, 'constraintAnnotations', constraintAnnotations(v.constraint));
   if (v.engine) rec.engine = v.engine;
   if (v.constraint.policy) rec.policy = v.constraint.policy;
+  if (v.implied) rec['implied'] = impliedField(v);
   for (const k in shared) rec[k] = shared[k];
   rec.admissionUID = uid;
   return rec;
@@ -273,6 +294,7 @@ export function admissionRecordLines(
     }
     if (v.engine) own += `,"engine":"${v.engine}"`;
     if (c.policyJson) own += `,"policy":${c.policyJson}`;
+    if (v.implied) own += `,"implied":${q(impliedField(v))}`;
     lines.push(`${envelope('violation_admission')}${own},${sharedMembers},"admissionUID":${uid}}`);
   }
   return lines;

@@ -8,6 +8,7 @@ import type { DecisionExport } from '../export/decision-export.js';
 import { chunksOf, runAudit, type AuditChunk, type AuditReport, type ConstraintSummary } from '../audit/run-audit.js';
 import type { NamespaceSource } from '../match/match.js';
 import type { PolicyEngine, Violation } from '../policy/engine.js';
+import type { Expander } from '../expansion/expansion.js';
 import { NamespaceExemptions } from '../webhook/namespaces.js';
 import { resourcePath, type KubeClient, type KubeObject } from './client.js';
 import { listPages } from './list-pages.js';
@@ -38,6 +39,8 @@ export interface ClusterAuditOptions {
   /** Run only while this returns true (leader election). */
   isLeader?: () => boolean;
   exporter?: DecisionExport;
+  /** The ExpansionTemplates in force: a listed object is also reviewed as what it implies (not from the cache, as Gatekeeper). */
+  expander?: () => Expander;
   /** Each violation found, with the run's auditTimestamp (Kubernetes Events). */
   onViolation?: (auditTimestamp: string, object: any, v: Violation) => void;
   metrics: AuditMetrics;
@@ -123,6 +126,7 @@ export class ClusterAudit {
       source,
       logger,
       violationsLimit: this.opts.violationsLimit,
+      ...(this.opts.expander && !this.opts.fromCache ? { expander: this.opts.expander() } : {}),
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
       ...(this.opts.exporter ? { exporter: this.opts.exporter } : {}),
       ...(this.opts.onViolation ? { onViolation: (obj: any, v: Violation) => this.opts.onViolation!(auditTimestamp, obj, v) } : {}),

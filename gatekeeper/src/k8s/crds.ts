@@ -1,6 +1,8 @@
 // The CustomResourceDefinitions, compatible with Gatekeeper's: ConstraintTemplate (templates.gatekeeper.sh),
-// Config (config.gatekeeper.sh), and one constraint CRD per template (constraints.gatekeeper.sh), generated here.
+// Config (config.gatekeeper.sh), ExpansionTemplate and SyncSet (crds-expansion-syncset.ts), and one constraint CRD per template (constraints.gatekeeper.sh), generated here.
 // gatekeeper/crds/*.yaml are written from constraintTemplateCrd() and configCrd() (a unit test keeps them equal).
+
+import { expansionTemplateCrd, syncSetCrd } from './crds-expansion-syncset.js';
 
 export const TEMPLATES_GROUP = 'templates.gatekeeper.sh';
 export const CONSTRAINTS_GROUP = 'constraints.gatekeeper.sh';
@@ -323,5 +325,7 @@ export async function staticCrdManifests(): Promise<Record<string, string>> {
   return {
     'constrainttemplates.templates.gatekeeper.sh.yaml': header + stringify(constraintTemplateCrd(), opts),
     'configs.config.gatekeeper.sh.yaml': header + stringify(configCrd(), opts),
+    'expansiontemplate.expansion.gatekeeper.sh.yaml': header + stringify(expansionTemplateCrd(), opts),
+    'syncsets.syncset.gatekeeper.sh.yaml': header + stringify(syncSetCrd(), opts),
   };
 }

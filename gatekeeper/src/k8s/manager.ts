@@ -15,6 +15,8 @@ import { AuditMetrics } from './audit-metrics.js';
 import { CertRotator } from './certs.js';
 import { KubeClient } from './client.js';
 import { ConfigController } from './config-controller.js';
+import { ExpansionController } from './expansion-controller.js';
+import { SyncSetController } from './syncset-controller.js';
 import { DynamicExemptions } from './exemptions.js';
 import { startViolationEvents, type EventSettings } from './events-setup.js';
 import { LeaderElector } from './leader.js';
@@ -67,6 +69,8 @@ export interface ManagerOptions {
   /** ValidatingAdmissionPolicy generation defaults (Gatekeeper's --default-create-vap-*); absent: both false. */
   vap?: { defaultCreatePolicy: boolean; defaultCreateBinding: boolean };
 
+  /** Gatekeeper's --enable-generator-resource-expansion: ExpansionTemplates apply in the webhook and the audit (default true). */
+  generatorExpansion?: boolean;
   /** Gatekeeper's --emit-admission-events, --emit-audit-events and their placement. */
   events?: EventSettings;
   /** Port of /metrics, /healthz and /readyz (all operations); 0: none. */
@@ -147,6 +151,12 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
     },
   });
 
+  const syncSets = new SyncSetController(client, config.watches, { logger });
+  const expansion =
+    o.generatorExpansion === false
+      ? undefined
+      : new ExpansionController(client, { podId: o.podName, operations: [...o.operations].sort(), writeStatus: has('status') || has('webhook'), logger });
+
   // Health and metrics answer from the start; /readyz turns 200 once policies are loaded.
   let metricsServer: http.Server | undefined;
   let metricsPort: number | undefined;
@@ -223,6 +233,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       logDenies: o.logDenies,
       isReady: () => readyFlag && !stopping,
       namespaces,
+      ...(expansion ? { expander: () => expansion.expander } : {}),
       ...(o.exporter ? { exporter: o.exporter } : {}),
       ...(events?.admission ? { onViolations: events.admission } : {}),
       gatekeeperResources: resourceChecker(await PolicyEngine.create({ ...o.engine, logger }), policies),
@@ -235,6 +246,12 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
   stoppers.push(() => namespaces.stop());
   await config.start();
   stoppers.push(() => config.stop());
+  await syncSets.start();
+  stoppers.push(() => syncSets.stop());
+  if (expansion) {
+    await expansion.start();
+    stoppers.push(() => expansion.stop());
+  }
   await policies.start();
   stoppers.push(() => policies.stop());
   if (mirror) {
@@ -258,6 +275,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       fromCache: o.auditFromCache,
       matchKindOnly: o.auditMatchKindOnly,
       namespaces,
+      ...(expansion ? { expander: () => expansion.expander } : {}),
       writeStatus: true,
       isLeader: () => leading,
       ...(o.exporter ? { exporter: o.exporter } : {}),

@@ -58,6 +58,13 @@ export interface Violation {
   autoreject?: true;
   msg: string;
   details?: unknown;
+  /** Found on a resource an ExpansionTemplate implies (Gatekeeper's `[Implied by <template>]` results), not on the object itself. */
+  implied?: ImpliedResource;
+}
+/** The ExpansionTemplate and the generated resource behind an implied violation. */
+export interface ImpliedResource {
+  template: string;
+  resource: { group: string; version: string; kind: string; namespace?: string; name?: string };
 }
 export interface ReviewOptions {
   enforcementPoint?: string;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { ConstraintError, ENFORCEMENT_POINTS, PolicyEngine, type ReviewRequest } from '../policy/engine.js';
 import { missingKind, parseObjects, reviewFromAdmissionReview, reviewFromObject, splitApiVersion } from '../policy/load.js';
 import { parseTemplate } from '../templates/template.js';
-import { expanderFor, impliedViolations, isExpansionTemplate, type Expander } from '../expansion/expansion.js';
+import { expanderFor, isExpansionTemplate, type Expander } from '../expansion/expansion.js';
+import { reviewResultants } from '../expansion/review-resultants.js';
 import { checkAssertion } from './assertion.js';
 import type { Case, Suite, Test } from './suite.js';
 
@@ -168,12 +169,7 @@ export class SuiteRunner {
     const review: ReviewRequest = isAdmissionReview(obj) ? reviewFromAdmissionReview(obj) : reviewFromObject(obj);
     const point = { enforcementPoint: ENFORCEMENT_POINTS.gator };
     const violations = (await this.engine.review(review, point)).violations;
-    if (expander && !isAdmissionReview(obj)) {
-      for (const r of expander.expand(obj)) {
-        const generated = await this.engine.review({ ...reviewFromObject(r.obj), source: 'Generated' }, point);
-        violations.push(...impliedViolations(r, generated.violations));
-      }
-    }
+    if (!isAdmissionReview(obj)) violations.push(...(await reviewResultants(this.engine, expander, obj, point)).violations);
     const messages = violations.map((v) => v.msg);
     for (const [i, a] of c.assertions.entries()) {
       const err = checkAssertion(a, messages);

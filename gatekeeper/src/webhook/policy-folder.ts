@@ -1,4 +1,4 @@
-// Keeps the engine in step with a folder (or files) of ConstraintTemplates and constraints: loads them at start, then
+// Keeps the engine in step with a folder (or files) of ConstraintTemplates, constraints and ExpansionTemplates: loads them at start, then
 // reloads on change (fs.watch for promptness, a cheap mtime/size poll as the safety net), applying only what changed.
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { PolicyEngine } from '../policy/engine.js';
 import { loadPolicyFiles, type LoadedObject } from '../policy/load.js';
+import { Expander, expanderOf } from '../expansion/expansion.js';
 
 export interface PolicyState {
   templates: Array<{ kind: string; errors: string[] }>;
@@ -55,6 +56,8 @@ export class PolicyFolder {
   private reloading: Promise<void> | undefined;
   private again = false;
   private loadedOnce = false;
+  /** The folder's ExpansionTemplates (invalid ones logged and left out). */
+  expander = new Expander([]);
 
   constructor(private readonly opts: PolicyFolderOptions) {}
 
@@ -168,6 +171,7 @@ export class PolicyFolder {
     const loaded = await loadPolicyFiles(this.opts.paths);
     const templates = loaded.templates.map(unwrap);
     const constraints = loaded.constraints.map(unwrap);
+    this.expander = expanderOf(loaded.others.map(unwrap), (name, message) => logger.error({ expansionTemplate: name, err: message }, 'ExpansionTemplate not applied'));
 
     const wantedTemplates = new Map<string, { obj: any; hash: string }>();
     for (const t of templates) {

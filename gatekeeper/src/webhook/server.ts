@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../export/decision-export.js';
 import type { Violation } from '../policy/engine.js';
+import type { Expander } from '../expansion/expansion.js';
 import { MalformedReviewError, deniedResponse, parseAdmissionReview, reviewResponse, type AdmissionRequest } from './admission-review.js';
 import type { WebhookMetrics } from './metrics.js';
 import { checkNamespaceLabel } from './namespace-label.js';
@@ -29,6 +30,8 @@ export interface WebhookServerOptions {
   namespaces?: NamespaceSource;
   /** Called after the answer is sent with the review's violations (Kubernetes Events); must not wait. */
   onViolations?: (req: AdmissionRequest, object: any, violations: Violation[]) => void;
+  /** The ExpansionTemplates in force (cluster or policy folder): generators are also reviewed as what they imply. */
+  expander?: () => Expander | undefined;
   /** Reject invalid ConstraintTemplates and constraints before they are stored (gatekeeper run). */
   gatekeeperResources?: GatekeeperResourceChecker;
 }
@@ -172,6 +175,7 @@ export class WebhookServer {
       deadlineMs: this.opts.deadlineMs,
       logDenies: this.opts.logDenies,
       ...(this.opts.namespaces ? { namespaces: this.opts.namespaces } : {}),
+      ...(this.opts.expander ? { expander: this.opts.expander } : {}),
     });
     send(res, 200, reviewResponse(review.apiVersion, result.response));
     this.opts.metrics.recordValidation(result.status, review.request.dryRun === true, (performance.now() - started) / 1000);

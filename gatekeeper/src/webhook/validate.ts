@@ -11,6 +11,8 @@ import {
   type AdmissionResponse,
 } from './admission-review.js';
 import type { NamespaceSource } from '../match/match.js';
+import { ExpansionError, type Expander } from '../expansion/expansion.js';
+import { reviewResultants, type Reviewer } from '../expansion/review-resultants.js';
 import type { NamespaceExemptions } from './namespaces.js';
 
 export const VALIDATION_ENFORCEMENT_POINT = 'validation.gatekeeper.sh';
@@ -22,10 +24,7 @@ export class EvaluationDeadlineError extends Error {
   }
 }
 
-/** What evaluates a review: the engine itself, or the pool of evaluation workers. */
-export interface Reviewer {
-  review(req: ReviewRequest, opts: ReviewOptions): Promise<ReviewResult>;
-}
+export type { Reviewer };
 
 export interface ValidateOptions {
   engine: Reviewer;
@@ -36,6 +35,8 @@ export interface ValidateOptions {
   logDenies: boolean;
   /** Without it, namespaceSelector falls back to data.inventory (the Config's sync list). */
   namespaces?: NamespaceSource;
+  /** The ExpansionTemplates in force: the request's object is also reviewed as the resources they imply. */
+  expander?: () => Expander | undefined;
 }
 
 export interface ValidateResult {
@@ -62,7 +63,7 @@ export function toReviewRequest(req: AdmissionRequest, object: any): ReviewReque
   return r;
 }
 
-async function reviewWithDeadline(engine: Reviewer, rr: ReviewRequest, deadlineMs: number, namespace: ReviewOptions['namespace']): Promise<ReviewResult> {
+async function reviewWithDeadline(deadlineMs: number, namespace: ReviewOptions['namespace'], run: (opts: ReviewOptions) => Promise<ReviewResult>): Promise<ReviewResult> {
   // The engine checks the deadline between constraints; the timer also covers an engine stuck awaiting something.
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -71,10 +72,31 @@ async function reviewWithDeadline(engine: Reviewer, rr: ReviewRequest, deadlineM
   try {
     const opts: ReviewOptions = { enforcementPoint: VALIDATION_ENFORCEMENT_POINT, deadlineMs };
     if (namespace !== undefined) opts.namespace = namespace;
-    return await Promise.race([engine.review(rr, opts), deadline]);
+    return await Promise.race([run(opts), deadline]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The request, then the resources its object implies (ExpansionTemplates), merged into one result as Gatekeeper does. */
+async function reviewAdmission(req: AdmissionRequest, object: any, engine: Reviewer, expander: Expander | undefined, opts: ReviewOptions): Promise<ReviewResult> {
+  const result = await engine.review(toReviewRequest(req, object), opts);
+  if (!expander?.size || !object) return result;
+  let implied;
+  try {
+    // Gatekeeper clears the namespace of a Namespace request (server-side apply sets it to the Namespace's name).
+    const isNamespace = req.kind.group === '' && req.kind.kind === 'Namespace';
+    implied = await reviewResultants(engine, expander, object, opts, { operation: req.operation, ...(isNamespace ? {} : { namespace: req.namespace }), kind: req.kind });
+  } catch (e) {
+    if (e instanceof ExpansionError) throw new Error(`unable to expand object: ${e.message}`);
+    throw e;
+  }
+  return {
+    ...result,
+    violations: [...result.violations, ...implied.violations],
+    evaluatedConstraints: result.evaluatedConstraints + implied.evaluatedConstraints,
+    durationMs: result.durationMs + implied.durationMs,
+  };
 }
 
 /** Gatekeeper's form: `[constraint-name] message`. */
@@ -101,7 +123,8 @@ export async function validate(req: AdmissionRequest, opts: ValidateOptions): Pr
   try {
     const namespaced = !!req.namespace && !(req.kind.group === '' && req.kind.kind === 'Namespace');
     const nsObject = namespaced && opts.namespaces ? await opts.namespaces.get(req.namespace!) : undefined;
-    result = await reviewWithDeadline(opts.engine, toReviewRequest(req, object), opts.deadlineMs, nsObject);
+    const expander = opts.expander?.();
+    result = await reviewWithDeadline(opts.deadlineMs, nsObject, (reviewOpts) => reviewAdmission(req, object, opts.engine, expander, reviewOpts));
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const timedOut = e instanceof EvaluationDeadlineError || e instanceof ReviewDeadlineError;
