@@ -12,6 +12,7 @@ export {
   type AuditTotals,
   type ClusterIdentity,
   type PolicyProvenance,
+  type ViolationResolution,
 } from './types.js';
 export { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 export { newDecisionId, decisionIdTime } from './id.js';
@@ -20,6 +21,8 @@ export {
   auditStarted,
   auditCompleted,
   violationAudited,
+  violationOpened,
+  violationResolved,
   violationAdmission,
   admissionDecision,
   redactObject,

@@ -10,6 +10,7 @@ import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 import { addVapOptions, vapSettings, type VapFlags } from '../k8s/vap/options.js';
 import { addEventOptions, eventSettings, type EventFlags } from '../k8s/events-setup.js';
+import { addClusterLifecycleOptions, clusterLifecycleSettings, type LifecycleFlags } from '../audit/lifecycle/options.js';
 
 export const RUN_DEFAULTS = {
   metricsPort: 8888,
@@ -24,7 +25,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags, LifecycleFlags {
   operation: string[];
   kubeconfig?: string;
   context?: string;
@@ -92,6 +93,7 @@ export function register(program: Command): void {
   addExemptionOptions(cmd);
   addVapOptions(cmd);
   addEventOptions(cmd);
+  addClusterLifecycleOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExportOptions(cmd, { admission: true });
   cmd.action(async (flags: RunFlags) => {
@@ -145,6 +147,7 @@ async function run(flags: RunFlags): Promise<void> {
     metricsPort: flags.metricsPort,
     vap: vapSettings(flags),
     events: eventSettings(flags),
+    ...(clusterLifecycleSettings(flags) ? { lifecycle: clusterLifecycleSettings(flags)! } : {}),
     engine: engineSettings(flags),
     ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,

@@ -21,6 +21,8 @@ import {
   type ResourceIdentity,
 } from './records.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
+import { violationOpenedRecord, violationResolvedRecord } from '../audit/lifecycle/records.js';
+import type { ResolvedPair } from '../audit/lifecycle/run.js';
 
 export interface DecisionExportOptions {
   /** Export admission_decision for allowed reviews without violations too. */
@@ -110,6 +112,17 @@ export class DecisionExport {
     this.exportedAudit++;
     const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
     this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.opts.source));
+  }
+
+  /** violation_opened: a (constraint, resource) pair an audit found for the first time. */
+  violationOpened(run: AuditRun, constraint: string, resource: string, target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
+    const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
+    this.emit(violationOpenedRecord(run, constraint, resource, labels ? { ...target, namespaceLabels: labels } : target, v, this.opts.source));
+  }
+
+  /** violation_resolved: an open pair the audit no longer found. */
+  violationResolved(run: AuditRun, pair: ResolvedPair): void {
+    this.emit(violationResolvedRecord(run, pair, this.opts.source));
   }
 
   auditCompleted(run: AuditRun, completion: AuditCompletion): void {
