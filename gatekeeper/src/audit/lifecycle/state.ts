@@ -52,7 +52,7 @@ export function pairCount(s: LifecycleState): number {
 /** Checks a parsed state; throws an error saying what is wrong (where names the file or object). */
 export function validateState(value: unknown, where: string): LifecycleState {
   const bad = (why: string) => new Error(`violation lifecycle state ${where}: ${why}`);
-  if (!value || typeof value !== 'object') throw bad('not a JSON object');
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw bad('not a JSON object');
   const s = value as Partial<LifecycleState>;
   if (s.format !== STATE_FORMAT) throw bad(`format ${JSON.stringify(s.format)} is not ${STATE_FORMAT} (written by another version?)`);
   if (typeof s.auditId !== 'string') throw bad('auditId: must be a string');
