@@ -1,0 +1,157 @@
+// The violation lifecycle against a real kube-apiserver: two audit replicas share the state kept in ConfigMaps. The
+// leader opens each violating (constraint, resource) pair once; after it stops and the other replica takes the lease,
+// the pairs are ongoing, not opened again; a fixed ConfigMap is resolved (fixed), a deleted constraint resolves its
+// pairs (constraint_removed), each with the first sighting and the audit ids.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import t from 'tap';
+import { bins, repoRoot, sharedDir } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { start, waitFor, waitReady, type Started } from '../helpers/process.js';
+import { startKube, type KubeCluster } from '../peers/kube.js';
+
+const NS = 'gatekeeper-system';
+let kube: KubeCluster;
+let work: string;
+let exporter: Started | undefined;
+const replicas: Started[] = [];
+
+t.before(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'gk-k8s-lifecycle-'));
+  kube = await startKube();
+  await kube.kubectlOk(['apply', '-f', path.join(repoRoot, 'gatekeeper/crds')]);
+  for (const ns of [NS, 'apps']) await kube.kubectlOk(['create', 'namespace', ns]);
+  await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/constrainttemplates.templates.gatekeeper.sh', '--timeout=60s']);
+});
+t.teardown(async () => {
+  for (const r of replicas) await r.kill('SIGKILL');
+  await exporter?.kill('SIGKILL');
+  await kube?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function records(): Promise<any[]> {
+  const dir = path.join(work, 'exporter');
+  const out: any[] = [];
+  for (const f of (await readdir(dir)).filter((f) => f.startsWith('decisions') && f.endsWith('.ndjson'))) {
+    for (const line of (await readFile(path.join(dir, f), 'utf8')).split('\n')) if (line.trim()) out.push(JSON.parse(line));
+  }
+  return out;
+}
+
+async function startReplica(name: string, socket: string): Promise<Started> {
+  const metricsPort = await freePort();
+  const proc = start(process.execPath, [
+    bins.gatekeeper, 'run',
+    '--kubeconfig', kube.kubeconfig,
+    '--namespace', NS,
+    '--pod-name', name,
+    '--operation', 'audit',
+    '--audit-interval', '2',
+    '--audit-match-kind-only',
+    '--host', '127.0.0.1',
+    '--metrics-port', String(metricsPort),
+    '--export-socket', socket,
+    '--export-spill-path', path.join(work, `${name}-spill.ndjson`),
+    '--violation-lifecycle',
+    '--violation-lifecycle-shards', '3',
+  ], { env: { ...process.env, POD_NAME: name } }); // source.replica
+  replicas.push(proc);
+  await waitReady(`${name} ready`, proc, `http://127.0.0.1:${metricsPort}/readyz`);
+  return proc;
+}
+
+const completedBy = (all: any[], replica: string) => all.filter((r) => r.eventType === 'audit_completed' && r.source?.replica === replica);
+
+t.test('opened once across a leader change, then resolved when fixed and when the constraint goes', { timeout: 420_000 }, async (t) => {
+  exporter = start(process.execPath, [bins.exporter, 'run', '--data-dir', path.join(work, 'exporter'), '--log-level', 'warn']);
+  const socket = path.join(work, 'exporter', 'exporter.sock');
+  await waitFor('exporter socket', () => {
+    if (exporter!.child.exitCode !== null) throw new Error(`exporter exited: ${exporter!.output()}`);
+    return existsSync(socket);
+  }, 60_000);
+
+  for (const name of ['bad', 'bad2']) await kube.kubectlOk(['create', 'configmap', name, '-n', 'apps']);
+  await kube.kubectlOk(['create', 'configmap', 'good', '-n', 'apps']);
+  await kube.kubectlOk(['label', 'configmap', 'good', '-n', 'apps', 'owner=ops']);
+
+  const first = await startReplica('auditor-a', socket);
+  await kube.kubectlOk(['apply', '-f', path.join(sharedDir, 'gatekeeper-library/general/requiredlabels/template.yaml')]);
+  await waitFor('the constraint CRD', async () => (await kube.kubectl(['get', 'crd', 'k8srequiredlabels.constraints.gatekeeper.sh'])).code === 0, 60_000, 250);
+  await kube.kubectlOk(['wait', '--for=condition=Established', 'crd/k8srequiredlabels.constraints.gatekeeper.sh', '--timeout=60s']);
+  await kube.kubectlOk(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'constraints.gatekeeper.sh/v1beta1',
+      kind: 'K8sRequiredLabels',
+      metadata: { name: 'owner' },
+      spec: { match: { kinds: [{ apiGroups: [''], kinds: ['ConfigMap'] }], namespaces: ['apps'] }, parameters: { labels: [{ key: 'owner' }] } },
+    }),
+  });
+  const key = (name: string) => `K8sRequiredLabels/owner:/ConfigMap/apps/${name}`;
+
+  // auditor-a leads: its first audit with the constraint opens both pairs; its next audits find them ongoing.
+  const opening = await waitFor('auditor-a opens the pairs, then audits again', async () => {
+    const all = await records();
+    const done = completedBy(all, 'auditor-a');
+    const i = done.findIndex((r) => r.totals.opened === 2);
+    return i >= 0 && done.length > i + 1 ? { all, opener: done[i], later: done[i + 1] } : undefined;
+  }, 120_000, 250).catch(async (e) => {
+    const all = await records();
+    throw new Error(`${e.message}\nrecords: ${JSON.stringify(all.map((r) => [r.eventType, r.source?.replica, r.totals ?? r.violationKey]))}\n${first.output().slice(-3000)}`);
+  });
+  t.match(opening.opener.totals, { opened: 2, resolved: 0, ongoing: 0 });
+  t.match(opening.later.totals, { opened: 0, resolved: 0, ongoing: 2 }, 'the next run finds them ongoing');
+  const opened = opening.all.filter((r) => r.eventType === 'violation_opened');
+  t.same(opened.map((r) => r.violationKey).sort(), [key('bad'), key('bad2')]);
+  for (const o of opened) t.match(o, { auditId: opening.opener.auditId, firstAuditId: opening.opener.auditId, firstSeen: opening.opener.auditId, resourceKind: 'ConfigMap', kind: 'K8sRequiredLabels', name: 'owner' });
+
+  // The state lives in the cluster, sharded.
+  const cms = JSON.parse(await kube.kubectlOk(['get', 'configmaps', '-n', NS, '-l', 'gatekeeper.sh/violation-lifecycle=gatekeeper-violation-lifecycle', '-o', 'json'])).items;
+  t.same(cms.map((c: any) => c.metadata.name).sort(), ['gatekeeper-violation-lifecycle-0', 'gatekeeper-violation-lifecycle-1', 'gatekeeper-violation-lifecycle-2']);
+  const stored = cms.flatMap((c: any) => Object.keys(JSON.parse(gunzipSync(Buffer.from(c.binaryData['state.json.gz'], 'base64')).toString()).constraints['K8sRequiredLabels/owner']?.pairs ?? {}));
+  t.same(stored.sort(), ['/ConfigMap/apps/bad', '/ConfigMap/apps/bad2']);
+
+  // A second replica starts; auditor-a stops (releasing the lease): auditor-b audits from the state in the cluster.
+  await startReplica('auditor-b', socket);
+  t.equal(await first.kill('SIGTERM'), 0, first.output());
+  const takeover = await waitFor('auditor-b audits', async () => completedBy(await records(), 'auditor-b')[0], 120_000, 250);
+  t.match(takeover.totals, { opened: 0, resolved: 0, ongoing: 2 }, 'a new leader in a new process does not open them again');
+
+  // Fixed: bad gets its label.
+  await kube.kubectlOk(['label', 'configmap', 'bad', '-n', 'apps', 'owner=ops']);
+  const fixing = await waitFor('auditor-b resolves bad', async () => {
+    const all = await records();
+    const done = completedBy(all, 'auditor-b').find((r) => r.totals.resolved === 1);
+    return done ? { all, done } : undefined;
+  }, 120_000, 250);
+  t.match(fixing.done.totals, { opened: 0, resolved: 1, ongoing: 1 });
+  const fixed = fixing.all.filter((r) => r.eventType === 'violation_resolved');
+  t.equal(fixed.length, 1);
+  t.match(fixed[0], {
+    violationKey: key('bad'),
+    resolution: 'fixed',
+    auditId: fixing.done.auditId,
+    firstAuditId: opening.opener.auditId,
+    firstSeen: opening.opener.auditId,
+    resourceKind: 'ConfigMap',
+    resourceNamespace: 'apps',
+    resourceName: 'bad',
+    resourceAPIVersion: 'v1',
+    enforcementAction: 'deny',
+    source: { replica: 'auditor-b' },
+  });
+  t.ok(fixed[0].lastAuditId > opening.opener.auditId && fixed[0].lastAuditId < fixing.done.auditId, 'the last run that still found it');
+
+  // The constraint is deleted: its remaining pair is resolved.
+  await kube.kubectlOk(['delete', 'k8srequiredlabels', 'owner']);
+  const removal = await waitFor('auditor-b resolves bad2', async () => {
+    const all = await records();
+    const r = all.find((x) => x.eventType === 'violation_resolved' && x.violationKey === key('bad2'));
+    return r ? { all, r } : undefined;
+  }, 120_000, 250);
+  t.match(removal.r, { resolution: 'constraint_removed', firstAuditId: opening.opener.auditId });
+  t.equal(removal.all.filter((r) => r.eventType === 'violation_opened').length, 2, 'each pair opened exactly once in all');
+});
