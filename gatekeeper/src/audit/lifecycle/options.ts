@@ -1,6 +1,6 @@
 // The violation lifecycle's flags: `gatekeeper audit` keeps the state in a file, `gatekeeper run` in ConfigMaps of its
 // namespace (proto-docs/record.md#violation-lifecycle explains the choice).
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { positiveInt } from '../../cli/engine-options.js';
 import type { KubeClient } from '../../k8s/client.js';
@@ -9,6 +9,14 @@ import { FileLifecycleStore } from './file-store.js';
 import { DEFAULT_MAX_PAIRS, ViolationLifecycle } from './lifecycle.js';
 
 export const LIFECYCLE_DEFAULTS = { configMap: 'gatekeeper-violation-lifecycle', shards: 4, maxPairs: DEFAULT_MAX_PAIRS };
+/** The chart grants the audit its state ConfigMaps by name, indexes 0 to 63. */
+export const MAX_SHARDS = 64;
+
+function shardCount(v: string): number {
+  const n = positiveInt('--violation-lifecycle-shards')(v);
+  if (n > MAX_SHARDS) throw new InvalidArgumentError(`--violation-lifecycle-shards: at most ${MAX_SHARDS}, got ${n}`);
+  return n;
+}
 
 export interface LifecycleFlags {
   violationLifecycle?: boolean;
@@ -32,7 +40,7 @@ export function addClusterLifecycleOptions(cmd: Command): void {
   cmd
     .option('--violation-lifecycle', 'send violation_opened / violation_resolved after each audit, the state kept in ConfigMaps of --namespace')
     .option('--violation-lifecycle-configmap <name>', 'prefix of the state ConfigMaps ("<name>-0" …)', LIFECYCLE_DEFAULTS.configMap)
-    .option('--violation-lifecycle-shards <n>', 'state ConfigMaps (each holds at most 900 KiB gzipped)', positiveInt('--violation-lifecycle-shards'), LIFECYCLE_DEFAULTS.shards)
+    .option('--violation-lifecycle-shards <n>', `state ConfigMaps, 1-${MAX_SHARDS} (each holds at most 900 KiB gzipped)`, shardCount, LIFECYCLE_DEFAULTS.shards)
     .option('--violation-lifecycle-max-pairs <n>', MAX_PAIRS_HELP, positiveInt('--violation-lifecycle-max-pairs'), LIFECYCLE_DEFAULTS.maxPairs);
 }
 
