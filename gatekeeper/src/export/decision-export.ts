@@ -139,6 +139,11 @@ export class DecisionExport {
     while (!(await c.flush(5_000))) this.logger.warn({ buffered: c.stats().buffered }, 'waiting for the exporter to acknowledge audit records');
   }
 
+  /** Resolves true once the exporter has acknowledged every record handed over so far, false after timeoutMs. */
+  acknowledged(timeoutMs = this.opts.flushTimeoutMs): Promise<boolean> {
+    return this.client.flush(timeoutMs);
+  }
+
   /** Resolves false when records were not acknowledged in time (kept in the spill file, or dropped without one). */
   close(): Promise<boolean> {
     return this.client.close({ flushTimeoutMs: this.opts.flushTimeoutMs });

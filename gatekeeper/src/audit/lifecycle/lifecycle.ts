@@ -1,7 +1,7 @@
 // The violation lifecycle across audits: each run starts from the stored state, is told what the audit finds, and at
-// its end sends violation_opened / violation_resolved records, then stores the new state. Records go out before the
-// state is written: a crash in between repeats them in the next run (at least once, like every record), it never
-// loses one. In a cluster only the audit leader runs audits; a replica that lost the lease mid-run still finishes, and the
+// its end sends violation_opened / violation_resolved records, then stores the new state once the exporter has
+// acknowledged them: a crash in between, or an exporter that does not acknowledge in time, repeats them in the next run
+// (at least once, like every record); none is lost. In a cluster only the audit leader runs audits; a replica that lost the lease mid-run still finishes, and the
 // store's optimistic concurrency merges the two writes.
 import type { Logger } from 'pino';
 import type { DecisionExport } from '../../export/decision-export.js';
@@ -58,6 +58,11 @@ export class ViolationLifecycle {
     for (const p of outcome.resolved) {
       exporter?.violationResolved(run, p);
       await exporter?.backpressure();
+    }
+    if ((outcome.opened.length || outcome.resolved.length) && exporter && !(await exporter.acknowledged())) {
+      const error = 'violation lifecycle: the exporter did not acknowledge the lifecycle records in time; the state is kept as it was and the next run sends them again';
+      this.o.logger.warn(error);
+      return { totals: outcome.totals, error };
     }
     try {
       await this.o.store.save(outcome.next);
