@@ -74,6 +74,22 @@ t.test('pairs that could not be checked stay open, with their last sighting', as
   t.same(four.resolved.map((p) => [p.resolution, p.firstAuditId, p.lastAuditId]), [['fixed', 'T1', 'T1']], 'resolved with the last run that saw it');
 });
 
+t.test('the exported namespace labels are kept for open pairs and carried by their resolution', async (t) => {
+  const a = ref('a');
+  const pick = (labels?: Record<string, string>) => (labels?.['team'] ? { team: labels['team'] } : undefined);
+  const run1 = new LifecycleRun(emptyState(), 'T1', [a], 10, pick);
+  run1.audited(cm('x'));
+  run1.violation(cm('x'), violation(a), { team: 'blue', secret: 'not exported' });
+  const one = run1.finish();
+  t.same(one.next.namespaceLabels, { apps: { team: 'blue' } }, 'only the exported keys');
+  t.same(joinShards(shardState(one.next, 3)), one.next, 'through the shards');
+  const run2 = new LifecycleRun(one.next, 'T2', [a], 10, pick);
+  run2.audited(cm('x'));
+  const two = run2.finish();
+  t.same(two.resolved.map((p) => p.namespaceLabels), [{ team: 'blue' }]);
+  t.notOk(two.next.namespaceLabels, 'forgotten with the last pair of the namespace');
+});
+
 t.test('--violation-lifecycle-max-pairs: new pairs past the limit are not opened', async (t) => {
   const a = ref('a');
   const one = audit(emptyState(), 'T1', [a], ['x', 'y', 'z'], [[a, 'x'], [a, 'y'], [a, 'z']], { maxPairs: 2 });

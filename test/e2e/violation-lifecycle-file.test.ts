@@ -43,7 +43,7 @@ t.test('two file-mode audits into one exporter: opened, then resolved once fixed
   const audit = async () => {
     const p = start(process.execPath, [
       bins.gatekeeper, 'audit', '--policies', path.join(repoRoot, 'examples', 'policies'), '--resources', manifests, '-o', 'json',
-      '--export-socket', config.socket, '--violation-lifecycle-state', state,
+      '--export-socket', config.socket, '--violation-lifecycle-state', state, '--export-namespace-labels', 'owner',
     ], { env: { ...process.env, GATEKEEPER_OPA_PATH: peerPath('opa') } });
     t.equal(await p.exited, 0, p.output());
     return JSON.parse(p.output().slice(p.output().indexOf('{')));
@@ -95,6 +95,8 @@ t.test('two file-mode audits into one exporter: opened, then resolved once fixed
     t.match(r, { auditId: second.auditId, id: second.auditId, firstAuditId: first.auditId, firstSeen: first.auditId, lastAuditId: first.auditId, enforcementAction: 'deny', group: 'constraints.gatekeeper.sh' });
   }
   t.match(resolved[0], { resourceKind: 'Pod', resourceNamespace: 'apps', resourceName: 'web', resourceAPIVersion: 'v1' });
+  t.same(resolved[0].namespaceLabels, { owner: 'ops@example.com' }, 'the namespace labels as last seen, for routing per tenant');
+  t.same(opened.find((o) => o.resourceName === 'web').namespaceLabels, { owner: 'ops@example.com' });
   t.same(r2.filter((x) => x.eventType === 'violation_opened').map((x) => x.violationKey), ['K8sNoPrivilegedContainers/no-privileged-containers:/Pod/apps/api']);
   t.match(r2.find((x) => x.eventType === 'audit_completed').totals, { violations: 1, opened: 1, resolved: 2, ongoing: 0 });
 

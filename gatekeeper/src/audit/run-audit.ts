@@ -116,7 +116,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   }
   const byAction: Record<string, number> = { deny: 0, warn: 0, dryrun: 0 };
   const errors: string[] = [];
-  const begun = await opts.lifecycle?.begin(run, engine.listConstraints());
+  const begun = await opts.lifecycle?.begin(run, engine.listConstraints(), opts.exporter);
   if (begun && 'error' in begun) errors.push(begun.error);
   const lifecycle = begun && !('error' in begun) ? begun : undefined;
   let total = 0;

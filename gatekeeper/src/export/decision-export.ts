@@ -114,6 +114,11 @@ export class DecisionExport {
     this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.opts.source));
   }
 
+  /** The namespace labels this export copies into records (--export-namespace-labels), or undefined. */
+  exportedNamespaceLabels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
+    return pickLabels(labels, this.opts.namespaceLabelKeys);
+  }
+
   /** violation_opened: a (constraint, resource) pair an audit found for the first time. */
   violationOpened(run: AuditRun, constraint: string, resource: string, target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
     const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);

@@ -29,10 +29,10 @@ export class ViolationLifecycle {
   constructor(private readonly o: ViolationLifecycleOptions) {}
 
   /** Loads the state for a run; an error (logged) when it cannot be read: the run then has no lifecycle. */
-  async begin(run: AuditRun, constraints: ConstraintRef[]): Promise<LifecycleRun | { error: string }> {
+  async begin(run: AuditRun, constraints: ConstraintRef[], exporter?: DecisionExport): Promise<LifecycleRun | { error: string }> {
     try {
       const previous = await this.o.store.load();
-      return new LifecycleRun(previous, run.auditId, constraints, this.o.maxPairs ?? DEFAULT_MAX_PAIRS);
+      return new LifecycleRun(previous, run.auditId, constraints, this.o.maxPairs ?? DEFAULT_MAX_PAIRS, (labels) => exporter?.exportedNamespaceLabels(labels));
     } catch (e) {
       const error = `violation lifecycle: could not read the state: ${(e as Error).message}`;
       this.o.logger.error(error);

@@ -33,6 +33,7 @@ export function violationResolvedRecord(run: AuditRun, pair: ResolvedPair, sourc
     resourceKind: r.kind,
     ...(r.namespace ? { resourceNamespace: r.namespace } : {}),
     ...(r.name ? { resourceName: r.name } : {}),
+    ...(pair.namespaceLabels ? { namespaceLabels: pair.namespaceLabels } : {}),
     firstSeen: firstSeenOf(pair.firstAuditId),
     firstAuditId: pair.firstAuditId,
     lastAuditId: pair.lastAuditId,

@@ -23,6 +23,8 @@ export interface ResolvedPair {
   firstAuditId: string;
   lastAuditId: string;
   resolution: ViolationResolution;
+  /** The exported labels of its namespace, as last seen. */
+  namespaceLabels?: Record<string, string>;
 }
 
 export interface LifecycleTotals {
@@ -54,12 +56,16 @@ export class LifecycleRun {
   /** Pairs found by this run: constraint key → resource key → [apiVersion, the opened pair if new]. */
   readonly #found = new Map<string, Map<string, { apiVersion: string; opened?: OpenedPair }>>();
   readonly #constraints = new Map<string, ConstraintRef>();
+  /** The exported labels of the namespaces this run found violations in. */
+  readonly #labels = new Map<string, Record<string, string>>();
 
   constructor(
     private readonly previous: LifecycleState,
     readonly auditId: string,
     constraints: ConstraintRef[],
     private readonly maxPairs: number,
+    /** Keeps the namespace labels that are exported (--export-namespace-labels); none without it. */
+    private readonly pickLabels: (labels: Record<string, string> | undefined) => Record<string, string> | undefined = () => undefined,
   ) {
     for (const c of constraints) this.#constraints.set(constraintKey(c.kind, c.name), c);
     for (const c of Object.values(previous.constraints)) for (const rk of Object.keys(c.pairs)) this.#wanted.add(rk);
@@ -80,6 +86,10 @@ export class LifecycleRun {
   violation(target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
     const ck = constraintKey(v.constraint.kind, v.constraint.name);
     const rk = resourceKey(target);
+    if (target.namespace && namespaceLabels && !this.#labels.has(target.namespace)) {
+      const picked = this.pickLabels(namespaceLabels);
+      if (picked) this.#labels.set(target.namespace, picked);
+    }
     let byResource = this.#found.get(ck);
     if (!byResource) this.#found.set(ck, (byResource = new Map()));
     if (byResource.has(rk)) return;
@@ -126,7 +136,8 @@ export class LifecycleRun {
             : pc.policy !== undefined && policyTag(now) !== pc.policy
               ? 'policy_changed'
               : 'fixed';
-        resolved.push({ constraint: ck, resource: rk, enforcementAction: pc.enforcementAction, apiVersion: p[1], firstAuditId: p[0], lastAuditId, resolution });
+        const labels = this.#labelsOf(rk);
+        resolved.push({ constraint: ck, resource: rk, enforcementAction: pc.enforcementAction, apiVersion: p[1], firstAuditId: p[0], lastAuditId, resolution, ...(labels ? { namespaceLabels: labels } : {}) });
       }
     }
 
@@ -144,6 +155,18 @@ export class LifecycleRun {
         stateOf(ck, f.opened.violation.constraint.enforcementAction || f.opened.violation.enforcementAction).pairs[rk] = [this.auditId, f.apiVersion];
       }
     }
+    for (const c of Object.values(next.constraints)) {
+      for (const rk of Object.keys(c.pairs)) {
+        const labels = this.#labelsOf(rk);
+        if (labels) (next.namespaceLabels ??= {})[parseResourceKey(rk).namespace] = labels;
+      }
+    }
     return { opened, resolved, totals: { opened: opened.length, resolved: resolved.length, ongoing, unverified }, untracked, next };
+  }
+
+  /** The pair's namespace labels: as this run saw them, else as stored. */
+  #labelsOf(rk: string): Record<string, string> | undefined {
+    const ns = parseResourceKey(rk).namespace;
+    return ns ? (this.#labels.get(ns) ?? this.previous.namespaceLabels?.[ns]) : undefined;
   }
 }

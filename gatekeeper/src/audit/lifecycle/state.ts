@@ -24,6 +24,11 @@ export interface LifecycleState {
   auditId: string;
   /** By constraint ("<kind>/<name>"). */
   constraints: Record<string, ConstraintState>;
+  /**
+   * The exported labels (--export-namespace-labels) of the namespaces of open pairs, as last seen: a resolved record
+   * carries them, so that a sink filtering on namespaceLabels (routing per tenant) gets its resolutions too.
+   */
+  namespaceLabels?: Record<string, Record<string, string>>;
 }
 
 export const emptyState = (): LifecycleState => ({ format: STATE_FORMAT, auditId: '', constraints: {} });
@@ -57,6 +62,7 @@ export function validateState(value: unknown, where: string): LifecycleState {
   if (s.format !== STATE_FORMAT) throw bad(`format ${JSON.stringify(s.format)} is not ${STATE_FORMAT} (written by another version?)`);
   if (typeof s.auditId !== 'string') throw bad('auditId: must be a string');
   if (!s.constraints || typeof s.constraints !== 'object') throw bad('constraints: must be an object');
+  if (s.namespaceLabels !== undefined && (!s.namespaceLabels || typeof s.namespaceLabels !== 'object')) throw bad('namespaceLabels: must be an object');
   for (const [ck, c] of Object.entries(s.constraints)) {
     if (!c || typeof c !== 'object' || !c.pairs || typeof c.pairs !== 'object') throw bad(`constraints["${ck}"].pairs: must be an object`);
     for (const [rk, p] of Object.entries(c.pairs)) {
@@ -83,6 +89,7 @@ export function mergeStates(ours: LifecycleState, theirs: LifecycleState): Lifec
       if (q && q[0] < p[0]) p[0] = q[0];
     }
   }
+  for (const [ns, labels] of Object.entries(other.namespaceLabels ?? {})) if (!out.namespaceLabels?.[ns]) (out.namespaceLabels ??= {})[ns] = labels;
   return out;
 }
 
@@ -94,6 +101,9 @@ export function shardState(s: LifecycleState, shards: number): LifecycleState[] 
       const part = parts[fnv1a(violationKey(ck, rk)) % shards]!;
       const pc = (part.constraints[ck] ??= { ...(c.policy ? { policy: c.policy } : {}), enforcementAction: c.enforcementAction, pairs: {} });
       pc.pairs[rk] = p;
+      const ns = parseResourceKey(rk).namespace;
+      const labels = s.namespaceLabels?.[ns];
+      if (labels) (part.namespaceLabels ??= {})[ns] = labels;
     }
   }
   return parts;
@@ -111,6 +121,7 @@ export function joinShards(parts: LifecycleState[]): LifecycleState {
         if (!q || p[0] < q[0]) oc.pairs[rk] = p;
       }
     }
+    for (const [ns, labels] of Object.entries(part.namespaceLabels ?? {})) (out.namespaceLabels ??= {})[ns] = labels;
   }
   return out;
 }
