@@ -12,6 +12,9 @@ import { bins, repoRoot, sharedDir } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { start, waitFor, waitReady, type Started } from '../helpers/process.js';
 import { startKube, type KubeCluster } from '../peers/kube.js';
+import { KubeClient } from '../../gatekeeper/src/k8s/client.js';
+import { ConfigMapLifecycleStore } from '../../gatekeeper/src/audit/lifecycle/configmap-store.js';
+import type { LifecycleState } from '../../gatekeeper/src/audit/lifecycle/state.js';
 
 const NS = 'gatekeeper-system';
 let kube: KubeCluster;
@@ -154,4 +157,37 @@ t.test('opened once across a leader change, then resolved when fixed and when th
   }, 120_000, 250);
   t.match(removal.r, { resolution: 'constraint_removed', firstAuditId: opening.opener.auditId });
   t.equal(removal.all.filter((r) => r.eventType === 'violation_opened').length, 2, 'each pair opened exactly once in all');
+});
+
+t.test('the ConfigMap store: two writers from the same read are merged (409 Conflict), fewer shards delete the rest', async (t) => {
+  const client = await KubeClient.load({ kubeconfig: kube.kubeconfig });
+  t.teardown(() => client.close());
+  const o = { namespace: NS, name: 'occ-test', shards: 3 };
+  const state = (auditId: string, pairs: Record<string, [string, string]>): LifecycleState => ({ format: 1, auditId, constraints: { 'K/c': { enforcementAction: 'deny', pairs } } });
+  const pairs = (names: string[], first: string) => Object.fromEntries(names.map((n) => [`/ConfigMap/apps/${n}`, [first, 'v1'] as [string, string]]));
+  const names = Array.from({ length: 12 }, (_, i) => `cm-${i}`);
+  await new ConfigMapLifecycleStore(client, o).save(state('T1', pairs(names, 'T1')));
+
+  // Two replicas read the same state; the one whose run started later writes first, the other then meets a conflict.
+  const older = new ConfigMapLifecycleStore(client, o);
+  const newer = new ConfigMapLifecycleStore(client, o);
+  t.equal(Object.keys((await older.load()).constraints['K/c']!.pairs).length, 12);
+  await newer.load();
+  await newer.save(state('T3', pairs(names.slice(0, 6), 'T1')));
+  await older.save(state('T2', { ...pairs(names.slice(0, 6), 'T2'), ...pairs(['cm-new'], 'T2') }));
+  const merged = await new ConfigMapLifecycleStore(client, o).load();
+  t.equal(merged.auditId, 'T3', "the later run's state won every shard");
+  t.same(Object.keys(merged.constraints['K/c']!.pairs).sort(), names.slice(0, 6).map((n) => `/ConfigMap/apps/${n}`).sort(), "the earlier run's extra pair is not resurrected");
+  t.ok(Object.values(merged.constraints['K/c']!.pairs).every((p) => p[0] === 'T1'), 'first sightings kept');
+
+  const fewer = new ConfigMapLifecycleStore(client, { ...o, shards: 2 });
+  const before = await fewer.load();
+  await fewer.save(before);
+  const left = JSON.parse(await kube.kubectlOk(['get', 'configmaps', '-n', NS, '-l', 'gatekeeper.sh/violation-lifecycle=occ-test', '-o', 'json'])).items.map((c: any) => c.metadata.name);
+  t.same(left.sort(), ['occ-test-0', 'occ-test-1'], 'the third shard is deleted');
+  t.same(await new ConfigMapLifecycleStore(client, { ...o, shards: 2 }).load(), before, 'its pairs moved to the others');
+
+  const tooSmall = new ConfigMapLifecycleStore(client, { ...o, shards: 1, maxShardBytes: 64 });
+  await tooSmall.load();
+  await t.rejects(tooSmall.save(before), /occ-test-0: \d+ bytes gzipped, over 64: raise --violation-lifecycle-shards \(now 1\)/);
 });
