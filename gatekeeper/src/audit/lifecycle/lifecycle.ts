@@ -49,7 +49,7 @@ export class ViolationLifecycle {
   ): Promise<LifecycleResult> {
     const outcome = lifecycle.finish(unverifiedKind);
     if (outcome.untracked) {
-      this.o.logger.warn({ untracked: outcome.untracked, maxPairs: this.o.maxPairs ?? DEFAULT_MAX_PAIRS }, 'violation lifecycle: the state is full; new violations not opened (--violation-lifecycle-max-pairs)');
+      this.o.logger.warn({ untracked: outcome.untracked, maxPairs: this.o.maxPairs ?? DEFAULT_MAX_PAIRS }, 'violation lifecycle: the state is full; violations of new pairs not opened (--violation-lifecycle-max-pairs)');
     }
     for (const p of outcome.opened) {
       exporter?.violationOpened(run, p.constraint, p.resource, p.target, p.violation, p.namespaceLabels);

@@ -38,7 +38,7 @@ export interface LifecycleOutcome {
   opened: OpenedPair[];
   resolved: ResolvedPair[];
   totals: LifecycleTotals;
-  /** New pairs not opened because the state holds maxPairs already. */
+  /** Violations of new pairs not opened because the state would hold more than maxPairs. */
   untracked: number;
   next: LifecycleState;
 }
@@ -58,17 +58,28 @@ export class LifecycleRun {
   readonly #constraints = new Map<string, ConstraintRef>();
   /** The exported labels of the namespaces this run found violations in. */
   readonly #labels = new Map<string, Record<string, string>>();
+  /** New pairs this run may open: maxPairs less the pairs already open (a resolution frees room for the next run). */
+  readonly #room: number;
+  #openedCount = 0;
+  #untracked = 0;
 
   constructor(
     private readonly previous: LifecycleState,
     readonly auditId: string,
     constraints: ConstraintRef[],
-    private readonly maxPairs: number,
+    maxPairs: number,
     /** Keeps the namespace labels that are exported (--export-namespace-labels); none without it. */
     private readonly pickLabels: (labels: Record<string, string> | undefined) => Record<string, string> | undefined = () => undefined,
   ) {
     for (const c of constraints) this.#constraints.set(constraintKey(c.kind, c.name), c);
-    for (const c of Object.values(previous.constraints)) for (const rk of Object.keys(c.pairs)) this.#wanted.add(rk);
+    let open = 0;
+    for (const c of Object.values(previous.constraints)) {
+      for (const rk of Object.keys(c.pairs)) {
+        this.#wanted.add(rk);
+        open++;
+      }
+    }
+    this.#room = Math.max(0, maxPairs - open);
   }
 
   /** Every object the audit evaluates (a pair whose object was not audited resolves as resource_gone). */
@@ -93,8 +104,17 @@ export class LifecycleRun {
     let byResource = this.#found.get(ck);
     if (!byResource) this.#found.set(ck, (byResource = new Map()));
     if (byResource.has(rk)) return;
-    const isNew = !this.previous.constraints[ck]?.pairs[rk];
-    byResource.set(rk, { apiVersion: target.version, ...(isNew ? { opened: { constraint: ck, resource: rk, target, violation: v, namespaceLabels } } : {}) });
+    if (this.previous.constraints[ck]?.pairs[rk]) {
+      byResource.set(rk, { apiVersion: target.version });
+      return;
+    }
+    // Held until the run ends (its record goes out then), so bounded by the room left, not by the violations found.
+    if (this.#openedCount >= this.#room) {
+      this.#untracked++;
+      return;
+    }
+    this.#openedCount++;
+    byResource.set(rk, { apiVersion: target.version, opened: { constraint: ck, resource: rk, target, violation: v, namespaceLabels } });
   }
 
   /** unverifiedKind: kinds the run could not list (their pairs stay open, unchecked). */
@@ -104,7 +124,6 @@ export class LifecycleRun {
     const resolved: ResolvedPair[] = [];
     let ongoing = 0;
     let unverified = 0;
-    let kept = 0;
     const stateOf = (ck: string, action: string): ConstraintState => {
       const c = this.#constraints.get(ck);
       const tag = c ? policyTag(c) : undefined;
@@ -118,14 +137,12 @@ export class LifecycleRun {
         const lastAuditId = p[2] ?? prev.auditId;
         if (found?.has(rk)) {
           ongoing++;
-          kept++;
           stateOf(ck, pc.enforcementAction).pairs[rk] = [p[0], found.get(rk)!.apiVersion];
           continue;
         }
         const { group, kind } = parseResourceKey(rk);
         if (now && (this.#unverified.has(rk) || unverifiedKind(group, kind))) {
           unverified++;
-          kept++;
           stateOf(ck, pc.enforcementAction).pairs[rk] = [p[0], p[1], lastAuditId];
           continue;
         }
@@ -142,15 +159,9 @@ export class LifecycleRun {
     }
 
     const opened: OpenedPair[] = [];
-    let untracked = 0;
-    const room = Math.max(0, this.maxPairs - kept);
     for (const [ck, byResource] of this.#found) {
       for (const [rk, f] of byResource) {
         if (!f.opened) continue;
-        if (opened.length >= room) {
-          untracked++;
-          continue;
-        }
         opened.push(f.opened);
         stateOf(ck, f.opened.violation.constraint.enforcementAction || f.opened.violation.enforcementAction).pairs[rk] = [this.auditId, f.apiVersion];
       }
@@ -161,7 +172,7 @@ export class LifecycleRun {
         if (labels) (next.namespaceLabels ??= {})[parseResourceKey(rk).namespace] = labels;
       }
     }
-    return { opened, resolved, totals: { opened: opened.length, resolved: resolved.length, ongoing, unverified }, untracked, next };
+    return { opened, resolved, totals: { opened: opened.length, resolved: resolved.length, ongoing, unverified }, untracked: this.#untracked, next };
   }
 
   /** The pair's namespace labels: as this run saw them, else as stored. */
