@@ -1,7 +1,8 @@
 // The violation lifecycle against a real kube-apiserver: two audit replicas share the state kept in ConfigMaps. The
 // leader opens each violating (constraint, resource) pair once; after it stops and the other replica takes the lease,
-// the pairs are ongoing, not opened again; a fixed ConfigMap is resolved (fixed), a deleted constraint resolves its
-// pairs (constraint_removed), each with the first sighting and the audit ids.
+// the pairs are ongoing, not opened again; a fixed ConfigMap is resolved (fixed); the engine restarts without opening
+// anything again; a deleted constraint resolves its pairs (constraint_removed); each with the first sighting and the
+// audit ids.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -147,6 +148,14 @@ t.test('opened once across a leader change, then resolved when fixed and when th
     source: { replica: 'auditor-b' },
   });
   t.ok(fixed[0].lastAuditId > opening.opener.auditId && fixed[0].lastAuditId < fixing.done.auditId, 'the last run that still found it');
+
+  // auditor-b restarts (a new process, same pod): its next audit finds bad2 ongoing, opens nothing.
+  const b = replicas.at(-1)!;
+  t.equal(await b.kill('SIGTERM'), 0, b.output());
+  const restartedAt = new Date().toISOString();
+  await startReplica('auditor-b', socket);
+  const afterRestart = await waitFor('the restarted auditor-b audits', async () => completedBy(await records(), 'auditor-b').find((r) => r.auditId > restartedAt), 120_000, 250);
+  t.match(afterRestart.totals, { opened: 0, resolved: 0, ongoing: 1 }, 'an engine restart does not open them again');
 
   // The constraint is deleted: its remaining pair is resolved.
   await kube.kubectlOk(['delete', 'k8srequiredlabels', 'owner']);
