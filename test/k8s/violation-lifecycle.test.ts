@@ -46,8 +46,11 @@ async function records(): Promise<any[]> {
   return out;
 }
 
+const metricsPorts = new Map<string, number>();
+
 async function startReplica(name: string, socket: string): Promise<Started> {
   const metricsPort = await freePort();
+  metricsPorts.set(name, metricsPort);
   const proc = start(process.execPath, [
     bins.gatekeeper, 'run',
     '--kubeconfig', kube.kubeconfig,
@@ -148,6 +151,9 @@ t.test('opened once across a leader change, then resolved when fixed and when th
     source: { replica: 'auditor-b' },
   });
   t.ok(fixed[0].lastAuditId > opening.opener.auditId && fixed[0].lastAuditId < fixing.done.auditId, 'the last run that still found it');
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPorts.get('auditor-b')}/metrics`)).text();
+  t.match(metrics, /^gatekeeper_audit_violation_transitions_total\{transition="resolved"\} 1$/m, "auditor-b's metrics count the resolution");
+  t.match(metrics, /^gatekeeper_audit_open_violations 1$/m, 'and the pair still open');
 
   // auditor-b restarts (a new process, same pod): its next audit finds bad2 ongoing, opens nothing.
   const b = replicas.at(-1)!;

@@ -141,6 +141,7 @@ export class ClusterAudit {
     });
     const durationMs = Date.now() - startedAt;
     this.opts.metrics.record(startedAt, durationMs, report.violationsByAction, report.totalObjects);
+    if (report.lifecycle) this.opts.metrics.recordLifecycle(report.lifecycle);
     if (this.opts.writeStatus) await this.writeStatuses(report, auditTimestamp);
     this.runs++;
     const resourceCount = this.opts.fromCache ? (this.opts.config?.syncedResources().length ?? 0) : resources.length;
