@@ -91,7 +91,8 @@ export class LifecycleRun {
 
   /** An object whose evaluation failed: its open pairs stay open, unchecked. */
   unverified(target: ResourceIdentity): void {
-    this.#unverified.add(resourceKey(target));
+    const rk = resourceKey(target);
+    if (this.#wanted.has(rk)) this.#unverified.add(rk);
   }
 
   violation(target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
