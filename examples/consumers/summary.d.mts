@@ -30,3 +30,6 @@ export class Summary {
 export function dedupSettings(env?: NodeJS.ProcessEnv): Required<Omit<DedupSettings, 'now'>>;
 export function printEvery(summary: Summary, everyMs?: number): () => void;
 export function take(summary: Summary, record: DecisionRecord, env?: NodeJS.ProcessEnv): boolean;
+
+export function lifecyclePair(record: DecisionRecord): { pair: string; constraint: string };
+export function tombstoneRecord(key: string | undefined, headers: Record<string, string>, timestampMs: number): DecisionRecord | undefined;

@@ -38,6 +38,28 @@ export class RecentIds {
 const increment = (counts, key) => (counts[key] = (counts[key] ?? 0) + 1);
 
 /**
+ * The (constraint, resource) pair of a violation_opened / violation_resolved record: its violationKey
+ * ("<constraintKind>/<constraintName>:<group>/<kind>/<namespace>/<name>", the same in every audit run), else the
+ * constraint and resource fields.
+ */
+export function lifecyclePair(record) {
+  if (typeof record.violationKey === 'string' && record.violationKey.includes(':')) {
+    return { pair: record.violationKey, constraint: record.violationKey.slice(0, record.violationKey.indexOf(':')) };
+  }
+  const constraint = `${record.kind}/${record.name}`;
+  return { pair: `${constraint}:${record.resourceGroup ?? ''}/${record.resourceKind}/${record.resourceNamespace ?? ''}/${record.resourceName}`, constraint };
+}
+
+/**
+ * A Kafka tombstone of the lifecycle topic (the kafka sink's violationLifecycle.tombstones): no value, the pair as its
+ * key and the resolved record's decisionId and eventType as headers; read as that violation_resolved record.
+ */
+export function tombstoneRecord(key, headers, timestampMs) {
+  if (headers.eventType !== 'violation_resolved' || !key) return undefined;
+  return { decisionId: headers.decisionId, eventType: 'violation_resolved', violationKey: key, timestamp: new Date(timestampMs).toISOString() };
+}
+
+/**
  * Counts by eventType and verdict, violations by constraint, and the lifecycle view: violations open now per constraint
  * (the latest of violation_opened / violation_resolved per constraint and resource); duplicates dropped before counting.
  */
@@ -48,7 +70,7 @@ export class Summary {
   byEventType = {};
   byVerdict = {};
   violationsByConstraint = {};
-  // "<constraint>\u0000<resource>" -> { constraint, open, at }. Resolved pairs are kept (up to maxEntries) so that an
+  // violationKey -> { constraint, open, at }. Resolved pairs are kept (up to maxEntries) so that an
   // older violation_opened arriving after its violation_resolved (pub/sub and partitions do not keep order) is ignored.
   #lifecycle = new Map();
   #maxLifecycleTombstones;
@@ -70,9 +92,8 @@ export class Summary {
     if (record.eventType === 'violation_admission' || record.eventType === 'violation_audited') {
       increment(this.violationsByConstraint, `${record.kind}/${record.name} (${record.enforcementAction})`);
     }
-    const constraint = `${record.kind}/${record.name}`;
-    const pair = `${constraint}\u0000${record.resourceNamespace ?? ''}/${record.resourceKind}/${record.resourceName}`;
     if (record.eventType === 'violation_opened' || record.eventType === 'violation_resolved') {
+      const { pair, constraint } = lifecyclePair(record);
       this.#lifecycleEvent(pair, constraint, record.eventType === 'violation_opened', record);
     }
     return true;

@@ -205,5 +205,5 @@ t.test('every example in proto-docs/record.md is a valid record under full valid
       t.equal(r.record.json, b, 'complete: stored byte for byte');
     }
   }
-  t.same([...seen].sort(), ['admission_decision', 'audit_completed', 'audit_started', 'violation_admission', 'violation_audited']);
+  t.same([...seen].sort(), ['admission_decision', 'audit_completed', 'audit_started', 'violation_admission', 'violation_audited', 'violation_opened', 'violation_resolved'], 'an example of every event type');
 });

@@ -8,9 +8,9 @@ import { repoRoot } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { start, waitFor, type Started } from '../helpers/process.js';
 import { startDaprd, redisPubsub } from '../peers/dapr.js';
-import { startKafka } from '../peers/kafka.js';
+import { kcatReadAll, startKafka } from '../peers/kafka.js';
 import { startRedis } from '../peers/redis.js';
-import { RecentIds, Summary } from '../../examples/consumers/summary.mjs';
+import { RecentIds, Summary, tombstoneRecord } from '../../examples/consumers/summary.mjs';
 import { decisionRecord } from './records.js';
 
 const consumersDir = path.join(repoRoot, 'examples/consumers');
@@ -20,7 +20,10 @@ function records(): Record<string, unknown>[] {
   const violation = (i: number, eventType: string, kind: string, name: string, action: string) =>
     decisionRecord(i, { eventType, enforcementAction: action, extra: { kind, name } });
   const lifecycle = (i: number, eventType: string, timestamp: string) =>
-    decisionRecord(i, { eventType, extra: { kind: 'K8sRequiredLabels', name: 'must-have-owner', timestamp } });
+    decisionRecord(i, {
+      eventType,
+      extra: { kind: 'K8sRequiredLabels', name: 'must-have-owner', timestamp, violationKey: `K8sRequiredLabels/must-have-owner:/ConfigMap/team-a/cm-${i}`, ...(eventType === 'violation_resolved' ? { resolution: 'fixed' } : {}) },
+    });
   return [
     ...[true, true, false, true, false, true].map((allowed, i) => admission(i, allowed)),
     ...[0, 1, 2].map((i) => violation(i, 'violation_admission', 'K8sRequiredLabels', 'must-have-owner', 'deny')),
@@ -112,16 +115,27 @@ t.test('the lifecycle view keeps the latest event per violation, whatever order 
   event('4', 'violation_opened', 3, 'reopened');
   event('5', 'violation_resolved', 2, 'reopened');
   t.same(summary.openViolationsByConstraint, { 'K8sRequiredLabels/owner': 2 }, 'still-open and reopened');
+
+  // The engine's records carry violationKey; a tombstone of the lifecycle topic resolves the pair it is keyed by.
+  const keyed = new Summary();
+  const key = 'K8sAllowedRepos/prod:apps/Deployment/a/web';
+  keyed.add({ decisionId: '6', eventType: 'violation_opened', timestamp: '2026-11-24T11:01:00.000Z', violationKey: key, kind: 'K8sAllowedRepos', name: 'prod' });
+  keyed.add({ decisionId: '7', eventType: 'violation_opened', timestamp: '2026-11-24T11:01:00.000Z', violationKey: `${key}-2`, kind: 'K8sAllowedRepos', name: 'prod' });
+  t.same(keyed.openViolationsByConstraint, { 'K8sAllowedRepos/prod': 2 });
+  t.equal(tombstoneRecord(key, { eventType: 'violation_opened', decisionId: '8' }, 0), undefined, 'only a resolved record becomes a tombstone');
+  keyed.add(tombstoneRecord(key, { eventType: 'violation_resolved', decisionId: '8' }, Date.parse('2026-11-24T11:02:00.000Z'))!);
+  t.same(keyed.openViolationsByConstraint, { 'K8sAllowedRepos/prod': 1 }, 'the tombstone resolved its pair');
 });
 
-t.test('the Kafka consumer sees each record once and counts exactly', async (t) => {
+t.test('the Kafka consumer sees each record once and counts exactly, resolved violations read from tombstones', async (t) => {
   t.setTimeout(240_000);
   const kafka = await startKafka();
   t.teardown(() => kafka.stop());
   await kafka.createTopic('gatekeeper-decisions', { partitions: 2 });
   const dir = shortDir(t);
   const exp = await startExporter(t, dir, {
-    sinks: [{ name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'gatekeeper-decisions', retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } }],
+    // violation_resolved goes out as a tombstone (key: the pair): the consumer reads it back from the key and headers.
+    sinks: [{ name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'gatekeeper-decisions', violationLifecycle: { tombstones: true }, retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } }],
   });
   const sent = records();
   await sendWithDuplicates(exp.socket, sent);
@@ -130,6 +144,8 @@ t.test('the Kafka consumer sees each record once and counts exactly', async (t) 
     return n >= 28 ? n : undefined;
   }, 60_000, 200);
   t.equal(delivered, 28, 'every line delivered, duplicates included');
+  const tombstones = (await kcatReadAll(kafka.broker, 'gatekeeper-decisions')).filter((m) => m.value === null);
+  t.same(tombstones.map((m) => m.key).sort(), [5, 7].map((i) => `K8sRequiredLabels/must-have-owner:/ConfigMap/team-a/cm-${i}`), 'the resolved records are tombstones on the topic');
   const consumer = startConsumer(t, 'kafka-consumer.mjs', { KAFKA_BROKERS: kafka.broker, KAFKA_TOPIC: 'gatekeeper-decisions', KAFKA_GROUP: 'example-test' });
   await expectExactly(t, consumer, sent, EXPECTED);
 });

@@ -62,6 +62,10 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- include "gk.componentName" (list . "validating-webhook-configuration") }}
 {{- end }}
 
+{{- define "gk.lifecycleConfigMapName" -}}
+{{- .Values.audit.violationLifecycle.configMapName | default (include "gk.componentName" (list . "violation-lifecycle")) }}
+{{- end }}
+
 {{- define "gk.webhookCertSecretName" -}}
 {{- if eq .Values.webhook.tls.mode "existingSecret" }}
 {{- .Values.webhook.tls.existingSecret }}

@@ -2,7 +2,7 @@
 // eventType) and the Gatekeeper-compatible fields that mirror ours (id, message for audit frames).
 import { newDecisionId } from './id.js';
 import { SCHEMA_VERSION } from './schema.js';
-import type { AuditTotals, DecisionRecord, EventType, ViolationSummary } from './types.js';
+import type { AuditTotals, DecisionRecord, EventType, ViolationResolution, ViolationSummary } from './types.js';
 
 /** Everything but the envelope; decisionId / timestamp may be given to override the generated ones. */
 export type RecordFields = Omit<DecisionRecord, 'eventType' | 'decisionId' | 'timestamp' | 'schemaVersion'> & {
@@ -38,6 +38,29 @@ export function violationAudited(
   now?: Date,
 ): DecisionRecord {
   return buildRecord('violation_audited', { id: fields.auditId, ...fields }, now);
+}
+
+export function violationOpened(
+  fields: RecordFields & { auditId: string; violationKey: string; kind: string; name: string; firstSeen: string; firstAuditId: string },
+  now?: Date,
+): DecisionRecord {
+  return buildRecord('violation_opened', { id: fields.auditId, ...fields }, now);
+}
+
+export function violationResolved(
+  fields: RecordFields & {
+    auditId: string;
+    violationKey: string;
+    kind: string;
+    name: string;
+    firstSeen: string;
+    firstAuditId: string;
+    lastAuditId: string;
+    resolution: ViolationResolution;
+  },
+  now?: Date,
+): DecisionRecord {
+  return buildRecord('violation_resolved', { id: fields.auditId, ...fields }, now);
 }
 
 export function violationAdmission(

@@ -13,6 +13,7 @@ export {
   type ClusterIdentity,
   type PolicyProvenance,
   type ImpliedResource,
+  type ViolationResolution,
 } from './types.js';
 export { SCHEMA_VERSION, decisionRecordSchema } from './schema.js';
 export { newDecisionId, decisionIdTime } from './id.js';
@@ -21,6 +22,8 @@ export {
   auditStarted,
   auditCompleted,
   violationAudited,
+  violationOpened,
+  violationResolved,
   violationAdmission,
   admissionDecision,
   redactObject,

@@ -79,6 +79,10 @@ const auditTotals = {
     byAction: countsByAction,
     exported: { ...count, description: 'violation_audited records sent for this run.' },
     durationSeconds: { type: 'number', minimum: 0 },
+    opened: { ...count, description: 'Violation lifecycle: (constraint, resource) pairs this run found for the first time (one violation_opened each).' },
+    resolved: { ...count, description: 'Violation lifecycle: pairs open before this run that it no longer found (one violation_resolved each).' },
+    ongoing: { ...count, description: 'Violation lifecycle: pairs open before this run that it found again.' },
+    unverified: { ...count, description: 'Violation lifecycle: open pairs kept open without a check, their object or kind could not be audited by this run.' },
   },
 } as const;
 
@@ -117,6 +121,8 @@ const byEventType = [
   { eventType: 'violation_audited', required: ['auditId', 'kind', 'name', 'enforcementAction'] },
   { eventType: 'audit_started', required: ['auditId'] },
   { eventType: 'audit_completed', required: ['auditId', 'totals'] },
+  { eventType: 'violation_opened', required: ['auditId', 'violationKey', 'kind', 'name', 'firstSeen', 'firstAuditId'] },
+  { eventType: 'violation_resolved', required: ['auditId', 'violationKey', 'kind', 'name', 'firstSeen', 'firstAuditId', 'lastAuditId', 'resolution'] },
 ] as const;
 
 export const decisionRecordSchema = {
@@ -151,9 +157,30 @@ export const decisionRecordSchema = {
       minLength: 1,
       maxLength: 128,
       description:
-        'violation_audited, violation_admission, admission_decision, audit_started, audit_completed; consumers must ignore types they do not know.',
+        'violation_audited, violation_admission, admission_decision, audit_started, audit_completed, violation_opened, violation_resolved; consumers must ignore types they do not know.',
     },
-    auditId: { type: 'string', description: 'Id of the audit run; shared by audit_started, every violation_audited and audit_completed of that run.' },
+    auditId: {
+      type: 'string',
+      description: 'Id of the audit run; shared by audit_started, every violation_audited, violation_opened, violation_resolved and audit_completed of that run.',
+    },
+    violationKey: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'violation_opened, violation_resolved: the (constraint, resource) pair, "<constraintKind>/<constraintName>:<resourceGroup>/<resourceKind>/<resourceNamespace>/<resourceName>"; the same pair has the same key in every run.',
+    },
+    firstSeen: {
+      type: 'string',
+      format: 'date-time',
+      description: 'violation_opened, violation_resolved: when an audit first found the pair (the start of that run).',
+    },
+    firstAuditId: { type: 'string', description: 'violation_opened, violation_resolved: the audit run that first found the pair.' },
+    lastAuditId: { type: 'string', description: 'violation_resolved: the last audit run that still found the pair.' },
+    resolution: {
+      type: 'string',
+      description:
+        'violation_resolved: why the pair no longer violates: fixed (the object was audited and passes), resource_gone (the object was not among the audited objects: deleted, or out of the audit\'s scope), constraint_removed, policy_changed (the object passes a changed template or constraint). Consumers must accept other values.',
+    },
     admissionUID: { type: 'string', description: 'uid of the AdmissionReview request; shared by an admission_decision and its violation_admission records.' },
     engine: {
       type: 'string',

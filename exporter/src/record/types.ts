@@ -4,6 +4,8 @@ export const EVENT_TYPES = [
   'violation_audited',
   'audit_started',
   'audit_completed',
+  'violation_opened',
+  'violation_resolved',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -72,7 +74,18 @@ export interface AuditTotals {
   byAction?: Record<string, number>;
   exported?: number;
   durationSeconds?: number;
+  /** Violation lifecycle: (constraint, resource) pairs first found by this run. */
+  opened?: number;
+  /** Violation lifecycle: pairs open before this run that it no longer found. */
+  resolved?: number;
+  /** Violation lifecycle: pairs open before this run that it found again. */
+  ongoing?: number;
+  /** Violation lifecycle: open pairs kept open unchecked (their object or kind could not be audited this run). */
+  unverified?: number;
 }
+
+/** Why a violation_resolved record was sent. */
+export type ViolationResolution = 'fixed' | 'resource_gone' | 'constraint_removed' | 'policy_changed';
 
 /** Gatekeeper's export message: every field keeps its name and meaning (proto-docs/gatekeeper-compat.md). */
 export interface GatekeeperExportFields {
@@ -127,5 +140,15 @@ export interface DecisionRecord extends GatekeeperExportFields {
   source?: RecordSource;
   object?: Record<string, unknown>;
   redactedPaths?: string[];
+  /** violation_opened / violation_resolved: the (constraint, resource) pair, stable across runs. */
+  violationKey?: string;
+  /** violation_opened / violation_resolved: when an audit first found the pair (that run's start, RFC 3339). */
+  firstSeen?: string;
+  /** violation_opened / violation_resolved: the audit run that first found the pair. */
+  firstAuditId?: string;
+  /** violation_resolved: the last audit run that still found the pair. */
+  lastAuditId?: string;
+  /** violation_resolved: why the pair no longer violates. */
+  resolution?: ViolationResolution;
   [field: string]: unknown;
 }

@@ -10,6 +10,8 @@ import type { DecisionExport } from '../export/decision-export.js';
 import { newAuditRun, objectResource, type AuditRun } from '../export/records.js';
 import { reviewImplied } from '../expansion/audit-resultants.js';
 import type { Expander } from '../expansion/expansion.js';
+import type { ViolationLifecycle } from './lifecycle/lifecycle.js';
+import type { LifecycleTotals } from './lifecycle/run.js';
 
 export const AUDIT_ENFORCEMENT_POINT = 'audit.gatekeeper.sh';
 
@@ -45,6 +47,8 @@ export interface AuditReport {
   violationsByAction: Record<string, number>;
   constraints: ConstraintSummary[];
   errors: string[];
+  /** Violation lifecycle totals, when the lifecycle is on and its state could be read. */
+  lifecycle?: LifecycleTotals;
 }
 
 /** A page of objects to audit. `resource` says where it came from (e.g. "apps/v1 deployments") for progress reports. */
@@ -84,6 +88,10 @@ export interface AuditOptions {
   progressEveryMs?: number;
   /** Called when the source moves past a resource (and at the end), with that resource's counts. */
   onResourceDone?: (resource: string, counts: { objects: number; violations: number }) => void;
+  /** violation_opened / violation_resolved across runs. */
+  lifecycle?: ViolationLifecycle;
+  /** Kinds this run could not list: their open pairs stay open, unchecked (read when the run ends). */
+  unverifiedKind?: (group: string, kind: string) => boolean;
 }
 
 /** Expands `kind: List` / `*List` objects into their items; drops non-objects. */
@@ -112,6 +120,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   }
   const byAction: Record<string, number> = { deny: 0, warn: 0, dryrun: 0 };
   const errors: string[] = [];
+  const begun = await opts.lifecycle?.begin(run, engine.listConstraints(), opts.exporter);
+  if (begun && 'error' in begun) errors.push(begun.error);
+  const lifecycle = begun && !('error' in begun) ? begun : undefined;
   let total = 0;
   let objects = 0;
   let resource: { name: string; objects: number; violations: number } | undefined;
@@ -124,6 +135,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     const target = objectResource(obj);
     let violations: Violation[];
     let namespaceLabels: Record<string, string> | undefined;
+    lifecycle?.audited(target);
     try {
       const reviewOpts: ReviewOptions = { enforcementPoint: AUDIT_ENFORCEMENT_POINT };
       if (opts.namespaces && target.namespace) reviewOpts.namespace = await opts.namespaces.get(target.namespace);
@@ -133,6 +145,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
       const msg = `${target.kind} ${target.namespace ? target.namespace + '/' : ''}${target.name ?? '(no name)'}: ${(e as Error).message}`;
       errors.push(msg);
       logger.error({ err: e }, `audit of ${msg}`);
+      lifecycle?.unverified(target);
       return 0;
     }
     for (const v of violations) {
@@ -152,6 +165,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
         s.violations.push(entry);
       }
       opts.exporter?.auditViolation(run, target, v, namespaceLabels);
+      lifecycle?.violation(target, v, namespaceLabels);
       opts.onViolation?.(obj, v);
     }
     return violations.length;
@@ -186,10 +200,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   }
   resourceDone();
 
+  const completed = lifecycle && (await opts.lifecycle!.complete(lifecycle, run, opts.exporter, opts.unverifiedKind));
+  if (completed && completed.error) errors.push(completed.error);
   const durationMs = performance.now() - started;
   const constraints = [...summaries.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   opts.exporter?.auditCompleted(run, {
-    totals: { constraints: constraints.length, objects, violations: total, byAction, durationSeconds: durationMs / 1000 },
+    totals: { constraints: constraints.length, objects, violations: total, byAction, durationSeconds: durationMs / 1000, ...completed?.totals },
     constraints: constraints.map((c) => ({ kind: c.kind, name: c.name, enforcementAction: c.enforcementAction, totalViolations: c.totalViolations })),
     ...(errors.length ? { errors } : {}),
   });
@@ -202,6 +218,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
     violationsByAction: byAction,
     constraints,
     errors,
+    ...(completed?.totals ? { lifecycle: completed.totals } : {}),
   };
 }
 
@@ -218,6 +235,10 @@ export function formatAuditText(r: AuditReport, limit: number): string {
     }
   }
   for (const e of r.errors) lines.push(`error: ${e}`);
+  if (r.lifecycle) {
+    const l = r.lifecycle;
+    lines.push(`violation lifecycle: ${l.opened} opened, ${l.resolved} resolved, ${l.ongoing} ongoing${l.unverified ? `, ${l.unverified} unverified` : ''}`);
+  }
   const actions = Object.entries(r.violationsByAction)
     .filter(([, n]) => n > 0)
     .map(([a, n]) => `${a} ${n}`)

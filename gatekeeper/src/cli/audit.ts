@@ -7,10 +7,11 @@ import { flattenObjects, formatAuditText, runAudit, type AuditProgress } from '.
 import { addExportOptions, openDecisionExport, type ExportFlags } from '../export/cli-options.js';
 import { PolicyFolder } from '../webhook/policy-folder.js';
 import { addEngineOptions, addExpansionOption, collect, engineOptions, nonNegativeInt, type EngineFlags } from './engine-options.js';
+import { addFileLifecycleOptions, fileLifecycle, type LifecycleFlags } from '../audit/lifecycle/options.js';
 
 export const AUDIT_DEFAULTS = { constraintViolationsLimit: 20 };
 
-interface AuditFlags extends ExportFlags, EngineFlags {
+interface AuditFlags extends ExportFlags, EngineFlags, LifecycleFlags {
   policies: string[];
   resources: string[];
   output: 'text' | 'json';
@@ -37,6 +38,7 @@ export function register(program: Command): void {
     .option('--progress', 'report progress on stderr every 2 s (default: when stderr is a terminal)')
     .option('--no-inventory', 'do not offer the audited objects to referential policies as data.inventory')
     .option('--fail-on-violation', 'exit with status 3 when any deny violation is found');
+  addFileLifecycleOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'warn' });
   addExpansionOption(cmd);
   addExportOptions(cmd, { admission: false });
@@ -64,6 +66,7 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
 
   const exporter = await openDecisionExport(flags, logger, 'audit');
   const showProgress = flags.progress ?? process.stderr.isTTY;
+  const lifecycle = fileLifecycle(flags, logger);
   const report = await runAudit({
     engine,
     source: [{ objects }],
@@ -72,6 +75,7 @@ async function runAuditCommand(flags: AuditFlags): Promise<number> {
     violationsLimit: flags.constraintViolationsLimit,
     ...(flags.enableGeneratorResourceExpansion !== false ? { expander: folder.expander } : {}),
     ...(exporter ? { exporter } : {}),
+    ...(lifecycle ? { lifecycle } : {}),
     ...(showProgress ? { onProgress: (p: AuditProgress) => process.stderr.write(`audited ${p.objects}/${p.expectedObjects} objects, ${p.violations} violations\n`) } : {}),
   });
   const delivered = (await exporter?.close()) ?? true;

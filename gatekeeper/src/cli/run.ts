@@ -10,6 +10,7 @@ import { addServingOptions, type ServingFlags } from './serving-options.js';
 import { addExemptionOptions, exemptNamespacePatterns, type ExemptionFlags } from './exemption-options.js';
 import { addVapOptions, vapSettings, type VapFlags } from '../k8s/vap/options.js';
 import { addEventOptions, eventSettings, type EventFlags } from '../k8s/events-setup.js';
+import { addClusterLifecycleOptions, clusterLifecycleSettings, type LifecycleFlags } from '../audit/lifecycle/options.js';
 
 export const RUN_DEFAULTS = {
   metricsPort: 8888,
@@ -24,7 +25,7 @@ export const RUN_DEFAULTS = {
   leaderLeaseName: 'gatekeeper-audit-leader',
 };
 
-interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags {
+interface RunFlags extends ExportFlags, EngineFlags, ExemptionFlags, ServingFlags, VapFlags, EventFlags, LifecycleFlags {
   operation: string[];
   enableGeneratorResourceExpansion?: boolean;
   kubeconfig?: string;
@@ -93,6 +94,7 @@ export function register(program: Command): void {
   addExemptionOptions(cmd);
   addVapOptions(cmd);
   addEventOptions(cmd);
+  addClusterLifecycleOptions(cmd);
   addEngineOptions(cmd, { logLevel: 'info' });
   addExpansionOption(cmd);
   addExportOptions(cmd, { admission: true });
@@ -148,6 +150,7 @@ async function run(flags: RunFlags): Promise<void> {
     vap: vapSettings(flags),
     events: eventSettings(flags),
     generatorExpansion: flags.enableGeneratorResourceExpansion !== false,
+    ...(clusterLifecycleSettings(flags) ? { lifecycle: clusterLifecycleSettings(flags)! } : {}),
     engine: engineSettings(flags),
     ...(exporter ? { exporter, extraMetrics: exportMetrics } : {}),
     logger,

@@ -21,6 +21,8 @@ import {
   type ResourceIdentity,
 } from './records.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
+import { violationOpenedRecord, violationResolvedRecord } from '../audit/lifecycle/records.js';
+import type { ResolvedPair } from '../audit/lifecycle/run.js';
 
 export interface DecisionExportOptions {
   /** Export admission_decision for allowed reviews without violations too. */
@@ -112,6 +114,22 @@ export class DecisionExport {
     this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.opts.source));
   }
 
+  /** The namespace labels this export copies into records (--export-namespace-labels), or undefined. */
+  exportedNamespaceLabels(labels: Record<string, string> | undefined): Record<string, string> | undefined {
+    return pickLabels(labels, this.opts.namespaceLabelKeys);
+  }
+
+  /** violation_opened: a (constraint, resource) pair an audit found for the first time. */
+  violationOpened(run: AuditRun, constraint: string, resource: string, target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
+    const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
+    this.emit(violationOpenedRecord(run, constraint, resource, labels ? { ...target, namespaceLabels: labels } : target, v, this.opts.source));
+  }
+
+  /** violation_resolved: an open pair the audit no longer found. */
+  violationResolved(run: AuditRun, pair: ResolvedPair): void {
+    this.emit(violationResolvedRecord(run, pair, this.opts.source));
+  }
+
   auditCompleted(run: AuditRun, completion: AuditCompletion): void {
     this.emit(auditCompletedRecord(run, { ...completion, totals: { ...completion.totals, exported: this.exportedAudit } }, this.opts.source));
   }
@@ -124,6 +142,11 @@ export class DecisionExport {
     const c = this.client;
     if (c.stats().buffered < c.stats().bufferCapacity / 2) return;
     while (!(await c.flush(5_000))) this.logger.warn({ buffered: c.stats().buffered }, 'waiting for the exporter to acknowledge audit records');
+  }
+
+  /** Resolves true once the exporter has acknowledged every record handed over so far, false after timeoutMs. */
+  acknowledged(timeoutMs = this.opts.flushTimeoutMs): Promise<boolean> {
+    return this.client.flush(timeoutMs);
   }
 
   /** Resolves false when records were not acknowledged in time (kept in the spill file, or dropped without one). */

@@ -17,6 +17,7 @@ import { discoverResources, type ApiResource } from './discovery.js';
 import type { AuditMetrics } from './audit-metrics.js';
 import { constraintsPath, type PolicyController } from './policy-controller.js';
 import { updateStatus } from './status.js';
+import type { ViolationLifecycle } from '../audit/lifecycle/lifecycle.js';
 
 export interface ClusterAuditOptions {
   engine: PolicyEngine;
@@ -47,6 +48,8 @@ export interface ClusterAuditOptions {
   logger: Logger;
   /** How often a running audit logs its progress (default 10 s). */
   progressEveryMs?: number;
+  /** violation_opened / violation_resolved across runs (state in ConfigMaps). */
+  lifecycle?: ViolationLifecycle;
 }
 
 export interface ClusterAuditResult extends AuditReport {
@@ -110,16 +113,21 @@ export class ClusterAudit {
     const startedAt = Date.now();
     const auditTimestamp = new Date(startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const listErrors: string[] = [];
+    // What this run could not list: the lifecycle keeps those kinds' open pairs open instead of resolving them.
+    const unlisted = { groups: new Set<string>(), kinds: new Set<string>() };
     let resources: ApiResource[];
     if (this.opts.fromCache) {
       resources = [];
     } else {
       const discovered = await discoverResources(this.client);
-      for (const gv of discovered.failed) listErrors.push(`discovery of ${gv} failed`);
+      for (const gv of discovered.failed) {
+        listErrors.push(`discovery of ${gv} failed`);
+        unlisted.groups.add(gv.includes('/') ? gv.slice(0, gv.indexOf('/')) : '');
+      }
       resources = this.selectResources(discovered.resources);
     }
     for (const e of listErrors) logger.warn(e);
-    const source = this.opts.fromCache ? this.cachedChunks() : this.listedChunks(resources, listErrors);
+    const source = this.opts.fromCache ? this.cachedChunks() : this.listedChunks(resources, listErrors, unlisted.kinds);
 
     const report = await runAudit({
       engine: this.opts.engine,
@@ -133,9 +141,11 @@ export class ClusterAudit {
       progressEveryMs: this.opts.progressEveryMs ?? 10_000,
       onProgress: (p) => logger.info({ objects: p.objects, violations: p.violations, resource: p.resource }, 'audit in progress'),
       onResourceDone: (resource, counts) => logger.debug({ resource, ...counts }, 'audited resource'),
+      ...(this.opts.lifecycle ? { lifecycle: this.opts.lifecycle, unverifiedKind: (group: string, kind: string) => unlisted.groups.has(group) || unlisted.kinds.has(`${group}/${kind}`) } : {}),
     });
     const durationMs = Date.now() - startedAt;
     this.opts.metrics.record(startedAt, durationMs, report.violationsByAction, report.totalObjects);
+    if (report.lifecycle) this.opts.metrics.recordLifecycle(report.lifecycle);
     if (this.opts.writeStatus) await this.writeStatuses(report, auditTimestamp);
     this.runs++;
     const resourceCount = this.opts.fromCache ? (this.opts.config?.syncedResources().length ?? 0) : resources.length;
@@ -168,7 +178,7 @@ export class ClusterAudit {
    * Each resource listed page by page. The next page is requested when one is handed over for evaluation, so the API
    * server prepares it meanwhile: at most two pages are held at a time.
    */
-  private async *listedChunks(resources: ApiResource[], listErrors: string[]): AsyncGenerator<AuditChunk> {
+  private async *listedChunks(resources: ApiResource[], listErrors: string[], unlistedKinds: Set<string>): AsyncGenerator<AuditChunk> {
     const keep = this.auditable();
     for (const r of resources) {
       const resource = `${r.groupVersion} ${r.plural}`;
@@ -188,6 +198,7 @@ export class ClusterAudit {
       } catch (e) {
         const message = `listing ${resource}: ${(e as Error).message}`;
         listErrors.push(message);
+        unlistedKinds.add(`${r.group}/${r.kind}`);
         this.opts.logger.warn(message);
       }
     }

@@ -11,6 +11,7 @@ import { WebhookMetrics } from '../webhook/metrics.js';
 import { WebhookServer } from '../webhook/server.js';
 import { loadTls, resolveTlsFiles, watchTls } from '../webhook/tls.js';
 import { ClusterAudit } from './audit.js';
+import { clusterLifecycle, type ClusterLifecycleSettings } from '../audit/lifecycle/options.js';
 import { AuditMetrics } from './audit-metrics.js';
 import { CertRotator } from './certs.js';
 import { KubeClient } from './client.js';
@@ -73,6 +74,8 @@ export interface ManagerOptions {
   generatorExpansion?: boolean;
   /** Gatekeeper's --emit-admission-events, --emit-audit-events and their placement. */
   events?: EventSettings;
+  /** violation_opened / violation_resolved after each audit, the state in ConfigMaps of `namespace`. */
+  lifecycle?: ClusterLifecycleSettings;
   /** Port of /metrics, /healthz and /readyz (all operations); 0: none. */
   metricsPort: number;
   /** PolicyEngine.create options but the logger. */
@@ -281,6 +284,7 @@ export async function startManager(o: ManagerOptions): Promise<Manager> {
       ...(o.exporter ? { exporter: o.exporter } : {}),
       metrics: auditMetrics,
       ...(events?.audit ? { onViolation: events.audit } : {}),
+      ...(o.lifecycle ? { lifecycle: clusterLifecycle(client, o.lifecycle, o.namespace, logger) } : {}),
       logger,
     });
     if (o.leaderElection) {

@@ -2,6 +2,7 @@
 // without loading the client; the sink itself (../kafka.ts) is imported only when one is configured.
 import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
 import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
+import type { LifecycleKeying } from './lifecycle-key.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -18,6 +19,8 @@ export interface KafkaSinkConfig {
   clientId?: string;
   /** Message key: "resource" (default: resourceNamespace/resourceName), "decisionId", "none", or a template like "{resourceKind}/{resourceName}". */
   key?: string;
+  /** violation_opened / violation_resolved: keyed by their pair (default), resolved as a tombstone when asked. */
+  violationLifecycle?: LifecycleKeying;
   /** -1 (default: all in-sync replicas), 1 (leader only). */
   acks?: -1 | 1;
   /** Idempotent producer (default true; needs acks -1). */
@@ -63,6 +66,11 @@ export const configSchema = {
     topicByEnforcementAction: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
     clientId: { type: 'string', minLength: 1 },
     key: { type: 'string', minLength: 1 },
+    violationLifecycle: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { key: { enum: ['pair', 'sink'] }, tombstones: { type: 'boolean' } },
+    },
     acks: { enum: [-1, 1] },
     idempotent: { type: 'boolean' },
     compression: { enum: ['none', 'gzip'] },

@@ -6,7 +6,8 @@ import { varintBytes, varintPrefixed, writeVarint } from './varint.js';
 export class KafkaMessage {
   constructor(
     readonly key: Buffer | null,
-    readonly value: string,
+    /** null: a tombstone (no value). */
+    readonly value: string | null,
     readonly valueBytes: number,
     readonly decisionId: string,
     readonly decisionIdBytes: number,
@@ -24,8 +25,11 @@ export class KafkaMessage {
       at = writeVarint(buf, at, this.key.length);
       at += this.key.copy(buf, at);
     }
-    at = writeVarint(buf, at, this.valueBytes);
-    at += buf.write(this.value, at, this.valueBytes, 'utf8');
+    if (this.value === null) at = writeVarint(buf, at, -1);
+    else {
+      at = writeVarint(buf, at, this.valueBytes);
+      at += buf.write(this.value, at, this.valueBytes, 'utf8');
+    }
     const h = this.headers;
     at = writeVarint(buf, at, h.count);
     at += h.before.copy(buf, at);
@@ -58,15 +62,14 @@ export class MessageHeaders {
     this.count = kept.length + own.size;
   }
 
-  message(key: string | undefined, value: string, decisionId: string, eventType: string, schemaVersion: string): KafkaMessage {
+  message(key: string | undefined, value: string | null, decisionId: string, eventType: string, schemaVersion: string): KafkaMessage {
     const keyBytes = key === undefined ? null : Buffer.from(key);
-    const valueBytes = Buffer.byteLength(value);
+    const valueBytes = value === null ? 0 : Buffer.byteLength(value);
     const decisionIdBytes = Buffer.byteLength(decisionId);
     const tail = this.#tail(eventType, schemaVersion);
     const bodyBytes =
       (keyBytes ? varintBytes(keyBytes.length) + keyBytes.length : 1) +
-      varintBytes(valueBytes) +
-      valueBytes +
+      (value === null ? 1 : varintBytes(valueBytes) + valueBytes) +
       varintBytes(this.count) +
       this.before.length +
       this.decisionIdName.length +

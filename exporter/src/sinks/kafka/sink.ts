@@ -9,6 +9,7 @@ import { backoffDelay, sleep, type BackoffPolicy } from '../../delivery/backoff.
 import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, type Sink, type SinkHealth } from '../sink.js';
 import { classifyKafkaError, type KafkaErrorClass } from './errors.js';
 import { compileKey, keyNeedsRecord, type KeyFn } from './key.js';
+import { LIFECYCLE_EVENT_TYPES, lifecycleMessage } from './lifecycle-key.js';
 import { MessageHeaders, type KafkaMessage } from './message.js';
 import { BatchProducer } from './producer.js';
 import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './config.js';
@@ -265,7 +266,7 @@ export class KafkaSink implements Sink {
 
   #route(r: OutgoingRecord): Routed {
     let rec: Record<string, unknown> = {};
-    if (this.#needsParse || r.json.includes('"schemaVersion"')) {
+    if (this.#needsParse || LIFECYCLE_EVENT_TYPES.has(r.eventType) || r.json.includes('"schemaVersion"')) {
       try {
         rec = JSON.parse(r.json) as Record<string, unknown>;
       } catch {
@@ -283,7 +284,9 @@ export class KafkaSink implements Sink {
       c.topic ??
       '';
     const schemaVersion = typeof rec['schemaVersion'] === 'string' ? rec['schemaVersion'] : SCHEMA_VERSION;
-    return { topic, message: this.#headers.message(this.#keyOf(rec, r), r.json, r.decisionId, ev, schemaVersion) };
+    const lifecycle = lifecycleMessage(ev, rec, c.violationLifecycle);
+    const key = lifecycle?.key ?? this.#keyOf(rec, r);
+    return { topic, message: this.#headers.message(key, lifecycle?.tombstone ? null : r.json, r.decisionId, ev, schemaVersion) };
   }
 
   #markDisconnected(detail: string): void {

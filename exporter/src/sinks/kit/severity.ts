@@ -10,10 +10,13 @@ export interface Severity {
 const INFO: Severity = { number: 9, text: 'INFO' };
 const WARN: Severity = { number: 13, text: 'WARN' };
 
-/** WARN for a denied admission and for a violation of a `deny` constraint; INFO for everything else (allowed, dryrun, warn, audit frames). */
+/**
+ * WARN for a denied admission and for a violation (or a newly opened one) of a `deny` constraint; INFO for everything
+ * else (allowed, dryrun, warn, audit frames, resolved violations).
+ */
 export function severityOf(record: Record<string, unknown>): Severity {
   if (record['allowed'] === false) return WARN;
   const type = record['eventType'];
-  if ((type === 'violation_admission' || type === 'violation_audited') && record['enforcementAction'] === 'deny') return WARN;
+  if ((type === 'violation_admission' || type === 'violation_audited' || type === 'violation_opened') && record['enforcementAction'] === 'deny') return WARN;
   return INFO;
 }
