@@ -2,6 +2,10 @@
 // without loading the client; the sink itself (../kafka.ts) is imported only when one is configured.
 import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
 import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
+import { defaults } from '../../config/defaults.js';
+import { durationSchema, sizeSchema } from '../../config/units.js';
+
+const own = defaults.sinks.kafka;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -49,7 +53,10 @@ export interface KafkaSinkConfig {
   sasl?: { mechanism: SaslMechanism; username: SecretSpec; password: SecretSpec };
 }
 
-/** JSON Schema of the sink's own keys (the common keys name/type/startFrom/batch/retry are checked by the config loader). */
+/**
+ * JSON Schema of the sink's own keys (merged with the common ones by config/schema.ts sinkSchema), with the defaults of
+ * config/defaults.ts; in the config file the timeouts are durations (`requestTimeout: 30s`), here and in the sink ms.
+ */
 export const configSchema = {
   type: 'object',
   required: ['brokers'],
@@ -61,18 +68,19 @@ export const configSchema = {
     topic: { type: 'string', minLength: 1, maxLength: 249 },
     topicByEventType: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
     topicByEnforcementAction: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
-    clientId: { type: 'string', minLength: 1 },
-    key: { type: 'string', minLength: 1 },
-    acks: { enum: [-1, 1] },
-    idempotent: { type: 'boolean' },
-    compression: { enum: ['none', 'gzip'] },
-    maxRecordsPerRequest: { type: 'integer', minimum: 1 },
-    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
+    clientId: { type: 'string', minLength: 1, default: own.clientId },
+    key: { type: 'string', minLength: 1, default: own.key },
+    acks: { enum: [-1, 1], default: own.acks },
+    idempotent: { type: 'boolean', default: own.idempotent },
+    compression: { enum: ['none', 'gzip'], default: own.compression },
+    maxRecordsPerRequest: { type: 'integer', minimum: 1, default: own.maxRecordsPerRequest },
+    maxBytesPerRequest: sizeSchema(own.maxBytesPerRequest, { min: 1024 }),
+    // No default: 5 with the idempotent producer, else 1.
     maxInFlightRequests: { type: 'integer', minimum: 1, maximum: 5 },
-    requestTimeoutMs: { type: 'integer', minimum: 1 },
-    connectionTimeoutMs: { type: 'integer', minimum: 1 },
-    clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
-    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    requestTimeout: durationSchema(own.requestTimeout, { positive: true }),
+    connectionTimeout: durationSchema(own.connectionTimeout, { positive: true }),
+    clientRetries: { type: 'integer', minimum: 0, maximum: 100, default: own.clientRetries },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: own.headers },
     tls: { anyOf: [{ type: 'boolean' }, tlsConfigSchema] },
     sasl: {
       type: 'object',
