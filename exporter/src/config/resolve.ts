@@ -32,7 +32,8 @@ export interface ResolveOptions {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const sinkSchemas = new Map<string, object>();
-function schemaOfSinkType(type: string): object | undefined {
+/** The whole schema of a sink of this type (common keys and its own), or undefined for an unknown type. */
+export function schemaOfSinkType(type: string): object | undefined {
   const t = sinkType(type);
   if (!t) return undefined;
   let s = sinkSchemas.get(type);
