@@ -1,7 +1,9 @@
 // The resolved, validated exporter configuration: what every other part reads. Every key is present (defaults.ts);
 // a duration written `x` in the file is `xMs` here, in milliseconds, and a size is in bytes.
 
-export type OnFull = 'block' | 'drop-oldest';
+import type { QueueOptions } from '../queue/options.js';
+
+export type { OnFull } from '../queue/options.js';
 
 export interface BatchConfig {
   maxRecords: number;
@@ -48,16 +50,8 @@ export interface ExporterConfig {
     /** A connection silent this long with nothing uncommitted is closed; 0 = never. */
     idleTimeoutMs: number;
   };
-  queue: {
+  queue: Required<QueueOptions> & {
     path: string;
-    maxBytes: number;
-    onFull: OnFull;
-    synchronous: 'normal' | 'full';
-    /** 0 = keep records until every sink has them. */
-    maxAgeMs: number;
-    deadLetterMaxRawBytes: number;
-    deadLetterMaxRecords: number;
-    diskReserveBytes: number;
     /** How often the running exporter saves its sinks' live state into the queue for `exporter status`. */
     statusIntervalMs: number;
   };

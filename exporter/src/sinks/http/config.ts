@@ -1,7 +1,7 @@
 // The HTTP sink's config keys and their JSON Schema: light (no HTTP client), so the config loader validates an http
 // sink without loading undici; the sink itself (./sink.ts) is imported only when one is configured.
 import { defaults } from '../../config/defaults.js';
-import { endpointSchemaProperties, type EndpointConfig } from '../kit/http-endpoint.js';
+import { endpointSinkSchema, type EndpointConfig } from '../kit/endpoint-config.js';
 
 const own = defaults.sinks.http;
 
@@ -31,18 +31,10 @@ export interface HttpSinkConfig extends EndpointConfig {
 }
 
 /** JSON Schema of the sink's own config keys (merged with the common ones by config/schema.ts sinkSchema). */
-export const configSchema = {
-  type: 'object',
-  required: ['name', 'type', 'url'],
-  properties: {
-    type: { const: 'http' },
-    url: { type: 'string', pattern: '^https?://' },
-    method: { enum: ['POST', 'PUT'], default: own.method },
-    format: { enum: ['ndjson', 'json-array'], default: own.format },
-    gzip: { type: 'boolean', default: own.gzip },
-    ...endpointSchemaProperties,
-    splitOn413: { type: 'boolean', default: own.splitOn413 },
-    onBatchRejected: { enum: ['split', 'dead-letter'], default: own.onBatchRejected },
-  },
-  additionalProperties: false,
-} as const;
+export const configSchema = endpointSinkSchema('http', 'url', {
+  method: { enum: ['POST', 'PUT'], default: own.method },
+  format: { enum: ['ndjson', 'json-array'], default: own.format },
+  gzip: { type: 'boolean', default: own.gzip },
+  splitOn413: { type: 'boolean', default: own.splitOn413 },
+  onBatchRejected: { enum: ['split', 'dead-letter'], default: own.onBatchRejected },
+});

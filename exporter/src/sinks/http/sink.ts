@@ -3,10 +3,10 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
-import type { OutgoingRecord, SendResult, Sink, SinkHealth } from '../sink.js';
+import type { OutgoingRecord, RecordFailure } from '../sink.js';
 import { configSchema, type HttpSinkConfig } from './config.js';
-import { HttpEndpoint, endpointUrl } from '../kit/http-endpoint.js';
-import { RequestSplitter } from '../kit/request-splitter.js';
+import { endpointUrl } from '../kit/http-endpoint.js';
+import { EndpointSink } from '../kit/endpoint-sink.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -24,46 +24,23 @@ const RETRYABLE_STATUS = new Set([408, 429]);
 /** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
 const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
 
-export class HttpSink implements Sink {
-  readonly name: string;
+export class HttpSink extends EndpointSink {
   readonly type = 'http';
-  readonly #endpoint: HttpEndpoint;
   readonly #ndjson: boolean;
   readonly #gzip: boolean;
-  readonly #requests: RequestSplitter;
 
   constructor(cfg: HttpSinkConfig, ctx: HttpSinkContext = {}) {
-    this.name = cfg.name;
-    this.#ndjson = cfg.format === 'ndjson';
-    this.#gzip = cfg.gzip;
-    this.#requests = new RequestSplitter({
-      maxRecords: cfg.batch.maxRecords,
-      maxBytes: cfg.batch.maxBytes,
+    super(cfg, {
+      url: endpointUrl(cfg.url, `sinks[${cfg.name}].url`),
+      method: cfg.method,
+      status: { contentRefusal: (s) => CONTENT_REFUSAL_STATUS.has(s), retryable: (s) => s >= 500 || RETRYABLE_STATUS.has(s) },
       recordBytes: (r) => r.json.length + 1,
       splitOn413: cfg.splitOn413,
       splitRejected: cfg.onBatchRejected === 'split',
       log: ctx.logger?.child({ sink: cfg.name }),
     });
-    this.#endpoint = new HttpEndpoint(endpointUrl(cfg.url, `sinks[${cfg.name}].url`), cfg.method, cfg, {
-      contentRefusal: (s) => CONTENT_REFUSAL_STATUS.has(s),
-      retryable: (s) => s >= 500 || RETRYABLE_STATUS.has(s),
-    });
-  }
-
-  start(): Promise<void> {
-    return this.#endpoint.start();
-  }
-
-  health(): SinkHealth {
-    return this.#endpoint.health;
-  }
-
-  close(): Promise<void> {
-    return this.#endpoint.close();
-  }
-
-  send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
-    return this.#requests.send(batch, (indexes) => this.#post(indexes.map((i) => batch[i]!), signal));
+    this.#ndjson = cfg.format === 'ndjson';
+    this.#gzip = cfg.gzip;
   }
 
   /**
@@ -87,14 +64,14 @@ export class HttpSink implements Sink {
     return buf;
   }
 
-  async #post(records: readonly OutgoingRecord[], signal: AbortSignal): Promise<void> {
-    const raw = this.#body(records);
+  protected async post(batch: readonly OutgoingRecord[], indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
+    const raw = this.#body(indexes.map((i) => batch[i]!));
     const headers: Record<string, string> = {
       'content-type': this.#ndjson ? 'application/x-ndjson' : 'application/json',
-      'x-exporter-records': String(records.length),
+      'x-exporter-records': String(indexes.length),
     };
     if (this.#gzip) headers['content-encoding'] = 'gzip';
-    const res = await this.#endpoint.send(this.#gzip ? await gzip(raw) : raw, headers, signal);
+    const res = await this.request(this.#gzip ? await gzip(raw) : raw, headers, signal);
     await res.body.dump();
   }
 }

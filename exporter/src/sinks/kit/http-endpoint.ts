@@ -1,50 +1,15 @@
-// The HTTP endpoint of the http and otlp sinks: its config keys (headers, bearerToken, tls, timeouts), the undici
-// agent with TLS, secrets read from files or the environment (never logged), request timeouts, and what a response
-// status means: 2xx delivered; 401/403 re-read the secrets; 413 halve; a content refusal halve (or fail); a retryable
-// status back off, honouring Retry-After; anything else a permanent failure.
+// The HTTP endpoint of the http and otlp sinks (its keys: endpoint-config.ts): the undici agent with TLS, secrets read
+// from files or the environment (never logged), request timeouts, and what a response status means: 2xx delivered;
+// 401/403 re-read the secrets; 413 halve; a content refusal halve (or fail); a retryable status back off, honouring
+// Retry-After; anything else a permanent failure.
 import type { Dispatcher } from 'undici';
-import { Secret, secretSpecSchema, type SecretSpec } from '../../config/secret.js';
-import { loadTlsOptions, tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
-import { durationSchema, sizeSchema } from '../../config/units.js';
-import { defaults } from '../../config/defaults.js';
+import { Secret } from '../../config/secret.js';
+import { loadTlsOptions } from '../../config/tls.js';
+import type { EndpointConfig } from './endpoint-config.js';
 import { parseRetryAfter } from '../../delivery/backoff.js';
 import { SinkError, type SinkHealth } from '../sink.js';
 import { ContentRefused, PayloadTooLarge } from './bisect.js';
 import { Agent, request } from './undici.js';
-
-export interface EndpointConfig {
-  name: string;
-  /** Extra request headers; a value may be a secret ({file}, {env}, {value}). */
-  headers: Record<string, SecretSpec>;
-  /** Sent as "Authorization: Bearer <token>". */
-  bearerToken?: SecretSpec;
-  tls?: TlsConfig;
-  timeouts: {
-    /** TCP + TLS connect. */
-    connectMs: number;
-    /** Whole request, from send to the end of the response. */
-    requestMs: number;
-  };
-  /** Bytes of a refusal's response body quoted in error messages. */
-  errorBodyBytes: number;
-}
-
-/** The schema of EndpointConfig's keys, as written in the config, for a sink's configSchema. */
-export const endpointSchemaProperties = {
-  headers: { type: 'object', additionalProperties: secretSpecSchema, default: defaults.httpEndpoint.headers },
-  bearerToken: secretSpecSchema,
-  tls: tlsConfigSchema,
-  timeouts: {
-    type: 'object',
-    additionalProperties: false,
-    default: {},
-    properties: {
-      connect: durationSchema(defaults.httpEndpoint.timeouts.connect, { positive: true }),
-      request: durationSchema(defaults.httpEndpoint.timeouts.request, { positive: true }),
-    },
-  },
-  errorBodyBytes: sizeSchema(defaults.httpEndpoint.errorBodyBytes),
-} as const;
 
 /** What the statuses a receiver answers with mean, beyond 2xx, 401/403 and 413 (the same for every HTTP sink). */
 export interface StatusPolicy {

@@ -1,7 +1,7 @@
 // The otlp sink's config keys and their JSON Schema: light (no HTTP client, no protobuf), so the config loader
 // validates an otlp sink without loading them.
 import { defaults } from '../../config/defaults.js';
-import { endpointSchemaProperties, type EndpointConfig } from '../kit/http-endpoint.js';
+import { endpointSinkSchema, type EndpointConfig } from '../kit/endpoint-config.js';
 
 export type AttributeValue = string | number | boolean;
 
@@ -27,17 +27,9 @@ export interface OtlpSinkConfig extends EndpointConfig {
 
 const attributeValue = { type: ['string', 'number', 'boolean'] };
 
-export const configSchema = {
-  type: 'object',
-  required: ['name', 'type', 'endpoint'],
-  properties: {
-    type: { const: 'otlp' },
-    endpoint: { type: 'string', pattern: '^https?://' },
-    encoding: { enum: ['protobuf', 'json'], default: own.encoding },
-    gzip: { type: 'boolean', default: own.gzip },
-    clusterName: { type: 'string', minLength: 1 },
-    resourceAttributes: { type: 'object', propertyNames: { minLength: 1 }, additionalProperties: attributeValue, default: own.resourceAttributes },
-    ...endpointSchemaProperties,
-  },
-  additionalProperties: false,
-} as const;
+export const configSchema = endpointSinkSchema('otlp', 'endpoint', {
+  encoding: { enum: ['protobuf', 'json'], default: own.encoding },
+  gzip: { type: 'boolean', default: own.gzip },
+  clusterName: { type: 'string', minLength: 1 },
+  resourceAttributes: { type: 'object', propertyNames: { minLength: 1 }, additionalProperties: attributeValue, default: own.resourceAttributes },
+});

@@ -5,9 +5,9 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
-import { HttpEndpoint, endpointUrl } from '../kit/http-endpoint.js';
-import { RequestSplitter } from '../kit/request-splitter.js';
-import type { OutgoingRecord, RecordFailure, SendResult, Sink, SinkHealth } from '../sink.js';
+import { endpointUrl } from '../kit/http-endpoint.js';
+import { EndpointSink } from '../kit/endpoint-sink.js';
+import type { OutgoingRecord, RecordFailure } from '../sink.js';
 import { configSchema, type AttributeValue, type OtlpSinkConfig } from './config.js';
 import { requestJson, responseJson, toLogRecord, type Attributes } from './logs.js';
 import { requestProto, responseProto } from './proto.js';
@@ -33,63 +33,41 @@ export function logsUrl(endpoint: string, key: string): URL {
   return u;
 }
 
-export class OtlpSink implements Sink {
-  readonly name: string;
+export class OtlpSink extends EndpointSink {
   readonly type = 'otlp';
-  readonly #endpoint: HttpEndpoint;
   readonly #json: boolean;
   readonly #gzip: boolean;
   readonly #resource: Attributes;
-  readonly #requests: RequestSplitter;
   readonly #log: Logger | undefined;
 
   constructor(cfg: OtlpSinkConfig, ctx: OtlpSinkContext = {}) {
-    this.name = cfg.name;
+    const log = ctx.logger?.child({ sink: cfg.name });
+    super(cfg, {
+      url: logsUrl(cfg.endpoint, `sinks[${cfg.name}]`),
+      method: 'POST',
+      status: { contentRefusal: (s) => s === 400, retryable: (s) => RETRYABLE_STATUS.has(s) },
+      recordBytes: (r) => r.json.length,
+      splitOn413: true,
+      splitRejected: true,
+      log,
+    });
+    this.#log = log;
     this.#json = cfg.encoding === 'json';
     this.#gzip = cfg.gzip;
     const resource: Record<string, AttributeValue> = { 'service.name': 'gk-exporter' };
     if (cfg.clusterName) resource['k8s.cluster.name'] = cfg.clusterName;
     Object.assign(resource, cfg.resourceAttributes);
     this.#resource = Object.entries(resource);
-    this.#log = ctx.logger?.child({ sink: cfg.name });
-    this.#requests = new RequestSplitter({
-      maxRecords: cfg.batch.maxRecords,
-      maxBytes: cfg.batch.maxBytes,
-      recordBytes: (r) => r.json.length,
-      splitOn413: true,
-      splitRejected: true,
-      log: this.#log,
-    });
-    this.#endpoint = new HttpEndpoint(logsUrl(cfg.endpoint, `sinks[${cfg.name}]`), 'POST', cfg, {
-      contentRefusal: (s) => s === 400,
-      retryable: (s) => RETRYABLE_STATUS.has(s),
-    });
-  }
-
-  start(): Promise<void> {
-    return this.#endpoint.start();
-  }
-
-  health(): SinkHealth {
-    return this.#endpoint.health;
-  }
-
-  close(): Promise<void> {
-    return this.#endpoint.close();
-  }
-
-  send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
-    return this.#requests.send(batch, (indexes, failures) => this.#post(batch, indexes, failures, signal));
   }
 
   /** One request; a partial success that rejects every record of it fails those records for good. */
-  async #post(batch: readonly OutgoingRecord[], indexes: readonly number[], failures: RecordFailure[], signal: AbortSignal): Promise<void> {
+  protected async post(batch: readonly OutgoingRecord[], indexes: readonly number[], failures: RecordFailure[], signal: AbortSignal): Promise<void> {
     const observed = BigInt(Date.now()) * 1_000_000n;
     const logs = indexes.map((i) => toLogRecord(batch[i]!.json, observed));
     const raw = this.#json ? Buffer.from(requestJson(this.#resource, logs)) : requestProto(this.#resource, logs);
     const headers: Record<string, string> = { 'content-type': this.#json ? 'application/json' : 'application/x-protobuf' };
     if (this.#gzip) headers['content-encoding'] = 'gzip';
-    const res = await this.#endpoint.send(this.#gzip ? await gzip(raw) : raw, headers, signal);
+    const res = await this.request(this.#gzip ? await gzip(raw) : raw, headers, signal);
     const body = Buffer.from(await res.body.arrayBuffer());
     const partial = this.#json ? responseJson(body.toString('utf8')) : responseProto(body);
     if (partial.rejected === 0) return;
