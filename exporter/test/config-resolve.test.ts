@@ -9,6 +9,11 @@ import { formatDuration, formatSize } from '../src/config/units.js';
 import { printableConfig } from '../src/cli/config-commands.js';
 import type { HttpSinkConfig } from '../src/sinks/http/config.js';
 import { runCli, shortDir } from './helpers/exporter.js';
+import { exporterConfigSchema } from '../src/config/full-schema.js';
+import { formatErrors, validatorFor } from '../src/config/validate.js';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const base = { socket: '/tmp/x.sock', queue: { path: '/tmp/x.db' }, sinks: [{ name: 'f', type: 'file', path: '/tmp/f' }] };
 
@@ -129,4 +134,16 @@ t.test('exporter config check and config defaults', async (t) => {
   const bad = await runCli(['config', 'check', file]);
   t.equal(bad.code, 2);
   t.match(bad.out, /queue\.maxAge: must be a duration/);
+});
+
+t.test('the whole-file schema in proto-docs is generated (exporter/scripts/gen-schema.mjs) and agrees with the loader', async (t) => {
+  const schema = exporterConfigSchema();
+  t.equal(fs.readFileSync(path.join(repo, 'proto-docs/schema/exporter-config.schema.json'), 'utf8'), JSON.stringify(schema, null, 2) + '\n');
+  const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+  const example = parse(/```yaml\n(socket: [\s\S]*?)```/.exec(readme)![1]!);
+  const validate = validatorFor(schema);
+  t.ok(validate(structuredClone(example)), `the README example is valid: ${formatErrors('', validate.errors).join('; ')}`);
+  const bad = { ...base, sinks: [{ name: 'k', type: 'kafka', brokers: ['a:1'], topic: 't', lingerMs: 5 }] };
+  t.notOk(validate(bad));
+  t.match(formatErrors('', validate.errors), ['sinks[0].lingerMs: is not a known key']);
 });

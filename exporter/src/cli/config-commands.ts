@@ -1,10 +1,11 @@
-// `exporter config check FILE` and `exporter config defaults`: the configuration as the exporter reads it, without
-// running it. check exits 2 naming every bad key (as `run` would); both print the deprecation warnings on stderr.
+// `exporter config check FILE`, `config defaults` and `config schema`: the configuration as the exporter reads it,
+// without running it. check exits 2 naming every bad key (as `run` would); both print the deprecation warnings on stderr.
 import type { Command } from 'commander';
 import { ConfigError, loadCheckedConfig, type ConfigOverrides } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { schemaOfSinkType, type CheckedConfig } from '../config/resolve.js';
 import { redactSecrets } from '../config/secret.js';
+import { exporterConfigSchema } from '../config/full-schema.js';
 
 function checked(opts: { config?: string; dataDir?: string }, flags: ConfigOverrides = {}): CheckedConfig {
   try {
@@ -34,6 +35,12 @@ export function addConfigCommands(program: Command, toYaml: (v: unknown) => stri
     .action((file: string) => {
       const c = checked({ config: file });
       process.stdout.write(`${file}: ok, ${c.config.sinks.length} sink${c.config.sinks.length === 1 ? '' : 's'}${c.warnings.length ? `, ${c.warnings.length} deprecation warnings` : ''}\n`);
+    });
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file (every key, its default and its limits; for editors)')
+    .action(() => {
+      process.stdout.write(JSON.stringify(exporterConfigSchema(), null, 2) + '\n');
     });
   config
     .command('defaults')
