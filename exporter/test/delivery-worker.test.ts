@@ -10,6 +10,7 @@ import { ExporterMetrics } from '../src/metrics/metrics.js';
 import { checkConfig, resolveSinkConfig } from '../src/config/resolve.js';
 import { createSink, type HttpSinkConfig } from '../src/sinks/http/sink.js';
 import type { NewRecord } from '../src/queue/record-log.js';
+import type { SinkConfig } from '../src/config/config.js';
 import { Receiver, shortDir } from './helpers/exporter.js';
 import { waitFor } from '../../test/helpers/process.js';
 
@@ -34,7 +35,7 @@ async function rig(t: Test, sink: Record<string, unknown> = {}): Promise<Rig> {
   const file = path.join(shortDir(t), 'queue.db');
   const queueOptions = checkConfig({ socket: '/unused.sock', queue: { path: file } }, { requireSinks: false }).config.queue;
   const queue = new Queue(file, queueOptions, { owner: true });
-  const cfg = resolveSinkConfig<HttpSinkConfig>({ name: 'web', type: 'http', url: rx.url, retry: { initial: '20ms', max: '100ms', maxAttempts: 2 }, batch: { linger: '0ms' }, ...sink });
+  const cfg = resolveSinkConfig<SinkConfig & HttpSinkConfig>({ name: 'web', type: 'http', url: rx.url, retry: { initial: '20ms', max: '100ms', maxAttempts: 2 }, batch: { linger: '0ms' }, ...sink });
   queue.registerSinks([{ name: 'web', type: 'http', startFrom: 'oldest', previousNames: [] }]);
   const metrics = new ExporterMetrics({
     capacityBytes: () => queueOptions.maxBytes,
@@ -46,7 +47,7 @@ async function rig(t: Test, sink: Record<string, unknown> = {}): Promise<Rig> {
     full: () => false,
     orphaned: () => new Map(),
   });
-  const worker = new DeliveryWorker({ queue, metrics, log, sink: createSink(cfg), cfg: cfg as never, idlePollMs: 50 });
+  const worker = new DeliveryWorker({ queue, metrics, log, sink: createSink(cfg), cfg, idlePollMs: 50 });
   t.teardown(async () => {
     await worker.stop(Date.now());
     queue.close();
