@@ -1,6 +1,5 @@
 // The resolved, validated exporter configuration: what every other part reads. Every key is present (defaults.ts);
 // a duration written `x` in the file is `xMs` here, in milliseconds, and a size is in bytes.
-
 import type { QueueOptions } from '../queue/options.js';
 
 export type { OnFull } from '../queue/options.js';
@@ -29,7 +28,7 @@ export interface SinkConfig {
   previousNames: string[];
   batch: BatchConfig;
   retry: RetryConfig;
-  /** The type-specific keys, as written in the config. */
+  /** The type-specific keys, defaulted and resolved like the others (see the type's config.ts). */
   [key: string]: unknown;
 }
 
