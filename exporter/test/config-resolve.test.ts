@@ -75,15 +75,17 @@ t.test('every problem at once, each naming its key', async (t) => {
       { name: 'w', type: 'http', url: 'http://x', timeouts: { request: '0s' } },
       { name: 'k', type: 'kafka', brokers: ['a:1'], topic: 't', maxBytesPerRequest: '10B', requestTimeout: 30 },
       { name: 'd', type: 'dapr', component: 'p', readinessInterval: 'often' },
+      { name: 'd2', type: 'dapr', component: 'p', readinessInterval: '5ms' },
     ],
   });
   t.same(p.sort(), [
     'ingest.batchLinger: also given under its deprecated name batchLingerMs; keep only batchLinger',
     'queue.maxAge: must be a duration: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s", "7d"',
     'queue.maxBytes: must be at least 4Ki',
-    'sinks[0].timeouts.request: must be a duration above 0: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s"',
+    'sinks[0].timeouts.request: must be at least 1ms',
     'sinks[1].maxBytesPerRequest: must be at least 1Ki',
-    'sinks[2].readinessInterval: must be a duration above 0: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s"',
+    'sinks[2].readinessInterval: must be a duration: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s", "7d"',
+    'sinks[3].readinessInterval: must be at least 10ms',
   ]);
 });
 

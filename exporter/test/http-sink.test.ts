@@ -380,8 +380,8 @@ t.test('config errors name the key', async (t) => {
   t.throws(() => httpSink({ name: 'w', url: 'ftp://x' }), /sinks\[w\]\.url/);
   t.throws(() => httpSink({ name: 'w', url: 'nope' }), /sinks\[w\]\.url/);
   t.throws(() => httpSink({ name: 'w', url: 'http://x', batch: { maxBytes: 'lots' } }), /sinks\[w\]\.batch\.maxBytes/);
-  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { request: '0s' } }), /sinks\[w\]\.timeouts\.request: must be a duration above 0/);
-  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { requestMs: 0 } }), /sinks\[w\]\.timeouts\.request: must be a duration above 0/, 'the deprecated name too');
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { request: '0s' } }), /sinks\[w\]\.timeouts\.request: must be at least 1ms/);
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { requestMs: 0 } }), /sinks\[w\]\.timeouts\.request: must be at least 1ms/, 'the deprecated name too');
   t.throws(() => httpSink({ name: 'w', url: 'http://x', tls: { caFile: '/nonexistent/ca.pem' } }), /sinks\[w\]\.tls\.caFile/);
   t.throws(() => httpSink({ name: 'w', url: 'http://x', bearerToken: { env: 'SURELY_NOT_SET_12345' } }), /sinks\[w\]\.bearerToken.*SURELY_NOT_SET_12345/);
 });

@@ -12,7 +12,7 @@ export function exporterConfigSchema(): object {
     title: 'gk-exporter: the exporter config file',
     description:
       'Durations and sizes are strings with a unit ("250ms", "30s", "7d"; "512B", "64Ki", "32Mi"); each default is the one the ' +
-      'exporter applies. x-unit marks those keys, x-secret a secret ({value}, {file} or {env}), minBytes the least size.',
+      'exporter applies. x-unit marks those keys, x-secret a secret ({value}, {file} or {env}), minBytes and minMs the least value.',
     ...configSchema,
     properties: {
       ...configSchema.properties,

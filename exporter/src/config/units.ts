@@ -75,9 +75,12 @@ export function formatSize(bytes: number): string {
 export const UNIT = 'x-unit';
 export type Unit = 'duration' | 'size';
 
-/** JSON Schema of a duration key ("250ms", "30s", "10m", "7d"); in the resolved config it becomes `<key>Ms`, in ms. */
-export function durationSchema(dflt?: string, opts: { positive?: boolean } = {}) {
-  return { type: 'string', format: opts.positive ? 'positive-duration' : 'duration', [UNIT]: 'duration', ...(dflt === undefined ? {} : { default: dflt }) } as const;
+/**
+ * JSON Schema of a duration key ("250ms", "30s", "10m", "7d"), at least `min` milliseconds; in the resolved config it
+ * becomes `<key>Ms`, in milliseconds.
+ */
+export function durationSchema(dflt?: string, opts: { min?: number } = {}) {
+  return { type: 'string', format: 'duration', [UNIT]: 'duration', ...(opts.min ? { minMs: opts.min } : {}), ...(dflt === undefined ? {} : { default: dflt }) } as const;
 }
 
 /** JSON Schema of a size key ("512B", "64Ki", "32Mi", "1Gi"), at least `min` bytes; in the resolved config, bytes. */

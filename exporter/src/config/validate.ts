@@ -2,7 +2,7 @@
 // in from the schemas), and its errors as lines that name the key: `sinks[1].url: must be a URL`.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { formatSize, parseDuration, parseSize } from './units.js';
+import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
 
 // ajv-formats is CommonJS with `exports.default`: under NodeNext the default import is the module object.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -19,14 +19,26 @@ export function parseListenAddress(s: string): { host: string; port: number } | 
   return { host, port };
 }
 
-function parses(fn: (s: string) => number, positive: boolean): (s: string) => boolean {
+function parses(fn: (s: string) => number): (s: string) => boolean {
   return (s) => {
     try {
-      return fn(s) > (positive ? 0 : -1);
+      fn(s);
+      return true;
     } catch {
       return false;
     }
   };
+}
+
+/** A keyword for the least value of a size or duration string (an unreadable one is its format's error). */
+function minimumOf(keyword: string, parse: (s: string) => number, format: (n: number) => string) {
+  return {
+    keyword,
+    type: 'string',
+    schemaType: 'number',
+    validate: (min: number, data: string) => !parses(parse)(data) || parse(data) >= min,
+    error: { message: (cxt: { schema: unknown }) => `must be at least ${format(cxt.schema as number)}` },
+  } as const;
 }
 
 let shared: Ajv | undefined;
@@ -37,17 +49,10 @@ export function validatorFor(schema: object): ValidateFunction {
   if (!shared) {
     shared = new Ajv({ allErrors: true, strict: false, useDefaults: true });
     addFormats(shared);
-    shared.addFormat('size', { type: 'string', validate: parses(parseSize, false) });
-    shared.addKeyword({
-      keyword: 'minBytes',
-      type: 'string',
-      schemaType: 'number',
-      // An unreadable size is the format's error, not this one's.
-      validate: (min: number, data: string) => !parses(parseSize, false)(data) || parseSize(data) >= min,
-      error: { message: (cxt) => `must be at least ${formatSize(cxt.schema as number)}` },
-    });
-    shared.addFormat('duration', { type: 'string', validate: parses(parseDuration, false) });
-    shared.addFormat('positive-duration', { type: 'string', validate: parses(parseDuration, true) });
+    shared.addFormat('size', { type: 'string', validate: parses(parseSize) });
+    shared.addFormat('duration', { type: 'string', validate: parses(parseDuration) });
+    shared.addKeyword(minimumOf('minBytes', parseSize, formatSize));
+    shared.addKeyword(minimumOf('minMs', parseDuration, formatDuration));
     shared.addFormat('listen-address', { type: 'string', validate: (s: string) => parseListenAddress(s) !== undefined });
   }
   let v = compiled.get(schema);
@@ -69,7 +74,6 @@ const FORMATS: Record<string, string> = {
   url: 'must be a URL',
   size: 'must be a size: a number with a unit, e.g. "512B", "64Ki", "500Mi", "1Gi"',
   duration: 'must be a duration: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s", "7d"',
-  'positive-duration': 'must be a duration above 0: a number with a unit (ms, s, m, h, d), e.g. "250ms", "30s"',
   'listen-address': 'must be host:port, e.g. "127.0.0.1:9464"',
 };
 

@@ -74,8 +74,8 @@ export const configSchema = {
     maxBytesPerRequest: sizeSchema(own.maxBytesPerRequest, { min: 1024 }),
     concurrency: { type: 'integer', minimum: 1, maximum: 1024, default: own.concurrency },
     metadata: { type: 'object', additionalProperties: { type: 'string' }, default: own.metadata },
-    requestTimeout: durationSchema(own.requestTimeout, { positive: true }),
-    readinessInterval: durationSchema(own.readinessInterval, { positive: true }),
+    requestTimeout: durationSchema(own.requestTimeout, { min: 1 }),
+    readinessInterval: durationSchema(own.readinessInterval, { min: 10 }),
   },
 } as const;
 

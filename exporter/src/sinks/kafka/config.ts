@@ -77,8 +77,8 @@ export const configSchema = {
     maxBytesPerRequest: sizeSchema(own.maxBytesPerRequest, { min: 1024 }),
     // No default: 5 with the idempotent producer, else 1.
     maxInFlightRequests: { type: 'integer', minimum: 1, maximum: 5 },
-    requestTimeout: durationSchema(own.requestTimeout, { positive: true }),
-    connectionTimeout: durationSchema(own.connectionTimeout, { positive: true }),
+    requestTimeout: durationSchema(own.requestTimeout, { min: 1 }),
+    connectionTimeout: durationSchema(own.connectionTimeout, { min: 1 }),
     clientRetries: { type: 'integer', minimum: 0, maximum: 100, default: own.clientRetries },
     headers: { type: 'object', additionalProperties: { type: 'string' }, default: own.headers },
     tls: { anyOf: [{ type: 'boolean' }, tlsConfigSchema] },

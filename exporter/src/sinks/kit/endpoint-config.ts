@@ -32,8 +32,8 @@ export const endpointSchemaProperties = {
     additionalProperties: false,
     default: {},
     properties: {
-      connect: durationSchema(defaults.httpEndpoint.timeouts.connect, { positive: true }),
-      request: durationSchema(defaults.httpEndpoint.timeouts.request, { positive: true }),
+      connect: durationSchema(defaults.httpEndpoint.timeouts.connect, { min: 1 }),
+      request: durationSchema(defaults.httpEndpoint.timeouts.request, { min: 1 }),
     },
   },
   errorBodyBytes: sizeSchema(defaults.httpEndpoint.errorBodyBytes),
