@@ -51,7 +51,7 @@ t.test('text: one readable line per record', async (t) => {
 
 t.test('stdout closed: sends fail as retryable, nothing counted delivered, the exporter keeps running', async (t) => {
   const dir = shortDir(t);
-  const ex = await startExporter(t, dir, { sinks: [{ name: 'out', type: 'console', retry: { initialMs: 50, maxMs: 200 } }] });
+  const ex = await startExporter(t, dir, { sinks: [{ name: 'out', type: 'console', retry: { initial: '50ms', max: '200ms' } }] });
   ex.proc.child.stdout!.destroy(); // the reader is gone: the next write gets EPIPE
   const ids = range('pipe', 300);
   await send(ex.socket, ids);

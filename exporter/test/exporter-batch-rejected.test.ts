@@ -61,7 +61,7 @@ t.test('a receiver refusing everything: the search ends after one pass; then the
   const rx = await Receiver.start(t);
   rx.refuse = () => true;
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'web', type: 'http', url: rx.url, retry: quickRetry, batch: { maxRecords: 64, lingerMs: 200 } }],
+    sinks: [{ name: 'web', type: 'http', url: rx.url, retry: quickRetry, batch: { maxRecords: 64, linger: '200ms' } }],
   });
   await send(ex.socket, range('all', 64));
   await waitFor('all dead-lettered', async () => (await metric(ex.metricsUrl, 'exporter_records_dead_lettered_total', { sink: 'web' })) === 64, 60_000, 100);
@@ -83,8 +83,8 @@ t.test('onBatchRejected: dead-letter keeps the whole refused request together; 4
   auth.refuseStatus = 401;
   const ex = await startExporter(t, dir, {
     sinks: [
-      { name: 'whole', type: 'http', url: whole.url, onBatchRejected: 'dead-letter', retry: quickRetry, batch: { maxRecords: 10, lingerMs: 200 } },
-      { name: 'auth', type: 'http', url: auth.url, retry: quickRetry, batch: { maxRecords: 10, lingerMs: 200 } },
+      { name: 'whole', type: 'http', url: whole.url, onBatchRejected: 'dead-letter', retry: quickRetry, batch: { maxRecords: 10, linger: '200ms' } },
+      { name: 'auth', type: 'http', url: auth.url, retry: quickRetry, batch: { maxRecords: 10, linger: '200ms' } },
     ],
   });
   const ids = range('whole', 10);

@@ -108,7 +108,7 @@ t.test('two sinks at different speeds progress independently', async (t) => {
   slow.hold = true; // stalled: answers nothing until released
   const ex = await startExporter(t, dir, {
     sinks: [
-      { name: 'slow', type: 'http', url: slow.url, batch: { maxRecords: 50 }, timeouts: { requestMs: 120_000 } },
+      { name: 'slow', type: 'http', url: slow.url, batch: { maxRecords: 50 }, timeouts: { request: '2m' } },
       { name: 'fast', type: 'http', url: fast.url, batch: { maxRecords: 500 } },
     ],
   });
@@ -129,7 +129,7 @@ t.test('graceful shutdown lets an in-flight batch finish', async (t) => {
   const rx = await Receiver.start(t, 'ok');
   rx.delayMs = 1500;
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'web', type: 'http', url: rx.url, batch: { maxRecords: 1000, lingerMs: 0 } }],
+    sinks: [{ name: 'web', type: 'http', url: rx.url, batch: { maxRecords: 1000, linger: '0ms' } }],
     shutdownTimeout: '20s',
   });
   await send(ex.socket, range('flight', 300));

@@ -136,7 +136,7 @@ t.test('ingest.maxPendingBytes bounds the lines held in memory: reading pauses a
 
 t.test('group commit: a line after a quiet spell is committed at once, a trickle waits for ingest.batchLingerMs, a full batch does not', async (t) => {
   const dir = shortDir(t);
-  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { batchLingerMs: '1h', batchMaxRecords: 4 } });
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { batchLinger: '1h', batchMaxRecords: 4 } });
   const c = await Client.connect(ex.socket);
   await c.write(record('gc-1') + '\n');
   await c.waitAck(1); // would take an hour if the first line waited

@@ -48,7 +48,7 @@ t.test('onFull: drop-oldest — everything acked, the oldest dropped and counted
   const port = await freePort();
   const ex = await startExporter(t, dir, {
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '64Ki', onFull: 'drop-oldest' },
-    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, retry: { ...quickRetry, initialMs: 1000, maxMs: 1000 } }],
+    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, retry: { ...quickRetry, initial: '1s', max: '1s' } }],
   });
   const ids = range('drop', 1500);
   const c = await Client.connect(ex.socket);

@@ -18,7 +18,7 @@ t.test('Retry-After: 100000 (27 h) waits retry.maxMs, then everything is deliver
   const rx = await Receiver.start(t, 'down503');
   rx.retryAfter = '100000';
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'web', type: 'http', url: rx.url, batch: { maxRecords: 100 }, retry: { initialMs: 50, maxMs: '1s', jitter: 0.1 } }],
+    sinks: [{ name: 'web', type: 'http', url: rx.url, batch: { maxRecords: 100 }, retry: { initial: '50ms', max: '1s', jitter: 0.1 } }],
   });
   const ids = range('ra', 500);
   await send(ex.socket, ids);
@@ -37,7 +37,7 @@ t.test('a Retry-After over 2^31 ms with retry.maxMs 30d: one request in the wind
   const rx = await Receiver.start(t, 'down503');
   rx.retryAfter = '3000000'; // 3e9 ms: setTimeout would fire after 1 ms
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'web', type: 'http', url: rx.url, retry: { initialMs: 50, maxMs: '30d', jitter: 0 } }],
+    sinks: [{ name: 'web', type: 'http', url: rx.url, retry: { initial: '50ms', max: '30d', jitter: 0 } }],
   });
   await send(ex.socket, range('big', 10));
   await waitFor('the first attempt', () => rx.requests >= 1, 30_000, 20);

@@ -28,8 +28,8 @@ t.test('live sink state: a Dapr sidecar not there, an HTTP receiver down then up
   const cfg = {
     queue: { path: `${dir}/queue.db`, statusInterval: '300ms' },
     sinks: [
-      { name: 'pubsub', type: 'dapr', component: 'pubsub', url: `http://127.0.0.1:${daprPort}`, readinessIntervalMs: 100 },
-      { name: 'web', type: 'http', url: `http://127.0.0.1:${webPort}/ingest`, retry: { initialMs: 300, maxMs: 300, jitter: 0 } },
+      { name: 'pubsub', type: 'dapr', component: 'pubsub', url: `http://127.0.0.1:${daprPort}`, readinessInterval: '100ms' },
+      { name: 'web', type: 'http', url: `http://127.0.0.1:${webPort}/ingest`, retry: { initial: '300ms', max: '300ms', jitter: 0 } },
       { name: 'local', type: 'file', path: `${dir}/out.ndjson` },
     ],
   };

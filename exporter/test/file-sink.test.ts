@@ -4,7 +4,11 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSink, rotatedName } from '../src/sinks/file/sink.js';
+import { createSink, rotatedName, type FileSinkConfig } from '../src/sinks/file/sink.js';
+import { resolveSinkConfig } from '../src/config/resolve.js';
+
+/** A file sink from its keys as the config file writes them. */
+const fileSink = (cfg: Record<string, unknown>) => createSink(resolveSinkConfig<FileSinkConfig>({ type: 'file', ...cfg }));
 import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
 
 const never = new AbortController().signal;
@@ -21,7 +25,7 @@ const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Bo
 t.test('appends ndjson, and continues the same file after a restart', async (t) => {
   const dir = t.testdir();
   const file = path.join(dir, 'sub', 'decisions.ndjson');
-  const s = createSink({ name: 'local', type: 'file', path: file });
+  const s = fileSink({ name: 'local', type: 'file', path: file });
   await s.start(never);
   t.same(s.health(), { ready: true });
   await s.send(records(3), never);
@@ -29,7 +33,7 @@ t.test('appends ndjson, and continues the same file after a restart', async (t) 
   await s.close();
   t.equal((statSync(file).mode & 0o777).toString(8), '640');
 
-  const s2 = createSink({ name: 'local', type: 'file', path: file });
+  const s2 = fileSink({ name: 'local', type: 'file', path: file });
   await s2.start(never);
   await s2.send(records(2, 4), never);
   await s2.close();
@@ -41,7 +45,7 @@ t.test('rotates by size, keeps maxFiles rotated files, order preserved across fi
   const dir = t.testdir();
   const file = path.join(dir, 'decisions.ndjson');
   const one = records(1, 1, 50)[0]!.json.length + 1;
-  const s = createSink({ name: 'local', type: 'file', path: file, maxBytes: one * 10, maxFiles: 3 });
+  const s = fileSink({ name: 'local', type: 'file', path: file, maxBytes: one * 10, maxFiles: 3 });
   t.teardown(() => s.close());
   await s.start(never);
   for (let b = 0; b < 10; b++) await s.send(records(7, 1 + b * 7, 50), never); // 70 records: 7 files' worth
@@ -58,7 +62,7 @@ t.test('rotates by size, keeps maxFiles rotated files, order preserved across fi
 t.test('a record larger than maxBytes gets a file of its own', async (t) => {
   const dir = t.testdir();
   const file = path.join(dir, 'd.ndjson');
-  const s = createSink({ name: 'local', type: 'file', path: file, maxBytes: 200, maxFiles: 10 });
+  const s = fileSink({ name: 'local', type: 'file', path: file, maxBytes: 200, maxFiles: 10 });
   t.teardown(() => s.close());
   await s.send([...records(1, 1), ...records(1, 2, 500), ...records(1, 3)], never);
   const files = readdirSync(dir).filter((f) => f !== 'd.ndjson').sort();
@@ -70,7 +74,7 @@ t.test('a partial last line left by a crash is cut off at start', async (t) => {
   const dir = t.testdir();
   const file = path.join(dir, 'd.ndjson');
   writeFileSync(file, records(2).map((r) => r.json + '\n').join('') + '{"decisionId":"id-3","n":3,"pa');
-  const s = createSink({ name: 'local', type: 'file', path: file });
+  const s = fileSink({ name: 'local', type: 'file', path: file });
   t.teardown(() => s.close());
   await s.start(never);
   await s.send(records(2, 3), never);
@@ -78,7 +82,7 @@ t.test('a partial last line left by a crash is cut off at start', async (t) => {
 
   const only = path.join(dir, 'torn-only.ndjson');
   appendFileSync(only, '{"no newline at all"');
-  const s2 = createSink({ name: 'x', type: 'file', path: only });
+  const s2 = fileSink({ name: 'x', type: 'file', path: only });
   t.teardown(() => s2.close());
   await s2.send(records(1), never);
   t.same(lines(only), [1]);
@@ -86,7 +90,7 @@ t.test('a partial last line left by a crash is cut off at start', async (t) => {
 
 t.test('an unwritable path: unhealthy at start, retryable SinkError on send', async (t) => {
   const dir = t.testdir({ 'plain-file': 'x' });
-  const s = createSink({ name: 'bad', type: 'file', path: path.join(dir, 'plain-file', 'd.ndjson') });
+  const s = fileSink({ name: 'bad', type: 'file', path: path.join(dir, 'plain-file', 'd.ndjson') });
   await s.start(never);
   t.equal(s.health().ready, false);
   t.match(s.health().detail, /EEXIST|ENOTDIR|not a directory/);
@@ -101,10 +105,10 @@ t.test('an unwritable path: unhealthy at start, retryable SinkError on send', as
 });
 
 t.test('config errors name the key', async (t) => {
-  t.throws(() => createSink({ name: 'f', type: 'file', path: '' }), /sinks\[f\]\.path/);
-  t.throws(() => createSink({ name: 'f', type: 'file', path: '/tmp/x', maxBytes: 'big' }), /sinks\[f\]\.maxBytes/);
-  t.throws(() => createSink({ name: 'f', type: 'file', path: '/tmp/x', maxFiles: -1 }), /sinks\[f\]\.maxFiles/);
-  t.throws(() => createSink({ name: 'f', type: 'file', path: '/tmp/x', mode: '0999' }), /sinks\[f\]\.mode/);
+  t.throws(() => fileSink({ name: 'f', type: 'file', path: '' }), /sinks\[f\]\.path/);
+  t.throws(() => fileSink({ name: 'f', type: 'file', path: '/tmp/x', maxBytes: 'big' }), /sinks\[f\]\.maxBytes/);
+  t.throws(() => fileSink({ name: 'f', type: 'file', path: '/tmp/x', maxFiles: -1 }), /sinks\[f\]\.maxFiles/);
+  t.throws(() => fileSink({ name: 'f', type: 'file', path: '/tmp/x', mode: '0999' }), /sinks\[f\]\.mode/);
 });
 
 t.test('rotated names sort by time', async (t) => {
@@ -121,7 +125,8 @@ t.test('fsync reaches the file before send() resolves (observed with strace)', {
   writeFileSync(
     script,
     `import { createSink } from ${JSON.stringify(path.join(here, '../src/sinks/file/sink.ts'))};
-const s = createSink({ name: 'f', type: 'file', path: ${JSON.stringify(file)} });
+import { resolveSinkConfig } from ${JSON.stringify(path.join(here, '../src/config/resolve.ts'))};
+const s = createSink(resolveSinkConfig({ name: 'f', type: 'file', path: ${JSON.stringify(file)} }));
 await s.start(new AbortController().signal);
 await s.send([{ seq: 1, decisionId: 'a', eventType: 'x', json: '{"decisionId":"a"}' }], new AbortController().signal);
 process.stdout.write('SEND-RESOLVED\\n');

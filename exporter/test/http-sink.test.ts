@@ -9,6 +9,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { createSink, type HttpSinkConfig } from '../src/sinks/http/sink.js';
+import { resolveSinkConfig } from '../src/config/resolve.js';
 import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
 
 interface Received {
@@ -49,8 +50,12 @@ function records(n: number, from = 1): OutgoingRecord[] {
   });
 }
 
-function sink(t: Test, cfg: Partial<HttpSinkConfig> & { url: string }) {
-  const s = createSink({ name: 'web', type: 'http', ...cfg });
+/** A sink's keys as the config file writes them. */
+type Written = Record<string, unknown>;
+const httpSink = (cfg: Written) => createSink(resolveSinkConfig<HttpSinkConfig>({ name: 'web', type: 'http', ...cfg }));
+
+function sink(t: Test, cfg: Written & { url: string }) {
+  const s = httpSink(cfg);
   t.teardown(() => s.close());
   return s;
 }
@@ -153,7 +158,7 @@ t.test('status classification, Retry-After and the body excerpt', async (t) => {
     res.writeHead(reply.status, reply.headers ?? {});
     res.end(reply.body ?? '');
   });
-  const s = sink(t, { url: srv.url, errorBodyBytes: 20 });
+  const s = sink(t, { url: srv.url, errorBodyBytes: '20B' });
 
   reply = { status: 503, headers: { 'retry-after': '7' }, body: 'overloaded' };
   let err = await rejection(s.send(records(2), never));
@@ -196,7 +201,7 @@ t.test('status classification, Retry-After and the body excerpt', async (t) => {
 t.test('connection refused and timeouts are retryable', async (t) => {
   const srv = await withServer(t, () => { /* never answers */ });
   const port = Number(new URL(srv.url).port);
-  const s1 = sink(t, { url: srv.url, timeouts: { requestMs: 300 } });
+  const s1 = sink(t, { url: srv.url, timeouts: { request: '300ms' } });
   let err = await rejection(s1.send(records(1), never));
   t.equal(err.retryable, true);
   t.match(err.message, /timed out after 300 ms/);
@@ -232,7 +237,7 @@ t.test('large batches are split by maxRecords and maxBytes, in order', async (t)
   t.same(srv.got.flatMap((r) => ndjsonIds(r.body)), records(10).map((r) => r.decisionId));
 
   const one = records(1)[0]!.json.length + 1;
-  const s2 = sink(t, { url: srv.url, batch: { maxBytes: one * 3 } });
+  const s2 = sink(t, { url: srv.url, batch: { maxBytes: `${one * 3}B` } });
   srv.got.length = 0;
   await s2.send(records(7), never);
   t.same(srv.got.map((r) => ndjsonIds(r.body).length), [3, 3, 1]);
@@ -368,16 +373,17 @@ t.test('onBatchRejected: dead-letter fails the whole request; 401/403/404 are ne
     t.equal(e.retryable, false, `${s} permanent`);
     t.equal(srv.got.length, 1, `${s}: about the endpoint, not split`);
   }
-  t.throws(() => createSink({ name: 'w', type: 'http', url: srv.url, onBatchRejected: 'drop' as never }), /sinks\[w\]\.onBatchRejected/);
+  t.throws(() => httpSink({ name: 'w', url: srv.url, onBatchRejected: 'drop' }), /sinks\[w\]\.onBatchRejected/);
 });
 
 t.test('config errors name the key', async (t) => {
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'ftp://x' }), /sinks\[w\]\.url/);
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'nope' }), /sinks\[w\]\.url/);
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', batch: { maxBytes: 'lots' } }), /sinks\[w\]\.batch\.maxBytes/);
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', timeouts: { requestMs: 0 } }), /sinks\[w\]\.timeouts\.requestMs/);
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', tls: { caFile: '/nonexistent/ca.pem' } }), /sinks\[w\]\.tls\.caFile/);
-  t.throws(() => createSink({ name: 'w', type: 'http', url: 'http://x', bearerToken: { env: 'SURELY_NOT_SET_12345' } }), /sinks\[w\]\.bearerToken.*SURELY_NOT_SET_12345/);
+  t.throws(() => httpSink({ name: 'w', url: 'ftp://x' }), /sinks\[w\]\.url/);
+  t.throws(() => httpSink({ name: 'w', url: 'nope' }), /sinks\[w\]\.url/);
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', batch: { maxBytes: 'lots' } }), /sinks\[w\]\.batch\.maxBytes/);
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { request: '0s' } }), /sinks\[w\]\.timeouts\.request: must be at least 1ms/);
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', timeouts: { requestMs: 0 } }), /sinks\[w\]\.timeouts\.request: must be at least 1ms/, 'the deprecated name too');
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', tls: { caFile: '/nonexistent/ca.pem' } }), /sinks\[w\]\.tls\.caFile/);
+  t.throws(() => httpSink({ name: 'w', url: 'http://x', bearerToken: { env: 'SURELY_NOT_SET_12345' } }), /sinks\[w\]\.bearerToken.*SURELY_NOT_SET_12345/);
 });
 
 function makeCerts(): Record<string, string> {

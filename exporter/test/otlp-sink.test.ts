@@ -53,7 +53,7 @@ for (const encoding of ['protobuf', 'json'] as const) {
           clusterName: 'prod-eu',
           resourceAttributes: { 'deployment.environment.name': 'test' },
           batch: { maxRecords: 200 },
-          retry: { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.1 },
+          retry: { initial: '50ms', multiplier: 2, max: '500ms', jitter: 0.1 },
         },
       ],
     });
@@ -84,7 +84,7 @@ t.test('a permanent refusal (404, a wrong path) dead-letters the records instead
   const col = await startCollector(dir);
   t.teardown(() => col.stop());
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'otel', type: 'otlp', endpoint: `${col.endpoint}/v1/nothing-here`, retry: { initialMs: 50, maxMs: 200, maxAttempts: 2 } }],
+    sinks: [{ name: 'otel', type: 'otlp', endpoint: `${col.endpoint}/v1/nothing-here`, retry: { initial: '50ms', max: '200ms', maxAttempts: 2 } }],
   });
   await send(ex.socket, range('lost', 50));
   await waitFor('dead letters', async () => (await metric(ex.metricsUrl, 'exporter_records_dead_lettered_total', { sink: 'otel' })) === 50, 60_000);
@@ -98,7 +98,7 @@ t.test('a request refused for its size: halved until the oversized record stands
   const col = await startCollector(dir, { maxRequestBodySize: 32 * 1024 });
   t.teardown(() => col.stop());
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'otel', type: 'otlp', endpoint: col.endpoint, gzip: false, retry: { initialMs: 50, maxMs: 200, maxAttempts: 2 } }],
+    sinks: [{ name: 'otel', type: 'otlp', endpoint: col.endpoint, gzip: false, retry: { initial: '50ms', max: '200ms', maxAttempts: 2 } }],
   });
   const ids = range('big', 40);
   await send(ex.socket, ids, (id) => (id === 'big-17' ? { message: 'x'.repeat(64 * 1024) } : {}));

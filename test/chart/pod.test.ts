@@ -184,7 +184,7 @@ function withHttpSink(configFrom: K8sObject[], url: string): K8sObject[] {
   const cm = structuredClone(find(configFrom, 'ConfigMap', '-exporter-config'));
   for (const key of Object.keys(cm.data)) {
     const cfg = parseYaml(cm.data[key]);
-    cfg.sinks = [{ name: 'siem', type: 'http', url, retry: quickRetry, batch: { lingerMs: 5 } }];
+    cfg.sinks = [{ name: 'siem', type: 'http', url, retry: quickRetry, batch: { linger: '5ms' } }];
     cm.data[key] = stringifyYaml(cfg);
   }
   return [...objects.filter((o) => !(o.kind === 'ConfigMap' && o.metadata.name === cm.metadata.name)), cm];

@@ -6,9 +6,15 @@ import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../helpers/peers.js';
 import { container, find, findAll, helm, podContainers, render, chartDir, valuesDir, releaseNamespace, type K8sObject } from './helm.js';
 
-const { resolveConfig } = (await import(path.join(repoRoot, 'exporter/dist/config/load.js'))) as {
-  resolveConfig(raw: unknown, opts?: { requireSinks?: boolean }): { sinks: Array<{ name: string; type: string }>; socket: string };
+const { checkConfig } = (await import(path.join(repoRoot, 'exporter/dist/config/load.js'))) as {
+  checkConfig(raw: unknown): { config: { sinks: Array<{ name: string; type: string }>; socket: string }; warnings: string[] };
 };
+/** The rendered config as the exporter reads it; the chart writes only current keys (no deprecation warning). */
+function resolveConfig(raw: unknown, t: Test) {
+  const { config, warnings } = checkConfig(raw);
+  t.same(warnings, [], 'no deprecated key or form in the rendered config');
+  return config;
+}
 const { sinkTypes } = (await import(path.join(repoRoot, 'exporter/dist/sinks/registry.js'))) as { sinkTypes: Record<string, unknown> };
 
 const scenarios = [
@@ -207,7 +213,7 @@ for (const values of scenarios) {
       if (unregistered.length) {
         t.skip(`${component}: the exporter has no ${unregistered.join(', ')} sink module yet, its config cannot be checked by it`, () => {});
       } else {
-        const resolved = resolveConfig(config);
+        const resolved = resolveConfig(config, t);
         t.same(
           resolved.sinks.map((s) => s.name),
           raw.exporter.sinks.map((s: { name: string }) => s.name),
@@ -356,7 +362,7 @@ t.test('extraConfig adds exporter settings under the ones the chart owns', async
   t.equal(config.queue.maxAge, '7d', 'added');
   t.equal(config.queue.onFull, 'block', "the chart's own queue keys kept");
   t.equal(config.socket, '/var/run/gk-exporter/exporter.sock', 'the socket the engine uses cannot be moved away');
-  t.equal(resolveConfig(config).sinks.length, 1, 'the exporter accepts it');
+  t.equal(resolveConfig(config, t).sinks.length, 1, 'the exporter accepts it');
 });
 
 t.test('monitoring: ServiceMonitor scrapes both metrics ports of both components', async (t) => {

@@ -7,7 +7,7 @@ import { Client, Receiver, metric, quickRetry, record, shortDir, startExporter }
 
 function cfg(receiver: Receiver, shutdownTimeout: string, drain = true) {
   return {
-    sinks: [{ name: 'web', type: 'http', url: receiver.url, retry: quickRetry, batch: { lingerMs: 5 } }],
+    sinks: [{ name: 'web', type: 'http', url: receiver.url, retry: quickRetry, batch: { linger: '5ms' } }],
     log: { level: 'info' },
     shutdownTimeout,
     shutdownDrain: drain,

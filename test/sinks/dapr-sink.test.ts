@@ -2,7 +2,11 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/dapr/sink.js';
+import { createSink as createDaprSink, type DaprSinkContext, type DaprSinkConfig } from '../../exporter/src/sinks/dapr/sink.js';
+import { resolveSinkConfig } from '../../exporter/src/config/resolve.js';
+
+/** A dapr sink from its keys as the config file writes them. */
+const createSink = (cfg: Record<string, unknown>, ctx?: DaprSinkContext) => createDaprSink(resolveSinkConfig<DaprSinkConfig>({ type: 'dapr', ...cfg }), ctx);
 import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startRedis, redisCommand, type RedisServer } from '../peers/redis.js';
 import { startDaprd, redisPubsub, type Daprd } from '../peers/dapr.js';
@@ -116,7 +120,7 @@ t.test('wrong API token: retryable failure, reported', async (t) => {
 
 t.test('daprd stopped and restarted mid-stream: nothing lost', async (t) => {
   t.setTimeout(240_000);
-  const sink = createSink({ name: 'crash', url: pub.url, component: 'pubsub', apiToken: TOKEN, readinessIntervalMs: 100 }, { logger });
+  const sink = createSink({ name: 'crash', url: pub.url, component: 'pubsub', apiToken: TOKEN, readinessInterval: '100ms' }, { logger });
   const ac = new AbortController();
   await sink.start(ac.signal);
   const all = batchOf(3000);
@@ -181,7 +185,7 @@ t.test('a partial bulk failure retries only the failed entries', async (t) => {
 });
 
 t.test('a sidecar that is not there yet: start() does not fail, health() says why', async (t) => {
-  const sink = createSink({ name: 'absent', url: 'http://127.0.0.1:1', component: 'pubsub', readinessIntervalMs: 50 }, { logger });
+  const sink = createSink({ name: 'absent', url: 'http://127.0.0.1:1', component: 'pubsub', readinessInterval: '50ms' }, { logger });
   const ac = new AbortController();
   await sink.start(ac.signal);
   await waitFor('not ready reported', () => /127\.0\.0\.1:1/.test(sink.health().detail ?? ''), 10_000);

@@ -1,11 +1,14 @@
 #!/usr/bin/env -S NODE_OPTIONS="--max-semi-space-size=8 --v8-pool-size=1 ${NODE_OPTIONS}" node
-// The `exporter` command: run (default), status, dead-letters list|retry|purge, sinks list|drop, queue check|recover.
+// The `exporter` command: run (default), status, dead-letters list|retry|purge, sinks list|drop, queue check|recover,
+// config check|defaults.
 // The node options on the first line are the exporter's memory settings (measured in README "Benchmarks": a 16 MB young
 // generation instead of 32, one V8 worker thread). They are put before the user's NODE_OPTIONS, so the user's compose
 // with them and win over them; Dockerfile.exporter sets the same ones (test/chart/images.test.ts checks they agree).
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, envOverrides, loadConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
+import { createRequire } from 'node:module';
+import { ConfigError, envOverrides, loadCheckedConfig, readConfigFile, applyOverrides, type ConfigOverrides } from '../config/load.js';
+import { addConfigCommands } from './config-commands.js';
 import { startExporter } from './run.js';
 import { formatStatus, queueStatus, statusProblems } from '../ops/status.js';
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters, type DeadLetterQuery } from '../ops/dead-letters.js';
@@ -58,14 +61,16 @@ program
       .join(', ')}`,
   )
   .action(async (opts: { config?: string; dataDir?: string } & ConfigOverrides) => {
-    let cfg;
+    let checked;
     try {
-      cfg = loadConfig({ configFile: opts.config, dataDir: opts.dataDir, flags: opts });
+      checked = loadCheckedConfig({ configFile: opts.config, dataDir: opts.dataDir, flags: opts });
     } catch (e) {
       if (e instanceof ConfigError) fail(e.message);
       throw e;
     }
+    const cfg = checked.config;
     const log = pino({ level: cfg.log.level, base: { svc: 'exporter' } });
+    for (const w of checked.warnings) log.warn({ config: opts.config ?? process.env['EXPORTER_CONFIG'] }, w);
     let running;
     try {
       running = await startExporter(cfg, log);
@@ -210,6 +215,9 @@ queueOpts(queueCmd.command('recover').description('salvage what SQLite can read 
             `${r.unreadable ? ` (${r.unreadable} unreadable places skipped)` : ''}; ${moved}\n`,
     );
   });
+
+// yaml is loaded only when the command prints YAML (see config/load.ts).
+addConfigCommands(program, (v) => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).stringify(v));
 
 program
   .command('metrics')

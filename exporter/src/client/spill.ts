@@ -5,6 +5,7 @@
 // a lock file (<path>.lock, holding the pid) keeps two live processes off one file.
 import { mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../os/pid.js';
 
 export class SpillFile {
   readonly path: string;
@@ -90,7 +91,7 @@ export class SpillFile {
       }
       const holder = Number((await readFile(this.#lockPath, 'utf8').catch(() => '')).trim());
       // Our own pid in the file: a previous incarnation of this container (pid 1 again), not a live writer.
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
         heldHere.delete(this.path);
         throw new Error(`spill file ${this.path} is in use by process ${holder} (${this.#lockPath}): give each process its own spill path`);
       }
@@ -243,12 +244,3 @@ export class SpillFile {
 
 /** Spill files locked by this process (the pid in a lock file cannot tell two clients of one process apart). */
 const heldHere = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,6 +1,8 @@
-// The resolved, validated exporter configuration: what every other part reads.
+// The resolved, validated exporter configuration: what every other part reads. Every key is present (defaults.ts);
+// a duration written `x` in the file is `xMs` here, in milliseconds, and a size is in bytes.
+import type { QueueOptions } from '../queue/options.js';
 
-export type OnFull = 'block' | 'drop-oldest';
+export type { OnFull } from '../queue/options.js';
 
 export interface BatchConfig {
   maxRecords: number;
@@ -26,7 +28,7 @@ export interface SinkConfig {
   previousNames: string[];
   batch: BatchConfig;
   retry: RetryConfig;
-  /** The type-specific keys, as written in the config. */
+  /** The type-specific keys, defaulted and resolved like the others (see the type's config.ts). */
   [key: string]: unknown;
 }
 
@@ -47,16 +49,8 @@ export interface ExporterConfig {
     /** A connection silent this long with nothing uncommitted is closed; 0 = never. */
     idleTimeoutMs: number;
   };
-  queue: {
+  queue: Required<QueueOptions> & {
     path: string;
-    maxBytes: number;
-    onFull: OnFull;
-    synchronous: 'normal' | 'full';
-    /** 0 = keep records until every sink has them. */
-    maxAgeMs: number;
-    deadLetterMaxRawBytes: number;
-    deadLetterMaxRecords: number;
-    diskReserveBytes: number;
     /** How often the running exporter saves its sinks' live state into the queue for `exporter status`. */
     statusIntervalMs: number;
   };
@@ -67,37 +61,3 @@ export interface ExporterConfig {
   /** On SIGTERM, keep delivering until every sink's backlog is empty or shutdownTimeout passed (for a queue that does not outlive the pod). */
   shutdownDrain: boolean;
 }
-
-export const defaults = {
-  socketMode: 0o660,
-  ingest: {
-    maxLineBytes: 1024 * 1024,
-    batchMaxRecords: 5_000,
-    // Group commit: at webhook rates (a few lines per write) a commit per tick cost ~30 µs of CPU per record, ~20 with
-    // this (bench/exporter-paced.ts); acks come up to this much later, and the client never waits for them.
-    batchLingerMs: 10,
-    maxPendingRecords: 10_000,
-    maxPendingBytes: 1024 * 1024,
-    ackBufferBytes: 64 * 1024,
-    maxConnections: 1024,
-    // 32 lines at the default maxLineBytes: ample for the engine's one connection, far under the chart's memory limit.
-    maxPartialBytes: 32 * 1024 * 1024,
-    // The engine's client reconnects by itself; a closed idle connection costs it a reconnect.
-    idleTimeoutMs: 10 * 60_000,
-  },
-  queue: {
-    maxBytes: 1024 ** 3,
-    onFull: 'block' as OnFull,
-    synchronous: 'full' as 'normal' | 'full',
-    maxAgeMs: 0,
-    deadLetterMaxRawBytes: 64 * 1024,
-    deadLetterMaxRecords: 100_000,
-    diskReserveBytes: 8 * 1024 * 1024,
-    statusIntervalMs: 5000,
-  },
-  batch: { maxRecords: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 50 },
-  retry: { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 },
-  logLevel: 'info',
-  shutdownTimeoutMs: 10_000,
-  shutdownDrain: false,
-};

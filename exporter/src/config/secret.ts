@@ -11,6 +11,8 @@ export type SecretSpec = string | { value: string } | { file: string } | { env: 
 export const secretSpecSchema = {
   // One schema rather than oneOf, so a typo gives one clear error ("bearerToken.fil: is not a known key").
   type: ['string', 'object'],
+  // Read by redactSecrets: `exporter config defaults` prints the config without the inline values.
+  'x-secret': true,
   properties: {
     value: { type: 'string' },
     file: { type: 'string', minLength: 1 },
@@ -116,4 +118,31 @@ export class Secret {
   [inspect.custom](): string {
     return `Secret(${this.describe()}, ${REDACTED})`;
   }
+}
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  additionalProperties?: SchemaNode | boolean;
+  items?: SchemaNode;
+  anyOf?: SchemaNode[];
+  'x-secret'?: boolean;
+}
+
+/** A copy of the config data with the inline values of its secrets (schema `x-secret`) replaced by "[redacted]". */
+export function redactSecrets(schema: object, data: unknown): unknown {
+  const node = schema as SchemaNode;
+  if (node['x-secret']) {
+    if (typeof data === 'string') return REDACTED;
+    if (data && typeof data === 'object' && 'value' in data) return { ...data, value: REDACTED };
+    return data;
+  }
+  if (Array.isArray(data)) return node.items ? data.map((v) => redactSecrets(node.items!, v)) : data;
+  if (!data || typeof data !== 'object') return data;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    const sub = node.properties?.[k] ?? (typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
+    const branches = sub ? [sub, ...(sub.anyOf ?? [])] : [];
+    out[k] = branches.reduce((acc, b) => redactSecrets(b, acc), v);
+  }
+  return out;
 }

@@ -54,3 +54,36 @@ export function formatBytes(n: number): string {
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
+
+/** A duration as the config writes it: "30s" rather than 30000. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const [unit, size] of Object.entries(DURATION_UNITS).reverse()) if (unit !== 'ms' && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** A size as the config writes it: "4Mi" rather than 4194304. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['Ti', 'Gi', 'Mi', 'Ki']) {
+    const size = SIZE_UNITS[unit.toLowerCase()]!;
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+/** Schema keyword marking a config key whose value carries a unit (see config/unit-keys.ts). */
+export const UNIT = 'x-unit';
+export type Unit = 'duration' | 'size';
+
+/**
+ * JSON Schema of a duration key ("250ms", "30s", "10m", "7d"), at least `min` milliseconds; in the resolved config it
+ * becomes `<key>Ms`, in milliseconds.
+ */
+export function durationSchema(dflt?: string, opts: { min?: number } = {}) {
+  return { type: 'string', format: 'duration', [UNIT]: 'duration', ...(opts.min ? { minMs: opts.min } : {}), ...(dflt === undefined ? {} : { default: dflt }) } as const;
+}
+
+/** JSON Schema of a size key ("512B", "64Ki", "32Mi", "1Gi"), at least `min` bytes; in the resolved config, bytes. */
+export function sizeSchema(dflt?: string, opts: { min?: number } = {}) {
+  return { type: 'string', format: 'size', [UNIT]: 'size', ...(opts.min ? { minBytes: opts.min } : {}), ...(dflt === undefined ? {} : { default: dflt }) } as const;
+}

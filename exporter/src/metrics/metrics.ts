@@ -35,41 +35,39 @@ export class ExporterMetrics {
   constructor(view: QueueView) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.received = new Counter({
-      name: 'exporter_records_received_total',
-      help: 'Lines received on the socket (blank lines excluded), accepted or rejected.',
-      registers,
-    });
-    this.rejected = new Counter({
-      name: 'exporter_records_rejected_total',
-      help: 'Lines rejected at ingest and stored as dead letters, by reason.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.delivered = new Counter({
-      name: 'exporter_records_delivered_total',
-      help: 'Records a sink acknowledged.',
-      labelNames: ['sink'],
-      registers,
-    });
-    this.deliveryFailures = new Counter({
-      name: 'exporter_delivery_failures_total',
-      help: 'Failed delivery attempts (a whole batch, or single records within one).',
-      labelNames: ['sink'],
-      registers,
-    });
-    this.deadLettered = new Counter({
-      name: 'exporter_records_dead_lettered_total',
-      help: 'Records a sink refused for good, moved to dead letters after retry.maxAttempts.',
-      labelNames: ['sink'],
-      registers,
-    });
-    this.filtered = new Counter({
-      name: 'exporter_records_filtered_total',
-      help: "Records a sink's filter left out (counted as done for that sink).",
-      labelNames: ['sink'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers });
+    /** A gauge read at each scrape. */
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    /** A gauge by label read at each scrape: the labels no longer reported disappear. */
+    const gaugeBy = (name: string, help: string, label: string, values: () => Iterable<[string, number]>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          this.reset();
+          for (const [key, n] of values()) this.set({ [label]: key }, n);
+        },
+      });
+    const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: L[] = []) =>
+      new Histogram<L>({ name, help, buckets, labelNames, registers });
+    const perSink = <K extends 'depth' | 'oldestAgeSeconds'>(key: K) => () => view.perSink().map((s): [string, number] => [s.sink, s[key]]);
+
+    this.received = counter('exporter_records_received_total', 'Lines received on the socket (blank lines excluded), accepted or rejected.');
+    this.rejected = counter('exporter_records_rejected_total', 'Lines rejected at ingest and stored as dead letters, by reason.', ['reason']);
+    this.delivered = counter('exporter_records_delivered_total', 'Records a sink acknowledged.', ['sink']);
+    this.deliveryFailures = counter('exporter_delivery_failures_total', 'Failed delivery attempts (a whole batch, or single records within one).', ['sink']);
+    this.deadLettered = counter('exporter_records_dead_lettered_total', 'Records a sink refused for good, moved to dead letters after retry.maxAttempts.', ['sink']);
+    this.filtered = counter('exporter_records_filtered_total', "Records a sink's filter left out (counted as done for that sink).", ['sink']);
     const droppedSeen: Record<string, number> = {};
     new Counter({
       name: 'exporter_records_dropped_total',
@@ -83,124 +81,42 @@ export class ExporterMetrics {
         }
       },
     });
-    new Gauge({
-      name: 'exporter_queue_depth',
-      help: 'Records waiting for a sink.',
-      labelNames: ['sink'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of view.perSink()) this.set({ sink: s.sink }, s.depth);
-      },
-    });
-    new Gauge({
-      name: 'exporter_queue_oldest_age_seconds',
-      help: 'Age of the oldest record a sink has not yet got (0 when none).',
-      labelNames: ['sink'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of view.perSink()) this.set({ sink: s.sink }, s.oldestAgeSeconds);
-      },
-    });
-    new Gauge({
-      name: 'exporter_sink_up',
-      help: '1 when the last delivery attempt to the sink succeeded (or none was needed) and the sink reports ready.',
-      labelNames: ['sink'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of view.perSink()) this.set({ sink: s.sink }, s.up ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'exporter_orphaned_sink_records',
-      help: 'Records a sink removed from the configuration still holds in the queue (kept until it returns, under its name or as a previousNames of a sink, or `exporter sinks drop`).',
-      labelNames: ['sink'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [sink, n] of view.orphaned()) this.set({ sink }, n);
-      },
-    });
-    new Gauge({
-      name: 'exporter_queue_bytes',
-      help: 'Stored size of the queued records, as counted against queue.maxBytes.',
-      registers,
-      collect() {
-        this.set(view.bytes());
-      },
-    });
-    new Gauge({
-      name: 'exporter_queue_capacity_bytes',
-      help: 'queue.maxBytes.',
-      registers,
-      collect() {
-        this.set(view.capacityBytes());
-      },
-    });
-    new Gauge({
-      name: 'exporter_queue_full',
-      help: '1 while ingest is held back because the queue is at capacity or the disk is full (onFull: block).',
-      registers,
-      collect() {
-        this.set(view.full() ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'exporter_dead_letters',
-      help: `Dead letters currently stored, by sink (${INGEST_LABEL}: rejected at ingest).`,
-      labelNames: ['sink'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [sink, n] of view.deadLetters()) this.set({ sink: sink ?? INGEST_LABEL }, n);
-      },
-    });
-    new Gauge({
-      name: 'exporter_connections',
-      help: 'Open client connections on the socket.',
-      registers,
-      collect() {
-        this.set(view.connections());
-      },
-    });
-    this.connectionsClosed = new Counter({
-      name: 'exporter_ingest_connections_closed_total',
-      help: 'Client connections the exporter cut or refused, by reason: partial_budget (ingest.maxPartialBytes), idle_timeout (ingest.idleTimeout), evicted_idle (the idlest, to let a new client in at ingest.maxConnections), refused_full (no connection could make room).',
-      labelNames: ['reason'],
-      registers,
-    });
+    gaugeBy('exporter_queue_depth', 'Records waiting for a sink.', 'sink', perSink('depth'));
+    gaugeBy('exporter_queue_oldest_age_seconds', 'Age of the oldest record a sink has not yet got (0 when none).', 'sink', perSink('oldestAgeSeconds'));
+    gaugeBy('exporter_sink_up', '1 when the last delivery attempt to the sink succeeded (or none was needed) and the sink reports ready.', 'sink', () =>
+      view.perSink().map((s): [string, number] => [s.sink, s.up ? 1 : 0]),
+    );
+    gaugeBy(
+      'exporter_orphaned_sink_records',
+      'Records a sink removed from the configuration still holds in the queue (kept until it returns, under its name or as a previousNames of a sink, or `exporter sinks drop`).',
+      'sink',
+      () => view.orphaned(),
+    );
+    gauge('exporter_queue_bytes', 'Stored size of the queued records, as counted against queue.maxBytes.', () => view.bytes());
+    gauge('exporter_queue_capacity_bytes', 'queue.maxBytes.', () => view.capacityBytes());
+    gauge('exporter_queue_full', '1 while ingest is held back because the queue is at capacity or the disk is full (onFull: block).', () => (view.full() ? 1 : 0));
+    gaugeBy('exporter_dead_letters', `Dead letters currently stored, by sink (${INGEST_LABEL}: rejected at ingest).`, 'sink', () =>
+      [...view.deadLetters()].map(([sink, n]): [string, number] => [sink ?? INGEST_LABEL, n]),
+    );
+    gauge('exporter_connections', 'Open client connections on the socket.', () => view.connections());
+    this.connectionsClosed = counter(
+      'exporter_ingest_connections_closed_total',
+      'Client connections the exporter cut or refused, by reason: partial_budget (ingest.maxPartialBytes), idle_timeout (ingest.idleTimeout), evicted_idle (the idlest, to let a new client in at ingest.maxConnections), refused_full (no connection could make room).',
+      ['reason'],
+    );
     this.partialBytes = new Gauge({
       name: 'exporter_ingest_partial_bytes',
       help: 'Bytes of unterminated lines held across all connections (bounded by ingest.maxPartialBytes).',
       registers,
     });
-    this.ingestCommitSeconds = new Histogram({
-      name: 'exporter_ingest_commit_seconds',
-      help: 'Time to commit one ingest batch to the queue.',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    });
-    this.ingestBatchRecords = new Histogram({
-      name: 'exporter_ingest_batch_records',
-      help: 'Lines per ingest commit.',
-      buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
-      registers,
-    });
-    this.ackLatencySeconds = new Histogram({
-      name: 'exporter_ack_latency_seconds',
-      help: 'From reading a line to writing the ack that covers it (the oldest line of each ack).',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-      registers,
-    });
-    this.deliverySeconds = new Histogram({
-      name: 'exporter_delivery_seconds',
-      help: 'Duration of one send() of a batch to a sink.',
-      labelNames: ['sink'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers,
-    });
+    this.ingestCommitSeconds = histogram('exporter_ingest_commit_seconds', 'Time to commit one ingest batch to the queue.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]);
+    this.ingestBatchRecords = histogram('exporter_ingest_batch_records', 'Lines per ingest commit.', [1, 10, 100, 500, 1000, 2500, 5000, 10000]);
+    this.ackLatencySeconds = histogram(
+      'exporter_ack_latency_seconds',
+      'From reading a line to writing the ack that covers it (the oldest line of each ack).',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    );
+    this.deliverySeconds = histogram('exporter_delivery_seconds', 'Duration of one send() of a batch to a sink.', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], ['sink']);
   }
 }
 

@@ -3,13 +3,13 @@
 // running exporter saves there (sink health, up/down, retries), with how fresh it is.
 import { Queue } from '../queue/queue.js';
 import { queueStatus as snapshot, type ExporterLive, type QueueStatus, type SinkLive, type SinkStatus } from '../queue/status.js';
-import { defaults } from '../config/config.js';
+import { defaultQueueOptions } from '../config/resolve.js';
 import { formatBytes } from '../config/units.js';
 
 export type { ExporterLive, ExporterState, QueueStatus, SinkLive, SinkStatus } from '../queue/status.js';
 
 export function openQueueForOps(file: string, readonly: boolean): Queue {
-  return new Queue(file, { ...defaults.queue }, { owner: false, readonly });
+  return new Queue(file, defaultQueueOptions(), { owner: false, readonly });
 }
 
 export function queueStatus(file: string): QueueStatus {

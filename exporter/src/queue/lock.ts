@@ -1,6 +1,7 @@
 // A pid lock file next to the queue: refuses a second exporter on the same queue, replaces a stale lock.
 import fs from 'node:fs';
 import { PRIVATE_FILE_MODE } from './db.js';
+import { processAlive } from '../os/pid.js';
 
 export class QueueLockedError extends Error {}
 
@@ -19,15 +20,6 @@ export function takeLock(file: string): void {
     }
   }
   throw new QueueLockedError(`could not take the lock ${file}`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function releaseLock(file: string): void {

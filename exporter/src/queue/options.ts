@@ -1,10 +1,11 @@
 // What the queue is opened with, what it counts when it drops records, and the error ingest waits on.
-import type { OnFull } from '../config/config.js';
+export type OnFull = 'block' | 'drop-oldest';
 
 export interface QueueOptions {
   maxBytes: number;
   onFull: OnFull;
   synchronous: 'normal' | 'full';
+  /** 0 = keep records until every sink has them. */
   maxAgeMs: number;
   deadLetterMaxRawBytes: number;
   deadLetterMaxRecords: number;

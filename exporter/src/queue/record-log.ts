@@ -3,17 +3,17 @@
 import type Database from 'better-sqlite3';
 import type { OutgoingRecord } from '../sinks/sink.js';
 
-/** Per-row bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
-export const ROW_OVERHEAD_BYTES = 64;
-const ROWS_PER_INSERT = 100;
-const COLUMNS = 7;
-const SCAN_CHUNK = 1000;
-
 export interface NewRecord {
   decisionId: string;
   eventType: string;
   json: string;
 }
+
+/** Per-row bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
+export const ROW_OVERHEAD_BYTES = 64;
+const ROWS_PER_INSERT = 100;
+const COLUMNS = 7;
+const SCAN_CHUNK = 1000;
 
 export interface Freed {
   /** Stored bytes (as counted against maxBytes). */

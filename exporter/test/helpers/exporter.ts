@@ -231,4 +231,4 @@ export class Receiver {
 }
 
 /** Fast retries for tests, so a recovering sink is noticed within a second. */
-export const quickRetry = { initialMs: 50, multiplier: 2, maxMs: 500, jitter: 0.1, maxAttempts: 3 };
+export const quickRetry = { initial: '50ms', multiplier: 2, max: '500ms', jitter: 0.1, maxAttempts: 3 };

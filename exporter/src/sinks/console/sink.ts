@@ -53,14 +53,10 @@ export class ConsoleSink implements Sink {
   };
 
   constructor(cfg: ConsoleSinkConfig, ctx: ConsoleSinkContext = {}) {
-    const key = `sinks[${cfg.name}]`;
     this.name = cfg.name;
-    this.#format = cfg.format ?? 'ndjson';
-    if (this.#format !== 'ndjson' && this.#format !== 'text') throw new Error(`${key}.format: must be ndjson or text, got ${JSON.stringify(cfg.format)}`);
-    const stream = cfg.stream ?? 'stdout';
-    if (stream !== 'stdout' && stream !== 'stderr') throw new Error(`${key}.stream: must be stdout or stderr, got ${JSON.stringify(cfg.stream)}`);
-    this.#streamName = stream;
-    this.#stream = stream === 'stdout' ? process.stdout : process.stderr;
+    this.#format = cfg.format;
+    this.#streamName = cfg.stream;
+    this.#stream = cfg.stream === 'stdout' ? process.stdout : process.stderr;
     this.#log = ctx.logger?.child({ sink: cfg.name });
   }
 

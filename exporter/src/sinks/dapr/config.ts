@@ -1,7 +1,12 @@
 // The Dapr sink's config keys, their JSON Schema and Gatekeeper's connection shapes: light (no HTTP client), so the
 // config loader handles a dapr sink without loading undici; the sink itself (../dapr.ts) is imported only when needed.
+import { defaults } from '../../config/defaults.js';
 import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
+import { durationSchema, sizeSchema } from '../../config/units.js';
 
+const own = defaults.sinks.dapr;
+
+/** As the sink receives it: checked, the defaults of config/defaults.ts filled in, sizes in bytes, durations in ms. */
 export interface DaprSinkConfig {
   name: string;
   /** The pub/sub component name (Gatekeeper's connection config {"component": "pubsub"}). */
@@ -9,40 +14,39 @@ export interface DaprSinkConfig {
   /** Gatekeeper's connection shape, accepted as an alternative: provider: dapr, config: {component: pubsub}. */
   provider?: 'dapr';
   config?: { component: string };
-  /** Default audit-channel (Gatekeeper's --audit-channel default). */
-  topic?: string;
+  /** Gatekeeper's --audit-channel default: audit-channel. */
+  topic: string;
   /** The sidecar's HTTP address. Default http://127.0.0.1:$DAPR_HTTP_PORT, else http://127.0.0.1:3500. */
   url?: string;
   /** Sent as dapr-api-token. Default: the DAPR_API_TOKEN environment variable, when set. */
   apiToken?: SecretSpec;
   /** cloudevent (default): wrapped in a CloudEvent whose id is the decisionId; raw: the record JSON as is (rawPayload). */
-  envelope?: 'cloudevent' | 'raw';
+  envelope: 'cloudevent' | 'raw';
   /** CloudEvent data encoding: text/plain (default, Gatekeeper's: data is the record JSON as a string) or application/json (data is the object). */
-  dataContentType?: 'text/plain' | 'application/json';
-  /** CloudEvent source and type. Defaults: "gk-exporter" and "com.dapr.event.sent" (what daprd itself writes). */
-  cloudEvent?: { source?: string; type?: string };
+  dataContentType: 'text/plain' | 'application/json';
+  /** CloudEvent source and type. By default what daprd itself writes. */
+  cloudEvent: { source: string; type: string };
   /** Bulk publish (default true; the alpha bulk API, per-entry results). false: one publish per record. */
-  bulk?: boolean;
-  /** Entries per bulk request (a larger batch is sent as several requests). Default 500. */
-  maxEntriesPerRequest?: number;
-  /** Record bytes per bulk request; keep under daprd's --max-body-size (default 4Mi). Default 3000000. */
-  maxBytesPerRequest?: number;
-  /** Parallel single publishes when bulk is false. Default 16. */
-  concurrency?: number;
+  bulk: boolean;
+  /** Entries per bulk request (a larger batch is sent as several requests). */
+  maxEntriesPerRequest: number;
+  /** Record bytes per bulk request; keep under daprd's --max-body-size (default 4Mi). */
+  maxBytesPerRequest: number;
+  /** Parallel single publishes when bulk is false. */
+  concurrency: number;
   /** Extra publish metadata, sent as metadata.<key> query parameters (e.g. ttlInSeconds). */
-  metadata?: Record<string, string>;
-  /** Whole request timeout. Default 30000 ms. */
-  requestTimeoutMs?: number;
-  /** How often start() polls the sidecar until it is ready. Default 1000 ms. */
-  readinessIntervalMs?: number;
+  metadata: Record<string, string>;
+  /** Whole request timeout. */
+  requestTimeoutMs: number;
+  /** How often start() polls the sidecar until it is ready. */
+  readinessIntervalMs: number;
 }
 
-/** JSON Schema of the sink's own keys (the common keys name/type/startFrom/batch/retry are checked by the config loader). */
+/** JSON Schema of the sink's own keys (merged with the common ones by config/schema.ts sinkSchema). */
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    name: { type: 'string' },
     type: { const: 'dapr' },
     component: { type: 'string', minLength: 1 },
     provider: { const: 'dapr' },
@@ -51,23 +55,27 @@ export const configSchema = {
       required: ['component'],
       properties: { component: { type: 'string', minLength: 1 } },
     },
-    topic: { type: 'string', minLength: 1 },
+    topic: { type: 'string', minLength: 1, default: own.topic },
     url: { type: 'string', pattern: '^https?://' },
     apiToken: secretSpecSchema,
-    envelope: { enum: ['cloudevent', 'raw'] },
-    dataContentType: { enum: ['text/plain', 'application/json'] },
+    envelope: { enum: ['cloudevent', 'raw'], default: own.envelope },
+    dataContentType: { enum: ['text/plain', 'application/json'], default: own.dataContentType },
     cloudEvent: {
       type: 'object',
       additionalProperties: false,
-      properties: { source: { type: 'string', minLength: 1 }, type: { type: 'string', minLength: 1 } },
+      default: {},
+      properties: {
+        source: { type: 'string', minLength: 1, default: own.cloudEvent.source },
+        type: { type: 'string', minLength: 1, default: own.cloudEvent.type },
+      },
     },
-    bulk: { type: 'boolean' },
-    maxEntriesPerRequest: { type: 'integer', minimum: 1 },
-    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
-    concurrency: { type: 'integer', minimum: 1, maximum: 1024 },
-    metadata: { type: 'object', additionalProperties: { type: 'string' } },
-    requestTimeoutMs: { type: 'integer', minimum: 1 },
-    readinessIntervalMs: { type: 'integer', minimum: 10 },
+    bulk: { type: 'boolean', default: own.bulk },
+    maxEntriesPerRequest: { type: 'integer', minimum: 1, default: own.maxEntriesPerRequest },
+    maxBytesPerRequest: sizeSchema(own.maxBytesPerRequest, { min: 1024 }),
+    concurrency: { type: 'integer', minimum: 1, maximum: 1024, default: own.concurrency },
+    metadata: { type: 'object', additionalProperties: { type: 'string' }, default: own.metadata },
+    requestTimeout: durationSchema(own.requestTimeout, { min: 1 }),
+    readinessInterval: durationSchema(own.readinessInterval, { min: 10 }),
   },
 } as const;
 

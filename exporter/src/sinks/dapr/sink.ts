@@ -60,7 +60,7 @@ export class DaprSink implements Sink {
     this.name = cfg.name;
     this.#log = ctx.logger?.child({ sink: cfg.name, sinkType: 'dapr' });
     this.#component = daprComponent(cfg);
-    this.#topic = cfg.topic ?? 'audit-channel';
+    this.#topic = cfg.topic;
     const port = env['DAPR_HTTP_PORT'];
     if (!cfg.url && port !== undefined && !/^\d{1,5}$/.test(port)) throw new Error(`${key}.url: DAPR_HTTP_PORT is not a port number: ${JSON.stringify(port)}`);
     this.#base = (cfg.url ?? `http://127.0.0.1:${port || 3500}`).replace(/\/+$/, '');
@@ -73,7 +73,7 @@ export class DaprSink implements Sink {
     const t = encodeURIComponent(this.#topic);
     this.#publishPath = `/v1.0/publish/${c}/${t}`;
     this.#bulkPath = `/v1.0-alpha1/publish/bulk/${c}/${t}`;
-    this.#envelope = cfg.envelope ?? 'cloudevent';
+    this.#envelope = cfg.envelope;
     const meta = { ...cfg.metadata, ...(this.#envelope === 'raw' ? { rawPayload: 'true' } : {}) };
     this.#query = Object.entries(meta).length
       ? '?' + Object.entries(meta).map(([k, v]) => `metadata.${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
@@ -83,15 +83,15 @@ export class DaprSink implements Sink {
       : env['DAPR_API_TOKEN']
         ? Secret.from({ env: 'DAPR_API_TOKEN' }, `${key}.apiToken`, { env })
         : undefined;
-    this.#textData = (cfg.dataContentType ?? 'text/plain') === 'text/plain';
-    this.#ceSource = cfg.cloudEvent?.source ?? 'gk-exporter';
-    this.#ceType = cfg.cloudEvent?.type ?? 'com.dapr.event.sent';
-    this.#bulk = cfg.bulk ?? true;
-    this.#maxEntries = cfg.maxEntriesPerRequest ?? 500;
-    this.#maxBytes = cfg.maxBytesPerRequest ?? 3_000_000;
-    this.#concurrency = cfg.concurrency ?? 16;
-    this.#timeoutMs = cfg.requestTimeoutMs ?? 30_000;
-    this.#readinessMs = cfg.readinessIntervalMs ?? 1000;
+    this.#textData = cfg.dataContentType === 'text/plain';
+    this.#ceSource = cfg.cloudEvent.source;
+    this.#ceType = cfg.cloudEvent.type;
+    this.#bulk = cfg.bulk;
+    this.#maxEntries = cfg.maxEntriesPerRequest;
+    this.#maxBytes = cfg.maxBytesPerRequest;
+    this.#concurrency = cfg.concurrency;
+    this.#timeoutMs = cfg.requestTimeoutMs;
+    this.#readinessMs = cfg.readinessIntervalMs;
     // daprd puts the error details of a partial bulk failure in a response header too: allow large headers.
     this.#agent = new Agent({
       connections: Math.max(this.#concurrency, 4),

@@ -5,7 +5,6 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { SinkError, type OutgoingRecord, type SendResult, type Sink, type SinkHealth } from '../sink.js';
-import { parseSize } from '../../config/units.js';
 import { configSchema, type FileSinkConfig } from './config.js';
 
 export { configSchema, type FileSinkConfig };
@@ -42,16 +41,13 @@ export class FileSink implements Sink {
   #health: SinkHealth = { ready: false, detail: 'not started' };
 
   constructor(cfg: FileSinkConfig, ctx: FileSinkContext = {}) {
-    const key = `sinks[${cfg.name}]`;
-    if (typeof cfg.path !== 'string' || !cfg.path) throw new Error(`${key}.path: required, the file to append to`);
     this.name = cfg.name;
     this.#path = path.resolve(cfg.path);
     this.#dir = path.dirname(this.#path);
-    this.#maxBytes = cfg.maxBytes === undefined ? 100 * 1024 * 1024 : byteSize(cfg.maxBytes, `${key}.maxBytes`);
-    this.#maxFiles = cfg.maxFiles ?? 5;
-    if (!Number.isInteger(this.#maxFiles) || this.#maxFiles < 0) throw new Error(`${key}.maxFiles: expected an integer >= 0`);
-    this.#fsync = cfg.fsync ?? true;
-    this.#mode = parseMode(cfg.mode, `${key}.mode`);
+    this.#maxBytes = cfg.maxBytes;
+    this.#maxFiles = cfg.maxFiles;
+    this.#fsync = cfg.fsync;
+    this.#mode = parseMode(cfg.mode, `sinks[${cfg.name}].mode`);
     this.#log = ctx.logger?.child({ sink: cfg.name });
     const ext = path.extname(this.#path);
     const base = path.basename(this.#path, ext);
@@ -207,19 +203,7 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function byteSize(v: unknown, key: string): number {
-  let n: number;
-  try {
-    n = parseSize(v);
-  } catch (e) {
-    throw new Error(`${key}: ${(e as Error).message}, got ${JSON.stringify(v)}`);
-  }
-  if (n < 1) throw new Error(`${key}: must be at least 1 byte`);
-  return n;
-}
-
-function parseMode(v: number | string | undefined, key: string): number {
-  if (v === undefined) return 0o640;
+function parseMode(v: number | string, key: string): number {
   const n = typeof v === 'number' ? v : /^(0o?)?[0-7]{3,4}$/.test(v) ? parseInt(v.replace(/^0o/, ''), 8) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 0o777) throw new Error(`${key}: expected a file mode like 0640, got ${JSON.stringify(v)}`);
   return n;

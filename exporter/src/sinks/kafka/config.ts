@@ -3,6 +3,10 @@
 import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
 import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
 import type { LifecycleKeying } from './lifecycle-key.js';
+import { defaults } from '../../config/defaults.js';
+import { durationSchema, sizeSchema } from '../../config/units.js';
+
+const own = defaults.sinks.kafka;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
@@ -52,7 +56,10 @@ export interface KafkaSinkConfig {
   sasl?: { mechanism: SaslMechanism; username: SecretSpec; password: SecretSpec };
 }
 
-/** JSON Schema of the sink's own keys (the common keys name/type/startFrom/batch/retry are checked by the config loader). */
+/**
+ * JSON Schema of the sink's own keys (merged with the common ones by config/schema.ts sinkSchema), with the defaults of
+ * config/defaults.ts; in the config file the timeouts are durations (`requestTimeout: 30s`), here and in the sink ms.
+ */
 export const configSchema = {
   type: 'object',
   required: ['brokers'],
@@ -64,23 +71,24 @@ export const configSchema = {
     topic: { type: 'string', minLength: 1, maxLength: 249 },
     topicByEventType: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
     topicByEnforcementAction: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 249 } },
-    clientId: { type: 'string', minLength: 1 },
-    key: { type: 'string', minLength: 1 },
+    clientId: { type: 'string', minLength: 1, default: own.clientId },
+    key: { type: 'string', minLength: 1, default: own.key },
     violationLifecycle: {
       type: 'object',
       additionalProperties: false,
       properties: { key: { enum: ['pair', 'sink'] }, tombstones: { type: 'boolean' } },
     },
-    acks: { enum: [-1, 1] },
-    idempotent: { type: 'boolean' },
-    compression: { enum: ['none', 'gzip'] },
-    maxRecordsPerRequest: { type: 'integer', minimum: 1 },
-    maxBytesPerRequest: { type: 'integer', minimum: 1024 },
+    acks: { enum: [-1, 1], default: own.acks },
+    idempotent: { type: 'boolean', default: own.idempotent },
+    compression: { enum: ['none', 'gzip'], default: own.compression },
+    maxRecordsPerRequest: { type: 'integer', minimum: 1, default: own.maxRecordsPerRequest },
+    maxBytesPerRequest: sizeSchema(own.maxBytesPerRequest, { min: 1024 }),
+    // No default: 5 with the idempotent producer, else 1.
     maxInFlightRequests: { type: 'integer', minimum: 1, maximum: 5 },
-    requestTimeoutMs: { type: 'integer', minimum: 1 },
-    connectionTimeoutMs: { type: 'integer', minimum: 1 },
-    clientRetries: { type: 'integer', minimum: 0, maximum: 100 },
-    headers: { type: 'object', additionalProperties: { type: 'string' } },
+    requestTimeout: durationSchema(own.requestTimeout, { min: 1 }),
+    connectionTimeout: durationSchema(own.connectionTimeout, { min: 1 }),
+    clientRetries: { type: 'integer', minimum: 0, maximum: 100, default: own.clientRetries },
+    headers: { type: 'object', additionalProperties: { type: 'string' }, default: own.headers },
     tls: { anyOf: [{ type: 'boolean' }, tlsConfigSchema] },
     sasl: {
       type: 'object',

@@ -1,52 +1,35 @@
 // The otlp sink's config keys and their JSON Schema: light (no HTTP client, no protobuf), so the config loader
 // validates an otlp sink without loading them.
-import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
-import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
+import { defaults } from '../../config/defaults.js';
+import { endpointSinkSchema, type EndpointConfig } from '../kit/endpoint-config.js';
 
 export type AttributeValue = string | number | boolean;
 
-export interface OtlpSinkConfig {
+const own = defaults.sinks.otlp;
+
+/** As the sink receives it: checked, every default filled in (config/defaults.ts), sizes in bytes, durations in ms. */
+export interface OtlpSinkConfig extends EndpointConfig {
   name: string;
   type: 'otlp';
   /** OTLP/HTTP endpoint: a base URL (http://collector:4318) gets /v1/logs appended; a URL with a path is used as is. */
   endpoint: string;
-  /** protobuf (default, application/x-protobuf) or json (application/json, OTLP/JSON). */
-  encoding?: 'protobuf' | 'json';
-  /** gzip the body (Content-Encoding: gzip). Default true. */
-  gzip?: boolean;
+  /** protobuf (application/x-protobuf) or json (application/json, OTLP/JSON). */
+  encoding: 'protobuf' | 'json';
+  /** gzip the body (Content-Encoding: gzip). */
+  gzip: boolean;
   /** k8s.cluster.name on the resource of every request. */
   clusterName?: string;
   /** More resource attributes (service.name defaults to gk-exporter); they win over clusterName. */
-  resourceAttributes?: Record<string, AttributeValue>;
-  headers?: Record<string, SecretSpec>;
-  bearerToken?: SecretSpec;
-  tls?: TlsConfig;
-  timeouts?: { connectMs?: number; requestMs?: number };
-  /** The common batch keys also cap each request (records; bytes of the records' JSON). Used standalone: 500 / 1 MiB. */
-  batch?: { maxRecords?: number; maxBytes?: number | string };
+  resourceAttributes: Record<string, AttributeValue>;
+  /** The common batch keys also cap each request (records; bytes of the records' JSON). */
+  batch: { maxRecords: number; maxBytes: number };
 }
 
 const attributeValue = { type: ['string', 'number', 'boolean'] };
 
-export const configSchema = {
-  type: 'object',
-  required: ['name', 'type', 'endpoint'],
-  properties: {
-    name: { type: 'string', minLength: 1 },
-    type: { const: 'otlp' },
-    endpoint: { type: 'string', pattern: '^https?://' },
-    encoding: { enum: ['protobuf', 'json'] },
-    gzip: { type: 'boolean' },
-    clusterName: { type: 'string', minLength: 1 },
-    resourceAttributes: { type: 'object', propertyNames: { minLength: 1 }, additionalProperties: attributeValue },
-    headers: { type: 'object', additionalProperties: secretSpecSchema },
-    bearerToken: secretSpecSchema,
-    tls: tlsConfigSchema,
-    timeouts: {
-      type: 'object',
-      properties: { connectMs: { type: 'integer', minimum: 1 }, requestMs: { type: 'integer', minimum: 1 } },
-      additionalProperties: false,
-    },
-  },
-  additionalProperties: false,
-} as const;
+export const configSchema = endpointSinkSchema('otlp', 'endpoint', {
+  encoding: { enum: ['protobuf', 'json'], default: own.encoding },
+  gzip: { type: 'boolean', default: own.gzip },
+  clusterName: { type: 'string', minLength: 1 },
+  resourceAttributes: { type: 'object', propertyNames: { minLength: 1 }, additionalProperties: attributeValue, default: own.resourceAttributes },
+});
