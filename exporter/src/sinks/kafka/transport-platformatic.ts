@@ -1,0 +1,114 @@
+// The @platformatic/kafka transport, through its public API only: one Producer (idempotent when asked: the library
+// keeps the producer id and the sequence numbers) that also answers topic metadata.
+import { Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
+import { KafkaTransportError, PRODUCER_STATE_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
+
+interface PlatformaticLike {
+  message?: string;
+  code?: string;
+  /** The broker's error name, on a ProtocolError. */
+  apiId?: string;
+  canRetry?: boolean;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+/** The library wraps what each attempt failed with (MultipleErrors -> errors, GenericError -> cause): the last one wins. */
+function chainOf(e: unknown): PlatformaticLike[] {
+  const chain: PlatformaticLike[] = [];
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const cur = stack.pop();
+    if (!cur || typeof cur !== 'object' || seen.has(cur)) continue;
+    seen.add(cur);
+    const p = cur as PlatformaticLike;
+    chain.push(p);
+    if (p.cause) stack.push(p.cause);
+    if (Array.isArray(p.errors)) stack.push(...p.errors);
+  }
+  return chain;
+}
+
+export function fromPlatformatic(e: unknown): KafkaTransportError {
+  if (e instanceof KafkaTransportError) return e;
+  const chain = chainOf(e);
+  const typed = chain.find((c) => typeof c.apiId === 'string');
+  const type = typed?.apiId;
+  const message = typed ? `${typed.message ?? type}` : (chain.find((c) => !c.errors)?.message ?? chain[0]?.message ?? String(e));
+  const reconnect =
+    (type !== undefined && PRODUCER_STATE_ERRORS.has(type)) ||
+    chain.some((c) => c.code === 'PLT_KFK_NETWORK' || c.code === 'PLT_KFK_TIMEOUT' || c.code === 'PLT_KFK_AUTHENTICATION');
+  const retriable = !chain.some((c) => c.canRetry === false) || reconnect;
+  return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable, reconnect, cause: e });
+}
+
+const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
+
+export class PlatformaticTransport implements KafkaTransport {
+  readonly #producer: Producer<Buffer, string, string, string>;
+  readonly #idempotent: boolean;
+
+  constructor(o: TransportOptions) {
+    this.#idempotent = o.idempotent;
+    this.#producer = new Producer<Buffer, string, string, string>({
+      clientId: o.clientId,
+      bootstrapBrokers: o.brokers,
+      connectTimeout: o.connectionTimeoutMs,
+      requestTimeout: o.requestTimeoutMs + 5000,
+      timeout: o.requestTimeoutMs,
+      // The library turns fewer than 2 retries of an idempotent producer into unlimited ones.
+      retries: o.idempotent ? Math.max(2, o.retries) : o.retries,
+      retryDelay: 100,
+      idempotent: o.idempotent,
+      acks: o.acks,
+      compression: o.gzip ? 'gzip' : 'none',
+      autocreateTopics: true,
+      ...(o.tls ? { tls: o.tls === true ? {} : o.tls } : {}),
+      ...(o.sasl ? { sasl: { mechanism: SASL[o.sasl.mechanism], username: o.sasl.username, password: o.sasl.password } } : {}),
+      serializers: { value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+    });
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.#producer.metadata({ topics: [] });
+      if (this.#idempotent && this.#producer.producerId === undefined) await this.#producer.initIdempotentProducer({});
+    } catch (e) {
+      throw fromPlatformatic(e);
+    }
+  }
+
+  async partitionCount(topic: string, fresh: boolean): Promise<number> {
+    try {
+      const md = await this.#producer.metadata({ topics: [topic], autocreateTopics: true, forceUpdate: fresh });
+      const partitions = md.topics.get(topic)?.partitions ?? [];
+      const err = metadataError(topic, partitions);
+      if (err) throw err;
+      return partitions.length;
+    } catch (e) {
+      throw fromPlatformatic(e);
+    }
+  }
+
+  async produce(batch: PartitionBatch): Promise<void> {
+    const { topic, partition } = batch;
+    const messages: MessageToProduce<Buffer, string, string, string>[] = batch.records.map((r) => ({
+      topic,
+      partition,
+      ...(r.key ? { key: r.key } : {}),
+      value: r.value,
+      headers: new Map(r.headers),
+    }));
+    try {
+      await this.#producer.send({ messages });
+    } catch (e) {
+      throw fromPlatformatic(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    // force: pending requests fail at once rather than hold the sink's close.
+    await new Promise<void>((resolve) => this.#producer.close(true, () => resolve()));
+  }
+}
