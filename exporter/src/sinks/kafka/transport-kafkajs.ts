@@ -1,7 +1,7 @@
 // The kafkajs transport, through its public API only: a producer (idempotent when asked: kafkajs keeps the producer
 // id and the sequence numbers) and an admin client for topic metadata.
 import { CompressionTypes, Kafka, logLevel as KafkaLogLevel, type Admin, type Producer, type SASLOptions } from 'kafkajs';
-import { KafkaTransportError, PRODUCER_STATE_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
+import { KafkaTransportError, NEW_PRODUCER_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
 
 interface KafkaJsLike {
   name?: string;
@@ -36,7 +36,7 @@ export function fromKafkajs(e: unknown): KafkaTransportError {
   const type = typed?.type;
   const message = typed?.message ?? chain[0]?.message ?? String(e);
   const reconnect =
-    (type !== undefined && PRODUCER_STATE_ERRORS.has(type)) ||
+    (type !== undefined && NEW_PRODUCER_ERRORS.has(type)) ||
     chain.some((c) => /Connection|BrokerNotFound|NoBrokerAvailable|RequestTimeout|MetadataNotLoaded|SASL/.test(c.name ?? '')) ||
     /disconnected|not connected|Connection (error|closed|timeout)|ECONNREFUSED|ECONNRESET|EPIPE/i.test(message);
   return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable: typed?.retriable ?? chain[0]?.retriable ?? true, reconnect, cause: e });

@@ -1,7 +1,7 @@
 // The @platformatic/kafka transport, through its public API only: one Producer (idempotent when asked: the library
 // keeps the producer id and the sequence numbers) that also answers topic metadata.
 import { Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
-import { KafkaTransportError, PRODUCER_STATE_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
+import { KafkaTransportError, NEW_PRODUCER_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
 
 interface PlatformaticLike {
   message?: string;
@@ -37,7 +37,7 @@ export function fromPlatformatic(e: unknown): KafkaTransportError {
   const type = typed?.apiId;
   const message = typed ? `${typed.message ?? type}` : (chain.find((c) => !c.errors)?.message ?? chain[0]?.message ?? String(e));
   const reconnect =
-    (type !== undefined && PRODUCER_STATE_ERRORS.has(type)) ||
+    (type !== undefined && NEW_PRODUCER_ERRORS.has(type)) ||
     chain.some((c) => c.code === 'PLT_KFK_NETWORK' || c.code === 'PLT_KFK_TIMEOUT' || c.code === 'PLT_KFK_AUTHENTICATION');
   const retriable = !chain.some((c) => c.canRetry === false) || reconnect;
   return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable, reconnect, cause: e });

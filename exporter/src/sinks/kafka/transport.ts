@@ -65,8 +65,21 @@ export class KafkaTransportError extends Error {
   }
 }
 
-/** Broker errors after which the producer id and sequence numbers must be started again. */
-export const PRODUCER_STATE_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+/**
+ * Broker errors after which the producer id and sequence numbers must be started again: the producer's state is
+ * broken, or the batch may have been appended without the library advancing its sequence number (timeout, appended
+ * but not replicated). The broker would take a DIFFERENT batch at that sequence for a duplicate and drop it; a new
+ * producer id leaves a duplicate at worst (at least once).
+ */
+export const NEW_PRODUCER_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'REQUEST_TIMED_OUT',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'NETWORK_EXCEPTION',
+]);
 
 /** Thrown by partitionCount() for a topic without partitions or without a leader for one of them. */
 export function metadataError(topic: string, partitions: readonly { leader: number }[]): KafkaTransportError | undefined {
