@@ -87,9 +87,3 @@ export function metadataError(topic: string, partitions: readonly { leader: numb
   if (partitions.some((p) => p.leader < 0)) return new KafkaTransportError(`topic ${topic}: a partition has no leader yet`, { type: 'LEADER_NOT_AVAILABLE', retriable: true, reconnect: false });
   return undefined;
 }
-
-/** Loads a transport's module only when it is used: a sink loads one client library, not both. */
-export async function createTransport(name: KafkaTransportName, o: TransportOptions): Promise<KafkaTransport> {
-  if (name === 'kafkajs') return new (await import('./transport-kafkajs.js')).KafkajsTransport(o);
-  return new (await import('./transport-platformatic.js')).PlatformaticTransport(o);
-}
