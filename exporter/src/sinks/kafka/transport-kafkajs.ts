@@ -1,46 +1,17 @@
 // The kafkajs transport, through its public API only: a producer (idempotent when asked: kafkajs keeps the producer
 // id and the sequence numbers) and an admin client for topic metadata.
 import { CompressionTypes, Kafka, logLevel as KafkaLogLevel, type Admin, type Producer, type SASLOptions } from 'kafkajs';
-import { KafkaTransportError, NEW_PRODUCER_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
+import { readyPartitions, translateError, type ErrorReader, type KafkaTransport, type KafkaTransportError, type PartitionBatch, type TransportOptions } from './transport.js';
 
-interface KafkaJsLike {
-  name?: string;
-  message?: string;
-  type?: string;
-  retriable?: boolean;
-  cause?: unknown;
-  errors?: unknown[];
-}
-
-/** kafkajs wraps the broker's error (NonRetriable / NumberOfRetriesExceeded -> cause, aggregate -> errors). */
-function chainOf(e: unknown): KafkaJsLike[] {
-  const chain: KafkaJsLike[] = [];
-  const seen = new Set<unknown>();
-  const stack: unknown[] = [e];
-  while (stack.length) {
-    const cur = stack.shift();
-    if (!cur || typeof cur !== 'object' || seen.has(cur)) continue;
-    seen.add(cur);
-    const k = cur as KafkaJsLike;
-    chain.push(k);
-    if (k.cause) stack.push(k.cause);
-    if (Array.isArray(k.errors)) stack.push(...k.errors);
-  }
-  return chain;
-}
-
-export function fromKafkajs(e: unknown): KafkaTransportError {
-  if (e instanceof KafkaTransportError) return e;
-  const chain = chainOf(e);
-  const typed = chain.find((c) => typeof c.type === 'string');
-  const type = typed?.type;
-  const message = typed?.message ?? chain[0]?.message ?? String(e);
-  const reconnect =
-    (type !== undefined && NEW_PRODUCER_ERRORS.has(type)) ||
+const KAFKAJS_ERRORS: ErrorReader = {
+  brokerType: (e) => (typeof e.type === 'string' ? e.type : undefined),
+  lostConnection: (chain, message) =>
     chain.some((c) => /Connection|BrokerNotFound|NoBrokerAvailable|RequestTimeout|MetadataNotLoaded|SASL/.test(c.name ?? '')) ||
-    /disconnected|not connected|Connection (error|closed|timeout)|ECONNREFUSED|ECONNRESET|EPIPE/i.test(message);
-  return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable: typed?.retriable ?? chain[0]?.retriable ?? true, reconnect, cause: e });
-}
+    /disconnected|not connected|Connection (error|closed|timeout)|ECONNREFUSED|ECONNRESET|EPIPE/i.test(message),
+  retriable: (chain) => (chain.find((c) => typeof c.type === 'string') ?? chain[0])?.retriable ?? true,
+};
+
+export const fromKafkajs = (e: unknown): KafkaTransportError => translateError(e, KAFKAJS_ERRORS);
 
 export class KafkajsTransport implements KafkaTransport {
   readonly #o: TransportOptions;
@@ -92,12 +63,9 @@ export class KafkajsTransport implements KafkaTransport {
       // The admin client never auto-creates a topic; the producer's metadata request does (when the broker allows it),
       // and an empty send makes one without producing anything.
       if (known === undefined) await this.#producer.send({ topic, acks: this.#o.acks, messages: [] }).catch(() => undefined);
-      const md = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      const partitions = md.topics[0]?.partitions ?? [];
-      const err = metadataError(topic, partitions);
-      if (err) throw err;
-      this.#partitions.set(topic, partitions.length);
-      return partitions.length;
+      const count = readyPartitions(topic, (await this.#admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions);
+      this.#partitions.set(topic, count);
+      return count;
     } catch (e) {
       throw fromKafkajs(e);
     }

@@ -1,47 +1,16 @@
 // The @platformatic/kafka transport, through its public API only: one Producer (idempotent when asked: the library
 // keeps the producer id and the sequence numbers) that also answers topic metadata.
 import { Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
-import { KafkaTransportError, NEW_PRODUCER_ERRORS, metadataError, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
+import { readyPartitions, translateError, type ErrorReader, type KafkaTransport, type KafkaTransportError, type PartitionBatch, type TransportOptions } from './transport.js';
 
-interface PlatformaticLike {
-  message?: string;
-  code?: string;
-  /** The broker's error name, on a ProtocolError. */
-  apiId?: string;
-  canRetry?: boolean;
-  cause?: unknown;
-  errors?: unknown[];
-}
+const PLATFORMATIC_ERRORS: ErrorReader = {
+  brokerType: (e) => (typeof e.apiId === 'string' ? e.apiId : undefined),
+  // A timeout carries the network error's code (PLT_KFK_NETWORK) in this library.
+  lostConnection: (chain) => chain.some((c) => c.code === 'PLT_KFK_NETWORK' || c.code === 'PLT_KFK_TIMEOUT' || c.code === 'PLT_KFK_AUTHENTICATION'),
+  retriable: (chain) => !chain.some((c) => c.canRetry === false),
+};
 
-/** The library wraps what each attempt failed with (MultipleErrors -> errors, GenericError -> cause): the last one wins. */
-function chainOf(e: unknown): PlatformaticLike[] {
-  const chain: PlatformaticLike[] = [];
-  const seen = new Set<unknown>();
-  const stack: unknown[] = [e];
-  while (stack.length) {
-    const cur = stack.pop();
-    if (!cur || typeof cur !== 'object' || seen.has(cur)) continue;
-    seen.add(cur);
-    const p = cur as PlatformaticLike;
-    chain.push(p);
-    if (p.cause) stack.push(p.cause);
-    if (Array.isArray(p.errors)) stack.push(...p.errors);
-  }
-  return chain;
-}
-
-export function fromPlatformatic(e: unknown): KafkaTransportError {
-  if (e instanceof KafkaTransportError) return e;
-  const chain = chainOf(e);
-  const typed = chain.find((c) => typeof c.apiId === 'string');
-  const type = typed?.apiId;
-  const message = typed ? `${typed.message ?? type}` : (chain.find((c) => !c.errors)?.message ?? chain[0]?.message ?? String(e));
-  const reconnect =
-    (type !== undefined && NEW_PRODUCER_ERRORS.has(type)) ||
-    chain.some((c) => c.code === 'PLT_KFK_NETWORK' || c.code === 'PLT_KFK_TIMEOUT' || c.code === 'PLT_KFK_AUTHENTICATION');
-  const retriable = !chain.some((c) => c.canRetry === false) || reconnect;
-  return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable, reconnect, cause: e });
-}
+export const fromPlatformatic = (e: unknown): KafkaTransportError => translateError(e, PLATFORMATIC_ERRORS);
 
 const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
@@ -82,10 +51,7 @@ export class PlatformaticTransport implements KafkaTransport {
   async partitionCount(topic: string, fresh: boolean): Promise<number> {
     try {
       const md = await this.#producer.metadata({ topics: [topic], autocreateTopics: true, forceUpdate: fresh });
-      const partitions = md.topics.get(topic)?.partitions ?? [];
-      const err = metadataError(topic, partitions);
-      if (err) throw err;
-      return partitions.length;
+      return readyPartitions(topic, md.topics.get(topic)?.partitions);
     } catch (e) {
       throw fromPlatformatic(e);
     }

@@ -81,9 +81,61 @@ export const NEW_PRODUCER_ERRORS = new Set([
   'NETWORK_EXCEPTION',
 ]);
 
-/** Thrown by partitionCount() for a topic without partitions or without a leader for one of them. */
-export function metadataError(topic: string, partitions: readonly { leader: number }[]): KafkaTransportError | undefined {
-  if (!partitions.length) return new KafkaTransportError(`topic ${topic}: no partitions yet`, { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true, reconnect: false });
-  if (partitions.some((p) => p.leader < 0)) return new KafkaTransportError(`topic ${topic}: a partition has no leader yet`, { type: 'LEADER_NOT_AVAILABLE', retriable: true, reconnect: false });
-  return undefined;
+/** The partition count of a topic whose partitions all have a leader; else the retriable error partitionCount() throws. */
+export function readyPartitions(topic: string, partitions: readonly { leader: number }[] = []): number {
+  if (!partitions.length) throw new KafkaTransportError(`topic ${topic}: no partitions yet`, { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true, reconnect: false });
+  if (partitions.some((p) => p.leader < 0)) throw new KafkaTransportError(`topic ${topic}: a partition has no leader yet`, { type: 'LEADER_NOT_AVAILABLE', retriable: true, reconnect: false });
+  return partitions.length;
+}
+
+/** What the libraries' errors may carry: kafkajs' type and retriable, @platformatic/kafka's apiId, code and canRetry. */
+export interface LibraryError {
+  name?: string;
+  message?: string;
+  type?: string;
+  retriable?: boolean;
+  apiId?: string;
+  code?: string;
+  canRetry?: boolean;
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+/**
+ * An error and what it wraps, outermost first: both libraries wrap the broker's error (kafkajs: NonRetriable /
+ * NumberOfRetriesExceeded -> cause, aggregates -> errors; @platformatic/kafka: one error per attempt -> errors), the
+ * last attempt's first.
+ */
+export function errorChain(e: unknown): LibraryError[] {
+  const chain: LibraryError[] = [];
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [e];
+  while (queue.length) {
+    const cur = queue.shift();
+    if (!cur || typeof cur !== 'object' || seen.has(cur)) continue;
+    seen.add(cur);
+    const err = cur as LibraryError;
+    chain.push(err);
+    if (err.cause) queue.push(err.cause);
+    if (Array.isArray(err.errors)) queue.push(...[...err.errors].reverse());
+  }
+  return chain;
+}
+
+/** How one library's errors read: the broker's error name, a lost connection, whether it may be retried. */
+export interface ErrorReader {
+  brokerType(e: LibraryError): string | undefined;
+  lostConnection(chain: readonly LibraryError[], message: string): boolean;
+  retriable(chain: readonly LibraryError[]): boolean;
+}
+
+/** A library's error as the sink sees it: the innermost broker error named, a new producer after an unknown outcome. */
+export function translateError(e: unknown, read: ErrorReader): KafkaTransportError {
+  if (e instanceof KafkaTransportError) return e;
+  const chain = errorChain(e);
+  const typed = chain.find((c) => read.brokerType(c) !== undefined);
+  const type = typed && read.brokerType(typed);
+  const message = typed?.message ?? chain.find((c) => !c.errors)?.message ?? chain[0]?.message ?? String(e);
+  const reconnect = (type !== undefined && NEW_PRODUCER_ERRORS.has(type)) || read.lostConnection(chain, message);
+  return new KafkaTransportError(message, { ...(type ? { type } : {}), retriable: reconnect || read.retriable(chain), reconnect, cause: e });
 }
