@@ -2,6 +2,7 @@
 // keeps the producer id and the sequence numbers) that also answers topic metadata.
 import { Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
 import { readyPartitions, translateError, type ErrorReader, type KafkaTransport, type KafkaTransportError, type PartitionBatch, type TransportOptions } from './transport.js';
+import type { KafkaRecord } from './message.js';
 
 const PLATFORMATIC_ERRORS: ErrorReader = {
   brokerType: (e) => (typeof e.apiId === 'string' ? e.apiId : undefined),
@@ -12,15 +13,19 @@ const PLATFORMATIC_ERRORS: ErrorReader = {
 
 export const fromPlatformatic = (e: unknown): KafkaTransportError => translateError(e, PLATFORMATIC_ERRORS);
 
+const MAX_CACHED_HEADER_BYTES = 256;
+
 const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 export class PlatformaticTransport implements KafkaTransport {
-  readonly #producer: Producer<Buffer, string, string, string>;
+  readonly #producer: Producer<Buffer, string, Buffer, Buffer>;
+  /** Header names and repeated values (eventType, schemaVersion, content-type, extras) as bytes, made once. */
+  readonly #headerBytes = new Map<string, Buffer>();
   readonly #idempotent: boolean;
 
   constructor(o: TransportOptions) {
     this.#idempotent = o.idempotent;
-    this.#producer = new Producer<Buffer, string, string, string>({
+    this.#producer = new Producer<Buffer, string, Buffer, Buffer>({
       clientId: o.clientId,
       bootstrapBrokers: o.brokers,
       connectTimeout: o.connectionTimeoutMs,
@@ -35,7 +40,8 @@ export class PlatformaticTransport implements KafkaTransport {
       autocreateTopics: true,
       ...(o.tls ? { tls: o.tls === true ? {} : o.tls } : {}),
       ...(o.sasl ? { sasl: { mechanism: SASL[o.sasl.mechanism], username: o.sasl.username, password: o.sasl.password } } : {}),
-      serializers: { value: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
+      // Headers go as bytes (the library's default serializer passes them through): see #headers.
+      serializers: { value: stringSerializer },
     });
   }
 
@@ -59,18 +65,34 @@ export class PlatformaticTransport implements KafkaTransport {
 
   async produce(batch: PartitionBatch): Promise<void> {
     const { topic, partition } = batch;
-    const messages: MessageToProduce<Buffer, string, string, string>[] = batch.records.map((r) => ({
+    const messages: MessageToProduce<Buffer, string, Buffer, Buffer>[] = batch.records.map((r) => ({
       topic,
       partition,
       ...(r.key ? { key: r.key } : {}),
       value: r.value,
-      headers: new Map(r.headers),
+      headers: this.#headers(r.headers),
     }));
     try {
       await this.#producer.send({ messages });
     } catch (e) {
       throw fromPlatformatic(e);
     }
+  }
+
+  /** The decisionId is new on every record; every other name and value repeats, so its bytes are made once. */
+  #headers(headers: KafkaRecord['headers']): Map<Buffer, Buffer> {
+    const out = new Map<Buffer, Buffer>();
+    for (const [name, value] of headers) out.set(this.#bytes(name), name === 'decisionId' ? Buffer.from(value) : this.#bytes(value));
+    return out;
+  }
+
+  #bytes(text: string): Buffer {
+    let b = this.#headerBytes.get(text);
+    if (!b) {
+      b = Buffer.from(text);
+      if (this.#headerBytes.size < MAX_CACHED_HEADER_BYTES) this.#headerBytes.set(text, b);
+    }
+    return b;
   }
 
   async close(): Promise<void> {
