@@ -1,11 +1,13 @@
 // Streaming sinks benchmark: Kafka and Dapr, against a real single-node broker and real daprd sidecars (pubsub.redis).
 // For each sink it prints:
-//   - the sink alone: records/s acknowledged by the peer (broker ack / daprd bulk-publish 204), ~500-byte records;
+//   - the sink alone: records/s acknowledged by the peer (broker ack / daprd bulk-publish 204), ~500-byte records; for
+//     Kafka through each transport (client library) and, beside them, kcat producing the same records on the broker;
 //   - through the real exporter (exporter/dist): sustained delivery rate from the first line written to the socket to the
 //     last record seen by a consumer, and end-to-end latency (socket write -> consumer) p50/p99, saturated and paced.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-sinks.ts
 // env: KAFKA_RECORDS, DAPR_RECORDS, SKIP_KAFKA, SKIP_DAPR; KAFKA_PHASES (comma-separated subset of direct,gzip,sat,sat-gzip,
-// paced; default all); EXPORTER_BIN (another build, for interleaved A/B runs); EXPORTER_NODE_ARGS (e.g. --cpu-prof).
+// paced; default all); KAFKA_ROUNDS (interleaved rounds of the direct phase, default 2); KAFKA_MAJOR (3 or 4: the broker);
+// EXPORTER_BIN (another build, for interleaved A/B runs); EXPORTER_NODE_ARGS (e.g. --cpu-prof).
 // Saturated runs also print the exporter's and the broker's CPU per record (from /proc/<pid>/stat).
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,10 +17,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
-import { createSink as createKafkaSink } from '../exporter/src/sinks/kafka/sink.js';
+import { DEFAULT_TRANSPORT, TRANSPORT_NAMES } from '../exporter/src/sinks/kafka/transport.js';
 import { createSink as createDaprSink } from '../exporter/src/sinks/dapr/sink.js';
 import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
-import { startKafka } from '../test/peers/kafka.js';
+import { kafkaMajorFromEnv, startKafka } from '../test/peers/kafka.js';
+import { cpuMicros, kcatProduce, sinkAlone } from './_kafka-producers.js';
 import { startRedis } from '../test/peers/redis.js';
 import { startDaprd, redisPubsub } from '../test/peers/dapr.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -62,12 +65,6 @@ const outgoing = (r: Record<string, unknown>): OutgoingRecord => ({
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** CPU time (user + system) a process has used so far, in microseconds, from /proc/<pid>/stat. */
-function cpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks of 1/100 s
-}
 function pct(xs: number[], p: number): number {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -188,40 +185,37 @@ async function paced(label: string, sinkCfg: Record<string, unknown>, seen: Seen
 
 async function benchKafka(): Promise<void> {
   const t0 = Date.now();
-  const kafka = await startKafka();
-  console.log(`kafka broker up in ${((Date.now() - t0) / 1000).toFixed(1)} s (single node, KRaft, ${kafka.broker})`);
+  const version = kafkaMajorFromEnv();
+  const kafka = await startKafka({ version });
+  console.log(`kafka ${version}.x broker up in ${((Date.now() - t0) / 1000).toFixed(1)} s (single node, KRaft, ${kafka.broker})`);
   const extra = JSON.parse(process.env['KAFKA_SINK_JSON'] ?? '{}') as Record<string, unknown>;
   if (Object.keys(extra).length) console.log(`kafka sink options: ${JSON.stringify(extra)}`);
   try {
     await kafka.createTopic('bench-direct');
     await kafka.createTopic('bench-e2e');
-    const ac = new AbortController();
     const batches: OutgoingRecord[][] = [];
     for (let i = 0; i < KAFKA_RECORDS; i += 5000) batches.push(Array.from({ length: Math.min(5000, KAFKA_RECORDS - i) }, (_, j) => outgoing(record('direct', i + j))));
-    /** The sink alone, in this process: records/s acknowledged, and CPU per record here and in the broker. */
-    const alone = async (label: string, cfg: Record<string, unknown>, use: OutgoingRecord[][]) => {
-      const sink = createKafkaSink({ name: 'bench', brokers: [kafka.broker], topic: 'bench-direct', ...extra, ...cfg });
-      await sink.start(ac.signal);
-      await sink.send(use[0]!.slice(0, 10), ac.signal); // warm-up: connection, producer id, metadata
-      const n = use.reduce((k, b) => k + b.length, 0);
-      const cpu0 = process.cpuUsage();
-      const broker0 = cpuMicros(kafka.pid());
-      const t = performance.now();
-      for (const b of use) {
-        const r = await sink.send(b, ac.signal);
-        if (r.failures?.length) throw new Error(`kafka sink: ${r.failures.length} failures`);
+    const alone = { broker: kafka.broker, brokerPid: () => kafka.pid(), topic: 'bench-direct' };
+    if (KAFKA_PHASES.has('direct')) {
+      // Uncompressed, the same records one after the other on one partition: kcat, then each transport, rotating the
+      // order every round (the machine's load drifts; compare within a round).
+      const all = batches.flat();
+      const keyOf = (r: OutgoingRecord) => `team-payments/${(JSON.parse(r.json) as { resourceName: string }).resourceName}`;
+      const rounds = Number(process.env['KAFKA_ROUNDS'] ?? 2);
+      const rates = new Map<string, number[]>();
+      const note = (name: string, rate: number) => rates.set(name, [...(rates.get(name) ?? []), rate]);
+      for (let round = 0; round < rounds; round++) {
+        const order = round % 2 ? [...TRANSPORT_NAMES].reverse() : [...TRANSPORT_NAMES];
+        note('kcat', await kcatProduce(kafka.broker, 'bench-direct', all, keyOf));
+        for (const transport of order) note(transport, await sinkAlone({ ...alone, transport, label: '', cfg: extra, batches }));
       }
-      const secs = (performance.now() - t) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      const broker = (cpuMicros(kafka.pid()) - broker0) / n;
-      console.log(
-        `kafka sink alone${label} (acks -1, idempotent, batches of 5000): ${fmt(n / secs)} records/s; ` +
-          `sink CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/record, broker CPU ${broker.toFixed(1)} µs/record`,
-      );
-      await sink.close();
-    };
-    if (KAFKA_PHASES.has('direct')) await alone('', {}, batches);
-    if (KAFKA_PHASES.has('gzip')) await alone(', gzip', { compression: 'gzip' }, batches.slice(0, Math.ceil(batches.length / 2)));
+      const line = [...rates].map(([name, rs]) => `${name} ${rs.map(fmt).join(' / ')}`).join('; ');
+      console.log(`kafka delivery, uncompressed, records/s per round (default transport: ${DEFAULT_TRANSPORT}): ${line}`);
+    }
+    if (KAFKA_PHASES.has('gzip')) {
+      const half = batches.slice(0, Math.ceil(batches.length / 2));
+      await sinkAlone({ ...alone, transport: DEFAULT_TRANSPORT, label: ', gzip', cfg: { ...extra, compression: 'gzip' }, batches: half });
+    }
 
     // Through the exporter: sustained rate (no consumer competing for the 2 cores), then latency to a consumer.
     await kafka.createTopic('bench-sat');

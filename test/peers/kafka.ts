@@ -41,7 +41,16 @@ export interface KafkaTls {
   truststorePem: string;
 }
 
+/** The broker versions the tests run against: 3 is KAFKA_VERSION (3.9.1), 4 is KAFKA4_VERSION (scripts/peers/versions.env). */
+export type KafkaMajor = 3 | 4;
+
+/** The broker version a test file runs against: the KAFKA_MAJOR environment variable (3 or 4), else 3. */
+export function kafkaMajorFromEnv(): KafkaMajor {
+  return process.env['KAFKA_MAJOR'] === '4' ? 4 : 3;
+}
+
 export interface StartKafkaOptions {
+  version?: KafkaMajor;
   brokerProps?: Record<string, string>;
   saslUsers?: Record<string, string>;
   tls?: KafkaTls;
@@ -54,7 +63,7 @@ export interface StartKafkaOptions {
 }
 
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
-  const home = peerPath('kafka');
+  const home = peerPath(opts.version === 4 ? 'kafka4' : 'kafka');
   const dir = mkdtempSync(path.join(tmpdir(), 'kafka-'));
   const port = opts.port ?? (await freePort());
   const controllerPort = await freePort();
@@ -117,7 +126,9 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   const cp = `${home}/libs/*`;
   const env = { ...process.env, KAFKA_HEAP_OPTS: '', LOG_DIR: dir };
-  const javaArgs = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', `-Dlog4j.configuration=file:${home}/log4j.properties`, '-cp', cp];
+  // Kafka 3 logs through reload4j (log4j.properties), Kafka 4 through log4j 2 (log4j2.properties): each reads its own.
+  const logging = [`-Dlog4j.configuration=file:${home}/log4j.properties`, `-Dlog4j2.configurationFile=${home}/log4j2.properties`];
+  const javaArgs = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', ...logging, '-cp', cp];
   const clusterId = randomUUID().replace(/-/g, '').slice(0, 22);
   await run('java', [...javaArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted', ...scramArgs], { env });
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { TRANSPORT_NAMES } from '../../exporter/src/sinks/kafka/transport.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
 import { waitFor } from '../helpers/process.js';
 import { batchOf } from './records.js';
@@ -44,29 +45,32 @@ t.teardown(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-t.test('mutual TLS: records delivered', async (t) => {
-  const sink = createSink(
-    { name: 'tls', brokers: [kafka.tlsBroker!], topic: 'tls-topic', tls: { caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client-key.pem') } },
-    { logger },
-  );
-  const ac = new AbortController();
-  await sink.start(ac.signal);
-  const batch = batchOf(200);
-  t.same((await sink.send(batch, ac.signal)).failures ?? [], []);
-  const got = await kcatReadAll(kafka.broker, 'tls-topic');
-  t.equal(new Set(got.map((m) => m.headers['decisionId'])).size, 200);
-  await sink.close();
-});
+// Each transport maps the TLS settings to its own library: both are checked.
+for (const transport of TRANSPORT_NAMES) {
+  t.test(`mutual TLS through ${transport}: records delivered`, async (t) => {
+    const sink = createSink(
+      { name: 'tls', brokers: [kafka.tlsBroker!], topic: `tls-${transport}`, tls: { caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client-key.pem') } },
+      { logger, transport },
+    );
+    const ac = new AbortController();
+    await sink.start(ac.signal);
+    const batch = batchOf(200);
+    t.same((await sink.send(batch, ac.signal)).failures ?? [], []);
+    const got = await kcatReadAll(kafka.broker, `tls-${transport}`);
+    t.equal(new Set(got.map((m) => m.headers['decisionId'])).size, 200);
+    await sink.close();
+  });
 
-t.test('without the client certificate: not ready, reported', async (t) => {
-  const sink = createSink({ name: 'nocert', brokers: [kafka.tlsBroker!], topic: 'tls-topic', tls: { caFile: f('ca.pem') }, connectionTimeoutMs: 2000 }, { logger });
-  const ac = new AbortController();
-  await sink.start(ac.signal);
-  await waitFor('the failure reported', () => /cannot connect/.test(sink.health().detail ?? ''), 30_000);
-  t.equal(sink.health().ready, false);
-  ac.abort();
-  await sink.close();
-});
+  t.test(`without the client certificate through ${transport}: not ready, reported`, async (t) => {
+    const sink = createSink({ name: 'nocert', brokers: [kafka.tlsBroker!], topic: `tls-${transport}`, tls: { caFile: f('ca.pem') }, connectionTimeoutMs: 2000 }, { logger, transport });
+    const ac = new AbortController();
+    await sink.start(ac.signal);
+    await waitFor('the failure reported', () => /cannot connect/.test(sink.health().detail ?? ''), 30_000);
+    t.equal(sink.health().ready, false);
+    ac.abort();
+    await sink.close();
+  });
+}
 
 t.test('an unreadable CA file is a config error naming the key', async (t) => {
   const sink = createSink({ name: 'badca', brokers: [kafka.tlsBroker!], topic: 'x', tls: { caFile: f('missing.pem') } }, { logger });

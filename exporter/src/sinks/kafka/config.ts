@@ -1,5 +1,5 @@
-// The Kafka sink's config keys and their JSON Schema: light (no kafkajs), so the config loader validates a kafka sink
-// without loading the client; the sink itself (../kafka.ts) is imported only when one is configured.
+// The Kafka sink's config keys and their JSON Schema: light (no client library), so the config loader validates a kafka
+// sink without loading one; the sink itself (sink.ts) is imported only when one is configured.
 import { secretSpecSchema, type SecretSpec } from '../../config/secret.js';
 import { tlsConfigSchema, type TlsConfig } from '../../config/tls.js';
 import type { LifecycleKeying } from './lifecycle-key.js';
@@ -39,8 +39,8 @@ export interface KafkaSinkConfig {
    */
   maxBytesPerRequest?: number;
   /**
-   * Produce requests in flight at once (1-5): while the broker appends one, the next is encoded and sent. Default 5
-   * with the idempotent producer (the broker keeps order and drops duplicates by sequence number), else 1.
+   * Produce requests in flight at once (1-5), never two for one partition (producer.ts says why). Default 5 with the
+   * idempotent producer, else 1.
    */
   maxInFlightRequests?: number;
   /** Broker request timeout (the broker's wait for replica acks). Default 30000 ms. */

@@ -1,95 +1,38 @@
-// One record's Kafka message (key, value, headers), sized at routing time and written straight into the produce request
-// buffer: no intermediate Buffer per header or per message, which is where kafkajs spent most of its time and garbage.
-import { varintBytes, varintPrefixed, writeVarint } from './varint.js';
+// One record's Kafka message: its key, its value (the record's JSON as committed) and its headers, in the order the
+// contract gives them (proto-docs/sinks/kafka.md): the static extras, then decisionId, eventType, schemaVersion and
+// content-type. A transport hands them to its library as they are.
 
-/** A message ready to be placed in a record batch: its key (for the partition) and the bytes after the offset delta. */
-export class KafkaMessage {
-  constructor(
-    readonly key: Buffer | null,
-    /** null: a tombstone (no value). */
-    readonly value: string | null,
-    readonly valueBytes: number,
-    readonly decisionId: string,
-    readonly decisionIdBytes: number,
-    /** Pre-encoded headers after decisionId (eventType, schemaVersion, content-type). */
-    readonly tailHeaders: Buffer,
-    readonly headers: MessageHeaders,
-    /** Bytes from the key length to the end of the headers. */
-    readonly bodyBytes: number,
-  ) {}
+export type Header = readonly [name: string, value: string];
 
-  /** Writes key, value and headers at buf[at]; returns the offset after them. */
-  writeBody(buf: Buffer, at: number): number {
-    if (this.key === null) at = writeVarint(buf, at, -1);
-    else {
-      at = writeVarint(buf, at, this.key.length);
-      at += this.key.copy(buf, at);
-    }
-    if (this.value === null) at = writeVarint(buf, at, -1);
-    else {
-      at = writeVarint(buf, at, this.valueBytes);
-      at += buf.write(this.value, at, this.valueBytes, 'utf8');
-    }
-    const h = this.headers;
-    at = writeVarint(buf, at, h.count);
-    at += h.before.copy(buf, at);
-    at += h.decisionIdName.copy(buf, at);
-    at = writeVarint(buf, at, this.decisionIdBytes);
-    at += buf.write(this.decisionId, at, this.decisionIdBytes, 'utf8');
-    at += this.tailHeaders.copy(buf, at);
-    return at;
-  }
+export interface KafkaRecord {
+  /** The key's bytes (they choose the partition), null for none. */
+  readonly key: Buffer | null;
+  /** null: a tombstone (no value). */
+  readonly value: string | null;
+  readonly headers: readonly Header[];
+  readonly decisionId: string;
+  /** Key, value and headers in bytes: what the sink counts against maxBytesPerRequest. */
+  readonly bytes: number;
 }
 
-const MAX_CACHED_PAIRS = 256;
+const OWN = ['decisionId', 'eventType', 'schemaVersion', 'content-type'];
+const CONTENT_TYPE: Header = ['content-type', 'application/json'];
 
-/**
- * The headers every message carries: the static extras, decisionId, eventType, schemaVersion and content-type, in
- * that order. The pairs that repeat (eventType and schemaVersion values, content-type, extras) are encoded once.
- */
+/** Builds every message's headers from the sink's static extras. */
 export class MessageHeaders {
-  readonly count: number;
-  /** The static extra headers, encoded. */
-  readonly before: Buffer;
-  readonly decisionIdName = varintPrefixed(Buffer.from('decisionId'));
-  readonly #contentType = pair('content-type', 'application/json');
-  readonly #tails = new Map<string, Buffer>();
+  readonly #extras: Header[];
+  readonly #extraBytes: number;
 
   constructor(extra: Record<string, string>) {
-    const own = new Set(['decisionId', 'eventType', 'schemaVersion', 'content-type']);
-    const kept = Object.entries(extra).filter(([k]) => !own.has(k));
-    this.before = Buffer.concat(kept.map(([k, v]) => pair(k, v)));
-    this.count = kept.length + own.size;
+    this.#extras = Object.entries(extra).filter(([k]) => !OWN.includes(k));
+    this.#extraBytes = this.#extras.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   }
 
-  message(key: string | undefined, value: string | null, decisionId: string, eventType: string, schemaVersion: string): KafkaMessage {
+  message(key: string | undefined, value: string | null, decisionId: string, eventType: string, schemaVersion: string): KafkaRecord {
     const keyBytes = key === undefined ? null : Buffer.from(key);
-    const valueBytes = value === null ? 0 : Buffer.byteLength(value);
-    const decisionIdBytes = Buffer.byteLength(decisionId);
-    const tail = this.#tail(eventType, schemaVersion);
-    const bodyBytes =
-      (keyBytes ? varintBytes(keyBytes.length) + keyBytes.length : 1) +
-      (value === null ? 1 : varintBytes(valueBytes) + valueBytes) +
-      varintBytes(this.count) +
-      this.before.length +
-      this.decisionIdName.length +
-      varintBytes(decisionIdBytes) +
-      decisionIdBytes +
-      tail.length;
-    return new KafkaMessage(keyBytes, value, valueBytes, decisionId, decisionIdBytes, tail, this, bodyBytes);
+    const headers: Header[] = [...this.#extras, ['decisionId', decisionId], ['eventType', eventType], ['schemaVersion', schemaVersion], CONTENT_TYPE];
+    // The fixed header names and content-type: 60 bytes; values counted as UTF-16 length (close enough for sizing).
+    const bytes = (keyBytes?.length ?? 0) + (value === null ? 0 : Buffer.byteLength(value)) + this.#extraBytes + 60 + decisionId.length + eventType.length + schemaVersion.length;
+    return { key: keyBytes, value, headers, decisionId, bytes };
   }
-
-  #tail(eventType: string, schemaVersion: string): Buffer {
-    const id = `${eventType}\n${schemaVersion}`;
-    let tail = this.#tails.get(id);
-    if (!tail) {
-      tail = Buffer.concat([pair('eventType', eventType), pair('schemaVersion', schemaVersion), this.#contentType]);
-      if (this.#tails.size < MAX_CACHED_PAIRS) this.#tails.set(id, tail);
-    }
-    return tail;
-  }
-}
-
-function pair(name: string, value: string): Buffer {
-  return Buffer.concat([varintPrefixed(Buffer.from(name)), varintPrefixed(Buffer.from(value))]);
 }

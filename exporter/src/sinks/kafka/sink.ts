@@ -1,6 +1,5 @@
-// Kafka sink (kafkajs): one Kafka message per record, acknowledged by the broker before the queue lets it go.
-// Contract for consumers: proto-docs/sinks/kafka.md.
-import { Kafka, logLevel as KafkaLogLevel, type SASLOptions } from 'kafkajs';
+// Kafka sink: one Kafka message per record, acknowledged by the broker before the queue lets it go. It talks to the
+// brokers through a transport (transport.ts: one per client library). Contract for consumers: proto-docs/sinks/kafka.md.
 import type { Logger } from 'pino';
 import { Secret } from '../../config/secret.js';
 import { loadTlsOptions, type TlsClientOptions } from '../../config/tls.js';
@@ -10,8 +9,10 @@ import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, ty
 import { classifyKafkaError, type KafkaErrorClass } from './errors.js';
 import { compileKey, keyNeedsRecord, type KeyFn } from './key.js';
 import { LIFECYCLE_EVENT_TYPES, lifecycleMessage } from './lifecycle-key.js';
-import { MessageHeaders, type KafkaMessage } from './message.js';
-import { BatchProducer } from './producer.js';
+import { MessageHeaders, type KafkaRecord } from './message.js';
+import { PartitionedProducer } from './producer.js';
+import { DEFAULT_TRANSPORT, KafkaTransportError, type KafkaTransport, type KafkaTransportName } from './transport.js';
+import { createTransport } from './transports.js';
 import { configSchema, type KafkaSinkConfig, type SaslMechanism } from './config.js';
 import { runEnd } from '../kit/chunk.js';
 import { bisectRefused } from '../kit/bisect.js';
@@ -20,11 +21,13 @@ export { configSchema, type KafkaSinkConfig };
 
 export interface KafkaSinkContext {
   logger?: Logger;
+  /** The client library to produce through (default DEFAULT_TRANSPORT). */
+  transport?: KafkaTransportName;
 }
 
 const DEFAULT_IN_FLIGHT = 5;
-/** Record framing around key, value and headers (length, attributes, deltas) plus batch headers, rounded up. */
-const RECORD_OVERHEAD = 16;
+/** Record framing around key, value and headers (length, attributes, deltas, header lengths), rounded up. */
+const RECORD_OVERHEAD = 24;
 
 export function createSink(cfg: KafkaSinkConfig, ctx: KafkaSinkContext = {}): KafkaSink {
   return new KafkaSink(cfg, ctx);
@@ -33,11 +36,11 @@ export function createSink(cfg: KafkaSinkConfig, ctx: KafkaSinkContext = {}): Ka
 /** A record routed to its topic, its message encoded-to-be. */
 interface Routed {
   topic: string;
-  message: KafkaMessage;
+  message: KafkaRecord;
 }
 
 const NOT_SENT = 'not sent: an earlier request of the batch failed';
-/** Quick retries of transient broker errors inside one send() (kafkajs' own retry: 100 ms doubling up to 2 s). */
+/** Quick retries of transient broker errors inside one send(): 100 ms doubling up to 2 s. */
 const QUICK_RETRY_BACKOFF: BackoffPolicy = { initialMs: 100, multiplier: 2, maxMs: 2000, jitter: 0 };
 /** start()'s background connection attempts until the brokers answer. */
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 200, multiplier: 2, maxMs: 10_000, jitter: 0.2 };
@@ -58,7 +61,9 @@ export class KafkaSink implements Sink {
   readonly #clientRetries: number;
   readonly #sasl: { mechanism: SaslMechanism; username: Secret; password: Secret } | undefined;
   readonly #headers: MessageHeaders;
-  #producer: BatchProducer | undefined;
+  readonly #transportName: KafkaTransportName;
+  #transport: KafkaTransport | undefined;
+  #producer: PartitionedProducer | undefined;
   #connected = false;
   #closed = false;
   #connecting: Promise<boolean> | undefined;
@@ -69,6 +74,7 @@ export class KafkaSink implements Sink {
     this.name = cfg.name;
     this.#cfg = cfg;
     this.#log = ctx.logger?.child({ sink: cfg.name, sinkType: 'kafka' });
+    this.#transportName = ctx.transport ?? DEFAULT_TRANSPORT;
     if (!Array.isArray(cfg.brokers) || cfg.brokers.length === 0) throw new Error(`${key}.brokers: at least one "host:port" is required`);
     if (!cfg.topic && !cfg.topicByEventType && !cfg.topicByEnforcementAction) {
       throw new Error(`${key}.topic: required (or topicByEventType / topicByEnforcementAction)`);
@@ -148,10 +154,11 @@ export class KafkaSink implements Sink {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#connecting;
-    const p = this.#producer;
+    const transport = this.#transport;
+    this.#transport = undefined;
     this.#producer = undefined;
     this.#connected = false;
-    await p?.disconnect().catch(() => undefined);
+    await transport?.close().catch(() => undefined);
   }
 
   /**
@@ -208,7 +215,7 @@ export class KafkaSink implements Sink {
       }
       if (!retry.length) return failed;
       await sleep(backoffDelay(QUICK_RETRY_BACKOFF, attempt + 1), signal);
-      await this.#producer?.refreshMetadata().catch(() => undefined);
+      this.#producer?.refreshMetadata();
       pending = retry.sort((a, b) => a - b);
     }
   }
@@ -224,7 +231,7 @@ export class KafkaSink implements Sink {
       return errors;
     };
     if (!(await this.#ensureConnected(signal, true))) {
-      return failAll(Object.assign(new Error(this.#health.detail ?? 'not connected'), { name: 'KafkaJSConnectionError', retriable: true }));
+      return failAll(new KafkaTransportError(this.#health.detail ?? 'not connected', { retriable: true, reconnect: true }));
     }
     const producer = this.#producer!;
     try {
@@ -236,7 +243,7 @@ export class KafkaSink implements Sink {
     const settle = async () => {
       for (const [i, e] of await inFlight.shift()!) errors.set(i, e);
     };
-    const sizeOf = (k: number) => routed[indexes[k]!]!.message.bodyBytes + RECORD_OVERHEAD;
+    const sizeOf = (k: number) => routed[indexes[k]!]!.message.bytes + RECORD_OVERHEAD;
     let next = 0;
     while (next < indexes.length) {
       while (inFlight.length >= this.#maxInFlight) await settle();
@@ -245,7 +252,7 @@ export class KafkaSink implements Sink {
       const request = indexes.slice(next, end);
       next = end;
       try {
-        for (const s of await producer.send(routed, request)) inFlight.push(s.done);
+        inFlight.push((await producer.send(routed, request)).done);
       } catch (e) {
         for (const i of request) errors.set(i, e);
       }
@@ -255,7 +262,6 @@ export class KafkaSink implements Sink {
       const why = signal.aborted ? new Error('kafka send aborted') : Object.assign(new Error(NOT_SENT), { retriable: true });
       failAll(why, next);
     }
-    if (errors.size) producer.invalidate();
     return errors;
   }
 
@@ -315,12 +321,14 @@ export class KafkaSink implements Sink {
   #connectOnce(): Promise<boolean> {
     this.#connecting ??= (async () => {
       try {
-        await this.#producer?.disconnect().catch(() => undefined);
-        this.#producer = await this.#newProducer();
-        await this.#producer.connect();
+        await this.#transport?.close().catch(() => undefined);
+        this.#producer = undefined;
+        this.#transport = await this.#newTransport();
+        await this.#transport.connect();
+        this.#producer = new PartitionedProducer(this.#transport);
         this.#connected = true;
         this.#health = { ready: true };
-        this.#log?.info({ brokers: this.#cfg.brokers }, 'kafka producer connected');
+        this.#log?.info({ brokers: this.#cfg.brokers, client: this.#transportName }, 'kafka producer connected');
         return true;
       } catch (e) {
         this.#health = { ready: false, detail: `cannot connect to ${this.#cfg.brokers.join(',')}: ${(e as Error).message}` };
@@ -330,34 +338,20 @@ export class KafkaSink implements Sink {
     return this.#connecting;
   }
 
-  async #newProducer(): Promise<BatchProducer> {
+  async #newTransport(): Promise<KafkaTransport> {
     const c = this.#cfg;
-    const retries = this.#clientRetries;
-    const log = this.#log;
-    const kafka = new Kafka({
+    return createTransport(this.#transportName, {
       clientId: c.clientId ?? 'gk-exporter',
       brokers: c.brokers,
-      connectionTimeout: c.connectionTimeoutMs ?? 3000,
-      requestTimeout: this.#requestTimeoutMs + 5000,
-      retry: { retries, initialRetryTime: QUICK_RETRY_BACKOFF.initialMs, maxRetryTime: QUICK_RETRY_BACKOFF.maxMs },
-      ssl: tlsOptions(c.tls, `sinks[${c.name}].tls`),
-      sasl: this.#sasl ? await saslOptions(this.#sasl) : undefined,
-      logLevel: KafkaLogLevel.WARN,
-      logCreator: () => (entry) => {
-        const { message, ...rest } = entry.log;
-        const fields = { kafkajs: entry.namespace, ...rest };
-        if (entry.level <= KafkaLogLevel.WARN) log?.warn(fields, `kafkajs: ${message}`);
-        else log?.debug(fields, `kafkajs: ${message}`);
-      },
-    });
-    return new BatchProducer(kafka, {
+      connectionTimeoutMs: c.connectionTimeoutMs ?? 3000,
+      requestTimeoutMs: this.#requestTimeoutMs,
+      tls: tlsOptions(c.tls, `sinks[${c.name}].tls`),
+      sasl: this.#sasl ? { mechanism: this.#sasl.mechanism, username: await this.#sasl.username.value(), password: await this.#sasl.password.value() } : undefined,
       idempotent: this.#idempotent,
       acks: this.#acks,
-      timeoutMs: this.#requestTimeoutMs,
       gzip: c.compression === 'gzip',
-      allowAutoTopicCreation: true,
-      retries,
-      backoff: QUICK_RETRY_BACKOFF,
+      retries: this.#clientRetries,
+      log: this.#log,
     });
   }
 }
@@ -366,10 +360,4 @@ function tlsOptions(tls: KafkaSinkConfig['tls'], key: string): true | TlsClientO
   if (tls === undefined || tls === false) return undefined;
   if (tls === true) return true;
   return loadTlsOptions(tls, key);
-}
-
-async function saslOptions(s: { mechanism: string; username: Secret; password: Secret }): Promise<SASLOptions> {
-  const username = await s.username.value();
-  const password = await s.password.value();
-  return { mechanism: s.mechanism, username, password } as SASLOptions;
 }
