@@ -13,6 +13,7 @@ import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult, ty
 import { configSchema, type HttpSinkConfig } from './config.js';
 import { chunkRuns, runIndexes, type Run } from '../kit/chunk.js';
 import { ContentRefused, PayloadTooLarge, sendRunBisecting } from '../kit/bisect.js';
+import { EncodedBatch } from './body.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -123,17 +124,24 @@ export class HttpSink implements Sink {
     await this.#agent.close();
   }
 
-  async send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
-    const failures: RecordFailure[] = [];
+  /** Takes what it needs from the records at once (their bytes, seqs, request cuts): none is held during the requests. */
+  send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
     const chunks = chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length + 1);
+    const seqs = batch.map((r) => r.seq);
+    return this.#sendEncoded(new EncodedBatch(batch), seqs, chunks, signal);
+  }
+
+  async #sendEncoded(encoded: EncodedBatch, seqs: readonly number[], chunks: readonly Run[], signal: AbortSignal): Promise<SendResult> {
+    const failures: RecordFailure[] = [];
+    const count = seqs.length;
     // The worker retries records refused alone together. When that retry is refused again, splitting it once more would
     // only repeat the last search (and hammer a receiver that refuses everything): the records fail together.
-    const retryOfRefused = batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq));
+    const retryOfRefused = count > 1 && seqs.every((seq) => this.#refusedAlone.has(seq));
     const split = this.#splitRejected && !retryOfRefused;
     const progress: Progress = { next: 0, refusedAlone: [] };
     for (const chunk of chunks) {
       try {
-        await this.#deliver(batch, chunk, signal, failures, progress, split);
+        await this.#deliver(encoded, chunk, signal, failures, progress, split);
       } catch (e) {
         const err = asSinkError(e);
         const from = progress.next;
@@ -141,15 +149,15 @@ export class HttpSink implements Sink {
         if (from === 0 && failures.length === 0 && (err.retryable || chunks.length === 1)) throw err;
         // Order matters: nothing after a retryable failure is sent now, so only the rest is sent again. A permanent
         // refusal of one request fails the rest of that request and must not hold up the requests behind it.
-        const to = err.retryable ? batch.length : chunk.end;
+        const to = err.retryable ? count : chunk.end;
         for (let i = from; i < to; i++) failures.push({ index: i, error: err.message, retryable: err.retryable });
         if (err.retryable) break;
         progress.next = to;
       }
     }
-    if (split) this.#refusedAlone = new Set(progress.refusedAlone.map((i) => batch[i]!.seq));
+    if (split) this.#refusedAlone = new Set(progress.refusedAlone.map((i) => seqs[i]!));
     if (progress.refusedAlone.length) {
-      this.#log?.warn({ refused: progress.refusedAlone.length, of: batch.length }, 'receiver refused some records; the others were delivered');
+      this.#log?.warn({ refused: progress.refusedAlone.length, of: count }, 'receiver refused some records; the others were delivered');
     }
     return failures.length ? { failures } : {};
   }
@@ -159,9 +167,9 @@ export class HttpSink implements Sink {
    * refused records stand alone: those become permanent failures, the rest is delivered. Throws SinkError for a failure
    * of what is left of the chunk (progress.next says where that starts).
    */
-  async #deliver(batch: readonly OutgoingRecord[], run: Run, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
+  async #deliver(encoded: EncodedBatch, run: Run, signal: AbortSignal, failures: RecordFailure[], progress: Progress, split: boolean): Promise<void> {
     await sendRunBisecting(runIndexes(run), {
-      post: (items) => this.#post(items.map((i) => batch[i]!), signal),
+      post: (items) => this.#post(this.#format === 'ndjson' ? encoded.ndjson(items) : encoded.jsonArray(items), items.length, signal),
       splits: (e) => (e instanceof PayloadTooLarge ? this.#splitOn413 : split && e instanceof ContentRefused),
       refusedAlone: (index, e) => {
         failures.push({ index, error: (e as Error).message, retryable: false });
@@ -172,36 +180,14 @@ export class HttpSink implements Sink {
     });
   }
 
-  /**
-   * The request body, written record by record into one buffer of its exact size. Joining the records into a string
-   * first made a string of the whole body, which V8 puts in its large-object space, freed only by a full GC.
-   */
-  #body(records: readonly OutgoingRecord[]): Buffer {
-    const ndjson = this.#format === 'ndjson';
-    let size = ndjson ? records.length : Math.max(0, records.length - 1) + 2;
-    for (const r of records) size += Buffer.byteLength(r.json, 'utf8');
-    const buf = Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    if (!ndjson) buf[at++] = 0x5b; // [
-    for (let i = 0; i < records.length; i++) {
-      if (!ndjson && i > 0) buf[at++] = 0x2c; // ,
-      at += buf.write(records[i]!.json, at, 'utf8');
-      if (ndjson) buf[at++] = 0x0a; // \n
-    }
-    if (!ndjson) buf[at++] = 0x5d; // ]
-    if (at !== size) throw new Error(`body: wrote ${at} bytes, expected ${size}`);
-    return buf;
-  }
-
-  async #post(records: readonly OutgoingRecord[], signal: AbortSignal): Promise<void> {
-    const raw = this.#body(records);
+  async #post(raw: Buffer, records: number, signal: AbortSignal): Promise<void> {
     const body = this.#gzip ? await gzip(raw) : raw;
     const headers: Record<string, string> = {};
     for (const [h, s] of this.#headers) headers[h] = await s.value();
     headers['content-type'] = this.#format === 'ndjson' ? 'application/x-ndjson' : 'application/json';
     if (this.#gzip) headers['content-encoding'] = 'gzip';
     if (this.#bearer) headers['authorization'] = `Bearer ${await this.#bearer.value()}`;
-    headers['x-exporter-records'] = String(records.length);
+    headers['x-exporter-records'] = String(records);
 
     const timeout = AbortSignal.timeout(this.#requestMs);
     let res: Dispatcher.ResponseData;
