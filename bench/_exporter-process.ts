@@ -54,7 +54,7 @@ export function peakRssMb(pid: number): number {
  * The bin's `#!` line as the kernel runs it: the interpreter, then everything after it as one argument. Extra node
  * options go at the end of that line (made an `env -S` line if it was not one), so node gets them on its command line.
  */
-function interpreterLine(bin: string, extraNodeArgs: string): { file: string; args: string[] } {
+export function interpreterLine(bin: string, extraNodeArgs = ''): { file: string; args: string[] } {
   const first = fs.readFileSync(bin, 'utf8').split('\n')[0]!;
   const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(first);
   if (!m) return { file: process.execPath, args: extraNodeArgs.split(' ').filter(Boolean) };
