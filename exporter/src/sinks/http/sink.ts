@@ -126,9 +126,13 @@ export class HttpSink implements Sink {
 
   /** Takes what it needs from the records at once (their bytes, seqs, request cuts): none is held during the requests. */
   send(batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<SendResult> {
-    const chunks = chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length + 1);
-    const seqs = batch.map((r) => r.seq);
-    return this.#sendEncoded(new EncodedBatch(batch), seqs, chunks, signal);
+    try {
+      const chunks = chunkRuns(batch.length, this.#maxRecords, this.#maxBytes, (i) => batch[i]!.json.length + 1);
+      const seqs = batch.map((r) => r.seq);
+      return this.#sendEncoded(new EncodedBatch(batch), seqs, chunks, signal);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   async #sendEncoded(encoded: EncodedBatch, seqs: readonly number[], chunks: readonly Run[], signal: AbortSignal): Promise<SendResult> {
