@@ -215,7 +215,7 @@ export class DeliveryWorker {
             next.push(item);
           }
         }
-        if (refused.length) this.deadLetters(refused, 'rejected', dead);
+        if (refused.length) this.retryUnread(next, this.deadLetters(refused, 'rejected', dead));
         const okCount = toSend.length - failed.size;
         delivered += okCount;
         metrics.deliveryFailures.inc({ sink: this.name }, failed.size);
@@ -247,7 +247,7 @@ export class DeliveryWorker {
             if (item.attempts >= retry.maxAttempts) refused.push({ item, error: err.message });
             else next.push(item);
           }
-          if (refused.length) this.deadLetters(refused, 'rejected', dead);
+          if (refused.length) this.retryUnread(next, this.deadLetters(refused, 'rejected', dead));
           toSend = next;
           if (!toSend.length) break;
         }
@@ -301,13 +301,30 @@ export class DeliveryWorker {
     return kept;
   }
 
-  /** Dead letters for records the sink refused for good, their text re-read from the queue (as routed for the sink). */
-  private deadLetters(refused: readonly { item: Item; error: string }[], reason: string, into: NewDeadLetter[]): void {
-    const recs = this.reread(refused.map((r) => r.item));
+  /**
+   * Dead letters for records the sink refused for good, their text re-read from the queue (as routed for the sink).
+   * Returns the items whose text could not be read (they are tried again rather than lost).
+   */
+  private deadLetters(refused: readonly { item: Item; error: string }[], reason: string, into: NewDeadLetter[]): Item[] {
+    let recs: (OutgoingRecord | undefined)[];
+    try {
+      recs = this.reread(refused.map((r) => r.item));
+    } catch (e) {
+      this.o.log.warn({ sink: this.name, err: (e as Error).message }, 'cannot read refused records for their dead letters; retrying them');
+      return refused.map((r) => r.item);
+    }
     refused.forEach(({ item, error }, i) => {
       const rec = recs[i];
       // Gone from the queue (onFull: drop-oldest): already counted as dropped.
       if (rec) into.push({ sink: this.name, reason, error, raw: rec.json, seq: item.seq, decisionId: rec.decisionId, attempts: item.attempts });
     });
+    return [];
+  }
+
+  /** Items to try again after all, merged into `next` in seq order (a batch goes out in order). */
+  private retryUnread(next: Item[], unread: readonly Item[]): void {
+    if (!unread.length) return;
+    next.push(...unread);
+    next.sort((a, b) => a.seq - b.seq);
   }
 }
