@@ -1,24 +1,21 @@
-// Exporter ingest benchmark: ~500-byte records over the Unix socket from several connections, counting only acknowledged
-// (durably committed) lines. Prints: durable ingest rate, ack latency p50/p99, exporter peak RSS (VmHWM), for
-// queue.synchronous NORMAL and FULL; then the end-to-end rate into a local HTTP receiver through the HTTP sink.
+// Exporter ingest benchmark: ~500-byte records over the Unix socket, counting only acknowledged (durably committed)
+// lines. Prints, per build (before/after when BASE_EXPORTER_BIN is set, interleaved scenario by scenario):
+// - normal, full: durable ingest from several connections, no sink active (its peer is down), queue.synchronous
+//   NORMAL and FULL: rate, ack latency p50/p99, exporter CPU per record, peak RSS (VmHWM);
+// - one: durable ingest on one connection while an HTTP sink delivers to a local receiver at the same time;
+// - e2e: end to end, several connections -> queue -> HTTP sink -> local receiver: rate and peak RSS.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
-// The exporter is started as shipped: its bin is run through the interpreter line at its top (as the kernel does for
-// npm's bin link), which carries the exporter's node options; each run prints the node command line and NODE_OPTIONS.
-// env: ONLY=normal|full|e2e, RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_BIN (another build, for A/B runs),
-// EXPORTER_NODE_ARGS (node command-line options added to the bin's line: they win over its NODE_OPTIONS, e.g.
-// "--max-semi-space-size=16 --trace-gc"), EXPORTER_INGEST (JSON merged into the config's `ingest`, e.g.
-// '{"maxPendingBytes":"4Mi"}')
-import { spawn, type ChildProcess } from 'node:child_process';
+// env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_INGEST (JSON merged into
+// the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), and those of bench/_exporter-process.ts (EXPORTER_BIN,
+// BASE_EXPORTER_BIN, EXPORTER_NODE_ARGS, BENCH_DEBUG).
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { benchRecord } from './_records.js';
+import { builds, cpuMicros, peakRssMb, startExporter, stopExporter, type Build, type ExporterConfigFile } from './_exporter-process.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
 const RECORDS = Number(process.env['RECORDS'] ?? 600_000);
 const E2E_RECORDS = Number(process.env['E2E_RECORDS'] ?? 300_000);
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 4);
@@ -43,75 +40,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** CPU time (user + system) the process has used so far, in microseconds, from /proc/<pid>/stat. */
-function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15)
-  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/**
- * The bin's `#!` line as the kernel runs it: the interpreter, then everything after it as one argument. Extra node
- * options go at the end of that line (made an `env -S` line if it was not one), so node gets them on its command line.
- */
-function interpreterLine(bin: string, extraNodeArgs: string): { file: string; args: string[] } {
-  const first = fs.readFileSync(bin, 'utf8').split('\n')[0]!;
-  const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(first);
-  if (!m) return { file: process.execPath, args: extraNodeArgs.split(' ').filter(Boolean) };
-  let line = (m[2] ?? '').trim();
-  if (extraNodeArgs.trim()) line = `${line.startsWith('-S ') ? line : `-S ${line}`} ${extraNodeArgs.trim()}`;
-  return { file: m[1]!, args: line ? [line] : [] };
-}
-
-/** How the running exporter was started: node's command line and the NODE_OPTIONS it got. */
-function startedAs(pid: number): string {
-  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  const nodeOptions = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS='));
-  return `${cmdline.map((a) => path.relative(root, a).startsWith('..') ? a : path.relative(root, a)).join(' ')}; ${nodeOptions ?? 'NODE_OPTIONS unset'}`;
-}
-
-async function waitForSocket(file: string, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`exporter exited: ${log()}`);
-    if (fs.existsSync(file)) {
-      console.log(`  exporter: ${startedAs(child.pid!)}`);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`exporter did not listen: ${log()}`);
-}
-
-function startExporter(dir: string, cfg: object): { child: ChildProcess; log: () => string } {
-  const cfgFile = path.join(dir, 'config.json');
+function withIngest(cfg: ExporterConfigFile): ExporterConfigFile {
   const ingest = process.env['EXPORTER_INGEST'];
-  fs.writeFileSync(cfgFile, JSON.stringify(ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg));
-  const { file, args } = interpreterLine(exporterBin, process.env['EXPORTER_NODE_ARGS'] ?? '');
-  const child = spawn(file, [...args, exporterBin, 'run', '--config', cfgFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  child.stderr!.on('data', (d: Buffer) => {
-    out = (out + d.toString()).slice(-4000);
-    if (process.env['BENCH_DEBUG']) process.stderr.write(d);
-  });
-  return { child, log: () => out };
-}
-
-async function stopExporter(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const t0 = performance.now();
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(t);
-  if (performance.now() - t0 > 2000) console.log(`  (exporter took ${((performance.now() - t0) / 1000).toFixed(1)} s to stop)`);
+  return ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg;
 }
 
 /** One client connection: writes its chunks keeping at most WINDOW_LINES unacknowledged; resolves when all are acked. */
@@ -168,17 +99,16 @@ function runConnection(socketPath: string, data: Buffer[], total: number, latenc
   });
 }
 
-async function ingestRun(sync: 'normal' | 'full'): Promise<void> {
+async function ingestRun(build: Build, sync: 'normal' | 'full'): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-exporter-'));
   const socketPath = path.join(dir, 'exporter.sock');
   // A sink that is down (nothing listens): delivery backs off and costs nothing, so this measures ingest alone.
-  const { child, log } = startExporter(dir, {
+  const { child } = await startExporter(build.bin, dir, withIngest({
     socket: socketPath,
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Gi', synchronous: sync },
     sinks: [{ name: 'down', type: 'http', url: 'http://127.0.0.1:9/ingest', retry: { initialMs: 5000, maxMs: 5000 } }],
-  });
+  }));
   try {
-    await waitForSocket(socketPath, child, log);
     const per = Math.floor(RECORDS / CONNECTIONS);
     const data = Array.from({ length: CONNECTIONS }, (_, c) => chunks(c, per));
     const latencies: number[] = [];
@@ -190,7 +120,7 @@ async function ingestRun(sync: 'normal' | 'full'): Promise<void> {
     latencies.sort((a, b) => a - b);
     const rss = peakRssMb(child.pid!);
     console.log(
-      `ingest  synchronous=${sync.toUpperCase().padEnd(6)} ${per * CONNECTIONS} records x ~500 B over ${CONNECTIONS} connections: ` +
+      `${build.label}ingest  synchronous=${sync.toUpperCase().padEnd(6)} ${per * CONNECTIONS} records x ~500 B over ${CONNECTIONS} connections: ` +
         `${Math.round((per * CONNECTIONS) / secs).toLocaleString('en-US')} records/s durable (acked); ` +
         `ack latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
     );
@@ -200,7 +130,11 @@ async function ingestRun(sync: 'normal' | 'full'): Promise<void> {
   }
 }
 
-async function endToEndRun(): Promise<void> {
+/**
+ * End to end into a local HTTP receiver: `connections` writers; prints the durable (acked) ingest rate, the delivered
+ * rate and the peak RSS.
+ */
+async function endToEndRun(build: Build, name: string, connections: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-exporter-'));
   const socketPath = path.join(dir, 'exporter.sock');
   let received = 0;
@@ -219,25 +153,27 @@ async function endToEndRun(): Promise<void> {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const port = (receiver.address() as net.AddressInfo).port;
-  const { child, log } = startExporter(dir, {
+  const { child } = await startExporter(build.bin, dir, withIngest({
     socket: socketPath,
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Gi' },
     sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, batch: { maxRecords: 2000, maxBytes: '4Mi', lingerMs: 20 } }],
-  });
+  }));
   try {
-    await waitForSocket(socketPath, child, log);
-    const per = Math.floor(E2E_RECORDS / CONNECTIONS);
-    const data = Array.from({ length: CONNECTIONS }, (_, c) => chunks(c, per));
+    const per = Math.floor(E2E_RECORDS / connections);
+    const data = Array.from({ length: connections }, (_, c) => chunks(c, per));
     const cpu0 = cpuMicros(child.pid!);
     const t0 = performance.now();
     await Promise.all(data.map((d) => runConnection(socketPath, d, per, [])));
     const tAcked = performance.now();
     await Promise.race([allReceived, new Promise((_, rej) => setTimeout(() => rej(new Error(`receiver got ${received}/${E2E_RECORDS}`)), 120_000))]);
     const secs = (performance.now() - t0) / 1000;
-    const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / (per * CONNECTIONS);
+    const total = per * connections;
+    const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / total;
     const rss = peakRssMb(child.pid!);
+    const rate = (s: number) => Math.round(total / s).toLocaleString('en-US');
     console.log(
-      `e2e     socket -> queue -> HTTP sink -> local receiver, ${per * CONNECTIONS} records: ${Math.round((per * CONNECTIONS) / secs).toLocaleString('en-US')} records/s ` +
+      `${build.label}${name.padEnd(7)} socket (${connections} connection${connections > 1 ? 's' : ''}) -> queue -> HTTP sink -> local receiver, ${total} records: ` +
+        `ingest ${rate((tAcked - t0) / 1000)} records/s durable (acked) while the sink delivers, end to end ${rate(secs)} records/s ` +
         `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
     );
   } finally {
@@ -248,13 +184,20 @@ async function endToEndRun(): Promise<void> {
   }
 }
 
-if (!fs.existsSync(exporterBin)) {
-  console.log(`exporter-ingest: ${exporterBin} missing: build first (npx tsc -b exporter)`);
+const missing = builds().filter((b) => !fs.existsSync(b.bin));
+if (missing.length) {
+  console.log(`exporter-ingest: ${missing.map((b) => b.bin).join(', ')} missing: build first (npx tsc -b exporter)`);
 } else {
-  console.log(`exporter-ingest: node ${process.version}, ${os.cpus().length} CPUs`);
-  const only = process.env['ONLY'];
-  if (!only || only === 'normal') await ingestRun('normal');
-  if (!only || only === 'full') await ingestRun('full');
-  if (!only || only === 'e2e') await endToEndRun();
+  console.log(`exporter-ingest: node ${process.version}, ${os.cpus().length} CPUs; ${builds().map((b) => `${b.label.trim() || 'build'}: ${b.bin}`).join('; ')}`);
+  const only = process.env['ONLY']?.split(',');
+  const want = (name: string) => !only || only.includes(name);
+  // Each scenario for every build in turn, so before and after meet the same load on the machine.
+  const scenarios: [string, (b: Build) => Promise<void>][] = [
+    ['normal', (b) => ingestRun(b, 'normal')],
+    ['full', (b) => ingestRun(b, 'full')],
+    ['one', (b) => endToEndRun(b, 'one', 1)],
+    ['e2e', (b) => endToEndRun(b, 'e2e', CONNECTIONS)],
+  ];
+  for (const [name, run] of scenarios) if (want(name)) for (const b of builds()) await run(b);
 }
 process.exit(0);

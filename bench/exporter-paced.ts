@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchRecord } from './_records.js';
+import { interpreterLine } from './_exporter-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const exporterBin = process.env['EXPORTER_BIN'] ?? path.join(root, 'exporter/dist/cli/main.js');
@@ -79,13 +80,6 @@ async function scrape(port: number): Promise<{ commits: number; batches: number;
     delivered: sum('exporter_records_delivered_total'),
     received: sum('exporter_records_received_total'),
   };
-}
-
-/** The bin's `#!` line as the kernel runs it (the exporter's node options are there): the interpreter, then the rest as one argument. */
-function interpreterLine(bin: string): { file: string; args: string[] } {
-  const m = /^#!\s*(\S+)(?:\s+(.*))?$/.exec(fs.readFileSync(bin, 'utf8').split('\n')[0]!);
-  if (!m) return { file: process.execPath, args: [] };
-  return { file: m[1]!, args: m[2] ? [m[2].trim()] : [] };
 }
 
 interface Exporter {

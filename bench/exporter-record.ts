@@ -1,7 +1,10 @@
 // Rate of normalizeLine() (the ingest hot path) on ~500-byte records: basic invariants vs full JSON Schema validation,
-// with the id sent by the engine vs assigned by the exporter; plus newDecisionId() and the builders.
+// with the id sent by the engine vs assigned by the exporter; plus newDecisionId(), the builders, and a sink's filter on
+// event types read from the stored eventType against the same filter through a parse of the record (as every filter did).
 // Run: node --import tsx bench/exporter-record.ts   (prints figures, asserts nothing)
 import { admissionDecision, newDecisionId, normalizeLine, violationAudited, type ValidationMode } from '../exporter/src/record/index.js';
+import { compileRouting, type FilterSpec } from '../exporter/src/routing/index.js';
+import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 200_000);
 
@@ -75,4 +78,21 @@ rate('full (ajv), decisionId assigned', withoutId, 'full');
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   console.log(`${'admissionDecision() + JSON.stringify'.padEnd(44)} ${Math.round(N / s).toLocaleString('en-US').padStart(10)} records/s`);
+}
+{
+  const records: OutgoingRecord[] = withId.map((json, i) => ({ seq: i + 1, decisionId: `d${i}`, eventType: 'violation_audited', json }));
+  const cpuPerRecord = (filter: FilterSpec) => {
+    const route = compileRouting({ name: 'bench', filter })!;
+    let kept = 0;
+    for (let i = 0; i < 20_000; i++) if (route(records[i % records.length]!)) kept++;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) if (route(records[i % records.length]!)) kept++;
+    const c = process.cpuUsage(c0);
+    return `${((c.user + c.system) / N).toFixed(3)} µs CPU/record${kept ? '' : ' (none kept!)'}`;
+  };
+  // The second filter is the first plus a criterion every record meets, which takes the general path (a parse).
+  console.log(
+    `${'sink filter on eventTypes'.padEnd(44)} ${cpuPerRecord({ eventTypes: ['violation_*'] })} (stored eventType); ` +
+      `through a parse: ${cpuPerRecord({ eventTypes: ['violation_*'], exclude: { resourceKinds: ['NoSuchKind'] } })}`,
+  );
 }

@@ -163,3 +163,19 @@ t.test('a queue file an older exporter wrote (no new columns, no marker) opens a
   t.equal(q.sinkStates()[0]!.startFrom, null, 'unknown for a sink an older exporter added');
   t.ok(readMarker(file), 'the marker is written');
 });
+
+t.test('record log: the highest seq survives deleting its row, a reopen, and a second writer on the same file', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  const insert = (l: RecordLog, n: number) => d.transaction(() => l.insert(recs(n), null, 1000, l.storedLastSeq()))();
+  log.committed(insert(log, 10), 0);
+  d.transaction(() => log.deleteUpTo(5))();
+  t.equal(new RecordLog(d).lastSeq, 10, 'the highest row still there says it');
+  d.transaction(() => log.deleteUpTo(10))();
+  t.equal(log.count(), 0);
+  t.equal(new RecordLog(d).lastSeq, 10, 'every row deleted: meta keeps it, a reopen goes on from it');
+  const other = new RecordLog(d);
+  t.equal(insert(other, 3), 13, 'another writer (dead-letter retry) continues after it');
+  t.equal(log.storedLastSeq(), 13, 'and the first sees its rows');
+  t.equal(insert(log, 1), 14);
+});

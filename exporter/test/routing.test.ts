@@ -52,6 +52,24 @@ t.test('filter by each criterion, globs, exclude', async (t) => {
   t.ok(keep({ constraintKinds: ['K8sPSP'], enforcementActions: ['warn'] }, decision), "an admission_decision matches on its violations' constraints");
 });
 
+t.test('a filter on event types alone reads the stored eventType: the record is not parsed, results as the full match', async (t) => {
+  const unparsable: OutgoingRecord = { seq: ++seq, decisionId: 'u', eventType: 'violation_admission', json: 'not parsed' };
+  t.equal(compileRouting({ name: 's', filter: { eventTypes: ['violation_*'] } })!(unparsable), unparsable, 'kept on its eventType alone');
+  t.equal(compileRouting({ name: 's', filter: { eventTypes: ['violation_*'], namespaces: ['*'] } })!(unparsable), null, 'other criteria still parse it');
+  const filters = [{ eventTypes: ['violation_*'] }, { eventTypes: [] }, { exclude: { eventTypes: ['audit_*'] } }, { eventTypes: ['*'], exclude: { eventTypes: ['violation_audited'] } }];
+  const types = ['violation_admission', 'violation_audited', 'audit_started', 'admission_decision'];
+  for (const filter of filters) {
+    const fast = compileRouting({ name: 's', filter })!;
+    // The same criteria through the general path (a namespaceLabels criterion that every record here matches).
+    const general = (f: { eventTypes?: string[]; exclude?: { eventTypes?: string[] } }) =>
+      compileRouting({ name: 's', filter: { ...f, namespaceLabels: { team: ['*'] } } })!;
+    for (const eventType of types) {
+      const rec = out({ decisionId: eventType, eventType, namespaceLabels: { team: 'a' } });
+      t.equal(fast(rec) !== null, general(filter)(rec) !== null, `${JSON.stringify(filter)} ${eventType}`);
+    }
+  }
+});
+
 t.test('filter by namespace labels: every listed key, any of its values (globs), exclude', async (t) => {
   const keep = (filter: object, rec: Record<string, unknown>) => compileRouting({ name: 's', filter })!(out(rec)) !== null;
   const teamA = violation({ namespaceLabels: { team: 'a', env: 'prod' } });

@@ -25,8 +25,9 @@ export interface WorkerOptions {
 /** What a worker knows of its sink right now, for `exporter status` (see delivery/health-reporter.ts). */
 export type WorkerLiveState = Omit<SinkLiveRow, 'updatedAt'>;
 
+/** A record of the batch still to send; its text is in the queue (re-read for a retry), not held here. */
 interface Item {
-  rec: OutgoingRecord;
+  seq: number;
   attempts: number;
 }
 
@@ -125,6 +126,21 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * The routed records of these items, re-read from the queue: records are not held while a send is in flight (held
+   * through a request they outlived V8's young generation: most of the end-to-end peak RSS).
+   */
+  private reread(items: readonly Item[]): (OutgoingRecord | undefined)[] {
+    const first = items[0]!.seq;
+    const span = items[items.length - 1]!.seq - first + 1;
+    const bySeq = new Map<number, OutgoingRecord>();
+    for (const rec of this.o.queue.readBatch(this.name, first - 1, span, Number.MAX_SAFE_INTEGER)) bySeq.set(rec.seq, rec);
+    return items.map((i) => {
+      const rec = bySeq.get(i.seq);
+      return rec && this.route ? (this.route(rec) ?? undefined) : rec;
+    });
+  }
+
   private waitForRecords(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
@@ -138,16 +154,26 @@ export class DeliveryWorker {
     });
   }
 
+  /** Sends a batch (the array is emptied: the sink gets the records, nothing here holds them during the send). */
   private async deliver(batch: OutgoingRecord[]): Promise<void> {
     const { cfg, metrics, queue, log, sink } = this.o;
     const retry = cfg.retry;
+    const batchSize = batch.length;
+    const last = batch[batchSize - 1]!.seq;
     let filtered = 0;
     let toSend: Item[] = [];
+    /** The records of the next attempt: the first one's were just read; a retry's are read again. */
+    const records: OutgoingRecord[] = [];
     for (const rec of batch) {
       const out = this.route ? this.route(rec) : rec;
-      if (out) toSend.push({ rec: out, attempts: 0 });
-      else filtered++;
+      if (!out) {
+        filtered++;
+        continue;
+      }
+      toSend.push({ seq: rec.seq, attempts: 0 });
+      records.push(out);
     }
+    batch.length = 0;
     const dead: NewDeadLetter[] = [];
     let delivered = 0;
     let attempt = 0;
@@ -158,10 +184,12 @@ export class DeliveryWorker {
       let retryAfterMs: number | undefined;
       const t0 = performance.now();
       try {
-        const result = await sink.send(
-          toSend.map((i) => i.rec),
-          this.sendSignal.signal,
-        );
+        if (!records.length) {
+          toSend = this.rereadFor(toSend, records);
+          if (!toSend.length) break;
+        }
+        // splice: the sink gets the only reference; once it has encoded them, the records can go.
+        const result = await sink.send(records.splice(0), this.sendSignal.signal);
         metrics.deliverySeconds.observe({ sink: this.name }, (performance.now() - t0) / 1000);
         const failures = result.failures ?? [];
         if (!failures.length) {
@@ -173,6 +201,7 @@ export class DeliveryWorker {
         }
         const failed = new Set<number>();
         const next: Item[] = [];
+        const refused: { item: Item; error: string }[] = [];
         let lastError = '';
         for (const f of [...failures].sort((a, b) => a.index - b.index)) {
           const item = toSend[f.index];
@@ -181,11 +210,12 @@ export class DeliveryWorker {
           item.attempts++;
           lastError = f.error;
           if (!f.retryable && item.attempts >= retry.maxAttempts) {
-            dead.push(this.deadLetter(item, 'rejected', f.error));
+            refused.push({ item, error: f.error });
           } else {
             next.push(item);
           }
         }
+        if (refused.length) this.retryUnread(next, this.deadLetters(refused, 'rejected', dead));
         const okCount = toSend.length - failed.size;
         delivered += okCount;
         metrics.deliveryFailures.inc({ sink: this.name }, failed.size);
@@ -198,7 +228,7 @@ export class DeliveryWorker {
         if (!toSend.length) break;
         attempt++;
         this.lastSendOk = false;
-        this.noteFailure(attempt, `${failed.size} of ${batch.length} records failed: ${lastError}`);
+        this.noteFailure(attempt, `${failed.size} of ${batchSize} records failed: ${lastError}`);
       } catch (e) {
         if (this.sendSignal.signal.aborted) return;
         const err = classifyFailure(e);
@@ -211,11 +241,13 @@ export class DeliveryWorker {
         this.noteFailure(attempt, err.message);
         if (!retryable) {
           const next: Item[] = [];
+          const refused: { item: Item; error: string }[] = [];
           for (const item of toSend) {
             item.attempts++;
-            if (item.attempts >= retry.maxAttempts) dead.push(this.deadLetter(item, 'rejected', err.message));
+            if (item.attempts >= retry.maxAttempts) refused.push({ item, error: err.message });
             else next.push(item);
           }
+          if (refused.length) this.retryUnread(next, this.deadLetters(refused, 'rejected', dead));
           toSend = next;
           if (!toSend.length) break;
         }
@@ -229,7 +261,6 @@ export class DeliveryWorker {
       this.nextRetryAt = null;
       if (!slept) return;
     }
-    const last = batch[batch.length - 1]!.seq;
     // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
     for (let tries = 1; ; tries++) {
       try {
@@ -259,15 +290,41 @@ export class DeliveryWorker {
     }
   }
 
-  private deadLetter(item: Item, reason: string, error: string): NewDeadLetter {
-    return {
-      sink: this.name,
-      reason,
-      error,
-      raw: item.rec.json,
-      seq: item.rec.seq,
-      decisionId: item.rec.decisionId,
-      attempts: item.attempts,
-    };
+  /** Fills records with the items' records re-read; the items still in the queue (drop-oldest may have removed some). */
+  private rereadFor(items: readonly Item[], records: OutgoingRecord[]): Item[] {
+    const kept: Item[] = [];
+    this.reread(items).forEach((rec, i) => {
+      if (!rec) return;
+      kept.push(items[i]!);
+      records.push(rec);
+    });
+    return kept;
+  }
+
+  /**
+   * Dead letters for records the sink refused for good, their text re-read from the queue (as routed for the sink).
+   * Returns the items whose text could not be read (they are tried again rather than lost).
+   */
+  private deadLetters(refused: readonly { item: Item; error: string }[], reason: string, into: NewDeadLetter[]): Item[] {
+    let recs: (OutgoingRecord | undefined)[];
+    try {
+      recs = this.reread(refused.map((r) => r.item));
+    } catch (e) {
+      this.o.log.warn({ sink: this.name, err: (e as Error).message }, 'cannot read refused records for their dead letters; retrying them');
+      return refused.map((r) => r.item);
+    }
+    refused.forEach(({ item, error }, i) => {
+      const rec = recs[i];
+      // Gone from the queue (onFull: drop-oldest): already counted as dropped.
+      if (rec) into.push({ sink: this.name, reason, error, raw: rec.json, seq: item.seq, decisionId: rec.decisionId, attempts: item.attempts });
+    });
+    return [];
+  }
+
+  /** Items to try again after all, merged into `next` in seq order (a batch goes out in order). */
+  private retryUnread(next: Item[], unread: readonly Item[]): void {
+    if (!unread.length) return;
+    next.push(...unread);
+    next.sort((a, b) => a.seq - b.seq);
   }
 }

@@ -1,7 +1,6 @@
 // One client connection on the socket: its line splitter and where its acks stand.
 import type net from 'node:net';
 import type { LineSplitter } from './splitter.js';
-import type { NewDeadLetter, NewRecord } from '../queue/queue.js';
 
 export class Connection {
   lineNo = 0;
@@ -22,22 +21,27 @@ export class Connection {
     readonly socket: net.Socket,
     readonly splitter: LineSplitter,
   ) {}
-}
 
-/**
- * A line read but not yet committed: one object per line, and it is the record handed to the queue as it is (no
- * per-line copies): everything a line holds in memory until its commit is here.
- */
-export class PendingLine implements NewRecord {
-  constructor(
-    readonly conn: Connection,
-    readonly lineNo: number,
-    readonly readAt: number,
-    readonly decisionId: string,
-    readonly eventType: string,
-    readonly json: string,
-    /** What the line counts against ingest.maxPendingBytes and, for a record, against queue.maxBytes. */
-    readonly size: number,
-    readonly reject: NewDeadLetter | null,
-  ) {}
+  /**
+   * Writes the error lines owed and the cumulative ack. A client that never reads acks: nothing is written once the
+   * socket's buffer is over ackBufferBytes; acks being cumulative, the latest one goes out on 'drain'. Error lines beyond
+   * the bound are dropped (they are in dead letters).
+   */
+  writeAck(ackBufferBytes: number): void {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) {
+      this.errorsOut = [];
+      return;
+    }
+    if (this.socket.writableLength > ackBufferBytes) {
+      this.ackOwed = true;
+      this.errorsOut = [];
+      return;
+    }
+    let out = '';
+    for (const line of this.errorsOut) out += line + '\n';
+    this.errorsOut = [];
+    out += `{"ack":${this.acked}}\n`;
+    this.ackOwed = false;
+    this.socket.write(out);
+  }
 }

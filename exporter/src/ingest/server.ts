@@ -6,11 +6,12 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { normalizeLine } from '../record/index.js';
 import type { ExporterConfig } from '../config/config.js';
-import { Queue, QueueFullError, type NewDeadLetter, type NewRecord } from '../queue/queue.js';
+import { Queue, QueueFullError, type NewDeadLetter } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
 import { LineSplitter, type LineEvent } from './splitter.js';
 import { listenUnix } from './listen.js';
-import { Connection, PendingLine } from './connection.js';
+import { Connection } from './connection.js';
+import { PendingLine, PendingLines } from './pending.js';
 import { ConnectionGuard } from './guard.js';
 import { sleep } from '../delivery/backoff.js';
 
@@ -19,10 +20,7 @@ const RETRY_FULL_MS = 500;
 export class IngestServer {
   private readonly server: net.Server;
   private readonly conns = new Set<Connection>();
-  /** Lines read, not yet committed: pending[pendingHead..] (committed ones are cut off in bulk, not one by one). */
-  private pending: PendingLine[] = [];
-  private pendingHead = 0;
-  private pendingBytes = 0;
+  private readonly pending: PendingLines;
   /** Reused per commit: the batch's records, and the connections it acknowledges. */
   private readonly batchRecords: PendingLine[] = [];
   private readonly batchRejects: NewDeadLetter[] = [];
@@ -52,6 +50,7 @@ export class IngestServer {
     // No server.maxConnections: Node would close a client over it silently; the guard admits, evicts or refuses it.
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
     this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
+    this.pending = new PendingLines(cfg.ingest);
     this.unsubscribeFree = queue.onFree(() => {
       if (this.fullSince) this.scheduleCommit();
     });
@@ -101,7 +100,7 @@ export class IngestServer {
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('end', () => this.onInputEnd(conn));
     socket.on('drain', () => {
-      if (conn.ackOwed) this.writeAck(conn);
+      if (conn.ackOwed) conn.writeAck(this.cfg.ingest.ackBufferBytes);
     });
     socket.on('error', (e) => this.log.debug({ conn: conn.id, err: e.message }, 'connection error'));
     socket.on('close', () => {
@@ -111,19 +110,6 @@ export class IngestServer {
     });
   }
 
-  private get pendingCount(): number {
-    return this.pending.length - this.pendingHead;
-  }
-
-  /** Over either bound (records or bytes): stop reading until commits bring both under half. */
-  private pendingOverLimit(): boolean {
-    return this.pendingCount >= this.cfg.ingest.maxPendingRecords || this.pendingBytes >= this.cfg.ingest.maxPendingBytes;
-  }
-
-  private pendingUnderHalf(): boolean {
-    return this.pendingCount < this.cfg.ingest.maxPendingRecords / 2 && this.pendingBytes < this.cfg.ingest.maxPendingBytes / 2;
-  }
-
   private onData(conn: Connection, chunk: Buffer): void {
     const readAt = performance.now();
     const receivedAt = Date.now();
@@ -131,7 +117,7 @@ export class IngestServer {
     conn.lastDataAt = readAt;
     conn.splitter.push(chunk, (e) => this.onLine(conn, e, readAt, receivedAt));
     this.guard.partialChanged(conn.splitter.bufferedBytes - held);
-    if (this.pendingOverLimit()) this.pauseAll();
+    if (this.pending.overLimit()) this.pauseAll();
     this.scheduleCommit();
   }
 
@@ -158,7 +144,6 @@ export class IngestServer {
       return;
     }
     conn.uncommitted++;
-    this.pendingBytes += size;
     this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, rec.json, size, null));
   }
 
@@ -167,7 +152,6 @@ export class IngestServer {
     const kept = Buffer.from(raw.subarray(0, this.cfg.queue.deadLetterMaxRawBytes));
     const size = kept.length + error.length;
     conn.uncommitted++;
-    this.pendingBytes += size;
     this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, '', '', '', size, { sink: null, reason, error, raw: kept }));
   }
 
@@ -191,7 +175,7 @@ export class IngestServer {
    * A line after a quiet spell, or a full batch, is committed on the next tick.
    */
   private scheduleCommit(): void {
-    const batchFull = this.pendingCount >= this.cfg.ingest.batchMaxRecords || this.pendingOverLimit();
+    const batchFull = this.pending.count >= this.cfg.ingest.batchMaxRecords || this.pending.overLimit();
     if (this.commitScheduled) {
       if (!this.commitTimer || !batchFull) return;
       clearTimeout(this.commitTimer);
@@ -215,14 +199,14 @@ export class IngestServer {
   commit(): number {
     this.lastCommitAt = performance.now();
     const pending = this.pending;
-    const head = this.pendingHead;
-    let n = Math.min(pending.length - head, this.cfg.ingest.batchMaxRecords);
+    const head = pending.head;
+    let n = Math.min(pending.count, this.cfg.ingest.batchMaxRecords);
     if (n === 0) return 0;
     if (this.cfg.queue.onFull === 'block') {
       // Only what fits: the rest waits (unread sockets, no acks) until sinks free space.
       let free = this.queue.freeBytes();
       for (let i = 0; i < n; i++) {
-        const line = pending[head + i]!;
+        const line = pending.at(head + i);
         if (line.reject) continue;
         free -= line.size;
         if (free < 0) {
@@ -240,7 +224,7 @@ export class IngestServer {
     const rejects = this.batchRejects;
     let bytes = 0;
     for (let i = head; i < end; i++) {
-      const line = pending[i]!;
+      const line = pending.at(i);
       if (line.reject) rejects.push(line.reject);
       else records.push(line);
       bytes += line.size;
@@ -259,7 +243,6 @@ export class IngestServer {
       rejects.length = 0;
     }
     const t1 = performance.now();
-    this.pendingBytes -= bytes;
     if (this.fullSince) {
       this.log.info({ heldMs: Math.round(Date.now() - this.fullSince) }, 'queue has room again: ingest resumes');
       this.fullSince = 0;
@@ -271,7 +254,7 @@ export class IngestServer {
 
     const touched = this.touched;
     for (let i = head; i < end; i++) {
-      const line = pending[i]!;
+      const line = pending.at(i);
       const c = line.conn;
       c.uncommitted--;
       c.acked = line.lineNo;
@@ -284,34 +267,18 @@ export class IngestServer {
         c.errorsOut.push(JSON.stringify({ error: line.reject.error, reason: line.reject.reason, line: line.lineNo }));
       }
     }
-    this.dropCommitted(end);
+    pending.dropCommitted(end, bytes);
     const now = performance.now();
     for (const c of touched) {
-      this.writeAck(c);
+      c.writeAck(this.cfg.ingest.ackBufferBytes);
       this.metrics.ackLatencySeconds.observe((now - c.batchReadAt) / 1000);
       c.batchReadAt = -1;
       if (c.inputEnded && c.uncommitted === 0 && !c.closed && !c.cut) c.socket.end();
     }
     touched.length = 0;
-    if (this.pendingCount) this.scheduleCommit();
-    if (this.paused && !this.stopping && this.pendingUnderHalf()) this.resumeAll();
+    if (this.pending.count) this.scheduleCommit();
+    if (this.paused && !this.stopping && this.pending.underHalf()) this.resumeAll();
     return n;
-  }
-
-  /** Forgets pending[..end) (committed): all at once when everything is, else once the committed part is the larger. */
-  private dropCommitted(end: number): void {
-    const pending = this.pending;
-    if (end === pending.length) {
-      pending.length = 0;
-      this.pendingHead = 0;
-    } else if (end > pending.length - end) {
-      pending.splice(0, end);
-      this.pendingHead = 0;
-    } else {
-      // The committed lines must not stay reachable until the next cut.
-      pending.fill(undefined as unknown as PendingLine, this.pendingHead, end);
-      this.pendingHead = end;
-    }
   }
 
   private markFull(diskFull: boolean, err?: unknown): void {
@@ -331,26 +298,6 @@ export class IngestServer {
         this.scheduleCommit();
       }, RETRY_FULL_MS);
     }
-  }
-
-  private writeAck(c: Connection): void {
-    if (c.closed || c.socket.destroyed || !c.socket.writable) {
-      c.errorsOut = [];
-      return;
-    }
-    // A client that never reads acks: stop writing once the socket's buffer is over the bound; acks are cumulative,
-    // so the latest one is written when the client drains. Error lines beyond the bound are dropped (they are in dead letters).
-    if (c.socket.writableLength > this.cfg.ingest.ackBufferBytes) {
-      c.ackOwed = true;
-      c.errorsOut = [];
-      return;
-    }
-    let out = '';
-    for (const line of c.errorsOut) out += line + '\n';
-    c.errorsOut = [];
-    out += `{"ack":${c.acked}}\n`;
-    c.ackOwed = false;
-    c.socket.write(out);
   }
 
   private pauseAll(): void {
@@ -376,10 +323,10 @@ export class IngestServer {
     this.listening = false;
     this.pauseAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    while (this.pendingCount && Date.now() < deadline) {
+    while (this.pending.count && Date.now() < deadline) {
       if (this.commit() === 0) await sleep(50);
     }
-    if (this.pendingCount) this.log.warn({ lines: this.pendingCount }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
+    if (this.pending.count) this.log.warn({ lines: this.pending.count }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.commitTimer) clearTimeout(this.commitTimer);

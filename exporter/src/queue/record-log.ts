@@ -54,8 +54,7 @@ export class RecordLog {
       count: db.prepare('SELECT count(*) AS n FROM records'),
       totalBytes: db.prepare('SELECT coalesce(sum(size), 0) AS b FROM records'),
     };
-    // A queue written before last_seq was kept in meta: its highest row.
-    this.lastSeqValue = Math.max(this.storedLastSeq(), (this.s.maxSeq.get() as { m: number | null }).m ?? 0);
+    this.lastSeqValue = this.storedLastSeq();
     this.bytesValue = (this.s.totalBytes.get() as { b: number }).b;
   }
 
@@ -67,10 +66,18 @@ export class RecordLog {
     return this.bytesValue;
   }
 
-  /** The highest seq ever given, as stored (another process — `exporter dead-letters retry` — may have appended). */
+  /**
+   * The highest seq ever given, as stored (another process — `exporter dead-letters retry` — may have appended): the
+   * highest row's, or meta's once the rows that held it were deleted.
+   */
   storedLastSeq(): number {
+    const top = (this.s.maxSeq.get() as { m: number | null }).m ?? 0;
+    return Math.max(this.metaLastSeq(), top, this.lastSeqValue);
+  }
+
+  private metaLastSeq(): number {
     const meta = this.s.getLastSeq.get() as { value: string } | undefined;
-    return Math.max(Number(meta?.value ?? 0), this.lastSeqValue);
+    return Number(meta?.value ?? 0);
   }
 
   /** Inserts the records after afterSeq (the stored last seq, read in the caller's transaction); returns the last seq. */
@@ -98,7 +105,6 @@ export class RecordLog {
       this.s.insert.run(++seq, now, recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
     }
     args.fill(null);
-    if (records.length) this.s.setLastSeq.run(String(seq));
     return seq;
   }
 
@@ -148,6 +154,10 @@ export class RecordLog {
 
   /** Deletes every record with seq <= upTo (inside the caller's transaction); what left. */
   deleteUpTo(upTo: number): Freed {
+    // The highest seq goes to meta only when its row is about to go: while it is there, max(seq) says it. Written with
+    // every commit, meta's page was one more WAL page (64 KiB) per ingest commit.
+    const top = (this.s.maxSeq.get() as { m: number | null }).m;
+    if (top !== null && top <= upTo) this.s.setLastSeq.run(String(Math.max(top, this.metaLastSeq())));
     const s = this.s.sumUpTo.get(upTo) as Freed;
     this.s.deleteUpTo.run(upTo);
     return s;

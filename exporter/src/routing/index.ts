@@ -2,7 +2,7 @@
 // Compiled by each sink's delivery worker from the sink's config (delivery/worker.ts); documented in proto-docs/routing.md.
 import type { Logger } from 'pino';
 import type { OutgoingRecord } from '../sinks/sink.js';
-import { compileMatch, type MatchSpec } from './match.js';
+import { compileMatch, globTest, type MatchSpec } from './match.js';
 import { compileRedaction, type RedactRule } from './redact.js';
 
 export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
@@ -31,6 +31,7 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
   const redact = cfg.redact?.length ? compileRedaction(cfg.redact, `${key}.redact`) : undefined;
   if (!includes && !excludes && !redact) return undefined;
   log?.info({ filter: cfg.filter ?? null, redactPaths: cfg.redact?.map((r) => r.path) ?? [] }, 'routing for this sink');
+  if (!redact && onlyEventTypes(include) && onlyEventTypes(exclude)) return eventTypeFilter(include.eventTypes, exclude?.eventTypes);
   return (out) => {
     let rec: Record<string, unknown>;
     try {
@@ -44,4 +45,18 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
     if (redact && redact(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };
+}
+
+function onlyEventTypes(spec: MatchSpec | undefined): boolean {
+  return !spec || Object.entries(spec).every(([key, v]) => key === 'eventTypes' || v === undefined);
+}
+
+/**
+ * A filter on event types alone reads the record's eventType as ingest stored it (computed once per record), and does
+ * not parse the record for every sink.
+ */
+function eventTypeFilter(include: string[] | undefined, exclude: string[] | undefined): RecordTransform {
+  const included = include ? globTest(include) : undefined;
+  const excluded = exclude ? globTest(exclude) : undefined;
+  return (out) => ((included && !included(out.eventType)) || (excluded && excluded(out.eventType)) ? null : out);
 }

@@ -7,6 +7,7 @@ import type { OutgoingRecord, RecordFailure } from '../sink.js';
 import { configSchema, type HttpSinkConfig } from './config.js';
 import { endpointUrl } from '../kit/http-endpoint.js';
 import { EndpointSink } from '../kit/endpoint-sink.js';
+import { EncodedBatch } from './body.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -43,29 +44,10 @@ export class HttpSink extends EndpointSink {
     this.#gzip = cfg.gzip;
   }
 
-  /**
-   * The request body, written record by record into one buffer of its exact size. Joining the records into a string
-   * first made a string of the whole body, which V8 puts in its large-object space, freed only by a full GC.
-   */
-  #body(records: readonly OutgoingRecord[]): Buffer {
-    const ndjson = this.#ndjson;
-    let size = ndjson ? records.length : Math.max(0, records.length - 1) + 2;
-    for (const r of records) size += Buffer.byteLength(r.json, 'utf8');
-    const buf = Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    if (!ndjson) buf[at++] = 0x5b; // [
-    for (let i = 0; i < records.length; i++) {
-      if (!ndjson && i > 0) buf[at++] = 0x2c; // ,
-      at += buf.write(records[i]!.json, at, 'utf8');
-      if (ndjson) buf[at++] = 0x0a; // \n
-    }
-    if (!ndjson) buf[at++] = 0x5d; // ]
-    if (at !== size) throw new Error(`body: wrote ${at} bytes, expected ${size}`);
-    return buf;
-  }
-
   protected async post(batch: readonly OutgoingRecord[], indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
-    const raw = this.#body(indexes.map((i) => batch[i]!));
+    const encoded = new EncodedBatch(indexes.map((i) => batch[i]!));
+    const all = indexes.map((_, i) => i);
+    const raw = this.#ndjson ? encoded.ndjson(all) : encoded.jsonArray(all);
     const headers: Record<string, string> = {
       'content-type': this.#ndjson ? 'application/x-ndjson' : 'application/json',
       'x-exporter-records': String(indexes.length),
