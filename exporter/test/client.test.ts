@@ -121,7 +121,7 @@ t.test('lines written but never acknowledged (exporter holding back, then killed
   const c = client(t, { socketPath: ex.socket });
   const recs = Array.from({ length: 2000 }, (_, i) => rec(i));
   for (const r of recs) c.send(r);
-  await waitFor('the exporter holding back', () => c.stats().sent === 2000 && c.stats().acked > 0, 30_000, 20);
+  await waitFor('the exporter holding back', () => c.stats().sent === 2000 && c.stats().acked > 0, 120_000, 20);
   await new Promise((r) => setTimeout(r, 500));
   const before = c.stats();
   t.ok(before.acked < before.sent, `acked ${before.acked} of ${before.sent} written`);

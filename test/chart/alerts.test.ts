@@ -38,6 +38,12 @@ async function definedMetrics(): Promise<Map<string, string[]>> {
     found.set(m.name, [...labelNames]);
   }
   await client.close();
+  // The exporter's own metrics, from a real ExporterMetrics (declared through small factories, so not by name: '…').
+  const { ExporterMetrics } = (await import(path.join(repoRoot, 'exporter/dist/metrics/metrics.js'))) as typeof import('../../exporter/src/metrics/metrics.js');
+  const unused = new Proxy({}, { get: () => () => 0 }) as ConstructorParameters<typeof ExporterMetrics>[0];
+  for (const m of new ExporterMetrics(unused).registry.getMetricsAsArray()) {
+    found.set(m.name, [...((m as unknown as { labelNames?: string[] }).labelNames ?? [])]);
+  }
   for (const dir of ['exporter/src', 'gatekeeper/src']) {
     for (const file of await readdir(path.join(repoRoot, dir), { recursive: true })) {
       if (!String(file).endsWith('.ts')) continue;

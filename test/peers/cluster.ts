@@ -3,6 +3,7 @@
 // (cluster-namespace.ts). The host reaches it only through loopback relays (cluster-relay.ts): the API server's TLS
 // goes end to end, so kubectl and helm use a plain kubeconfig. Images are imported, never pulled. See
 // ../shared/notes/real-cluster.md and the README's "Real cluster tests".
+import { acquireClusterLock } from './cluster-lock.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -73,6 +74,7 @@ interface Component {
 export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Promise<RealCluster> {
   if (process.getuid?.() !== 0) throw new Error('the real cluster needs root (namespaces, mounts, cgroups, iptables): run the cluster tests as root');
   peerPath('cluster-packages');
+  const releaseLock = await acquireClusterLock();
   for (const dir of await reapStaleClusters()) console.error(`cleaned up ${dir}, a cluster whose test process died without a teardown`);
   const bins = {
     etcd: peerPath('etcd'),
@@ -153,6 +155,7 @@ export async function startCluster(opts: { readyTimeoutMs?: number } = {}): Prom
     const left = await ns.destroy();
     phase('namespace');
     process.off('exit', onExit);
+    releaseLock();
     if (left.processes.length || left.cgroups.length) {
       throw new Error(`cluster teardown left processes ${left.processes.join(', ') || 'none'} and cgroups ${left.cgroups.join(', ') || 'none'} (folder ${dir} kept)`);
     }
