@@ -41,7 +41,8 @@ t.test('live sink state: a Dapr sidecar not there, an HTTP receiver down then up
   t.match(await readyz.text(), new RegExp(`sink pubsub: not ready: .*Dapr sidecar at http://127\\.0\\.0\\.1:${daprPort}`));
   let st = await waitFor('pubsub reported not ready', async () => {
     const s = await status(ex.queuePath);
-    return sink(s, 'pubsub').live?.detail ? s : undefined;
+    // Every sink starts as "not started": wait until the prober has spoken and the file sink has started.
+    return /Dapr sidecar/.test(sink(s, 'pubsub').live?.detail ?? '') && sink(s, 'local').live?.up ? s : undefined;
   });
   t.equal(st.exporter.state, 'running');
   t.equal(st.exporter.pid, ex.proc.child.pid);
