@@ -2,16 +2,11 @@
 // v3.23's names and schemas (charts/gatekeeper/crds), so objects written for Gatekeeper apply unchanged.
 import { EXPANSION_GROUP } from '../expansion/expansion.js';
 import { EXPANSION_PLURAL } from './expansion-controller.js';
+import { gvk, shortNamedMetadata as metadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
 
 export const SYNCSET_GROUP = 'syncset.gatekeeper.sh';
 export const SYNCSET_VERSION = 'v1alpha1';
 export const SYNCSET_PLURAL = 'syncsets';
-
-type Schema = Record<string, unknown>;
-const str: Schema = { type: 'string' };
-const strings: Schema = { type: 'array', items: str };
-const gvk: Schema = { type: 'object', properties: { group: str, version: str, kind: str } };
-const metadata: Schema = { type: 'object', properties: { name: { type: 'string', maxLength: 63 } } };
 
 function expansionVersion(name: string, storage: boolean): Schema {
   return {
@@ -60,42 +55,25 @@ function expansionVersion(name: string, storage: boolean): Schema {
 }
 
 export function expansionTemplateCrd(): Record<string, unknown> {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${EXPANSION_PLURAL}.${EXPANSION_GROUP}`, labels: { 'gatekeeper.sh/system': 'yes' } },
-    spec: {
-      group: EXPANSION_GROUP,
-      names: { kind: 'ExpansionTemplate', listKind: 'ExpansionTemplateList', plural: EXPANSION_PLURAL, singular: EXPANSION_PLURAL },
-      scope: 'Cluster',
-      versions: [expansionVersion('v1alpha1', true), expansionVersion('v1beta1', false)],
-    },
-  };
+  return systemCrd(
+    { group: EXPANSION_GROUP, kind: 'ExpansionTemplate', plural: EXPANSION_PLURAL, singular: EXPANSION_PLURAL, scope: 'Cluster' },
+    [expansionVersion('v1alpha1', true), expansionVersion('v1beta1', false)],
+  );
 }
 
 export function syncSetCrd(): Record<string, unknown> {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${SYNCSET_PLURAL}.${SYNCSET_GROUP}`, labels: { 'gatekeeper.sh/system': 'yes' } },
-    spec: {
-      group: SYNCSET_GROUP,
-      names: { kind: 'SyncSet', listKind: 'SyncSetList', plural: SYNCSET_PLURAL, singular: 'syncset' },
-      scope: 'Cluster',
-      versions: [
-        {
-          name: SYNCSET_VERSION,
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              description: "The kinds to sync into data.inventory; the union of every SyncSet and the Config's syncOnly is synced.",
-              properties: { apiVersion: str, kind: str, metadata, spec: { type: 'object', properties: { gvks: { type: 'array', items: gvk } } } },
-            },
-          },
+  return systemCrd({ group: SYNCSET_GROUP, kind: 'SyncSet', plural: SYNCSET_PLURAL, singular: 'syncset', scope: 'Cluster' }, [
+    {
+      name: SYNCSET_VERSION,
+      served: true,
+      storage: true,
+      schema: {
+        openAPIV3Schema: {
+          type: 'object',
+          description: "The kinds to sync into data.inventory; the union of every SyncSet and the Config's syncOnly is synced.",
+          properties: { apiVersion: str, kind: str, metadata, spec: { type: 'object', properties: { gvks: { type: 'array', items: gvk } } } },
         },
-      ],
+      },
     },
-  };
+  ]);
 }
