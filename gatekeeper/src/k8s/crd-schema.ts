@@ -9,6 +9,16 @@ export const gvk: Schema = { type: 'object', properties: { group: str, version: 
 /** metadata with names of at most 63 characters, as Gatekeeper's constraint, ExpansionTemplate and SyncSet CRDs have it. */
 export const shortNamedMetadata: Schema = { type: 'object', properties: { name: { type: 'string', maxLength: 63 } } };
 
+/** The schema of a Kubernetes object: apiVersion, kind, metadata (any, unless given), then its own parts. */
+export function objectSchema(parts: { description?: string; metadata?: Schema; spec: Schema; status?: Schema }): Schema {
+  const { description, metadata = { type: 'object' }, spec, status } = parts;
+  return {
+    type: 'object',
+    ...(description ? { description } : {}),
+    properties: { apiVersion: str, kind: str, metadata, spec, ...(status ? { status } : {}) },
+  };
+}
+
 export interface SystemCrdNames {
   group: string;
   kind: string;

@@ -2,7 +2,7 @@
 // v3.23's names and schemas (charts/gatekeeper/crds), so objects written for Gatekeeper apply unchanged.
 import { EXPANSION_GROUP } from '../expansion/expansion.js';
 import { EXPANSION_PLURAL } from './expansion-controller.js';
-import { gvk, shortNamedMetadata as metadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
+import { gvk, objectSchema, shortNamedMetadata as metadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
 
 export const SYNCSET_GROUP = 'syncset.gatekeeper.sh';
 export const SYNCSET_VERSION = 'v1alpha1';
@@ -15,41 +15,36 @@ function expansionVersion(name: string, storage: boolean): Schema {
     storage,
     subresources: { status: {} },
     schema: {
-      openAPIV3Schema: {
-        type: 'object',
-        properties: {
-          apiVersion: str,
-          kind: str,
-          metadata,
-          spec: {
-            type: 'object',
-            properties: {
-              applyTo: { type: 'array', items: { type: 'object', properties: { groups: strings, kinds: strings, versions: strings } } },
-              enforcementAction: { type: 'string', description: "Replaces the violated constraint's action for the generated resources; empty: the constraint's." },
-              generatedGVK: gvk,
-              templateSource: { type: 'string', description: 'The field of the generator the generated resource is made from, e.g. spec.template.' },
-            },
+      openAPIV3Schema: objectSchema({
+        metadata,
+        spec: {
+          type: 'object',
+          properties: {
+            applyTo: { type: 'array', items: { type: 'object', properties: { groups: strings, kinds: strings, versions: strings } } },
+            enforcementAction: { type: 'string', description: "Replaces the violated constraint's action for the generated resources; empty: the constraint's." },
+            generatedGVK: gvk,
+            templateSource: { type: 'string', description: 'The field of the generator the generated resource is made from, e.g. spec.template.' },
           },
-          status: {
-            type: 'object',
-            properties: {
-              byPod: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    errors: { type: 'array', items: { type: 'object', required: ['message'], properties: { message: str, type: str } } },
-                    id: str,
-                    observedGeneration: { type: 'integer', format: 'int64' },
-                    operations: strings,
-                    templateUID: str,
-                  },
+        },
+        status: {
+          type: 'object',
+          properties: {
+            byPod: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  errors: { type: 'array', items: { type: 'object', required: ['message'], properties: { message: str, type: str } } },
+                  id: str,
+                  observedGeneration: { type: 'integer', format: 'int64' },
+                  operations: strings,
+                  templateUID: str,
                 },
               },
             },
           },
         },
-      },
+      }),
     },
   };
 }
@@ -68,11 +63,11 @@ export function syncSetCrd(): Record<string, unknown> {
       served: true,
       storage: true,
       schema: {
-        openAPIV3Schema: {
-          type: 'object',
+        openAPIV3Schema: objectSchema({
           description: "The kinds to sync into data.inventory; the union of every SyncSet and the Config's syncOnly is synced.",
-          properties: { apiVersion: str, kind: str, metadata, spec: { type: 'object', properties: { gvks: { type: 'array', items: gvk } } } },
-        },
+          metadata,
+          spec: { type: 'object', properties: { gvks: { type: 'array', items: gvk } } },
+        }),
       },
     },
   ]);

@@ -2,7 +2,7 @@
 // Config (config.gatekeeper.sh), ExpansionTemplate and SyncSet (crds-expansion-syncset.ts), and one constraint CRD per template (constraints.gatekeeper.sh), generated here.
 // gatekeeper/crds/*.yaml are written from constraintTemplateCrd() and configCrd() (a unit test keeps them equal).
 
-import { gvk, preserve, shortNamedMetadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
+import { gvk, objectSchema, preserve, shortNamedMetadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
 import { expansionTemplateCrd, syncSetCrd } from './crds-expansion-syncset.js';
 
 export const TEMPLATES_GROUP = 'templates.gatekeeper.sh';
@@ -69,67 +69,61 @@ const byPodStatus = (extra: Schema): Schema => ({
 });
 
 function templateVersionSchema(legacyDefault: boolean): Schema {
-  return {
-    type: 'object',
-    properties: {
-      apiVersion: str,
-      kind: str,
-      metadata: { type: 'object' },
-      spec: {
-        type: 'object',
-        properties: {
-          crd: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  names: { type: 'object', properties: { kind: str, shortNames: strings } },
-                  validation: {
-                    type: 'object',
-                    default: { legacySchema: legacyDefault },
-                    properties: {
-                      legacySchema: { type: 'boolean', default: legacyDefault },
-                      openAPIV3Schema: { type: 'object', ...preserve },
-                    },
-                  },
-                },
-              },
-            },
-          },
-          targets: {
-            type: 'array',
-            items: {
+  return objectSchema({
+    spec: {
+      type: 'object',
+      properties: {
+        crd: {
+          type: 'object',
+          properties: {
+            spec: {
               type: 'object',
               properties: {
-                target: str,
-                rego: str,
-                libs: strings,
-                operations: { type: 'array', items: { type: 'string', enum: ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
-                code: {
-                  type: 'array',
-                  'x-kubernetes-list-type': 'map',
-                  'x-kubernetes-list-map-keys': ['engine'],
-                  items: {
-                    type: 'object',
-                    required: ['engine', 'source'],
-                    properties: { engine: str, source: { ...preserve } },
+                names: { type: 'object', properties: { kind: str, shortNames: strings } },
+                validation: {
+                  type: 'object',
+                  default: { legacySchema: legacyDefault },
+                  properties: {
+                    legacySchema: { type: 'boolean', default: legacyDefault },
+                    openAPIV3Schema: { type: 'object', ...preserve },
                   },
                 },
               },
             },
           },
         },
-      },
-      status: {
-        type: 'object',
-        properties: {
-          created: { type: 'boolean' },
-          byPod: byPodStatus({ templateUID: str }),
+        targets: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              target: str,
+              rego: str,
+              libs: strings,
+              operations: { type: 'array', items: { type: 'string', enum: ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
+              code: {
+                type: 'array',
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['engine'],
+                items: {
+                  type: 'object',
+                  required: ['engine', 'source'],
+                  properties: { engine: str, source: { ...preserve } },
+                },
+              },
+            },
+          },
         },
       },
     },
-  };
+    status: {
+      type: 'object',
+      properties: {
+        created: { type: 'boolean' },
+        byPod: byPodStatus({ templateUID: str }),
+      },
+    },
+  });
 }
 
 export function constraintTemplateCrd(): Record<string, unknown> {
@@ -157,34 +151,28 @@ export function configCrd(): Record<string, unknown> {
       storage: true,
       subresources: { status: {} },
       schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            apiVersion: str,
-            kind: str,
-            metadata: { type: 'object' },
-            spec: {
-              type: 'object',
-              properties: {
-                match: {
-                  type: 'array',
-                  description: 'Namespaces left out of the listed processes (audit, webhook, sync, mutation-webhook or *).',
-                  items: { type: 'object', properties: { excludedNamespaces: strings, processes: strings } },
-                },
-                sync: {
-                  type: 'object',
-                  properties: { syncOnly: { type: 'array', description: 'Kinds replicated into data.inventory.', items: gvk } },
-                },
-                readiness: { type: 'object', properties: { statsEnabled: { type: 'boolean' } } },
-                validation: {
-                  type: 'object',
-                  properties: { traces: { type: 'array', items: { type: 'object', properties: { user: str, kind: gvk, dump: str } } } },
-                },
+        openAPIV3Schema: objectSchema({
+          spec: {
+            type: 'object',
+            properties: {
+              match: {
+                type: 'array',
+                description: 'Namespaces left out of the listed processes (audit, webhook, sync, mutation-webhook or *).',
+                items: { type: 'object', properties: { excludedNamespaces: strings, processes: strings } },
+              },
+              sync: {
+                type: 'object',
+                properties: { syncOnly: { type: 'array', description: 'Kinds replicated into data.inventory.', items: gvk } },
+              },
+              readiness: { type: 'object', properties: { statsEnabled: { type: 'boolean' } } },
+              validation: {
+                type: 'object',
+                properties: { traces: { type: 'array', items: { type: 'object', properties: { user: str, kind: gvk, dump: str } } } },
               },
             },
-            status: { type: 'object', properties: { byPod: byPodStatus({}) } },
           },
-        },
+          status: { type: 'object', properties: { byPod: byPodStatus({}) } },
+        }),
       },
     },
   ]);
@@ -212,33 +200,28 @@ export function constraintCrd(t: ConstraintCrdInput): Record<string, unknown> {
     if (parameters['type'] === undefined) parameters['type'] = 'object';
     if (t.legacySchema) addPreserveUnknownFields(parameters);
   }
-  const schema: Schema = {
-    type: 'object',
-    properties: {
-      apiVersion: str,
-      kind: str,
-      metadata: shortNamedMetadata,
-      spec: {
-        type: 'object',
-        properties: {
-          match: matchSchema,
-          enforcementAction: { type: 'string', description: 'deny (default), dryrun, warn or scoped.' },
-          scopedEnforcementActions: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                action: str,
-                enforcementPoints: { type: 'array', items: { type: 'object', properties: { name: str } } },
-              },
+  const schema: Schema = objectSchema({
+    metadata: shortNamedMetadata,
+    spec: {
+      type: 'object',
+      properties: {
+        match: matchSchema,
+        enforcementAction: { type: 'string', description: 'deny (default), dryrun, warn or scoped.' },
+        scopedEnforcementActions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              action: str,
+              enforcementPoints: { type: 'array', items: { type: 'object', properties: { name: str } } },
             },
           },
-          parameters,
         },
+        parameters,
       },
-      status: { type: 'object', ...preserve },
     },
-  };
+    status: { type: 'object', ...preserve },
+  });
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
