@@ -74,7 +74,7 @@ function chartValues(extra: Record<string, unknown> = {}) {
       enabled: true,
       resources: { ...small, limits: { memory: '256Mi' } },
       queue: { webhook: { persistence: { enabled: true, storageClassName: STORAGE_CLASS } } },
-      sinks: [{ name: 'events', type: 'kafka', brokers: [env.kafkaForPods], topic: TOPIC, retry: { maxMs: 2000 } }],
+      sinks: [{ name: 'events', type: 'kafka', brokers: [env.kafkaForPods], topic: TOPIC, retry: { max: '2s' } }],
     },
     ...extra,
   };
