@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createSink } from '../exporter/src/sinks/kafka/sink.js';
+import { createSink } from '../test/sinks/kafka-sink-from-config.js';
 import type { KafkaTransportName } from '../exporter/src/sinks/kafka/transport.js';
 import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
 import { peerPath } from '../test/helpers/peers.js';

@@ -21,7 +21,7 @@ function shortDir(t: Test): string {
 const fast = { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.1 };
 
 function fileSinkCfg(dir: string, extra: Record<string, unknown> = {}) {
-  return { sinks: [{ name: 'local', type: 'file', path: path.join(dir, 'out.ndjson'), batch: { lingerMs: 5 } }], log: { level: 'warn' }, ...extra };
+  return { sinks: [{ name: 'local', type: 'file', path: path.join(dir, 'out.ndjson'), batch: { linger: '5ms' } }], log: { level: 'warn' }, ...extra };
 }
 
 function client(t: Test, opts: ExportClientOptions): ExportClient {
@@ -262,7 +262,7 @@ t.test('send() never blocks or throws: an exporter that stops reading (queue ful
   const ex = await startExporter(t, dir, {
     ...fileSinkCfg(dir),
     // A sink that cannot deliver and a tiny queue: the exporter stops reading the socket.
-    sinks: [{ name: 'web', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initialMs: 1000, maxMs: 1000, maxAttempts: 1000 } }],
+    sinks: [{ name: 'web', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initial: '1s', max: '1s', maxAttempts: 1000 } }],
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '64Ki', onFull: 'block' },
   });
   const c = client(t, { socketPath: ex.socket, buffer: { maxRecords: 5000 } });

@@ -65,7 +65,7 @@ t.test('a receiver refusing everything: the search ends after one pass; then the
   });
   await send(ex.socket, range('all', 64));
   await waitFor('all dead-lettered', async () => (await metric(ex.metricsUrl, 'exporter_records_dead_lettered_total', { sink: 'web' })) === 64, 60_000, 100);
-  // One batch of 64 (lingerMs gathers it): 127 requests to find every record refused alone, then maxAttempts - 1
+  // One batch of 64 (the linger gathers it): 127 requests to find every record refused alone, then maxAttempts - 1
   // requests of the 64 together. A smaller first batch only lowers the count.
   t.ok(rx.requests <= 127 + quickRetry.maxAttempts - 1, `${rx.requests} requests`);
   t.equal(rx.records.length, 0);

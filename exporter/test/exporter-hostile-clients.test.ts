@@ -123,7 +123,7 @@ t.test('at ingest.maxConnections with no connection that can go (lines waiting o
   const nobody = await freePort(); // nothing listens there: nothing is delivered, the queue stays full
   const ex = await startExporter(t, dir, {
     sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${nobody}/never` }],
-    queue: { path: path.join(dir, 'queue.db'), maxBytes: 4096, onFull: 'block' },
+    queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Ki', onFull: 'block' },
     ingest: { maxConnections: 1 },
   });
   const holder = await Client.connect(ex.socket);

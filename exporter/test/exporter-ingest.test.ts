@@ -12,7 +12,7 @@ const fileSink = (dir: string) => [{ name: 'local', type: 'file', path: path.joi
 
 t.test('bad lines get an error line, are counted and dead-lettered, and the connection goes on', async (t) => {
   const dir = shortDir(t);
-  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { maxLineBytes: 1024 } });
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { maxLineBytes: '1Ki' } });
   const c = await Client.connect(ex.socket);
   const binary = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x7b, 0x0a]); // invalid UTF-8, then '{' and the newline
   await c.write(record('ok-1') + '\n');
@@ -79,7 +79,7 @@ t.test('bad lines get an error line, are counted and dead-lettered, and the conn
 
 t.test('a client that never reads acks still gets everything stored and delivered', async (t) => {
   const dir = shortDir(t);
-  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { ackBufferBytes: 1024 } });
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { ackBufferBytes: '1Ki' } });
   const s = net.connect(ex.socket); // never reads: no 'data' listener
   await new Promise((r) => s.once('connect', r));
   const n = 20_000;
@@ -134,7 +134,7 @@ t.test('ingest.maxPendingBytes bounds the lines held in memory: reading pauses a
   c.destroy();
 });
 
-t.test('group commit: a line after a quiet spell is committed at once, a trickle waits for ingest.batchLingerMs, a full batch does not', async (t) => {
+t.test('group commit: a line after a quiet spell is committed at once, a trickle waits for ingest.batchLinger, a full batch does not', async (t) => {
   const dir = shortDir(t);
   const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { batchLinger: '1h', batchMaxRecords: 4 } });
   const c = await Client.connect(ex.socket);

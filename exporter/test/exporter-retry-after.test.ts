@@ -1,5 +1,5 @@
 // Retry-After through the real exporter and a real HTTP receiver (issue 10, defect 3): honoured but capped by the
-// sink's retry.maxMs, and a value over Node's timer limit (2^31-1 ms) does not turn into a 1 ms retry loop.
+// sink's retry.max, and a value over Node's timer limit (2^31-1 ms) does not turn into a 1 ms retry loop.
 import t from 'tap';
 import { Client, Receiver, metric, record, runCli, shortDir, startExporter } from './helpers/exporter.js';
 import { MAX_TIMER_MS } from '../src/delivery/backoff.js';
@@ -13,7 +13,7 @@ async function send(socket: string, ids: string[]): Promise<void> {
 }
 const range = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
-t.test('Retry-After: 100000 (27 h) waits retry.maxMs, then everything is delivered once', async (t) => {
+t.test('Retry-After: 100000 (27 h) waits retry.max, then everything is delivered once', async (t) => {
   const dir = shortDir(t);
   const rx = await Receiver.start(t, 'down503');
   rx.retryAfter = '100000';
@@ -32,7 +32,7 @@ t.test('Retry-After: 100000 (27 h) waits retry.maxMs, then everything is deliver
   t.match(ex.proc.output(), /"retryAfterMs":100000000/, 'the server-requested delay is logged');
 });
 
-t.test('a Retry-After over 2^31 ms with retry.maxMs 30d: one request in the window, not a 1 ms loop; shutdown is not held', async (t) => {
+t.test('a Retry-After over 2^31 ms with retry.max 30d: one request in the window, not a 1 ms loop; shutdown is not held', async (t) => {
   const dir = shortDir(t);
   const rx = await Receiver.start(t, 'down503');
   rx.retryAfter = '3000000'; // 3e9 ms: setTimeout would fire after 1 ms

@@ -62,7 +62,7 @@ t.test('rotates by size, keeps maxFiles rotated files, order preserved across fi
 t.test('a record larger than maxBytes gets a file of its own', async (t) => {
   const dir = t.testdir();
   const file = path.join(dir, 'd.ndjson');
-  const s = fileSink({ name: 'local', type: 'file', path: file, maxBytes: 200, maxFiles: 10 });
+  const s = fileSink({ name: 'local', type: 'file', path: file, maxBytes: '200B', maxFiles: 10 });
   t.teardown(() => s.close());
   await s.send([...records(1, 1), ...records(1, 2, 500), ...records(1, 3)], never);
   const files = readdirSync(dir).filter((f) => f !== 'd.ndjson').sort();

@@ -453,7 +453,7 @@ t.test('through the real exporter: config accepted by the loader, gzip ndjson wi
     res.end();
   });
   const ex = await startExporter(t, dir, {
-    sinks: [{ name: 'web', type: 'http', url: srv.url, gzip: true, bearerToken: { file: path.join(dir, 'token') }, headers: { 'X-Tenant': 'blue' }, batch: { maxRecords: 50, lingerMs: 5 } }],
+    sinks: [{ name: 'web', type: 'http', url: srv.url, gzip: true, bearerToken: { file: path.join(dir, 'token') }, headers: { 'X-Tenant': 'blue' }, batch: { maxRecords: 50, linger: '5ms' } }],
     log: { level: 'warn' },
   });
   const c = await Client.connect(ex.socket);

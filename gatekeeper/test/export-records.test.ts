@@ -84,13 +84,14 @@ t.test('namespace labels: only the allowed keys, on the decision and its violati
   t.same(audited['namespaceLabels'], { team: 'b' });
 });
 
-t.test('recordSource: replica, engine version and cluster identity', async (t) => {
-  const s = recordSource('webhook', '1.2.3', { name: 'prod-eu', labels: { region: 'eu-west-1' } });
+t.test('recordSource: replica, engine version and cluster identity (the component goes by the record)', async (t) => {
+  const s = recordSource('1.2.3', { name: 'prod-eu', labels: { region: 'eu-west-1' } });
   t.equal(s.version, '1.2.3');
+  t.notOk('component' in s, 'no component: DecisionExport sets it per record');
   t.equal(s.replica, process.env['POD_NAME'] || os.hostname());
   t.same(s.cluster, { name: 'prod-eu', labels: { region: 'eu-west-1' } });
-  t.notOk('cluster' in recordSource('webhook', '1', {}), 'no cluster identity configured: no cluster field');
-  t.match(recordSource('audit').version, /^\d+\.\d+\.\d+/, 'the engine\'s own version by default');
+  t.notOk('cluster' in recordSource('1', {}), 'no cluster identity configured: no cluster field');
+  t.match(recordSource().version, /^\d+\.\d+\.\d+/, 'the engine\'s own version by default');
 });
 
 t.test('admission_decision and violation_admission', async (t) => {

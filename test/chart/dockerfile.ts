@@ -1,4 +1,7 @@
-// A small Dockerfile reader for static checks (no Docker engine here): instructions, stages, ARG defaults.
+// The Dockerfile reader of the image assembly (scripts/images/dockerfile.mjs), typed for the static checks, plus what
+// only the checks ask of a Dockerfile.
+// @ts-expect-error: a plain ESM script without type declarations
+import * as reader from '../../scripts/images/dockerfile.mjs';
 
 export interface Instruction {
   keyword: string;
@@ -20,44 +23,9 @@ export interface Dockerfile {
   stages: Stage[];
 }
 
-export function parseDockerfile(text: string): Dockerfile {
-  const instructions: Instruction[] = [];
-  let pending = '';
-  let startLine = 0;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trimEnd();
-    if (!pending && (line.trim() === '' || line.trim().startsWith('#'))) return;
-    if (pending && line.trim().startsWith('#')) return;
-    if (!pending) startLine = i + 1;
-    if (line.endsWith('\\')) {
-      pending += line.slice(0, -1) + ' ';
-      return;
-    }
-    const full = (pending + line).trim();
-    pending = '';
-    const m = /^(\S+)\s*(.*)$/s.exec(full)!;
-    instructions.push({ keyword: m[1]!.toUpperCase(), args: m[2]!.replace(/\s+/g, ' ').trim(), line: startLine });
-  });
-
-  const globalArgs: Record<string, string> = {};
-  const stages: Stage[] = [];
-  for (const ins of instructions) {
-    if (ins.keyword === 'ARG' && stages.length === 0) {
-      const [k, v] = ins.args.split('=');
-      globalArgs[k!] = v ?? '';
-    } else if (ins.keyword === 'FROM') {
-      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args)!;
-      stages.push({ image: substitute(m[1]!, globalArgs), ...(m[2] ? { name: m[2] } : {}), instructions: [] });
-    } else {
-      stages.at(-1)?.instructions.push(ins);
-    }
-  }
-  return { globalArgs, stages };
-}
-
-export function substitute(s: string, args: Record<string, string>): string {
-  return s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => args[(a ?? b)!] ?? `<unset ${a ?? b}>`);
-}
+export const parseDockerfile = reader.parseDockerfile as (text: string) => Dockerfile;
+/** ${X} and $X replaced by the ARG's value; an undeclared one throws. */
+export const substitute = reader.substitute as (s: string, args: Record<string, string>) => string;
 
 /** Sources of the COPY instructions that read the build context (not --from another stage). */
 export function contextCopies(stage: Stage): string[] {

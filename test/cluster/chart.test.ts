@@ -74,7 +74,7 @@ function chartValues(extra: Record<string, unknown> = {}) {
       enabled: true,
       resources: { ...small, limits: { memory: '256Mi' } },
       queue: { webhook: { persistence: { enabled: true, storageClassName: STORAGE_CLASS } } },
-      sinks: [{ name: 'events', type: 'kafka', brokers: [env.kafkaForPods], topic: TOPIC, retry: { maxMs: 2000 } }],
+      sinks: [{ name: 'events', type: 'kafka', brokers: [env.kafkaForPods], topic: TOPIC, retry: { max: '2s' } }],
     },
     ...extra,
   };
@@ -163,8 +163,7 @@ t.test('(1) helm install with the exporter and a Kafka sink: denied and admitted
   const [badViolation] = await waitForDecisions(env.kafka, TOPIC, 'violation of bad-pod', (r) => r.eventType === 'violation_admission' && isPod('bad-pod')(r), 1);
   const [goodDecision] = await waitForDecisions(env.kafka, TOPIC, 'decision on good-pod', (r) => r.eventType === 'admission_decision' && isPod('good-pod')(r), 1);
   const webhookPodNames = await webhookPods();
-  // `gatekeeper run` names itself "gatekeeper" in source.component whatever its --operation; source.pod tells which.
-  t.match(badDecision, { allowed: false, resourceKind: 'Pod', operation: 'CREATE', requestUsername: 'admin', source: { component: 'gatekeeper', namespace: NAMESPACE } }, 'the denied decision');
+  t.match(badDecision, { allowed: false, resourceKind: 'Pod', operation: 'CREATE', requestUsername: 'admin', source: { component: 'webhook', namespace: NAMESPACE } }, 'the denied decision');
   t.ok(webhookPodNames.includes(badDecision!.source.pod), 'made by one of the webhook pods');
   t.match(badViolation, {
     kind: 'K8sRequiredLabels',
@@ -179,11 +178,11 @@ t.test('(1) helm install with the exporter and a Kafka sink: denied and admitted
   const message = (await kcatReadAll(env.kafka.broker, TOPIC)).find((m) => JSON.parse(m.value).decisionId === badDecision!.decisionId)!;
   t.equal(message.key, `${DEMO}/bad-pod`, 'keyed by the reviewed resource');
   t.match(message.headers, { decisionId: badDecision!.decisionId, eventType: 'admission_decision', 'content-type': 'application/json' }, 'with the sink\'s headers');
-  t.match(goodDecision, { allowed: true, resourceKind: 'Pod', source: { component: 'gatekeeper' } }, 'the admitted decision');
+  t.match(goodDecision, { allowed: true, resourceKind: 'Pod', source: { component: 'webhook' } }, 'the admitted decision');
   t.ok(webhookPodNames.includes(goodDecision!.source.pod), 'made by one of the webhook pods');
 
   const [audited] = await waitForDecisions(env.kafka, TOPIC, 'audit violation of legacy-pod', (r) => r.eventType === 'violation_audited' && isPod('legacy-pod')(r), 1);
-  t.match(audited, { name: 'pods-need-owner', enforcementAction: 'deny', message: /you must provide labels/, resourceKind: 'Pod' }, "the audit pod's violation");
+  t.match(audited, { name: 'pods-need-owner', enforcementAction: 'deny', message: /you must provide labels/, resourceKind: 'Pod', source: { component: 'audit' } }, "the audit pod's violation");
   t.match(audited!.source.pod, /-audit-/, 'made by the audit pod');
   t.comment(`helm install --wait ${installMs} ms; scenario ${Date.now() - t0} ms`);
 });

@@ -391,6 +391,11 @@ t.test('decisions and violations reach the exporter file sink', async (t) => {
   const namespacesAudited = new Set(audited.map((r) => r.resourceName));
   t.ok(namespacesAudited.size > 2, `every audited violation is exported, uncapped (${namespacesAudited.size} namespaces)`);
   t.ok(records.every((r) => typeof r.decisionId === 'string' && r.decisionId), 'each record has a decisionId');
+  // One `gatekeeper run` serves both here; proto-docs/record.md: admission records come from `webhook`, audit ones from `audit`.
+  const components = (types: string[]) => new Set(records.filter((r) => types.includes(r.eventType)).map((r) => r.source?.component));
+  t.same([...components(['admission_decision', 'violation_admission'])], ['webhook'], 'admission records: source.component webhook');
+  t.same([...components(['violation_audited', 'audit_started', 'audit_completed'])], ['audit'], 'audit records: source.component audit');
+  t.match(decision.source, { replica: String, version: String }, 'and the process part of the source is kept');
 });
 
 t.test('the audit lease is held by this replica', async (t) => {

@@ -135,7 +135,7 @@ t.test('the Kafka consumer sees each record once and counts exactly, resolved vi
   const dir = shortDir(t);
   const exp = await startExporter(t, dir, {
     // violation_resolved goes out as a tombstone (key: the pair): the consumer reads it back from the key and headers.
-    sinks: [{ name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'gatekeeper-decisions', violationLifecycle: { tombstones: true }, retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 } }],
+    sinks: [{ name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'gatekeeper-decisions', violationLifecycle: { tombstones: true }, retry: { initial: '100ms', max: '1s', maxAttempts: 100 } }],
   });
   const sent = records();
   await sendWithDuplicates(exp.socket, sent);
@@ -174,7 +174,7 @@ t.test('the Dapr subscriber sees each record once, in each shape the sink publis
         component: 'pubsub',
         topic: 'gatekeeper-decisions',
         ...shape,
-        retry: { initialMs: 100, maxMs: 1000, maxAttempts: 100 },
+        retry: { initial: '100ms', max: '1s', maxAttempts: 100 },
       })),
     },
     { env: { DAPR_HTTP_PORT: String(pub.httpPort) } },

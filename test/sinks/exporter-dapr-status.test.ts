@@ -36,7 +36,7 @@ t.test('a sidecar not ready at start, then ready: /readyz and exporter status fo
     dir,
     {
       queue: { path: `${dir}/queue.db`, statusInterval: '500ms' },
-      sinks: [{ name: 'pubsub', type: 'dapr', component: 'pubsub', topic: 'audit-channel', readinessIntervalMs: 200, retry: { initialMs: 100, maxMs: 500 } }],
+      sinks: [{ name: 'pubsub', type: 'dapr', component: 'pubsub', topic: 'audit-channel', readinessInterval: '200ms', retry: { initial: '100ms', max: '500ms' } }],
     },
     { env: { DAPR_HTTP_PORT: String(daprd.httpPort) } },
   );

@@ -27,10 +27,10 @@ t.test('N records through the exporter into Kafka; broker killed mid-stream and 
         brokers: [kafka.broker],
         topic: 'all-decisions',
         compression: 'gzip',
-        requestTimeoutMs: 5000,
-        connectionTimeoutMs: 1000,
-        batch: { maxRecords: 2000, lingerMs: 20 },
-        retry: { initialMs: 100, maxMs: 1000, maxAttempts: 1000 },
+        requestTimeout: '5s',
+        connectionTimeout: '1s',
+        batch: { maxRecords: 2000, linger: '20ms' },
+        retry: { initial: '100ms', max: '1s', maxAttempts: 1000 },
       },
       {
         name: 'kafka-team-a',
@@ -42,7 +42,7 @@ t.test('N records through the exporter into Kafka; broker killed mid-stream and 
           { path: '/requestUsername', action: 'replace' },
           { path: '/object/data', when: { resourceKinds: ['Secret'] } },
         ],
-        retry: { initialMs: 100, maxMs: 1000, maxAttempts: 1000 },
+        retry: { initial: '100ms', max: '1s', maxAttempts: 1000 },
       },
     ],
   });

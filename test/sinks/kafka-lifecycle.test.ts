@@ -3,7 +3,7 @@
 // headers kept) and the broker's log cleaner then removes the pair from the topic, leaving only open violations.
 import t from 'tap';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { createSink } from './kafka-sink-from-config.js';
 import { resolveConfig } from '../../exporter/src/config/load.js';
 import type { OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { createSink } from './kafka-sink-from-config.js';
 import { TRANSPORT_NAMES } from '../../exporter/src/sinks/kafka/transport.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
 import { waitFor } from '../helpers/process.js';

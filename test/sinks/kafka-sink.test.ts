@@ -2,7 +2,7 @@
 import t from 'tap';
 import { createRequire } from 'node:module';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { createSink } from './kafka-sink-from-config.js';
 import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startKafka, kcatReadAll, kafkaMajorFromEnv, type KafkaBroker } from '../peers/kafka.js';
 import { DEFAULT_TRANSPORT } from '../../exporter/src/sinks/kafka/transport.js';
@@ -138,7 +138,7 @@ t.test('broker killed mid-stream and restarted: nothing lost, the backlog drains
   t.setTimeout(240_000);
   const topic = 'decisions-crash';
   await kafka.createTopic(topic);
-  const sink = createSink({ name: 'crash', brokers: [kafka.broker], topic, requestTimeoutMs: 5000, connectionTimeoutMs: 1000 }, { logger, transport });
+  const sink = createSink({ name: 'crash', brokers: [kafka.broker], topic, requestTimeout: '5s', connectionTimeout: '1s' }, { logger, transport });
   const ac = new AbortController();
   await sink.start(ac.signal);
   const all = batchOf(6000);
@@ -168,7 +168,7 @@ t.test('many requests in flight: each key in order on its partition, placed as t
   const topic = 'decisions-pipelined';
   await kafka.createTopic(topic, { partitions: 3 });
   // ~40 records per request: a 4000-record batch makes ~100 requests, 5 in flight.
-  const sink = createSink({ name: 'pipe', brokers: [kafka.broker], topic, maxBytesPerRequest: 40_000 }, { logger, transport });
+  const sink = createSink({ name: 'pipe', brokers: [kafka.broker], topic, maxBytesPerRequest: '40KB' }, { logger, transport });
   const ac = new AbortController();
   await sink.start(ac.signal);
   const batch = Array.from({ length: 4000 }, (_, i) => outgoing(decisionRecord(i, { resourceName: `cm-${i % 50}` })));
@@ -198,7 +198,7 @@ t.test('the first request on a partition refused while later ones are in flight:
   // not with its partition's neighbours of the first request; bisected, every record gets through.
   const topic = 'decisions-pipelined-first-refused';
   await kafka.createTopic(topic, { partitions: 3, configs: { 'max.message.bytes': '20000' } });
-  const sink = createSink({ name: 'pipe-refused', brokers: [kafka.broker], topic, maxBytesPerRequest: 40_000 }, { logger, transport });
+  const sink = createSink({ name: 'pipe-refused', brokers: [kafka.broker], topic, maxBytesPerRequest: '40KB' }, { logger, transport });
   const ac = new AbortController();
   await sink.start(ac.signal);
   const batch = Array.from({ length: 2000 }, (_, i) =>
@@ -226,7 +226,7 @@ t.test('broker killed while requests are in flight: nothing lost, per-key order 
   const topic = 'decisions-crash-pipelined';
   await kafka.createTopic(topic, { partitions: 2 });
   const sink = createSink(
-    { name: 'crash-pipe', brokers: [kafka.broker], topic, maxBytesPerRequest: 20_000, requestTimeoutMs: 5000, connectionTimeoutMs: 1000 },
+    { name: 'crash-pipe', brokers: [kafka.broker], topic, maxBytesPerRequest: '20KB', requestTimeout: '5s', connectionTimeout: '1s' },
     { logger, transport },
   );
   const ac = new AbortController();
@@ -267,7 +267,7 @@ t.test('broker killed while requests are in flight: nothing lost, per-key order 
 
 // The cases below need no broker (or an absent one): once per transport, on the first broker version only.
 t.test('an unreachable broker is reported in health(), start() does not fail', { skip: version !== 3 && 'no broker involved' }, async (t) => {
-  const sink = createSink({ name: 'down', brokers: ['127.0.0.1:1'], topic: 'x', connectionTimeoutMs: 200, clientRetries: 0 }, { logger, transport });
+  const sink = createSink({ name: 'down', brokers: ['127.0.0.1:1'], topic: 'x', connectionTimeout: '200ms', clientRetries: 0 }, { logger, transport });
   const ac = new AbortController();
   await sink.start(ac.signal);
   await t.rejects(sink.send(batchOf(1), ac.signal), SinkError);

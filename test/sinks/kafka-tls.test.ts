@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { createSink } from './kafka-sink-from-config.js';
 import { TRANSPORT_NAMES } from '../../exporter/src/sinks/kafka/transport.js';
 import { startKafka, kcatReadAll, type KafkaBroker } from '../peers/kafka.js';
 import { waitFor } from '../helpers/process.js';
@@ -62,7 +62,7 @@ for (const transport of TRANSPORT_NAMES) {
   });
 
   t.test(`without the client certificate through ${transport}: not ready, reported`, async (t) => {
-    const sink = createSink({ name: 'nocert', brokers: [kafka.tlsBroker!], topic: `tls-${transport}`, tls: { caFile: f('ca.pem') }, connectionTimeoutMs: 2000 }, { logger, transport });
+    const sink = createSink({ name: 'nocert', brokers: [kafka.tlsBroker!], topic: `tls-${transport}`, tls: { caFile: f('ca.pem') }, connectionTimeout: '2s' }, { logger, transport });
     const ac = new AbortController();
     await sink.start(ac.signal);
     await waitFor('the failure reported', () => /cannot connect/.test(sink.health().detail ?? ''), 30_000);

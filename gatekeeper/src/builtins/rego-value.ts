@@ -161,8 +161,19 @@ function compareLists(a: RegoTerm[], b: RegoTerm[]): number {
 const sorted = (items: RegoTerm[]) => [...items].sort(compareRego);
 const sortedEntries = (e: Array<[RegoTerm, RegoTerm]>) => [...e].sort((x, y) => compareRego(x[0], y[0]));
 
-/** The text OPA's Go `Term.String()` gives: sorted sets and object keys, `", "` separators, strings quoted like Go. */
-export function regoString(t: RegoTerm): string {
+/** How a term is written out: regoString and regoLiteral differ only in these. */
+interface TermStyle {
+  quote: (s: string) => string;
+  /** Between elements. */
+  comma: string;
+  /** Between an object key and its value. */
+  colon: string;
+  /** Sets and object keys in OPA's order (else as they are held). */
+  sort: boolean;
+}
+
+function formatTerm(t: RegoTerm, style: TermStyle): string {
+  const f = (x: RegoTerm) => formatTerm(x, style);
   switch (t.k) {
     case 'null':
       return 'null';
@@ -171,16 +182,22 @@ export function regoString(t: RegoTerm): string {
     case 'num':
       return t.lit;
     case 'str':
-      return goQuote(t.v);
+      return style.quote(t.v);
     case 'arr':
-      return `[${t.items.map(regoString).join(', ')}]`;
+      return `[${t.items.map(f).join(style.comma)}]`;
     case 'set':
-      return t.items.length ? `{${sorted(t.items).map(regoString).join(', ')}}` : 'set()';
+      return t.items.length ? `{${(style.sort ? sorted(t.items) : t.items).map(f).join(style.comma)}}` : 'set()';
     case 'obj':
-      return `{${sortedEntries(t.entries)
-        .map(([k, v]) => `${regoString(k)}: ${regoString(v)}`)
-        .join(', ')}}`;
+      return `{${(style.sort ? sortedEntries(t.entries) : t.entries).map(([k, v]) => `${f(k)}${style.colon}${f(v)}`).join(style.comma)}}`;
   }
+}
+
+const GO_STRING: TermStyle = { quote: (s) => goQuote(s), comma: ', ', colon: ': ', sort: true };
+const LITERAL: TermStyle = { quote: (s) => JSON.stringify(s), comma: ',', colon: ':', sort: false };
+
+/** The text OPA's Go `Term.String()` gives: sorted sets and object keys, `", "` separators, strings quoted like Go. */
+export function regoString(t: RegoTerm): string {
+  return formatTerm(t, GO_STRING);
 }
 
 /** Go's strconv.Quote: printable runes as they are, the usual C escapes, \x / \u / \U for the rest. */
@@ -248,22 +265,7 @@ export function termToJs(t: RegoTerm): unknown {
 
 /** A Rego value as text opa_value_parse reads back (JSON plus sets and non-string keys), for builtins returning terms. */
 export function regoLiteral(t: RegoTerm): string {
-  switch (t.k) {
-    case 'null':
-      return 'null';
-    case 'bool':
-      return String(t.v);
-    case 'num':
-      return t.lit;
-    case 'str':
-      return JSON.stringify(t.v);
-    case 'arr':
-      return `[${t.items.map(regoLiteral).join(',')}]`;
-    case 'set':
-      return t.items.length ? `{${t.items.map(regoLiteral).join(',')}}` : 'set()';
-    case 'obj':
-      return `{${t.entries.map(([k, v]) => `${regoLiteral(k)}:${regoLiteral(v)}`).join(',')}}`;
-  }
+  return formatTerm(t, LITERAL);
 }
 
 /** Plain JS (what JSON gives) as a Rego value. */

@@ -140,11 +140,14 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
   return cmd;
 }
 
-/** Undefined when export is off. Throws with a clear message on a bad flag. */
+/**
+ * Undefined when export is off. Throws with a clear message on a bad flag. processName names the default spill file
+ * (the records' source.component goes by the record: DecisionExport).
+ */
 export async function openDecisionExport(
   flags: ExportFlags,
   logger: Logger,
-  component = 'gatekeeper',
+  processName: string,
   registry?: Registry,
 ): Promise<DecisionExport | undefined> {
   const socket = flags.exportSocket ?? (flags.enableViolationExport ? process.env['GK_EXPORT_SOCKET'] || DEFAULT_EXPORT_SOCKET : undefined);
@@ -155,7 +158,7 @@ export async function openDecisionExport(
   const spillPath = flags.exportSpillPath
     ? path.resolve(flags.exportSpillPath)
     : flags.exportSpill === true
-      ? defaultSpillPath(path.resolve(socket), component)
+      ? defaultSpillPath(path.resolve(socket), processName)
       : undefined;
   const client = new ExportClient({
     socketPath: socket,
@@ -179,7 +182,7 @@ export async function openDecisionExport(
       includeObject: flags.exportObject === true,
       objectRedact,
       fieldPolicy,
-      source: recordSource(component, undefined, clusterIdentity(flags)),
+      source: recordSource(undefined, clusterIdentity(flags)),
       namespaceLabelKeys: parseLabelKeys(flags.exportNamespaceLabels, '--export-namespace-labels'),
       flushTimeoutMs: flags.exportFlushTimeoutMs ?? EXPORT_DEFAULTS.flushTimeoutMs,
     },

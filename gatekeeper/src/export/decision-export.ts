@@ -18,6 +18,7 @@ import {
   type AuditCompletion,
   type AuditRun,
   type DecisionRecord,
+  type ProcessSource,
   type ResourceIdentity,
 } from './records.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
@@ -32,7 +33,7 @@ export interface DecisionExportOptions {
   /** Paths inside the object replaced by "[redacted]" (listed in the record's redactedPaths); `*` matches any key. */
   objectRedact: string[];
   fieldPolicy: FieldPolicy;
-  source: RecordSource;
+  source: ProcessSource;
   /** Namespace label keys copied into records as namespaceLabels (routing per tenant); empty: none. */
   namespaceLabelKeys: string[];
   /** On close, how long to wait for the exporter to acknowledge what is still held. */
@@ -43,12 +44,18 @@ export class DecisionExport {
   private sent = 0;
   private failed = 0;
   private exportedAudit = 0;
+  // `gatekeeper run` serves both parts in one process (or either, per --operation): the component goes by the record.
+  private readonly admissionSource: RecordSource;
+  private readonly auditSource: RecordSource;
 
   constructor(
     private readonly client: ExportClient,
     private readonly opts: DecisionExportOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.admissionSource = withComponent('webhook', opts.source);
+    this.auditSource = withComponent('audit', opts.source);
+  }
 
   get stats(): { sent: number; failed: number } {
     return { sent: this.sent, failed: this.failed };
@@ -87,10 +94,10 @@ export class DecisionExport {
         const { object: redacted, redactedPaths } = redactObject(object, this.opts.objectRedact);
         tail = objectTail(redacted, redactedPaths);
       }
-      for (const line of admissionRecordLines(req, object, outcome, this.opts.source, now, tail)) this.emitLine(line);
+      for (const line of admissionRecordLines(req, object, outcome, this.admissionSource, now, tail)) this.emitLine(line);
       return;
     }
-    const decision = admissionDecisionRecord(req, object, outcome, this.opts.source, now);
+    const decision = admissionDecisionRecord(req, object, outcome, this.admissionSource, now);
     if (this.opts.includeObject && object && typeof object === 'object') {
       const { object: redacted, redactedPaths } = redactObject(object, this.opts.objectRedact);
       decision.object = redacted;
@@ -98,20 +105,20 @@ export class DecisionExport {
     }
     this.emit(decision);
     if (!outcome.violations.length) return;
-    const shared = admissionShared(req, object, this.opts.source, outcome.namespaceLabels);
-    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.opts.source, now, shared));
+    const shared = admissionShared(req, object, this.admissionSource, outcome.namespaceLabels);
+    for (const v of outcome.violations) this.emit(violationAdmissionRecord(req, object, v, this.admissionSource, now, shared));
   }
 
   auditStarted(run: AuditRun): void {
     this.exportedAudit = 0;
-    this.emit(auditStartedRecord(run, this.opts.source));
+    this.emit(auditStartedRecord(run, this.auditSource));
   }
 
   /** namespaceLabels: all the labels of the resource's namespace (the allowed keys are kept). */
   auditViolation(run: AuditRun, resource: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
     this.exportedAudit++;
     const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
-    this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.opts.source));
+    this.emit(violationAuditedRecord(run, labels ? { ...resource, namespaceLabels: labels } : resource, v, this.auditSource));
   }
 
   /** The namespace labels this export copies into records (--export-namespace-labels), or undefined. */
@@ -122,16 +129,16 @@ export class DecisionExport {
   /** violation_opened: a (constraint, resource) pair an audit found for the first time. */
   violationOpened(run: AuditRun, constraint: string, resource: string, target: ResourceIdentity, v: Violation, namespaceLabels?: Record<string, string>): void {
     const labels = pickLabels(namespaceLabels, this.opts.namespaceLabelKeys);
-    this.emit(violationOpenedRecord(run, constraint, resource, labels ? { ...target, namespaceLabels: labels } : target, v, this.opts.source));
+    this.emit(violationOpenedRecord(run, constraint, resource, labels ? { ...target, namespaceLabels: labels } : target, v, this.auditSource));
   }
 
   /** violation_resolved: an open pair the audit no longer found. */
   violationResolved(run: AuditRun, pair: ResolvedPair): void {
-    this.emit(violationResolvedRecord(run, pair, this.opts.source));
+    this.emit(violationResolvedRecord(run, pair, this.auditSource));
   }
 
   auditCompleted(run: AuditRun, completion: AuditCompletion): void {
-    this.emit(auditCompletedRecord(run, { ...completion, totals: { ...completion.totals, exported: this.exportedAudit } }, this.opts.source));
+    this.emit(auditCompletedRecord(run, { ...completion, totals: { ...completion.totals, exported: this.exportedAudit } }, this.auditSource));
   }
 
   /**
@@ -153,4 +160,9 @@ export class DecisionExport {
   close(): Promise<boolean> {
     return this.client.close({ flushTimeoutMs: this.opts.flushTimeoutMs });
   }
+}
+
+/** proto-docs/record.md: admission records come from the webhook, the others from the audit. */
+function withComponent(component: 'webhook' | 'audit', source: ProcessSource): RecordSource {
+  return { component, ...source };
 }

@@ -356,12 +356,15 @@ export function auditCompletedRecord(run: AuditRun, c: AuditCompletion, source?:
 /** The engine's version, from its package.json (read once). */
 export const ENGINE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
+/** The process's part of a record's source; DecisionExport adds the component per record. */
+export type ProcessSource = Omit<RecordSource, 'component'>;
+
 /**
- * Who produced the records, built once per process: the component, the pod / namespace / node when the Downward API
- * provides them, the replica (the pod, else the host name), the engine's version and the cluster's identity.
+ * Who produced the records, built once per process: the pod / namespace / node when the Downward API provides them,
+ * the replica (the pod, else the host name), the engine's version and the cluster's identity.
  */
-export function recordSource(component: string, version = ENGINE_VERSION, cluster?: ClusterIdentity): RecordSource {
-  const s: RecordSource = { component };
+export function recordSource(version = ENGINE_VERSION, cluster?: ClusterIdentity): ProcessSource {
+  const s: ProcessSource = {};
   const env = process.env;
   if (env['POD_NAME']) s.pod = env['POD_NAME'];
   if (env['POD_NAMESPACE']) s.namespace = env['POD_NAMESPACE'];

@@ -2,6 +2,7 @@
 // Config (config.gatekeeper.sh), ExpansionTemplate and SyncSet (crds-expansion-syncset.ts), and one constraint CRD per template (constraints.gatekeeper.sh), generated here.
 // gatekeeper/crds/*.yaml are written from constraintTemplateCrd() and configCrd() (a unit test keeps them equal).
 
+import { gvk, objectSchema, preserve, shortNamedMetadata, str, strings, systemCrd, type Schema } from './crd-schema.js';
 import { expansionTemplateCrd, syncSetCrd } from './crds-expansion-syncset.js';
 
 export const TEMPLATES_GROUP = 'templates.gatekeeper.sh';
@@ -10,11 +11,6 @@ export const CONFIG_GROUP = 'config.gatekeeper.sh';
 export const CONSTRAINT_VERSION = 'v1beta1';
 /** Label on every generated constraint CRD (as Gatekeeper sets it), so they can be listed and cleaned up. */
 export const CONSTRAINT_CRD_LABEL = 'gatekeeper.sh/constraint';
-
-type Schema = Record<string, unknown>;
-const str: Schema = { type: 'string' };
-const strings: Schema = { type: 'array', items: str };
-const preserve: Schema = { 'x-kubernetes-preserve-unknown-fields': true };
 
 const labelSelector: Schema = {
   type: 'object',
@@ -73,143 +69,113 @@ const byPodStatus = (extra: Schema): Schema => ({
 });
 
 function templateVersionSchema(legacyDefault: boolean): Schema {
-  return {
-    type: 'object',
-    properties: {
-      apiVersion: str,
-      kind: str,
-      metadata: { type: 'object' },
-      spec: {
-        type: 'object',
-        properties: {
-          crd: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  names: { type: 'object', properties: { kind: str, shortNames: strings } },
-                  validation: {
-                    type: 'object',
-                    default: { legacySchema: legacyDefault },
-                    properties: {
-                      legacySchema: { type: 'boolean', default: legacyDefault },
-                      openAPIV3Schema: { type: 'object', ...preserve },
-                    },
-                  },
-                },
-              },
-            },
-          },
-          targets: {
-            type: 'array',
-            items: {
+  return objectSchema({
+    spec: {
+      type: 'object',
+      properties: {
+        crd: {
+          type: 'object',
+          properties: {
+            spec: {
               type: 'object',
               properties: {
-                target: str,
-                rego: str,
-                libs: strings,
-                operations: { type: 'array', items: { type: 'string', enum: ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
-                code: {
-                  type: 'array',
-                  'x-kubernetes-list-type': 'map',
-                  'x-kubernetes-list-map-keys': ['engine'],
-                  items: {
-                    type: 'object',
-                    required: ['engine', 'source'],
-                    properties: { engine: str, source: { ...preserve } },
+                names: { type: 'object', properties: { kind: str, shortNames: strings } },
+                validation: {
+                  type: 'object',
+                  default: { legacySchema: legacyDefault },
+                  properties: {
+                    legacySchema: { type: 'boolean', default: legacyDefault },
+                    openAPIV3Schema: { type: 'object', ...preserve },
                   },
                 },
               },
             },
           },
         },
-      },
-      status: {
-        type: 'object',
-        properties: {
-          created: { type: 'boolean' },
-          byPod: byPodStatus({ templateUID: str }),
+        targets: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              target: str,
+              rego: str,
+              libs: strings,
+              operations: { type: 'array', items: { type: 'string', enum: ['*', 'CREATE', 'UPDATE', 'DELETE', 'CONNECT'] } },
+              code: {
+                type: 'array',
+                'x-kubernetes-list-type': 'map',
+                'x-kubernetes-list-map-keys': ['engine'],
+                items: {
+                  type: 'object',
+                  required: ['engine', 'source'],
+                  properties: { engine: str, source: { ...preserve } },
+                },
+              },
+            },
+          },
         },
       },
     },
-  };
+    status: {
+      type: 'object',
+      properties: {
+        created: { type: 'boolean' },
+        byPod: byPodStatus({ templateUID: str }),
+      },
+    },
+  });
 }
 
 export function constraintTemplateCrd(): Record<string, unknown> {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `constrainttemplates.${TEMPLATES_GROUP}`, labels: { 'gatekeeper.sh/system': 'yes' } },
-    spec: {
-      group: TEMPLATES_GROUP,
-      names: { kind: 'ConstraintTemplate', listKind: 'ConstraintTemplateList', plural: 'constrainttemplates', singular: 'constrainttemplate' },
-      scope: 'Cluster',
-      versions: [
-        { name: 'v1', served: true, storage: true, legacy: false },
-        { name: 'v1beta1', served: true, storage: false, legacy: true },
-        { name: 'v1alpha1', served: true, storage: false, legacy: true },
-      ].map((v) => ({
-        name: v.name,
-        served: v.served,
-        storage: v.storage,
-        schema: { openAPIV3Schema: templateVersionSchema(v.legacy) },
-        subresources: { status: {} },
-      })),
-    },
-  };
+  return systemCrd(
+    { group: TEMPLATES_GROUP, kind: 'ConstraintTemplate', plural: 'constrainttemplates', singular: 'constrainttemplate', scope: 'Cluster' },
+    [
+      { name: 'v1', served: true, storage: true, legacy: false },
+      { name: 'v1beta1', served: true, storage: false, legacy: true },
+      { name: 'v1alpha1', served: true, storage: false, legacy: true },
+    ].map((v) => ({
+      name: v.name,
+      served: v.served,
+      storage: v.storage,
+      schema: { openAPIV3Schema: templateVersionSchema(v.legacy) },
+      subresources: { status: {} },
+    })),
+  );
 }
 
 export function configCrd(): Record<string, unknown> {
-  const gvk: Schema = { type: 'object', properties: { group: str, version: str, kind: str } };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `configs.${CONFIG_GROUP}`, labels: { 'gatekeeper.sh/system': 'yes' } },
-    spec: {
-      group: CONFIG_GROUP,
-      names: { kind: 'Config', listKind: 'ConfigList', plural: 'configs', singular: 'config' },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: 'v1alpha1',
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              properties: {
-                apiVersion: str,
-                kind: str,
-                metadata: { type: 'object' },
-                spec: {
-                  type: 'object',
-                  properties: {
-                    match: {
-                      type: 'array',
-                      description: 'Namespaces left out of the listed processes (audit, webhook, sync, mutation-webhook or *).',
-                      items: { type: 'object', properties: { excludedNamespaces: strings, processes: strings } },
-                    },
-                    sync: {
-                      type: 'object',
-                      properties: { syncOnly: { type: 'array', description: 'Kinds replicated into data.inventory.', items: gvk } },
-                    },
-                    readiness: { type: 'object', properties: { statsEnabled: { type: 'boolean' } } },
-                    validation: {
-                      type: 'object',
-                      properties: { traces: { type: 'array', items: { type: 'object', properties: { user: str, kind: gvk, dump: str } } } },
-                    },
-                  },
-                },
-                status: { type: 'object', properties: { byPod: byPodStatus({}) } },
+  return systemCrd({ group: CONFIG_GROUP, kind: 'Config', plural: 'configs', singular: 'config', scope: 'Namespaced' }, [
+    {
+      name: 'v1alpha1',
+      served: true,
+      storage: true,
+      subresources: { status: {} },
+      schema: {
+        openAPIV3Schema: objectSchema({
+          spec: {
+            type: 'object',
+            properties: {
+              match: {
+                type: 'array',
+                description: 'Namespaces left out of the listed processes (audit, webhook, sync, mutation-webhook or *).',
+                items: { type: 'object', properties: { excludedNamespaces: strings, processes: strings } },
+              },
+              sync: {
+                type: 'object',
+                properties: { syncOnly: { type: 'array', description: 'Kinds replicated into data.inventory.', items: gvk } },
+              },
+              readiness: { type: 'object', properties: { statsEnabled: { type: 'boolean' } } },
+              validation: {
+                type: 'object',
+                properties: { traces: { type: 'array', items: { type: 'object', properties: { user: str, kind: gvk, dump: str } } } },
               },
             },
           },
-        },
-      ],
+          status: { type: 'object', properties: { byPod: byPodStatus({}) } },
+        }),
+      },
     },
-  };
+  ]);
 }
 
 export interface ConstraintCrdInput {
@@ -234,33 +200,28 @@ export function constraintCrd(t: ConstraintCrdInput): Record<string, unknown> {
     if (parameters['type'] === undefined) parameters['type'] = 'object';
     if (t.legacySchema) addPreserveUnknownFields(parameters);
   }
-  const schema: Schema = {
-    type: 'object',
-    properties: {
-      apiVersion: str,
-      kind: str,
-      metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 63 } } },
-      spec: {
-        type: 'object',
-        properties: {
-          match: matchSchema,
-          enforcementAction: { type: 'string', description: 'deny (default), dryrun, warn or scoped.' },
-          scopedEnforcementActions: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                action: str,
-                enforcementPoints: { type: 'array', items: { type: 'object', properties: { name: str } } },
-              },
+  const schema: Schema = objectSchema({
+    metadata: shortNamedMetadata,
+    spec: {
+      type: 'object',
+      properties: {
+        match: matchSchema,
+        enforcementAction: { type: 'string', description: 'deny (default), dryrun, warn or scoped.' },
+        scopedEnforcementActions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              action: str,
+              enforcementPoints: { type: 'array', items: { type: 'object', properties: { name: str } } },
             },
           },
-          parameters,
         },
+        parameters,
       },
-      status: { type: 'object', ...preserve },
     },
-  };
+    status: { type: 'object', ...preserve },
+  });
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',

@@ -10,6 +10,7 @@ const own = defaults.sinks.kafka;
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 
+/** As the sink receives it: checked, every default filled in (config/defaults.ts), sizes in bytes, durations in ms. */
 export interface KafkaSinkConfig {
   name: string;
   /** Bootstrap brokers, "host:port". */
@@ -20,37 +21,36 @@ export interface KafkaSinkConfig {
   topicByEventType?: Record<string, string>;
   /** Topic per enforcementAction (deny, warn, dryrun...); wins over topic. */
   topicByEnforcementAction?: Record<string, string>;
-  clientId?: string;
-  /** Message key: "resource" (default: resourceNamespace/resourceName), "decisionId", "none", or a template like "{resourceKind}/{resourceName}". */
-  key?: string;
+  clientId: string;
+  /** Message key: "resource" (resourceNamespace/resourceName), "decisionId", "none", or a template like "{resourceKind}/{resourceName}". */
+  key: string;
   /** violation_opened / violation_resolved: keyed by their pair (default), resolved as a tombstone when asked. */
   violationLifecycle?: LifecycleKeying;
-  /** -1 (default: all in-sync replicas), 1 (leader only). */
-  acks?: -1 | 1;
-  /** Idempotent producer (default true; needs acks -1). */
-  idempotent?: boolean;
-  /** none (default) or gzip. */
-  compression?: 'none' | 'gzip';
-  /** Records per produce request: a larger batch from the worker is sent as several requests. Default 10000. */
-  maxRecordsPerRequest?: number;
+  /** -1 (all in-sync replicas), 1 (leader only). */
+  acks: -1 | 1;
+  /** Idempotent producer (needs acks -1). */
+  idempotent: boolean;
+  compression: 'none' | 'gzip';
+  /** Records per produce request: a larger batch from the worker is sent as several requests. */
+  maxRecordsPerRequest: number;
   /**
    * Bytes (values, keys and headers, before compression) per produce request. Keep it under the broker's
-   * message.max.bytes (default 1 MiB), which bounds a whole record batch. Default 900000.
+   * message.max.bytes (default 1 MiB), which bounds a whole record batch.
    */
-  maxBytesPerRequest?: number;
+  maxBytesPerRequest: number;
   /**
    * Produce requests in flight at once (1-5), never two for one partition (producer.ts says why). Default 5 with the
    * idempotent producer, else 1.
    */
   maxInFlightRequests?: number;
-  /** Broker request timeout (the broker's wait for replica acks). Default 30000 ms. */
-  requestTimeoutMs?: number;
-  /** TCP connect timeout. Default 3000 ms. */
-  connectionTimeoutMs?: number;
-  /** Quick retries of transient broker errors inside one send() before the exporter's backoff takes over. Default 3. */
-  clientRetries?: number;
+  /** Broker request timeout (the broker's wait for replica acks). */
+  requestTimeoutMs: number;
+  /** TCP connect timeout. */
+  connectionTimeoutMs: number;
+  /** Quick retries of transient broker errors inside one send() before the exporter's backoff takes over. */
+  clientRetries: number;
   /** Extra static headers on every message. */
-  headers?: Record<string, string>;
+  headers: Record<string, string>;
   /** true: TLS with Node's defaults (its CA store; SNI = the broker's host name); an object: the files and options of TlsConfig. */
   tls?: boolean | TlsConfig;
   sasl?: { mechanism: SaslMechanism; username: SecretSpec; password: SecretSpec };

@@ -79,24 +79,24 @@ export class KafkaSink implements Sink {
     if (!cfg.topic && !cfg.topicByEventType && !cfg.topicByEnforcementAction) {
       throw new Error(`${key}.topic: required (or topicByEventType / topicByEnforcementAction)`);
     }
-    this.#acks = cfg.acks ?? -1;
-    this.#idempotent = cfg.idempotent ?? true;
+    this.#acks = cfg.acks;
+    this.#idempotent = cfg.idempotent;
     if (this.#idempotent && this.#acks !== -1) {
       throw new Error(`${key}.acks: the idempotent producer needs acks -1; set idempotent: false to use acks ${this.#acks}`);
     }
-    const spec = cfg.key ?? 'resource';
+    const spec = cfg.key;
     this.#keyOf = compileKey(spec, `${key}.key`);
     this.#needsParse = keyNeedsRecord(spec) || !!cfg.topicByEventType || !!cfg.topicByEnforcementAction;
-    this.#maxPerRequest = cfg.maxRecordsPerRequest ?? 10_000;
-    this.#maxBytesPerRequest = cfg.maxBytesPerRequest ?? 900_000;
+    this.#maxPerRequest = cfg.maxRecordsPerRequest;
+    this.#maxBytesPerRequest = cfg.maxBytesPerRequest;
     // Without idempotence a retried request may land after the one that followed it: one at a time keeps the order.
     this.#maxInFlight = cfg.maxInFlightRequests ?? (this.#idempotent ? DEFAULT_IN_FLIGHT : 1);
     if (!Number.isInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 5) {
       throw new Error(`${key}.maxInFlightRequests: an integer from 1 to 5 (the broker deduplicates the last 5 batches per producer)`);
     }
-    this.#requestTimeoutMs = cfg.requestTimeoutMs ?? 30_000;
-    this.#clientRetries = cfg.clientRetries ?? 3;
-    this.#headers = new MessageHeaders(cfg.headers ?? {});
+    this.#requestTimeoutMs = cfg.requestTimeoutMs;
+    this.#clientRetries = cfg.clientRetries;
+    this.#headers = new MessageHeaders(cfg.headers);
     if (cfg.sasl) {
       this.#sasl = {
         mechanism: cfg.sasl.mechanism,
@@ -341,9 +341,9 @@ export class KafkaSink implements Sink {
   async #newTransport(): Promise<KafkaTransport> {
     const c = this.#cfg;
     return createTransport(this.#transportName, {
-      clientId: c.clientId ?? 'gk-exporter',
+      clientId: c.clientId,
       brokers: c.brokers,
-      connectionTimeoutMs: c.connectionTimeoutMs ?? 3000,
+      connectionTimeoutMs: c.connectionTimeoutMs,
       requestTimeoutMs: this.#requestTimeoutMs,
       tls: tlsOptions(c.tls, `sinks[${c.name}].tls`),
       sasl: this.#sasl ? { mechanism: this.#sasl.mechanism, username: await this.#sasl.username.value(), password: await this.#sasl.password.value() } : undefined,

@@ -3,22 +3,7 @@
 // (`%d` an int or uint, `%f`/`%e` a double or string, `%s` most types, …) and its argument count, with cel-go's words.
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import type { CheckIssue } from './checker.js';
-import type { CheckType } from './types.js';
-
-/** cel-go's Type.TypeName() of a checked type. */
-function typeName(t: CheckType): string {
-  switch (t.kind) {
-    case 'prim':
-    case 'opaque':
-    case 'struct':
-    case 'param':
-      return t.name;
-    case 'null':
-      return 'null_type';
-    default:
-      return t.kind;
-  }
-}
+import { typeName, type CheckType } from './types.js';
 
 const kindOf = (t: CheckType) => (t.kind === 'prim' || t.kind === 'opaque' ? t.name : t.kind);
 const TIMESTAMP = 'google.protobuf.Timestamp';

@@ -50,13 +50,16 @@ function params(t: CheckType): CheckType[] {
   }
 }
 
-function typeName(t: CheckType): string {
+/** cel-go's Type.TypeName() of a checked type. */
+export function typeName(t: CheckType): string {
   switch (t.kind) {
     case 'prim':
     case 'opaque':
     case 'struct':
     case 'param':
       return t.name;
+    case 'null':
+      return 'null_type';
     default:
       return t.kind;
   }
@@ -75,6 +78,8 @@ export function formatType(t: CheckType): string {
       return t.params.length ? `${t.name}(${t.params.map(formatType).join(', ')})` : t.name;
     case 'error':
       return '*error*';
+    case 'null':
+      return 'null';
     default:
       return typeName(t);
   }
