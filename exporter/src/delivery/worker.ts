@@ -263,6 +263,8 @@ export class DeliveryWorker {
     }
     // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
     for (let tries = 1; ; tries++) {
+      // Not while ingest's append thread holds SQLite's write lock: this thread would sleep in SQLite's busy handler.
+      await queue.appendsIdle();
       try {
         queue.advanceSink(this.name, last, delivered, dead);
         break;

@@ -1,0 +1,105 @@
+// The main thread's side of the append thread (append-worker.ts): posts ingest batches, resolves each when the thread
+// replies that it committed. One batch at a time is the caller's rule (ingest commits one after another); the queue's
+// other writes wait until no batch is in flight (idle()), so the two connections rarely meet on SQLite's write lock.
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { NewRecord } from './record-log.js';
+import type { NewDeadLetter } from './dead-letters.js';
+import type { Appended } from './append.js';
+import { packRecords, THREAD_FAILED, THREAD_READY, THREAD_STARTING, type AppendJob, type AppendReply, type AppendThreadData } from './append-job.js';
+
+/** How long opening or closing the thread's connection may take (SQLite's busy timeout is 5 s). */
+const WAIT_MS = 15_000;
+
+export class AppendThreadError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AppendThread {
+  private readonly worker: Worker;
+  private readonly state: Int32Array;
+  private nextId = 1;
+  private readonly inFlight = new Map<number, { resolve: (a: Appended) => void; reject: (e: Error) => void }>();
+  private idleWaiters: (() => void)[] = [];
+  private failure: Error | undefined;
+
+  /** Starts the thread and waits (synchronously) until its connection is open; throws why it could not open it. */
+  constructor(o: Omit<AppendThreadData, 'state' | 'errors'>) {
+    this.state = new Int32Array(new SharedArrayBuffer(4));
+    const errors = new MessageChannel();
+    const data: AppendThreadData = { ...o, state: this.state, errors: errors.port2 };
+    this.worker = new Worker(new URL('./append-worker.js', import.meta.url), { workerData: data, transferList: [errors.port2] });
+    this.worker.unref();
+    Atomics.wait(this.state, 0, THREAD_STARTING, WAIT_MS);
+    const started = Atomics.load(this.state, 0);
+    if (started !== THREAD_STARTING && started !== THREAD_FAILED) {
+      errors.port1.close();
+      this.worker.on('message', (r: AppendReply) => this.settle(r));
+      this.worker.on('error', (e) => this.fail(e));
+      this.worker.on('exit', (code) => this.fail(new Error(`the queue's append thread exited (code ${code})`)));
+      return;
+    }
+    const why = receiveMessageOnPort(errors.port1)?.message as { message: string; code?: string } | undefined;
+    errors.port1.close();
+    void this.worker.terminate();
+    throw new AppendThreadError(why?.message ?? `the queue's append thread did not start within ${WAIT_MS} ms`, why?.code);
+  }
+
+  /** Commits a batch on the thread; the records are packed before this returns, so the caller may reuse its arrays. */
+  append(records: readonly NewRecord[], rejects: readonly NewDeadLetter[], onlySink: string | null, bytesBefore: number): Promise<Appended> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    const { text, lengths } = packRecords(records);
+    const job: AppendJob = { id, text, lengths, rejects, onlySink, bytesBefore };
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(id, { resolve, reject });
+      this.worker.postMessage(job, [lengths.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Resolves once no batch is in flight (at once when none is). */
+  idle(): Promise<void> {
+    if (!this.inFlight.size) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get busy(): boolean {
+    return this.inFlight.size > 0;
+  }
+
+  private settle(r: AppendReply): void {
+    const waiting = this.inFlight.get(r.id);
+    if (!waiting) return;
+    this.inFlight.delete(r.id);
+    if (r.ok) waiting.resolve(r.appended);
+    else waiting.reject(new AppendThreadError(r.message, r.code));
+    if (!this.inFlight.size) this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const w of this.inFlight.values()) w.reject(e);
+    this.inFlight.clear();
+    this.wakeIdle();
+  }
+
+  /** Closes the thread's connection (waiting for it synchronously, as Queue.close does its own) and ends the thread. */
+  close(): void {
+    if (this.failure) return;
+    this.failure = new Error('the queue is closed');
+    this.worker.postMessage('close');
+    Atomics.wait(this.state, 0, THREAD_READY, WAIT_MS);
+    void this.worker.terminate();
+  }
+}
