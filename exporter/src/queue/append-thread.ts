@@ -9,6 +9,7 @@ import { packRecords, THREAD_FAILED, THREAD_READY, THREAD_STARTING, type AppendJ
 
 /** How long opening or closing the thread's connection may take (SQLite's busy timeout is 5 s). */
 const WAIT_MS = 15_000;
+const YOUNG_GENERATION_MB = Number(process.env['GK_EXPORTER_APPEND_YOUNG_MB'] ?? 4);
 
 export class AppendThreadError extends Error {
   constructor(
@@ -32,7 +33,13 @@ export class AppendThread {
     this.state = new Int32Array(new SharedArrayBuffer(4));
     const errors = new MessageChannel();
     const data: AppendThreadData = { ...o, state: this.state, errors: errors.port2 };
-    this.worker = new Worker(new URL('./append-worker.js', import.meta.url), { workerData: data, transferList: [errors.port2] });
+    this.worker = new Worker(new URL('./append-worker.js', import.meta.url), {
+      workerData: data,
+      transferList: [errors.port2],
+      // What a batch leaves behind dies young, and its 1 MB string goes straight to V8's large-object space: a small
+      // young generation is enough (the process's --max-semi-space-size=8 would give this isolate up to 24 MB of it).
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     this.worker.unref();
     Atomics.wait(this.state, 0, THREAD_STARTING, WAIT_MS);
     const started = Atomics.load(this.state, 0);
