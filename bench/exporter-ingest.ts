@@ -4,8 +4,8 @@
 //   NORMAL and FULL: rate, ack latency p50/p99, exporter CPU per record, peak RSS (VmHWM);
 // - one: durable ingest on one connection while an HTTP sink delivers to a local receiver at the same time;
 // - e2e: end to end, several connections -> queue -> HTTP sink -> local receiver: rate and peak RSS.
-// CPU per record is given for the whole process, its main thread and its busiest other thread (the queue's append thread
-// when queue.appendThread is on): the main thread's is what one core caps when the other is free.
+// CPU per record is given for the whole process, its main thread and its busiest other thread (the queue's writer thread
+// when queue.writerThread is on): the main thread's is what one core caps when the other is free.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
 // env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_INGEST (JSON merged into
 // the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), EXPORTER_QUEUE (the same for `queue`, e.g.
@@ -55,7 +55,7 @@ function threadCpuMicros(pid: number): Map<number, number> {
 
 /**
  * Per record: the main thread's CPU (what caps ingest when the other core is free) and the busiest other thread's (the
- * queue's append thread when queue.appendThread is on; else a libuv or V8 helper).
+ * queue's writer thread when queue.writerThread is on; else a libuv or V8 helper).
  */
 function threadSplit(pid: number, before: Map<number, number>, records: number): string {
   const after = threadCpuMicros(pid);

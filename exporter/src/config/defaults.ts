@@ -29,7 +29,7 @@ export const defaults = {
     deadLetterMaxRawBytes: '64Ki',
     deadLetterMaxRecords: 100_000,
     diskReserveBytes: '8Mi',
-    appendThread: true,
+    writerThread: true,
     statusInterval: '5s',
   },
   metrics: {},

@@ -98,7 +98,7 @@ export const configSchema = {
         deadLetterMaxRawBytes: sizeSchema(queue.deadLetterMaxRawBytes),
         deadLetterMaxRecords: { type: 'integer', minimum: 1, default: queue.deadLetterMaxRecords },
         diskReserveBytes: sizeSchema(queue.diskReserveBytes),
-        appendThread: { type: 'boolean', default: queue.appendThread },
+        writerThread: { type: 'boolean', default: queue.writerThread },
         statusInterval: durationSchema(queue.statusInterval),
       },
     },

@@ -263,10 +263,9 @@ export class DeliveryWorker {
     }
     // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
     for (let tries = 1; ; tries++) {
-      // Not while ingest's append thread holds SQLite's write lock: this thread would sleep in SQLite's busy handler.
-      await queue.appendsIdle();
       try {
-        queue.advanceSink(this.name, last, delivered, dead);
+        // On the queue's writer thread when it has one: this thread does not wait for the commit's sync.
+        await queue.advanceSinkAsync(this.name, last, delivered, dead);
         break;
       } catch (e) {
         if (tries === 1) log.error({ sink: this.name, err: (e as Error).message }, 'cannot save the sink cursor; retrying');

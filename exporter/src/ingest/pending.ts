@@ -53,7 +53,7 @@ export class PendingLines {
   }
 
   /**
-   * The oldest `count` lines (`bytes`) are being committed: while the queue's append thread commits them, reading goes
+   * The oldest `count` lines (`bytes`) are being committed: while the queue's writer thread commits them, reading goes
    * on up to the limits for the lines after them, so parsing overlaps the commit. (0, 0): none is.
    */
   sent(count: number, bytes: number): void {

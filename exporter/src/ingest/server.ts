@@ -26,7 +26,7 @@ export class IngestServer {
   private readonly batchRejects: NewDeadLetter[] = [];
   private readonly touched: Connection[] = [];
   private commitScheduled = false;
-  /** While a batch is being committed (on the queue's append thread): the next one waits for it. */
+  /** While a batch is being committed (on the queue's writer thread): the next one waits for it. */
   private committing = false;
   /** While a commit waits for ingest.batchLingerMs to pass since the previous one. */
   private commitTimer: NodeJS.Timeout | undefined;

@@ -37,8 +37,8 @@ export class Housekeeping {
     if (this.pruneScheduled) return;
     this.pruneScheduled = true;
     setTimeout(() => {
-      // Not while ingest's append thread holds SQLite's write lock (this thread would wait in SQLite's busy handler).
-      void this.queue.appendsIdle().then(() => {
+      // Not while ingest's writer thread holds SQLite's write lock (this thread would wait in SQLite's busy handler).
+      void this.queue.writerIdle().then(() => {
         this.pruneScheduled = false;
         try {
           this.queue.prune();

@@ -11,8 +11,8 @@ import { checkpointQuietly, internalFreeBytes, isDiskFull, openQueueDb, PRIVATE_
 import { takeLock, releaseLock } from './lock.js';
 import { DiskReserve } from './disk-reserve.js';
 import { RecordLog, recordSize, NOTHING_FREED, type Freed, type NewRecord } from './record-log.js';
-import { appendTransaction, deleteOldest, type AppendBatch, type Appended } from './append.js';
-import { AppendThread } from './append-thread.js';
+import { advanceTransaction, appendTransaction, deleteOldest, passedUpTo, PRUNE_SLICE, type AdvanceSink, type Advanced, type AppendBatch, type Appended } from './transactions.js';
+import { WriterThread } from './writer-thread.js';
 import { SinkCursors, type Registration, type SinkRegistration, type SinkState } from './sink-cursors.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterFilter, type NewDeadLetter } from './dead-letters.js';
 import { bindMarker, checkBeforeOpen, explainOpenError } from './marker.js';
@@ -25,8 +25,6 @@ export { QueueLockedError } from './lock.js';
 export { QueueLostError } from './marker.js';
 export { QueueFullError, type DropCounts, type QueueOptions } from './options.js';
 
-/** Records deleted per write transaction when pruning, so one prune never holds the write lock for long. */
-const PRUNE_SLICE = 20_000;
 /** The same while the disk is full: each slice's DELETE needs room in the WAL. */
 const PRUNE_SLICE_DISK_FULL = 1_000;
 const MAX_WAL_PAGES = 64;
@@ -41,7 +39,8 @@ export class Queue {
   private readonly reserve: DiskReserve | undefined;
   readonly dropped: DropCounts = { queue_full: 0, max_age: 0, dead_letters_full: 0 };
   private readonly append: AppendBatch;
-  private readonly thread: AppendThread | undefined;
+  private readonly advance: AdvanceSink;
+  private readonly thread: WriterThread | undefined;
   private appendListeners = new Set<() => void>();
   private freeListeners = new Set<() => void>();
 
@@ -85,12 +84,13 @@ export class Queue {
       this.sinks = new SinkCursors(this.db);
       this.deadLetters = new DeadLetterStore(this.db, { maxRawBytes: opts.deadLetterMaxRawBytes, maxRecords: opts.deadLetterMaxRecords });
       this.append = appendTransaction(this, opts);
+      this.advance = advanceTransaction(this);
       if (this.reserve) {
         checkpointQuietly(this.db);
         if (this.reserve.volumeFree() >= 2 * this.reserve.bytes) this.reserve.hold();
       }
-      if (mode.owner && opts.appendThread) {
-        this.thread = new AppendThread({ ...opts, file: this.file, walAutocheckpointPages: this.walPages() });
+      if (mode.owner && opts.writerThread) {
+        this.thread = new WriterThread({ ...opts, file: this.file, walAutocheckpointPages: this.walPages() });
       }
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
@@ -166,7 +166,7 @@ export class Queue {
   }
 
   /**
-   * appendBatch on the append thread when the queue has one (queue.appendThread): the caller's thread goes on while
+   * appendBatch on the writer thread when the queue has one (queue.writerThread): the caller's thread goes on while
    * SQLite inserts and syncs. Resolves once the batch committed. One batch at a time (ingest waits for each).
    */
   async appendBatchAsync(records: readonly NewRecord[], rejects: readonly NewDeadLetter[]): Promise<{ firstSeq: number }> {
@@ -181,8 +181,8 @@ export class Queue {
     return this.appended(r, records.length);
   }
 
-  /** Resolves once no batch is being committed on the append thread: the queue's other writes then take no wait. */
-  appendsIdle(): Promise<void> {
+  /** Resolves once the writer thread has nothing in flight: the queue's other writes then take no wait. */
+  writerIdle(): Promise<void> {
     return this.thread ? this.thread.idle() : Promise.resolve();
   }
 
@@ -247,44 +247,23 @@ export class Queue {
   }
 
   /**
-   * Marks a batch done for a sink (delivered, filtered out, or dead-lettered) and stores its dead letters, atomically.
-   * The records every sink has now passed leave in the same transaction (up to PRUNE_SLICE of them; prune() does the
-   * rest): one write transaction, one fsync, per delivered batch instead of two.
+   * Marks a batch done for a sink (delivered, filtered out, or dead-lettered) and stores its dead letters, atomically,
+   * with the records every sink has now passed (transactions.ts: advanceTransaction).
    */
   advanceSink(sink: string, cursor: number, delivered: number, deadLetters: readonly NewDeadLetter[]): void {
-    const now = Date.now();
-    let freed: Readonly<Freed> = NOTHING_FREED;
-    const tx = this.db.transaction((andPrune: boolean) => {
-      for (const d of deadLetters) this.deadLetters.add(d, now);
-      this.sinks.advance(sink, cursor, delivered, deadLetters.length, now);
-      freed = andPrune ? this.deletePassed(PRUNE_SLICE) : NOTHING_FREED;
-    });
     // On a full disk, prune() frees space in small slices with checkpoints between them: not here.
-    const andPrune = !this.diskFull;
-    // IMMEDIATE (here and wherever a transaction may read before it writes): the append thread's connection commits too.
-    try {
-      tx.immediate(andPrune);
-    } catch (e) {
-      if (!andPrune || !isDiskFull(e)) throw e;
-      freed = NOTHING_FREED;
-      tx.immediate(false);
-    }
-    if (deadLetters.length) this.dropped.dead_letters_full += this.deadLetters.cap();
-    this.notifyFreed(freed);
+    this.advanced(this.advance(sink, cursor, delivered, deadLetters, !this.diskFull));
   }
 
-  /** The records every sink has passed (null: none). */
-  private passedUpTo(): number | null {
-    const upTo = this.sinks.heldFrom() ?? this.log.lastSeq;
-    const first = this.log.firstSeq();
-    return first === null || first > upTo ? null : upTo;
+  /** advanceSink on the writer thread when the queue has one (the caller's thread goes on meanwhile). */
+  async advanceSinkAsync(sink: string, cursor: number, delivered: number, deadLetters: readonly NewDeadLetter[]): Promise<void> {
+    if (!this.thread) return this.advanceSink(sink, cursor, delivered, deadLetters);
+    this.advanced(await this.thread.advance(sink, cursor, delivered, deadLetters, !this.diskFull));
   }
 
-  /** Deletes up to maxRows of the oldest records every sink has passed (inside the caller's transaction). */
-  private deletePassed(maxRows: number): Freed {
-    const upTo = this.passedUpTo();
-    if (upTo === null) return NOTHING_FREED;
-    return this.log.deleteUpTo(Math.min(upTo, this.log.firstSeq()! + maxRows - 1));
+  private advanced(r: Advanced): void {
+    this.dropped.dead_letters_full += r.deadLettersCapped;
+    this.notifyFreed(r.freed);
   }
 
   recordFailure(sink: string, attempts: number, error: string): void {
@@ -309,7 +288,7 @@ export class Queue {
 
   /** Deletes records every sink has passed. Returns how many left. */
   prune(): number {
-    const upTo = this.passedUpTo();
+    const upTo = passedUpTo(this);
     if (upTo === null) return 0;
     const diskFull = this.diskFull;
     // In slices so one prune never holds the write lock for long; small ones while the disk is full, because each

@@ -33,7 +33,7 @@ export class RecordLog {
   private readonly multiArgs: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS).fill(null);
   private readonly s;
 
-  /** countBytes false: the running byte count is kept elsewhere (the append thread's log: the queue keeps it). */
+  /** countBytes false: the running byte count is kept elsewhere (the writer thread's log: the queue keeps it). */
   constructor(
     private readonly db: Database.Database,
     o: { countBytes: boolean } = { countBytes: true },

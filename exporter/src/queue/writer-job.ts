@@ -1,12 +1,14 @@
-// An ingest batch on its way to the append thread: the records' strings concatenated into one string with their lengths
-// beside it, so posting a batch copies one flat string instead of cloning thousands of objects on the main thread.
+// What goes between the queue and its writer thread: jobs (an ingest batch, a sink's advance) and their replies. An
+// ingest batch's record strings travel concatenated into one string with their lengths beside it, so posting a batch
+// copies one flat string instead of cloning thousands of objects on the main thread.
 import type { MessagePort } from 'node:worker_threads';
 import type { NewRecord } from './record-log.js';
 import type { NewDeadLetter } from './dead-letters.js';
-import type { Appended } from './append.js';
+import type { Advanced, Appended } from './transactions.js';
 
 export interface AppendJob {
   id: number;
+  kind: 'append';
   /** Each record's decisionId, eventType and json, one after the other. */
   text: string;
   /** The lengths of those strings, three per record. */
@@ -16,10 +18,22 @@ export interface AppendJob {
   bytesBefore: number;
 }
 
-export type AppendReply = { id: number; ok: true; appended: Appended } | { id: number; ok: false; message: string; code?: string };
+export interface AdvanceJob {
+  id: number;
+  kind: 'advance';
+  sink: string;
+  cursor: number;
+  delivered: number;
+  deadLetters: readonly NewDeadLetter[];
+  andPrune: boolean;
+}
 
-/** What the append thread is started with; `state` and `control` are how the main thread waits for it synchronously. */
-export interface AppendThreadData {
+export type WriterJob = AppendJob | AdvanceJob;
+
+export type WriterReply = { id: number; ok: true; result: Appended | Advanced } | { id: number; ok: false; message: string; code?: string };
+
+/** What the writer thread is started with; `state` and `errors` let the main thread wait for it synchronously. */
+export interface WriterThreadData {
   file: string;
   synchronous: 'normal' | 'full';
   walAutocheckpointPages: number;
@@ -27,7 +41,7 @@ export interface AppendThreadData {
   maxBytes: number;
   deadLetterMaxRawBytes: number;
   deadLetterMaxRecords: number;
-  /** [0]: 0 starting, 1 ready, 2 failed to open, 3 closed. */
+  /** [0]: THREAD_*. */
   state: Int32Array;
   /** Where the thread puts why it could not open the queue (read synchronously with receiveMessageOnPort). */
   errors: MessagePort;
@@ -62,4 +76,10 @@ export function unpackRecords(text: string, lengths: Int32Array): NewRecord[] {
     at = j;
   }
   return out;
+}
+
+/** A dead letter's raw bytes arrive as a Uint8Array (a Buffer is cloned as one): better-sqlite3 binds a Buffer as a BLOB. */
+export function withBufferRaw(d: NewDeadLetter): NewDeadLetter {
+  const raw = d.raw as string | Uint8Array;
+  return typeof raw === 'string' || Buffer.isBuffer(raw) ? d : { ...d, raw: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) };
 }
