@@ -4,10 +4,13 @@
 //   NORMAL and FULL: rate, ack latency p50/p99, exporter CPU per record, peak RSS (VmHWM);
 // - one: durable ingest on one connection while an HTTP sink delivers to a local receiver at the same time;
 // - e2e: end to end, several connections -> queue -> HTTP sink -> local receiver: rate and peak RSS.
+// CPU per record is given for the whole process, its main thread and its busiest other thread (the queue's writer thread
+// when queue.writerThread is on): the main thread's is what one core caps when the other is free.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
 // env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_INGEST (JSON merged into
-// the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), and those of bench/_exporter-process.ts (EXPORTER_BIN,
-// BASE_EXPORTER_BIN, EXPORTER_NODE_ARGS, BENCH_DEBUG).
+// the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), EXPORTER_QUEUE (the same for `queue`, e.g.
+// '{"synchronous":"normal"}'), and those of bench/_exporter-process.ts (EXPORTER_BIN, BASE_EXPORTER_BIN,
+// EXPORTER_NODE_ARGS, BENCH_DEBUG).
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -35,6 +38,33 @@ function chunks(conn: number, n: number): Buffer[] {
   return out;
 }
 
+/** CPU time of each of the process's threads, in µs, by thread id (the main thread's is the pid). */
+function threadCpuMicros(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1e6) / 100);
+    } catch {
+      // the thread ended in between
+    }
+  }
+  return out;
+}
+
+/**
+ * Per record: the main thread's CPU (what caps ingest when the other core is free) and the busiest other thread's (the
+ * queue's writer thread when queue.writerThread is on; else a libuv or V8 helper).
+ */
+function threadSplit(pid: number, before: Map<number, number>, records: number): string {
+  const after = threadCpuMicros(pid);
+  const main = ((after.get(pid) ?? 0) - (before.get(pid) ?? 0)) / records;
+  let busiest = 0;
+  for (const [tid, us] of after) if (tid !== pid) busiest = Math.max(busiest, (us - (before.get(tid) ?? 0)) / records);
+  return `main thread ${main.toFixed(2)}, busiest other ${busiest.toFixed(2)}`;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -42,7 +72,12 @@ function percentile(sorted: number[], p: number): number {
 
 function withIngest(cfg: ExporterConfigFile): ExporterConfigFile {
   const ingest = process.env['EXPORTER_INGEST'];
-  return ingest ? { ...cfg, ingest: JSON.parse(ingest) as object } : cfg;
+  const queue = process.env['EXPORTER_QUEUE'];
+  return {
+    ...cfg,
+    ...(ingest ? { ingest: JSON.parse(ingest) as object } : {}),
+    ...(queue ? { queue: { ...(cfg['queue'] as object), ...(JSON.parse(queue) as object) } } : {}),
+  };
 }
 
 /** One client connection: writes its chunks keeping at most WINDOW_LINES unacknowledged; resolves when all are acked. */
@@ -113,16 +148,18 @@ async function ingestRun(build: Build, sync: 'normal' | 'full'): Promise<void> {
     const data = Array.from({ length: CONNECTIONS }, (_, c) => chunks(c, per));
     const latencies: number[] = [];
     const cpu0 = cpuMicros(child.pid!);
+    const threads0 = threadCpuMicros(child.pid!);
     const t0 = performance.now();
     await Promise.all(data.map((d) => runConnection(socketPath, d, per, latencies)));
     const secs = (performance.now() - t0) / 1000;
     const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / (per * CONNECTIONS);
+    const split = threadSplit(child.pid!, threads0, per * CONNECTIONS);
     latencies.sort((a, b) => a - b);
     const rss = peakRssMb(child.pid!);
     console.log(
       `${build.label}ingest  synchronous=${sync.toUpperCase().padEnd(6)} ${per * CONNECTIONS} records x ~500 B over ${CONNECTIONS} connections: ` +
         `${Math.round((per * CONNECTIONS) / secs).toLocaleString('en-US')} records/s durable (acked); ` +
-        `ack latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
+        `ack latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; exporter CPU ${cpuPerRecord.toFixed(2)} µs/record (${split}); peak RSS ${rss.toFixed(0)} MB`,
     );
   } finally {
     await stopExporter(child);
@@ -162,6 +199,7 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
     const per = Math.floor(E2E_RECORDS / connections);
     const data = Array.from({ length: connections }, (_, c) => chunks(c, per));
     const cpu0 = cpuMicros(child.pid!);
+    const threads0 = threadCpuMicros(child.pid!);
     const t0 = performance.now();
     await Promise.all(data.map((d) => runConnection(socketPath, d, per, [])));
     const tAcked = performance.now();
@@ -169,12 +207,13 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
     const secs = (performance.now() - t0) / 1000;
     const total = per * connections;
     const cpuPerRecord = (cpuMicros(child.pid!) - cpu0) / total;
+    const split = threadSplit(child.pid!, threads0, total);
     const rss = peakRssMb(child.pid!);
     const rate = (s: number) => Math.round(total / s).toLocaleString('en-US');
     console.log(
       `${build.label}${name.padEnd(7)} socket (${connections} connection${connections > 1 ? 's' : ''}) -> queue -> HTTP sink -> local receiver, ${total} records: ` +
         `ingest ${rate((tAcked - t0) / 1000)} records/s durable (acked) while the sink delivers, end to end ${rate(secs)} records/s ` +
-        `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter CPU ${cpuPerRecord.toFixed(2)} µs/record; peak RSS ${rss.toFixed(0)} MB`,
+        `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter CPU ${cpuPerRecord.toFixed(2)} µs/record (${split}); peak RSS ${rss.toFixed(0)} MB`,
     );
   } finally {
     await stopExporter(child);

@@ -29,6 +29,7 @@ export const defaults = {
     deadLetterMaxRawBytes: '64Ki',
     deadLetterMaxRecords: 100_000,
     diskReserveBytes: '8Mi',
+    writerThread: false,
     statusInterval: '5s',
   },
   metrics: {},

@@ -98,6 +98,7 @@ export const configSchema = {
         deadLetterMaxRawBytes: sizeSchema(queue.deadLetterMaxRawBytes),
         deadLetterMaxRecords: { type: 'integer', minimum: 1, default: queue.deadLetterMaxRecords },
         diskReserveBytes: sizeSchema(queue.diskReserveBytes),
+        writerThread: { type: 'boolean', default: queue.writerThread },
         statusInterval: durationSchema(queue.statusInterval),
       },
     },

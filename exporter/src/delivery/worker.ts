@@ -264,7 +264,8 @@ export class DeliveryWorker {
     // Saving the cursor can fail (a full disk): keep trying; the batch is delivered, only its bookkeeping waits.
     for (let tries = 1; ; tries++) {
       try {
-        queue.advanceSink(this.name, last, delivered, dead);
+        // On the queue's writer thread when it has one: this thread does not wait for the commit's sync.
+        await queue.advanceSinkAsync(this.name, last, delivered, dead);
         break;
       } catch (e) {
         if (tries === 1) log.error({ sink: this.name, err: (e as Error).message }, 'cannot save the sink cursor; retrying');

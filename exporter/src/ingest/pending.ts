@@ -26,6 +26,9 @@ export class PendingLines {
   private lines: PendingLine[] = [];
   private headIndex = 0;
   private bytesValue = 0;
+  /** The oldest lines handed to a commit still under way: they no longer count against the limits. */
+  private sentCount = 0;
+  private sentBytes = 0;
 
   constructor(private readonly limits: { maxPendingRecords: number; maxPendingBytes: number }) {}
 
@@ -49,18 +52,29 @@ export class PendingLines {
     this.lines.push(line);
   }
 
-  /** Over either bound (records or bytes): reading stops until commits bring both under half. */
+  /**
+   * The oldest `count` lines (`bytes`) are being committed: while the queue's writer thread commits them, reading goes
+   * on up to the limits for the lines after them, so parsing overlaps the commit. (0, 0): none is.
+   */
+  sent(count: number, bytes: number): void {
+    this.sentCount = count;
+    this.sentBytes = bytes;
+  }
+
+  /** Over either bound (records or bytes, those being committed aside): reading stops until commits bring both under half. */
   overLimit(): boolean {
-    return this.count >= this.limits.maxPendingRecords || this.bytesValue >= this.limits.maxPendingBytes;
+    return this.count - this.sentCount >= this.limits.maxPendingRecords || this.bytesValue - this.sentBytes >= this.limits.maxPendingBytes;
   }
 
   underHalf(): boolean {
-    return this.count < this.limits.maxPendingRecords / 2 && this.bytesValue < this.limits.maxPendingBytes / 2;
+    return this.count - this.sentCount < this.limits.maxPendingRecords / 2 && this.bytesValue - this.sentBytes < this.limits.maxPendingBytes / 2;
   }
 
   /** Forgets lines [head..end) (committed) and their bytes: all at once when everything is, else once the committed part is the larger. */
   dropCommitted(end: number, bytes: number): void {
     this.bytesValue -= bytes;
+    this.sentCount = 0;
+    this.sentBytes = 0;
     const lines = this.lines;
     if (end === lines.length) {
       lines.length = 0;

@@ -26,6 +26,8 @@ export class IngestServer {
   private readonly batchRejects: NewDeadLetter[] = [];
   private readonly touched: Connection[] = [];
   private commitScheduled = false;
+  /** While a batch is being committed (on the queue's writer thread): the next one waits for it. */
+  private committing = false;
   /** While a commit waits for ingest.batchLingerMs to pass since the previous one. */
   private commitTimer: NodeJS.Timeout | undefined;
   /** performance.now() when the last commit started. */
@@ -175,6 +177,8 @@ export class IngestServer {
    * A line after a quiet spell, or a full batch, is committed on the next tick.
    */
   private scheduleCommit(): void {
+    // The batch being committed schedules the next one when it is done.
+    if (this.committing) return;
     const batchFull = this.pending.count >= this.cfg.ingest.batchMaxRecords || this.pending.overLimit();
     if (this.commitScheduled) {
       if (!this.commitTimer || !batchFull) return;
@@ -192,11 +196,20 @@ export class IngestServer {
   private readonly runScheduledCommit = () => {
     this.commitScheduled = false;
     this.commitTimer = undefined;
-    this.commit();
+    this.commit().catch((e: unknown) => {
+      // As when the commit ran on this thread: an unexpected storage error ends the process, nothing is acked.
+      setImmediate(() => {
+        throw e;
+      });
+    });
   };
 
-  /** Commits up to one batch of pending lines; acks after the commit. Returns how many lines were handled. */
-  commit(): number {
+  /**
+   * Commits up to one batch of pending lines; acks after the commit. Resolves to how many lines were handled (0 while
+   * the previous batch is still being committed: this one follows it).
+   */
+  async commit(): Promise<number> {
+    if (this.committing) return 0;
     this.lastCommitAt = performance.now();
     const pending = this.pending;
     const head = pending.head;
@@ -230,15 +243,23 @@ export class IngestServer {
       bytes += line.size;
     }
     const t0 = performance.now();
+    this.committing = true;
+    pending.sent(n, bytes);
     try {
-      this.queue.appendBatch(records, rejects);
+      const committed = this.queue.appendBatchAsync(records, rejects);
+      // The batch is copied (or committed) by now: the arrays are reused.
+      records.length = 0;
+      rejects.length = 0;
+      await committed;
     } catch (e) {
+      pending.sent(0, 0);
       if (e instanceof QueueFullError) {
         this.markFull(true, e);
         return 0;
       }
       throw e;
     } finally {
+      this.committing = false;
       records.length = 0;
       rejects.length = 0;
     }
@@ -323,8 +344,9 @@ export class IngestServer {
     this.listening = false;
     this.pauseAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    while (this.pending.count && Date.now() < deadline) {
-      if (this.commit() === 0) await sleep(50);
+    // A batch being committed is waited for whatever the deadline: it is on disk soon, and its lines acked.
+    while (this.pending.count && (Date.now() < deadline || this.committing)) {
+      if ((await this.commit()) === 0) await sleep(this.committing ? 1 : 50);
     }
     if (this.pending.count) this.log.warn({ lines: this.pending.count }, 'shutdown: lines read but not committed (not acknowledged, the client resends them)');
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -37,12 +37,15 @@ export class Housekeeping {
     if (this.pruneScheduled) return;
     this.pruneScheduled = true;
     setTimeout(() => {
-      this.pruneScheduled = false;
-      try {
-        this.queue.prune();
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'pruning delivered records failed; will retry');
-      }
+      // Not while ingest's writer thread holds SQLite's write lock (this thread would wait in SQLite's busy handler).
+      void this.queue.writerIdle().then(() => {
+        this.pruneScheduled = false;
+        try {
+          this.queue.prune();
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'pruning delivered records failed; will retry');
+        }
+      });
     }, PRUNE_DELAY_MS).unref();
   };
 

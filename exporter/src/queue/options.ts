@@ -11,6 +11,8 @@ export interface QueueOptions {
   deadLetterMaxRecords: number;
   /** Head-room kept on the queue's volume so sinks can still advance and prune on a full disk (disk-reserve.ts). */
   diskReserveBytes?: number;
+  /** Ingest batches committed on a thread of their own (writer-thread.ts) while the main thread parses and acks. */
+  writerThread?: boolean;
 }
 
 export interface DropCounts {

@@ -11,6 +11,8 @@ import { checkpointQuietly, internalFreeBytes, isDiskFull, openQueueDb, PRIVATE_
 import { takeLock, releaseLock } from './lock.js';
 import { DiskReserve } from './disk-reserve.js';
 import { RecordLog, recordSize, NOTHING_FREED, type Freed, type NewRecord } from './record-log.js';
+import { advanceTransaction, appendTransaction, deleteOldest, passedUpTo, PRUNE_SLICE, type AdvanceSink, type Advanced, type AppendBatch, type Appended } from './transactions.js';
+import { WriterThread } from './writer-thread.js';
 import { SinkCursors, type Registration, type SinkRegistration, type SinkState } from './sink-cursors.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterFilter, type NewDeadLetter } from './dead-letters.js';
 import { bindMarker, checkBeforeOpen, explainOpenError } from './marker.js';
@@ -23,8 +25,6 @@ export { QueueLockedError } from './lock.js';
 export { QueueLostError } from './marker.js';
 export { QueueFullError, type DropCounts, type QueueOptions } from './options.js';
 
-/** Records deleted per write transaction when pruning, so one prune never holds the write lock for long. */
-const PRUNE_SLICE = 20_000;
 /** The same while the disk is full: each slice's DELETE needs room in the WAL. */
 const PRUNE_SLICE_DISK_FULL = 1_000;
 const MAX_WAL_PAGES = 64;
@@ -38,6 +38,9 @@ export class Queue {
   private readonly lockFile: string | undefined;
   private readonly reserve: DiskReserve | undefined;
   readonly dropped: DropCounts = { queue_full: 0, max_age: 0, dead_letters_full: 0 };
+  private readonly append: AppendBatch;
+  private readonly advance: AdvanceSink;
+  private readonly thread: WriterThread | undefined;
   private appendListeners = new Set<() => void>();
   private freeListeners = new Set<() => void>();
 
@@ -80,9 +83,14 @@ export class Queue {
       }
       this.sinks = new SinkCursors(this.db);
       this.deadLetters = new DeadLetterStore(this.db, { maxRawBytes: opts.deadLetterMaxRawBytes, maxRecords: opts.deadLetterMaxRecords });
+      this.append = appendTransaction(this, opts);
+      this.advance = advanceTransaction(this);
       if (this.reserve) {
         checkpointQuietly(this.db);
         if (this.reserve.volumeFree() >= 2 * this.reserve.bytes) this.reserve.hold();
+      }
+      if (mode.owner && opts.writerThread) {
+        this.thread = new WriterThread({ ...opts, file: this.file, walAutocheckpointPages: this.walPages() });
       }
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
@@ -147,47 +155,55 @@ export class Queue {
    * Throws QueueFullError when the disk is full (nothing of the batch is stored then).
    */
   appendBatch(records: readonly NewRecord[], rejects: readonly NewDeadLetter[], onlySink: string | null = null): { firstSeq: number } {
+    this.checkRoom();
+    let r: Appended;
+    try {
+      r = this.append(records, rejects, onlySink, this.log.bytes);
+    } catch (e) {
+      throw this.appendError(e);
+    }
+    return this.appended(r, records.length);
+  }
+
+  /**
+   * appendBatch on the writer thread when the queue has one (queue.writerThread): the caller's thread goes on while
+   * SQLite inserts and syncs. Resolves once the batch committed. One batch at a time (ingest waits for each).
+   */
+  async appendBatchAsync(records: readonly NewRecord[], rejects: readonly NewDeadLetter[]): Promise<{ firstSeq: number }> {
+    if (!this.thread) return this.appendBatch(records, rejects);
+    this.checkRoom();
+    let r: Appended;
+    try {
+      r = await this.thread.append(records, rejects, null, this.log.bytes);
+    } catch (e) {
+      throw this.appendError(e);
+    }
+    return this.appended(r, records.length);
+  }
+
+  /** Resolves once the writer thread has nothing in flight: the queue's other writes then take no wait. */
+  writerIdle(): Promise<void> {
+    return this.thread ? this.thread.idle() : Promise.resolve();
+  }
+
+  private checkRoom(): void {
     if (this.reserve && !this.reserve.mayWrite(this.room)) {
       throw new QueueFullError(true, new Error('waiting for free space on the volume'));
     }
-    const now = Date.now();
-    let size = 0;
-    for (const r of records) size += recordSize(r.json);
-    let firstSeq = 0;
-    let lastSeq = 0;
-    let dropped: Freed = NOTHING_FREED;
-    const tx = this.db.transaction(() => {
-      const after = this.log.storedLastSeq();
-      firstSeq = after + 1;
-      lastSeq = this.log.insert(records, onlySink, now, after);
-      // After the insert, so a batch larger than the free space (or than the whole capacity) is cut down too.
-      if (this.opts.onFull === 'drop-oldest' && this.log.bytes + size > this.opts.maxBytes) {
-        dropped = this.deleteOldest({ needBytes: this.log.bytes + size - this.opts.maxBytes });
-      }
-      for (const d of rejects) this.deadLetters.add(d, now);
-    });
-    try {
-      tx();
-    } catch (e) {
-      if (isDiskFull(e)) {
-        this.reserve?.release();
-        throw new QueueFullError(true, e);
-      }
-      throw e;
-    }
-    this.log.committed(lastSeq, size - dropped.b);
-    this.dropped.queue_full += dropped.n;
-    if (rejects.length) this.dropped.dead_letters_full += this.deadLetters.cap();
-    if (records.length) for (const fn of this.appendListeners) fn();
-    return { firstSeq };
   }
 
-  /** Deletes the oldest run of records (inside the caller's transaction); orphaned sinks no longer owe them. */
-  private deleteOldest(until: { needBytes?: number; cutoff?: number }): Freed {
-    const upTo = this.log.oldestRun(until);
-    if (!upTo) return NOTHING_FREED;
-    this.sinks.skipDeleted(upTo);
-    return this.log.deleteUpTo(upTo);
+  private appendError(e: unknown): unknown {
+    if (!isDiskFull(e)) return e;
+    this.reserve?.release();
+    return new QueueFullError(true, e);
+  }
+
+  private appended(r: Appended, records: number): { firstSeq: number } {
+    this.log.committed(r.lastSeq, r.size - r.dropped.b);
+    this.dropped.queue_full += r.dropped.n;
+    this.dropped.dead_letters_full += r.deadLettersCapped;
+    if (records) for (const fn of this.appendListeners) fn();
+    return { firstSeq: r.firstSeq };
   }
 
   // ---- sinks ----
@@ -198,7 +214,7 @@ export class Queue {
    * keeps the records it still owes (an orphan: `orphanedRecords`, dropped only by `exporter sinks drop`).
    */
   registerSinks(sinks: readonly SinkRegistration[]): Registration {
-    return this.db.transaction(() => this.sinks.register(sinks, this.log.storedLastSeq(), Date.now()))();
+    return this.db.transaction(() => this.sinks.register(sinks, this.log.storedLastSeq(), Date.now())).immediate();
   }
 
   sinkStates(): SinkState[] {
@@ -231,43 +247,23 @@ export class Queue {
   }
 
   /**
-   * Marks a batch done for a sink (delivered, filtered out, or dead-lettered) and stores its dead letters, atomically.
-   * The records every sink has now passed leave in the same transaction (up to PRUNE_SLICE of them; prune() does the
-   * rest): one write transaction, one fsync, per delivered batch instead of two.
+   * Marks a batch done for a sink (delivered, filtered out, or dead-lettered) and stores its dead letters, atomically,
+   * with the records every sink has now passed (transactions.ts: advanceTransaction).
    */
   advanceSink(sink: string, cursor: number, delivered: number, deadLetters: readonly NewDeadLetter[]): void {
-    const now = Date.now();
-    let freed: Readonly<Freed> = NOTHING_FREED;
-    const tx = this.db.transaction((andPrune: boolean) => {
-      for (const d of deadLetters) this.deadLetters.add(d, now);
-      this.sinks.advance(sink, cursor, delivered, deadLetters.length, now);
-      freed = andPrune ? this.deletePassed(PRUNE_SLICE) : NOTHING_FREED;
-    });
     // On a full disk, prune() frees space in small slices with checkpoints between them: not here.
-    const andPrune = !this.diskFull;
-    try {
-      tx(andPrune);
-    } catch (e) {
-      if (!andPrune || !isDiskFull(e)) throw e;
-      freed = NOTHING_FREED;
-      tx(false);
-    }
-    if (deadLetters.length) this.dropped.dead_letters_full += this.deadLetters.cap();
-    this.notifyFreed(freed);
+    this.advanced(this.advance(sink, cursor, delivered, deadLetters, !this.diskFull));
   }
 
-  /** The records every sink has passed (null: none). */
-  private passedUpTo(): number | null {
-    const upTo = this.sinks.heldFrom() ?? this.log.lastSeq;
-    const first = this.log.firstSeq();
-    return first === null || first > upTo ? null : upTo;
+  /** advanceSink on the writer thread when the queue has one (the caller's thread goes on meanwhile). */
+  async advanceSinkAsync(sink: string, cursor: number, delivered: number, deadLetters: readonly NewDeadLetter[]): Promise<void> {
+    if (!this.thread) return this.advanceSink(sink, cursor, delivered, deadLetters);
+    this.advanced(await this.thread.advance(sink, cursor, delivered, deadLetters, !this.diskFull));
   }
 
-  /** Deletes up to maxRows of the oldest records every sink has passed (inside the caller's transaction). */
-  private deletePassed(maxRows: number): Freed {
-    const upTo = this.passedUpTo();
-    if (upTo === null) return NOTHING_FREED;
-    return this.log.deleteUpTo(Math.min(upTo, this.log.firstSeq()! + maxRows - 1));
+  private advanced(r: Advanced): void {
+    this.dropped.dead_letters_full += r.deadLettersCapped;
+    this.notifyFreed(r.freed);
   }
 
   recordFailure(sink: string, attempts: number, error: string): void {
@@ -292,7 +288,7 @@ export class Queue {
 
   /** Deletes records every sink has passed. Returns how many left. */
   prune(): number {
-    const upTo = this.passedUpTo();
+    const upTo = passedUpTo(this);
     if (upTo === null) return 0;
     const diskFull = this.diskFull;
     // In slices so one prune never holds the write lock for long; small ones while the disk is full, because each
@@ -322,7 +318,7 @@ export class Queue {
   /** Deletes records older than maxAge that some sink still lacked (counted in dropped.max_age). */
   enforceRetention(now = Date.now()): number {
     if (!this.opts.maxAgeMs) return 0;
-    const f = this.db.transaction(() => this.deleteOldest({ cutoff: now - this.opts.maxAgeMs }))();
+    const f = this.db.transaction(() => deleteOldest(this, { cutoff: now - this.opts.maxAgeMs })).immediate();
     this.dropped.max_age += f.n;
     this.notifyFreed(f);
     return f.n;
@@ -368,6 +364,7 @@ export class Queue {
 
   close(): void {
     try {
+      this.thread?.close();
       if (this.db.open) {
         if (!this.db.readonly) checkpointQuietly(this.db);
         this.db.close();

@@ -33,7 +33,11 @@ export class RecordLog {
   private readonly multiArgs: unknown[] = new Array(ROWS_PER_INSERT * COLUMNS).fill(null);
   private readonly s;
 
-  constructor(private readonly db: Database.Database) {
+  /** countBytes false: the running byte count is kept elsewhere (the writer thread's log: the queue keeps it). */
+  constructor(
+    private readonly db: Database.Database,
+    o: { countBytes: boolean } = { countBytes: true },
+  ) {
     this.s = {
       insert: db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertMany: db.prepare(
@@ -55,7 +59,7 @@ export class RecordLog {
       totalBytes: db.prepare('SELECT coalesce(sum(size), 0) AS b FROM records'),
     };
     this.lastSeqValue = this.storedLastSeq();
-    this.bytesValue = (this.s.totalBytes.get() as { b: number }).b;
+    if (o.countBytes) this.bytesValue = (this.s.totalBytes.get() as { b: number }).b;
   }
 
   get lastSeq(): number {

@@ -1,0 +1,85 @@
+// What goes between the queue and its writer thread: jobs (an ingest batch, a sink's advance) and their replies. An
+// ingest batch's record strings travel concatenated into one string with their lengths beside it, so posting a batch
+// copies one flat string instead of cloning thousands of objects on the main thread.
+import type { MessagePort } from 'node:worker_threads';
+import type { NewRecord } from './record-log.js';
+import type { NewDeadLetter } from './dead-letters.js';
+import type { Advanced, Appended } from './transactions.js';
+
+export interface AppendJob {
+  id: number;
+  kind: 'append';
+  /** Each record's decisionId, eventType and json, one after the other. */
+  text: string;
+  /** The lengths of those strings, three per record. */
+  lengths: Int32Array;
+  rejects: readonly NewDeadLetter[];
+  onlySink: string | null;
+  bytesBefore: number;
+}
+
+export interface AdvanceJob {
+  id: number;
+  kind: 'advance';
+  sink: string;
+  cursor: number;
+  delivered: number;
+  deadLetters: readonly NewDeadLetter[];
+  andPrune: boolean;
+}
+
+export type WriterJob = AppendJob | AdvanceJob;
+
+export type WriterReply = { id: number; ok: true; result: Appended | Advanced } | { id: number; ok: false; message: string; code?: string };
+
+/** What the writer thread is started with; `state` and `errors` let the main thread wait for it synchronously. */
+export interface WriterThreadData {
+  file: string;
+  synchronous: 'normal' | 'full';
+  walAutocheckpointPages: number;
+  onFull: 'block' | 'drop-oldest';
+  maxBytes: number;
+  deadLetterMaxRawBytes: number;
+  deadLetterMaxRecords: number;
+  /** [0]: THREAD_*. */
+  state: Int32Array;
+  /** Where the thread puts why it could not open the queue (read synchronously with receiveMessageOnPort). */
+  errors: MessagePort;
+}
+
+export const THREAD_STARTING = 0;
+export const THREAD_READY = 1;
+export const THREAD_FAILED = 2;
+export const THREAD_CLOSED = 3;
+
+export function packRecords(records: readonly NewRecord[]): { text: string; lengths: Int32Array } {
+  const lengths = new Int32Array(records.length * 3);
+  let text = '';
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    lengths[3 * i] = r.decisionId.length;
+    lengths[3 * i + 1] = r.eventType.length;
+    lengths[3 * i + 2] = r.json.length;
+    text += r.decisionId + r.eventType + r.json;
+  }
+  return { text, lengths };
+}
+
+export function unpackRecords(text: string, lengths: Int32Array): NewRecord[] {
+  const out: NewRecord[] = new Array(lengths.length / 3);
+  let at = 0;
+  for (let i = 0; i < out.length; i++) {
+    const d = at + lengths[3 * i]!;
+    const e = d + lengths[3 * i + 1]!;
+    const j = e + lengths[3 * i + 2]!;
+    out[i] = { decisionId: text.slice(at, d), eventType: text.slice(d, e), json: text.slice(e, j) };
+    at = j;
+  }
+  return out;
+}
+
+/** A dead letter's raw bytes arrive as a Uint8Array (a Buffer is cloned as one): better-sqlite3 binds a Buffer as a BLOB. */
+export function withBufferRaw(d: NewDeadLetter): NewDeadLetter {
+  const raw = d.raw as string | Uint8Array;
+  return typeof raw === 'string' || Buffer.isBuffer(raw) ? d : { ...d, raw: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) };
+}
