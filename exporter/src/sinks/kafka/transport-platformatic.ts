@@ -44,6 +44,8 @@ export class PlatformaticTransport implements KafkaTransport {
   #idGeneration = -1;
   /** produce() calls take their sequence numbers and reach their connection one after the other, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Per "topic:partition": requests sent and not answered yet. */
+  readonly #inFlight = new Map<string, number>();
 
   constructor(o: TransportOptions) {
     this.#o = o;
@@ -115,18 +117,22 @@ export class PlatformaticTransport implements KafkaTransport {
     } catch (e) {
       throw fromPlatformatic(e);
     }
-    if (generation !== this.#sequences.generation) {
+    const id = `${topic}:${partition}`;
+    // The caller decided before its awaits; here it is checked again where nothing can change until the request is
+    // queued: after a failure (a new generation) no partition pipelines, so its next request waits for the others.
+    if (generation !== this.#sequences.generation || (this.#inFlight.get(id) && !this.pipelines(topic, partition))) {
       throw new KafkaTransportError(`not sent: an earlier request failed (${topic}/${partition})`, { retriable: true, reconnect: false });
     }
-    const id = `${topic}:${partition}`;
     const taken: TakenSequence | undefined = this.#o.idempotent ? this.#sequences.take(id, batch.records.length) : undefined;
     const messages = batch.records.map((r) => this.#message(topic, partition, r));
     const options = {
       compression: this.#o.gzip ? ('gzip' as const) : ('none' as const),
       ...(taken ? { producerId: this.#producerId, producerEpoch: this.#producerEpoch, sequences: new NumericMap([[id, taken.first]]) } : {}),
     };
+    this.#inFlight.set(id, (this.#inFlight.get(id) ?? 0) + 1);
     const acknowledged = new Promise<void>((resolve, reject) => {
       this.#produceApi!(connection, this.#o.acks, this.#o.requestTimeoutMs, messages, options, (e) => {
+        this.#inFlight.set(id, this.#inFlight.get(id)! - 1);
         if (!e) {
           if (taken) this.#sequences.acknowledged(id, taken);
           resolve();
