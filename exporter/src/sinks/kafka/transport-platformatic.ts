@@ -130,21 +130,32 @@ export class PlatformaticTransport implements KafkaTransport {
       ...(taken ? { producerId: this.#producerId, producerEpoch: this.#producerEpoch, sequences: new NumericMap([[id, taken.first]]) } : {}),
     };
     this.#inFlight.set(id, (this.#inFlight.get(id) ?? 0) + 1);
+    const answer = this.#answer(id, taken);
+    this.#produceApi!(connection, this.#o.acks, this.#o.requestTimeoutMs, messages, options, answer.callback);
+    return { acknowledged: answer.acknowledged };
+  }
+
+  /**
+   * The request's acknowledgement. Made here, apart from #enqueue, so that its callback does not keep the encoded
+   * request's messages alive (a closure holds its whole scope) while the request is in flight.
+   */
+  #answer(id: string, taken: TakenSequence | undefined): { acknowledged: Promise<void>; callback: (e: unknown) => void } {
+    let settle: (e: unknown) => void = () => undefined;
     const acknowledged = new Promise<void>((resolve, reject) => {
-      this.#produceApi!(connection, this.#o.acks, this.#o.requestTimeoutMs, messages, options, (e) => {
-        this.#inFlight.set(id, this.#inFlight.get(id)! - 1);
-        if (!e) {
-          if (taken) this.#sequences.acknowledged(id, taken);
-          resolve();
-          return;
-        }
+      settle = (e) => (e ? reject(fromPlatformatic(e)) : resolve());
+    });
+    const callback = (e: unknown) => {
+      this.#inFlight.set(id, this.#inFlight.get(id)! - 1);
+      if (!e) {
+        if (taken) this.#sequences.acknowledged(id, taken);
+      } else if (taken && taken.generation === this.#sequences.generation) {
         // The requests behind it on this producer id are refused as out of order, or, if its outcome is unknown,
         // it may have been appended: the next request takes a new producer id.
-        if (taken && taken.generation === this.#sequences.generation) this.#sequences.reset();
-        reject(fromPlatformatic(e));
-      });
-    });
-    return { acknowledged };
+        this.#sequences.reset();
+      }
+      settle(e);
+    };
+    return { acknowledged, callback };
   }
 
   async #takeProducerId(): Promise<void> {
