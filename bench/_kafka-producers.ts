@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createSink } from '../test/sinks/kafka-sink-from-config.js';
 import type { KafkaTransportName } from '../exporter/src/sinks/kafka/transport.js';
 import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
@@ -26,17 +27,23 @@ export interface AloneRun {
   label: string;
   cfg: Record<string, unknown>;
   batches: OutgoingRecord[][];
+  /** Another build's createSink (KAFKA_SINK_AB), for before/after in one run; default this tree's. */
+  create?: typeof createSink;
 }
 
-/** The sink alone, in this process: records/s acknowledged (acks -1, idempotent), CPU per record here and in the broker. */
+/**
+ * The sink alone, in this process: records/s acknowledged (acks -1, idempotent), CPU per record here and in the broker,
+ * and how busy this process' event loop was (below 100 %: it waited for acknowledgements).
+ */
 export async function sinkAlone(r: AloneRun): Promise<number> {
   const ac = new AbortController();
-  const sink = createSink({ name: 'bench', brokers: [r.broker], topic: r.topic, ...r.cfg }, { transport: r.transport });
+  const sink = (r.create ?? createSink)({ name: 'bench', brokers: [r.broker], topic: r.topic, ...r.cfg }, { transport: r.transport });
   await sink.start(ac.signal);
   await sink.send(r.batches[0]!.slice(0, 10), ac.signal); // warm-up: connection, producer id, metadata
   const n = r.batches.reduce((k, b) => k + b.length, 0);
   const cpu0 = process.cpuUsage();
   const broker0 = cpuMicros(r.brokerPid());
+  const elu0 = performance.eventLoopUtilization();
   const t = performance.now();
   for (const b of r.batches) {
     const res = await sink.send(b, ac.signal);
@@ -44,11 +51,12 @@ export async function sinkAlone(r: AloneRun): Promise<number> {
   }
   const secs = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const busy = performance.eventLoopUtilization(elu0).utilization;
   const broker = (cpuMicros(r.brokerPid()) - broker0) / n;
   const rate = n / secs;
   console.log(
     `kafka sink alone via ${r.transport}${r.label} (acks -1, idempotent, batches of ${r.batches[0]!.length}): ${fmt(rate)} records/s; ` +
-      `sink CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/record, broker CPU ${broker.toFixed(1)} µs/record`,
+      `sink CPU ${((cpu.user + cpu.system) / n).toFixed(1)} µs/record, event loop busy ${(busy * 100).toFixed(0)} %, broker CPU ${broker.toFixed(1)} µs/record`,
   );
   await sink.close();
   return rate;

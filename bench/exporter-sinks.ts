@@ -7,7 +7,9 @@
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-sinks.ts
 // env: KAFKA_RECORDS, DAPR_RECORDS, SKIP_KAFKA, SKIP_DAPR; KAFKA_PHASES (comma-separated subset of direct,gzip,sat,sat-gzip,
 // paced; default all); KAFKA_ROUNDS (interleaved rounds of the direct phase, default 2); KAFKA_MAJOR (3 or 4: the broker);
-// EXPORTER_BIN (another build, for interleaved A/B runs); EXPORTER_NODE_ARGS (e.g. --cpu-prof).
+// EXPORTER_BIN (another build, for interleaved A/B runs); EXPORTER_NODE_ARGS (e.g. --cpu-prof); KAFKA_SINK_AB (another
+// build's exporter/src/sinks/kafka/sink.ts: the direct phase runs it too, through the default transport, as "ab");
+// KAFKA_TRANSPORTS (comma-separated: the transports of the direct phase, default all).
 // Saturated runs also print the exporter's and the broker's CPU per record (from /proc/<pid>/stat).
 import fs from 'node:fs';
 import http from 'node:http';
@@ -203,14 +205,20 @@ async function benchKafka(): Promise<void> {
       const keyOf = (r: OutgoingRecord) => `team-payments/${(JSON.parse(r.json) as { resourceName: string }).resourceName}`;
       const rounds = Number(process.env['KAFKA_ROUNDS'] ?? 2);
       const rates = new Map<string, number[]>();
+      const abPath = process.env['KAFKA_SINK_AB'];
+      const ab = abPath ? ((await import(path.resolve(abPath))) as { createSink: NonNullable<Parameters<typeof sinkAlone>[0]['create']> }).createSink : undefined;
+      type Variant = { name: string; run: () => Promise<number> };
+      const transports = TRANSPORT_NAMES.filter((t) => (process.env['KAFKA_TRANSPORTS'] ?? TRANSPORT_NAMES.join(',')).split(',').includes(t));
+      const variants: Variant[] = transports.map((transport) => ({ name: transport, run: () => sinkAlone({ ...alone, transport, label: '', cfg: extra, batches }) }));
+      if (ab) variants.push({ name: 'ab', run: () => sinkAlone({ ...alone, transport: DEFAULT_TRANSPORT, label: ` (KAFKA_SINK_AB build)`, cfg: extra, batches, create: ab }) });
       const note = (name: string, rate: number) => rates.set(name, [...(rates.get(name) ?? []), rate]);
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 ? [...TRANSPORT_NAMES].reverse() : [...TRANSPORT_NAMES];
+        const order = round % 2 ? [...variants].reverse() : variants;
         note('kcat', await kcatProduce(kafka.broker, 'bench-direct', all, keyOf));
-        for (const transport of order) note(transport, await sinkAlone({ ...alone, transport, label: '', cfg: extra, batches }));
+        for (const v of order) note(v.name, await v.run());
       }
       const line = [...rates].map(([name, rs]) => `${name} ${rs.map(fmt).join(' / ')}`).join('; ');
-      console.log(`kafka delivery, uncompressed, records/s per round (default transport: ${DEFAULT_TRANSPORT}): ${line}`);
+      console.log(`kafka delivery, uncompressed, records/s per round (default transport: ${DEFAULT_TRANSPORT}): ${line}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     }
     if (KAFKA_PHASES.has('gzip')) {
       const half = batches.slice(0, Math.ceil(batches.length / 2));

@@ -11,6 +11,7 @@ import { MessageHeaders } from '../src/sinks/kafka/message.js';
 import { classifyKafkaError } from '../src/sinks/kafka/errors.js';
 import { fromKafkajs } from '../src/sinks/kafka/transport-kafkajs.js';
 import { fromPlatformatic } from '../src/sinks/kafka/transport-platformatic.js';
+import { ProducerSequences } from '../src/sinks/kafka/sequences.js';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
 const kafkajsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (b: Buffer) => number;
@@ -73,4 +74,22 @@ t.test('@platformatic/kafka errors: the broker type found under retries, network
 
 t.test('an error from outside a transport is retried, never dropped', async (t) => {
   t.match(classifyKafkaError(new Error('not sent: an earlier request failed')), { scope: 'batch', reconnect: false });
+});
+
+t.test('sequence numbers: taken when sent, wrapping as Kafka wraps them; a reset starts again at 0, its first request alone', async (t) => {
+  const seq = new ProducerSequences();
+  t.notOk(seq.pipelines('t:0'), 'nothing acknowledged yet');
+  const first = seq.take('t:0', 100);
+  t.same([first.first, seq.take('t:0', 50).first, seq.take('t:1', 7).first], [0, 100, 0], 'per partition, advanced at once');
+  seq.acknowledged('t:0', first);
+  t.ok(seq.pipelines('t:0'), 'acknowledged: the partition pipelines');
+  t.notOk(seq.pipelines('t:1'), 'another partition does not');
+  seq.take('t:0', 2 ** 31 - 150 - 5);
+  t.equal(seq.take('t:0', 10).first, 2 ** 31 - 5, 'up to Int32.MAX_VALUE');
+  t.equal(seq.take('t:0', 1).first, 5, 'then from 0 again, as the broker counts');
+  seq.reset();
+  t.notOk(seq.pipelines('t:0'), 'a new producer id: its first request goes alone');
+  t.equal(seq.take('t:0', 10).first, 0);
+  seq.acknowledged('t:0', first);
+  t.notOk(seq.pipelines('t:0'), 'an acknowledgement of the old producer id does not count');
 });

@@ -39,8 +39,8 @@ export interface KafkaSinkConfig {
    */
   maxBytesPerRequest: number;
   /**
-   * Produce requests in flight at once (1-5), never two for one partition (producer.ts says why). Default 5 with the
-   * idempotent producer, else 1.
+   * Produce requests in flight at once (1-5); several for one partition only when the transport pipelines it
+   * (producer.ts says when). Default 5 with the idempotent producer, else 1.
    */
   maxInFlightRequests?: number;
   /** Broker request timeout (the broker's wait for replica acks). */

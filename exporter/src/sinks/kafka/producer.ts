@@ -1,8 +1,8 @@
 // Places records on partitions and keeps each partition's order across requests, over any transport.
-// A partition has at most one batch in flight: the next one waits for its acknowledgement, and is not sent if it
-// failed. Both client libraries keep an idempotent producer's sequence numbers themselves, advancing them on an
-// acknowledgement only, so two batches in flight on one partition would carry the same sequence (and the broker would
-// drop the second as a duplicate). It also keeps a retried batch from landing behind the one that followed it: the
+// A partition's next batch waits for the acknowledgement of the one before, and is not sent if it failed, unless the
+// transport pipelines the partition (transport.pipelines(): an idempotent producer whose sequence numbers the transport
+// keeps, and whose state the broker holds for the partition); then it goes at once, and the broker refuses it as out
+// of order if the one before failed. Waiting keeps a retried batch from landing behind the one that followed it: the
 // broker takes the first batch of a producer it holds no state for at ANY sequence (a new producer id, or one whose
 // state expired), so a failed first batch retried after its successor would be appended out of order.
 import type { KafkaRecord } from './message.js';
@@ -38,6 +38,8 @@ export class PartitionedProducer {
   #sticky = Math.floor(Math.random() * 1024);
   /** Per "topic\npartition": whether the last batch sent in this pass was acknowledged (once it is known). */
   #tails = new Map<string, Promise<boolean>>();
+  /** The partitions ("topic\npartition") with a failed batch in this pass. */
+  #failed = new Set<string>();
   /** send() calls run one after the other: each partition's batches go in call order. */
   #sendTail: Promise<unknown> = Promise.resolve();
 
@@ -53,6 +55,7 @@ export class PartitionedProducer {
   /** Loads the topics' partition counts; throws the transport's error (UNKNOWN_TOPIC_OR_PARTITION...: retriable). */
   async prepare(topics: Iterable<string>): Promise<void> {
     this.#tails = new Map();
+    this.#failed = new Set();
     const fresh = this.#freshMetadata;
     for (const topic of new Set(topics)) this.#partitions.set(topic, await this.#transport.partitionCount(topic, fresh));
     this.#freshMetadata = false;
@@ -83,7 +86,8 @@ export class PartitionedProducer {
     }
     for (const [id, { topic, partition }] of byPartition) {
       const previous = this.#tails.get(id);
-      if (previous && !(await previous)) throw new EarlierBatchFailed(topic, partition);
+      if (previous && !this.#transport.pipelines(topic, partition)) await previous;
+      if (this.#failed.has(id)) throw new EarlierBatchFailed(topic, partition);
     }
     const outcomes: Promise<[number[], unknown]>[] = [];
     for (const [id, { topic, partition, indexes: list }] of byPartition) {
@@ -91,7 +95,13 @@ export class PartitionedProducer {
         (): [number[], unknown] => [list, undefined],
         (e: unknown): [number[], unknown] => [list, e],
       );
-      this.#tails.set(id, outcome.then(([, e]) => e === undefined));
+      this.#tails.set(
+        id,
+        outcome.then(([, e]) => {
+          if (e !== undefined) this.#failed.add(id);
+          return e === undefined;
+        }),
+      );
       outcomes.push(outcome);
     }
     const done = Promise.all(outcomes).then((results) => {

@@ -71,6 +71,11 @@ export class KafkajsTransport implements KafkaTransport {
     }
   }
 
+  /** kafkajs keeps an idempotent producer's sequence numbers and advances them on an acknowledgement only. */
+  pipelines(): boolean {
+    return false;
+  }
+
   async produce(batch: PartitionBatch): Promise<void> {
     const { topic, partition } = batch;
     try {

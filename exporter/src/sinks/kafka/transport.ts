@@ -46,6 +46,11 @@ export interface KafkaTransport {
   partitionCount(topic: string, fresh: boolean): Promise<number>;
   /** Resolves once the broker acknowledged every record (acks); rejects with a KafkaTransportError. */
   produce(batch: PartitionBatch): Promise<void>;
+  /**
+   * Whether a batch may be produced on this partition while an earlier one is not acknowledged yet, with the order
+   * kept: the broker would refuse it as out of order if the earlier one failed (see producer.ts).
+   */
+  pipelines(topic: string, partition: number): boolean;
   close(): Promise<void>;
 }
 
