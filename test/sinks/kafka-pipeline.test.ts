@@ -3,7 +3,7 @@
 // the next one unappended, so each key keeps its order. KAFKA_MAJOR=4 runs them against the Kafka 4 broker.
 import t from 'tap';
 import pino from 'pino';
-import { createSink } from '../../exporter/src/sinks/kafka/sink.js';
+import { createSink } from './kafka-sink-from-config.js';
 import { PlatformaticTransport } from '../../exporter/src/sinks/kafka/transport-platformatic.js';
 import { KafkaTransportError, type TransportOptions } from '../../exporter/src/sinks/kafka/transport.js';
 import { MessageHeaders } from '../../exporter/src/sinks/kafka/message.js';
