@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSink, rotatedName, type FileSinkConfig } from '../src/sinks/file/sink.js';
+import { byStampThenAttempt, createSink, rotatedName, type FileSinkConfig } from '../src/sinks/file/sink.js';
 import { resolveSinkConfig } from '../src/config/resolve.js';
 
 /** A file sink from its keys as the config file writes them. */
@@ -49,7 +49,7 @@ t.test('rotates by size, keeps maxFiles rotated files, order preserved across fi
   t.teardown(() => s.close());
   await s.start(never);
   for (let b = 0; b < 10; b++) await s.send(records(7, 1 + b * 7, 50), never); // 70 records: 7 files' worth
-  const rotated = readdirSync(dir).filter((f) => f !== 'decisions.ndjson').sort();
+  const rotated = readdirSync(dir).filter((f) => f !== 'decisions.ndjson').sort(byStampThenAttempt); // as the sink orders them: a second rotation in the same millisecond is name-1
   t.equal(rotated.length, 3, `maxFiles rotated files kept: ${rotated.join(', ')}`);
   for (const f of rotated) t.match(f, /^decisions\.\d{8}T\d{9}Z(-\d+)?\.ndjson$/);
   for (const f of [...rotated, 'decisions.ndjson']) t.ok(statSync(path.join(dir, f)).size <= one * 10, `${f} within maxBytes`);
@@ -65,7 +65,7 @@ t.test('a record larger than maxBytes gets a file of its own', async (t) => {
   const s = fileSink({ name: 'local', type: 'file', path: file, maxBytes: '200B', maxFiles: 10 });
   t.teardown(() => s.close());
   await s.send([...records(1, 1), ...records(1, 2, 500), ...records(1, 3)], never);
-  const files = readdirSync(dir).filter((f) => f !== 'd.ndjson').sort();
+  const files = readdirSync(dir).filter((f) => f !== 'd.ndjson').sort(byStampThenAttempt);
   t.same(files.map((f) => lines(path.join(dir, f))), [[1], [2]]);
   t.same(lines(file), [3]);
 });

@@ -182,7 +182,8 @@ async function dropTornTail(fh: FileHandle, log: Logger | undefined): Promise<nu
   return 0;
 }
 
-function byStampThenAttempt(a: string, b: string): number {
+/** Rotated files oldest first: a second rotation within the same millisecond (name-1) comes after the first. */
+export function byStampThenAttempt(a: string, b: string): number {
   const key = (f: string) => f.replace(/(\d{8}T\d{9}Z)(?:-(\d+))?/, (_m, s: string, n?: string) => `${s}-${(n ?? '0').padStart(6, '0')}`);
   return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 }
