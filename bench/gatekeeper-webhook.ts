@@ -11,17 +11,18 @@
 // BENCH_ROUNDS (default 1), WEBHOOK_NODE_ARGS (node flags for the webhook process, e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" or "--trace-gc"), BENCH_KEEP_LOGS=1 (keep the processes' output).
 // CPU per review is each process's user+system time (/proc/<pid>/stat, all its threads) over the reviews answered in
-// that phase, warm-up included: unlike latency it barely moves when other processes share the cores.
+// that phase, warm-up included. It moves less than latency when other processes share the cores, but on a machine
+// loaded by others it still swung 140-480 µs for one build (2026-12-06): compare builds within one run (BASE_*).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const library = path.resolve(root, '..', 'shared', 'gatekeeper-library', 'general');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
 const rate = Number(process.env['BENCH_RATE'] ?? 500);
@@ -52,98 +53,6 @@ const policySet = process.env['BENCH_POLICIES'] ?? 'library';
 const webhookNodeArgs = (process.env['WEBHOOK_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const cases = new Set((process.env['BENCH_CASES'] ?? 'plain,export').split(',').map((c) => c.trim()));
 const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-'));
-
-function opaPath(): string {
-  const out = execFileSync('bash', [path.join(root, 'scripts/peers/get-opa.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return out.trim().split('\n').pop()!;
-}
-
-/** The 30 library templates, each with the constraint of its first sample. */
-function libraryPolicies(dir: string): { templates: number; constraints: number } {
-  mkdirSync(dir, { recursive: true });
-  let templates = 0;
-  let constraints = 0;
-  for (const name of readdirSync(library).sort()) {
-    const tpl = path.join(library, name, 'template.yaml');
-    if (!existsSync(tpl)) continue;
-    copyFileSync(tpl, path.join(dir, `${name}-template.yaml`));
-    templates++;
-    const samples = path.join(library, name, 'samples');
-    const first = existsSync(samples) ? readdirSync(samples).sort().find((s) => existsSync(path.join(samples, s, 'constraint.yaml'))) : undefined;
-    if (first) {
-      copyFileSync(path.join(samples, first, 'constraint.yaml'), path.join(dir, `${name}-constraint.yaml`));
-      constraints++;
-    }
-  }
-  return { templates, constraints };
-}
-
-/** The K8sRequiredLabels template and constraint of bench/cluster-gatekeeper.ts (the Pod below violates it). */
-function requiredLabelsPolicies(dir: string): { templates: number; constraints: number } {
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(path.join(root, 'examples/policies/template-required-labels.yaml'), path.join(dir, 'template.yaml'));
-  writeFileSync(
-    path.join(dir, 'constraint.yaml'),
-    'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: pods-need-tier}\n' +
-      'spec:\n  enforcementAction: deny\n  match: {kinds: [{apiGroups: [""], kinds: ["Pod"]}], namespaces: [payments]}\n  parameters: {labels: [{key: tier}]}\n',
-  );
-  return { templates: 1, constraints: 1 };
-}
-
-/** A typical Deployment-made Pod: two containers, labels, resources, probes. */
-function podReview(): object {
-  const container = (name: string, image: string) => ({
-    name,
-    image,
-    ports: [{ containerPort: 8080 }],
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-    readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
-    livenessProbe: { httpGet: { path: '/live', port: 8080 } },
-    securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true },
-  });
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '3b1f4c9e-0000-4000-8000-000000000001',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'payments',
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name: 'checkout-7d4b9c-x2k8f',
-          generateName: 'checkout-7d4b9c-',
-          namespace: 'payments',
-          labels: { app: 'checkout', 'app.kubernetes.io/name': 'checkout', owner: 'payments-team', 'pod-template-hash': '7d4b9c' },
-          annotations: { 'prometheus.io/scrape': 'true' },
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'checkout-7d4b9c', uid: 'abc', controller: true }],
-        },
-        spec: {
-          serviceAccountName: 'checkout',
-          automountServiceAccountToken: false,
-          containers: [container('checkout', 'openpolicyagent/checkout:3.1.0'), container('envoy', 'openpolicyagent/envoy:1.30.1')],
-        },
-      },
-      dryRun: false,
-    },
-  };
-}
-
-/** CPU time (user + system, every thread) the process has used so far, in microseconds; `system` alone with sysOnly. */
-function cpuMicros(pid: number | undefined, sysOnly = false): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((sysOnly ? Number(f[12]) : Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, USER_HZ 100
-  } catch {
-    return NaN;
-  }
-}
 
 function rssPeakKiB(pid: number): number | undefined {
   try {
