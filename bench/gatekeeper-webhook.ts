@@ -258,11 +258,12 @@ async function main(): Promise<void> {
     for (const [label, s] of [['no export', plain], ['export', exp]] as const) {
       if (!s) continue;
       console.log(
-        `  ${builds.length > 1 ? `${b.label}, ` : ''}${label}: saturation ${s.rps}/s, webhook CPU/review ${s.satWebhook} µs${label === 'export' ? ` (+ exporter ${s.satExporter} µs)` : ''}` +
-          ` | ${rate}/s: p99 ${s.p99} ms, webhook CPU/review ${s.fixedWebhook} µs`,
+        `  ${builds.length > 1 ? `${b.label}, ` : ''}${label}:` +
+          (phases.has('saturated') ? ` saturation ${s.rps}/s, webhook CPU/review ${s.satWebhook} µs${label === 'export' ? ` (+ exporter ${s.satExporter} µs)` : ''}` : '') +
+          (phases.has('fixed') ? ` | ${rate}/s: p99 ${s.p99} ms, webhook CPU/review ${s.fixedWebhook} µs` : ''),
       );
     }
-    if (plain && exp) {
+    if (plain && exp && phases.has('saturated')) {
       console.log(
         `  ${builds.length > 1 ? `${b.label}, ` : ''}export cost at saturation: ${(((plain.rps - exp.rps) / plain.rps) * 100).toFixed(1)} % throughput, ` +
           `webhook CPU/review ${plain.satWebhook} -> ${exp.satWebhook} µs (${(((exp.satWebhook - plain.satWebhook) / plain.satWebhook) * 100).toFixed(1)} %; ` +
