@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { BuiltinError, forbiddenBuiltins } from '../builtins/index.js';
 import { CelTemplate, celConstraint, celReview, type CelConstraint, type CelReview } from '../cel/program.js';
 import { checkCelOptions, loadCelTemplate, type CelOptions } from '../cel/template-cache.js';
-import { matches } from '../match/match.js';
+import { matches, type MatchFailure } from '../match/match.js';
 import { OpaCompiler } from '../templates/compiler.js';
 import { defaultCacheDir, findOpa } from '../templates/opa-path.js';
 import { parseTemplate, TemplateError, type ParsedTemplate } from '../templates/template.js';
@@ -334,6 +334,10 @@ export class PolicyEngine {
     let celInput: CelReview | undefined;
     const { source: _source, ...reviewInput } = review;
 
+    // Matching first: the review is parsed once for the sharing templates only when two evaluations or more will use
+    // it. For one, sharing costs more than it saves (the parsed image copied out and back, its booleans walked).
+    const due: Array<{ t: TemplateEntry; c: StoredConstraint; actions: readonly string[]; matched: true | MatchFailure }> = [];
+    let sharingEvaluations = 0;
     for (const [ckind, byName] of this.constraints) {
       if (!byName.size) continue;
       const t = this.templates.get(ckind);
@@ -343,35 +347,42 @@ export class PolicyEngine {
         if (actions === undefined) continue;
         const matched = matches(c.match, target);
         if (!matched) continue;
-        const ref = c.ref;
-        const verdict = (msg: string): Violation => {
-          const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: actions[0]!, msg };
-          if (c.enforcementAction === 'scoped') v.enforcementActions = [...actions];
-          return v;
-        };
-        if (matched !== true) {
-          violations.push({ ...verdict(matched.autoreject), autoreject: true });
-          continue;
-        }
-        if (opts.deadlineMs !== undefined && performance.now() - started > opts.deadlineMs) {
-          throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
-        }
-        evaluated++;
-        let results: Array<{ msg: string; details?: unknown }>;
-        if (t.cel) {
-          // Gatekeeper's CEL driver gets the namespace from the webhook and the audit; gator gives none.
-          celInput ??= celReview(req, point === ENFORCEMENT_POINTS.gator ? null : (target.namespaceObject ?? null));
-          results = t.cel.evaluate(celInput, (c.cel ??= celConstraint(c.raw, c.parameters)));
-        } else {
-          reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
-          if (t.sharesInput) shared ??= this.sharedInputs.review(reviewBytes);
-          results = this.evaluate(t, c.paramsBytes, reviewBytes, t.sharesInput ? shared : undefined);
-        }
-        for (const r of results) {
-          const v = verdict(r.msg);
-          if (r.details !== undefined) v.details = r.details;
-          violations.push(v);
-        }
+        due.push({ t, c, actions, matched });
+        if (matched === true && t.sharesInput) sharingEvaluations++;
+      }
+    }
+    const share = sharingEvaluations >= 2;
+
+    for (const { t, c, actions, matched } of due) {
+      const ref = c.ref;
+      const verdict = (msg: string): Violation => {
+        const v: Violation = { constraint: ref, engine: t.engine, enforcementAction: actions[0]!, msg };
+        if (c.enforcementAction === 'scoped') v.enforcementActions = [...actions];
+        return v;
+      };
+      if (matched !== true) {
+        violations.push({ ...verdict(matched.autoreject), autoreject: true });
+        continue;
+      }
+      if (opts.deadlineMs !== undefined && performance.now() - started > opts.deadlineMs) {
+        throw new ReviewDeadlineError(opts.deadlineMs, evaluated);
+      }
+      evaluated++;
+      let results: Array<{ msg: string; details?: unknown }>;
+      if (t.cel) {
+        // Gatekeeper's CEL driver gets the namespace from the webhook and the audit; gator gives none.
+        celInput ??= celReview(req, point === ENFORCEMENT_POINTS.gator ? null : (target.namespaceObject ?? null));
+        results = t.cel.evaluate(celInput, (c.cel ??= celConstraint(c.raw, c.parameters)));
+      } else {
+        reviewBytes ??= encoder.encode(JSON.stringify(reviewInput));
+        const sharing = share && t.sharesInput;
+        if (sharing) shared ??= this.sharedInputs.review(reviewBytes);
+        results = this.evaluate(t, c.paramsBytes, reviewBytes, sharing ? shared : undefined);
+      }
+      for (const r of results) {
+        const v = verdict(r.msg);
+        if (r.details !== undefined) v.details = r.details;
+        violations.push(v);
       }
     }
     const labels = (kind === 'Namespace' && group === '' ? review.object : target.namespaceObject)?.metadata?.labels;
