@@ -7,9 +7,10 @@ import { createSink } from './kafka-sink-from-config.js';
 import { PlatformaticTransport } from '../../exporter/src/sinks/kafka/transport-platformatic.js';
 import { KafkaTransportError, type TransportOptions } from '../../exporter/src/sinks/kafka/transport.js';
 import { MessageHeaders } from '../../exporter/src/sinks/kafka/message.js';
-import { SinkError, type OutgoingRecord } from '../../exporter/src/sinks/sink.js';
+import type { OutgoingRecord } from '../../exporter/src/sinks/sink.js';
 import { startKafka, kcatReadAll, kafkaMajorFromEnv, type KafkaBroker } from '../peers/kafka.js';
 import { decisionRecord, outgoing } from './records.js';
+import { deliverLikeTheWorker } from './deliver.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const version = kafkaMajorFromEnv();
@@ -71,24 +72,8 @@ t.test('transport: a refused request with the next in flight on the partition: t
   await transport.close();
 });
 
-/** Delivers a batch the way the delivery worker does: retry what failed retryably, collect what failed for good. */
-async function deliver(sink: ReturnType<typeof createSink>, batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<OutgoingRecord[]> {
-  let pending = [...batch];
-  const refused: OutgoingRecord[] = [];
-  for (let attempts = 1; pending.length; attempts++) {
-    if (attempts > 100) throw new Error('gave up after 100 attempts');
-    try {
-      const res = await sink.send(pending, signal);
-      const retry: OutgoingRecord[] = [];
-      for (const f of res.failures ?? []) (f.retryable ? retry : refused).push(pending[f.index]!);
-      pending = retry;
-    } catch (e) {
-      if (e instanceof SinkError && !e.retryable) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return refused;
-}
+const deliver = async (sink: ReturnType<typeof createSink>, batch: readonly OutgoingRecord[], signal: AbortSignal): Promise<OutgoingRecord[]> =>
+  (await deliverLikeTheWorker(sink, batch, signal, { maxAttempts: 100, pauseMs: 100 })).refused;
 
 t.test('sink: records refused for good in the middle of pipelined requests: dead-lettered alone, every key in order', async (t) => {
   const topic = 'pipeline-sink';

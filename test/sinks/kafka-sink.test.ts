@@ -8,6 +8,7 @@ import { startKafka, kcatReadAll, kafkaMajorFromEnv, type KafkaBroker } from '..
 import { DEFAULT_TRANSPORT } from '../../exporter/src/sinks/kafka/transport.js';
 import { transportFromEnv } from './kafka-transport.js';
 import { batchOf, decisionRecord, outgoing } from './records.js';
+import { deliverLikeTheWorker } from './deliver.js';
 
 const kafkajsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
 
@@ -25,30 +26,7 @@ t.teardown(async () => {
   await kafka?.stop();
 });
 
-/** Delivers a batch the way the delivery worker does: retry what failed retryably, collect what failed for good. */
-async function deliver(
-  sink: ReturnType<typeof createSink>,
-  batch: readonly OutgoingRecord[],
-  signal: AbortSignal,
-): Promise<{ refused: OutgoingRecord[]; attempts: number }> {
-  let pending = [...batch];
-  const refused: OutgoingRecord[] = [];
-  let attempts = 0;
-  while (pending.length) {
-    attempts++;
-    if (attempts > 200) throw new Error('gave up after 200 attempts');
-    try {
-      const res = await sink.send(pending, signal);
-      const retry: OutgoingRecord[] = [];
-      for (const f of res.failures ?? []) (f.retryable ? retry : refused).push(pending[f.index]!);
-      pending = retry;
-    } catch (e) {
-      if (e instanceof SinkError && !e.retryable) throw e;
-    }
-    if (pending.length) await new Promise((r) => setTimeout(r, 250));
-  }
-  return { refused, attempts };
-}
+const deliver = deliverLikeTheWorker;
 
 t.test('every record reaches the topic with its key and headers', async (t) => {
   const topic = 'decisions-basic';
