@@ -10,7 +10,7 @@ fi
 if [ ! -x "$out" ]; then
   log "building otelcol $OTELCOL_VERSION (several minutes, once)"
   mkdir -p "$dir"
-  GOBIN="$dir" CGO_ENABLED=0 go install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" >&2
+  GOBIN="$dir" CGO_ENABLED=0 go install -trimpath "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" >&2
   cat >"$dir/manifest.yaml" <<MANIFEST
 dist:
   name: otelcol-gk
