@@ -12,6 +12,6 @@ if [ ! -x "$out" ]; then
     ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$HELM_K8S_MINOR"
   done
   ldflags+=" -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
-  GOBIN="$(dirname "$out")" CGO_ENABLED=0 go install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  GOBIN="$(dirname "$out")" CGO_ENABLED=0 go install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
 fi
 echo "$out"

@@ -36,7 +36,10 @@ if [ ! -f "$addon" ]; then
   # The node-gyp that comes with npm, run by Node 24 against its own headers: nothing is downloaded.
   node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
   [ -f "$node_gyp" ] || { log "node-gyp not found beside npm ($node_gyp)"; exit 1; }
-  (cd "$tmp" && "$node" "$node_gyp" rebuild --release --nodedir="$dir" --jobs=2 >&2)
+  # node-gyp lets every npm_config_* variable override its command line: `npm test` exports npm's config that way and
+  # .ci/run sets npm_config_nodedir to the system Node's headers, which built an addon Node 24 refuses to load.
+  (cd "$tmp" && for v in $(compgen -e); do case "$v" in npm_config_*) unset "$v" ;; esac; done &&
+    "$node" "$node_gyp" rebuild --release --nodedir="$dir" --jobs=2 >&2)
   "$node" -e "const D = require('$sqlite_src/lib/database.js'); new D(':memory:', { nativeBinding: '$tmp/build/Release/better_sqlite3.node' }).close()"
   mkdir -p "$(dirname "$addon")"
   cp "$tmp/build/Release/better_sqlite3.node" "$addon.tmp"; mv "$addon.tmp" "$addon"
