@@ -141,7 +141,7 @@ async function ingestRun(build: Build, sync: 'normal' | 'full'): Promise<void> {
   const { child } = await startExporter(build.bin, dir, withIngest({
     socket: socketPath,
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Gi', synchronous: sync },
-    sinks: [{ name: 'down', type: 'http', url: 'http://127.0.0.1:9/ingest', retry: { initialMs: 5000, maxMs: 5000 } }],
+    sinks: [{ name: 'down', type: 'http', url: 'http://127.0.0.1:9/ingest', retry: { initial: '5s', max: '5s' } }],
   }));
   try {
     const per = Math.floor(RECORDS / CONNECTIONS);
@@ -193,7 +193,7 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
   const { child } = await startExporter(build.bin, dir, withIngest({
     socket: socketPath,
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Gi' },
-    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, batch: { maxRecords: 2000, maxBytes: '4Mi', lingerMs: 20 } }],
+    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, batch: { maxRecords: 2000, maxBytes: '4Mi', linger: '20ms' } }],
   }));
   try {
     const per = Math.floor(E2E_RECORDS / connections);

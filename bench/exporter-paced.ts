@@ -8,7 +8,7 @@
 // Env: RATE (records/s, default 10000), BURST (records per write, default 5), CONNECTIONS (default 1), SECONDS (measured,
 // default 10), WARMUP_SECONDS (default 2), SYNC (queue.synchronous, default: the exporter's), EXPORTER_INGEST /
 // EXPORTER_QUEUE / EXPORTER_SINK (JSON merged into the config's `ingest`, `queue`, and the file sink, e.g.
-// '{"batchLingerMs":2}', '{"batch":{"lingerMs":100}}'), EXPORTER_BIN (another build, for interleaved A/B runs),
+// '{"batchLinger":"2ms"}', '{"batch":{"linger":"100ms"}}'), EXPORTER_BIN (another build, for interleaved A/B runs),
 // EXPORTER_NODE_ARGS (node options added through NODE_OPTIONS after the bin's own, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), STRACE=0 (no fsync count), ROUNDS (repeat, default 1).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

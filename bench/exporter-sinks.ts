@@ -227,7 +227,7 @@ async function benchKafka(): Promise<void> {
 
     // Through the exporter: sustained rate (no consumer competing for the 2 cores), then latency to a consumer.
     await kafka.createTopic('bench-sat');
-    const satCfg = { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-sat', batch: { maxRecords: 10000, lingerMs: 5 }, ...extra };
+    const satCfg = { name: 'kafka', type: 'kafka', brokers: [kafka.broker], topic: 'bench-sat', batch: { maxRecords: 10000, linger: '5ms' }, ...extra };
     if (KAFKA_PHASES.has('sat')) await saturated('kafka', satCfg, KAFKA_RECORDS, {}, () => kafka.pid());
     if (KAFKA_PHASES.has('sat-gzip')) await saturated('kafka (gzip)', { ...satCfg, compression: 'gzip' }, KAFKA_RECORDS, {}, () => kafka.pid());
     if (!KAFKA_PHASES.has('paced')) return;
@@ -289,10 +289,10 @@ async function benchDapr(): Promise<void> {
     const secs = (performance.now() - t) / 1000;
     console.log(`dapr sink alone (bulk publish, 500 entries/request, pubsub.redis): ${fmt(DAPR_RECORDS / secs)} records/s`);
     await sink.close();
-    await saturated('dapr', { name: 'dapr', type: 'dapr', component: 'pubsub', topic: 'bench-sat', batch: { maxRecords: 2000, lingerMs: 5 } }, DAPR_RECORDS, {
+    await saturated('dapr', { name: 'dapr', type: 'dapr', component: 'pubsub', topic: 'bench-sat', batch: { maxRecords: 2000, linger: '5ms' } }, DAPR_RECORDS, {
       DAPR_HTTP_PORT: String(pub.httpPort),
     });
-    await paced('dapr', { name: 'dapr', type: 'dapr', component: 'pubsub', batch: { maxRecords: 2000, lingerMs: 5 } }, seen, { DAPR_HTTP_PORT: String(pub.httpPort) });
+    await paced('dapr', { name: 'dapr', type: 'dapr', component: 'pubsub', batch: { maxRecords: 2000, linger: '5ms' } }, seen, { DAPR_HTTP_PORT: String(pub.httpPort) });
   } finally {
     await Promise.allSettled([pub.stop(), sub.stop()]);
     await redis.stop();
