@@ -39,6 +39,7 @@ async function eventCounts(): Promise<Record<string, number>> {
 }
 
 async function startGatekeeper(extra: string[]): Promise<void> {
+  await stopGatekeeper(); // one left running by a test that failed before its own stop
   const port = await freePort();
   metricsPort = await freePort();
   // failurePolicy Fail: a created ConfigMap was allowed by the webhook, never let through by a skipped call.
