@@ -2,7 +2,8 @@
 // too ([ns, tz, layout]). Parsing and formatting follow Go's time package (go-time-layout.ts).
 import { BuiltinError, type BuiltinTable, type EvalContext } from './types.js';
 import { str, typeOf } from './strings.js';
-import { civilFromDays, daysFromCivil, daysIn, formatTime, parseTime, TimeParseError } from './go-time-layout.js';
+import { civilFromDays, daysFromCivil, daysIn, formatTime } from './go-time-layout.js';
+import { parseTime, TimeParseError } from './go-time-parse.js';
 import { loadZone, UnknownZoneError, type Zone } from './time-zone.js';
 
 const NS_PER_MS = 1_000_000n;
