@@ -88,3 +88,15 @@ t.test('a SQLite error on the thread rejects the batch and nothing of it is stor
   q.db.exec('DROP TRIGGER refuse');
   t.equal((await q.appendBatchAsync(records(5), [])).firstSeq, 1, 'the next batch commits');
 });
+
+t.test('a caller that reuses its batch array once handed over still wakes the sinks', async (t) => {
+  const q = openQueue(t, path.join(shortDir(t), 'queue.db'), true);
+  let appended = 0;
+  q.onAppend(() => appended++);
+  const batch = records(5);
+  const committed = q.appendBatchAsync(batch, []);
+  batch.length = 0;
+  await committed;
+  t.equal(appended, 1, 'the append listeners ran');
+  t.equal(q.recordCount(), 5);
+});

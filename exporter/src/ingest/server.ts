@@ -246,11 +246,7 @@ export class IngestServer {
     this.committing = true;
     pending.sent(n, bytes);
     try {
-      const committed = this.queue.appendBatchAsync(records, rejects);
-      // The batch is copied (or committed) by now: the arrays are reused.
-      records.length = 0;
-      rejects.length = 0;
-      await committed;
+      await this.queue.appendBatchAsync(records, rejects);
     } catch (e) {
       pending.sent(0, 0);
       if (e instanceof QueueFullError) {

@@ -172,13 +172,14 @@ export class Queue {
   async appendBatchAsync(records: readonly NewRecord[], rejects: readonly NewDeadLetter[]): Promise<{ firstSeq: number }> {
     if (!this.thread) return this.appendBatch(records, rejects);
     this.checkRoom();
+    const count = records.length; // the caller may reuse its arrays once the batch is handed over
     let r: Appended;
     try {
       r = await this.thread.append(records, rejects, null, this.log.bytes);
     } catch (e) {
       throw this.appendError(e);
     }
-    return this.appended(r, records.length);
+    return this.appended(r, count);
   }
 
   /** Resolves once the writer thread has nothing in flight: the queue's other writes then take no wait. */
