@@ -36,8 +36,8 @@ export class PartitionedProducer {
   readonly #partitions = new Map<string, number>();
   #freshMetadata = false;
   #sticky = Math.floor(Math.random() * 1024);
-  /** Per "topic\npartition": whether the last batch sent in this pass was acknowledged (once it is known). */
-  #tails = new Map<string, Promise<boolean>>();
+  /** Per "topic\npartition": settles when the last batch sent in this pass is answered (its failure lands in #failed). */
+  #tails = new Map<string, Promise<void>>();
   /** The partitions ("topic\npartition") with a failed batch in this pass. */
   #failed = new Set<string>();
   /** send() calls run one after the other: each partition's batches go in call order. */
@@ -99,7 +99,6 @@ export class PartitionedProducer {
         id,
         outcome.then(([, e]) => {
           if (e !== undefined) this.#failed.add(id);
-          return e === undefined;
         }),
       );
       outcomes.push(outcome);
