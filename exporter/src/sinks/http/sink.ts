@@ -25,7 +25,7 @@ const RETRYABLE_STATUS = new Set([408, 429]);
 /** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
 const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
 
-export class HttpSink extends EndpointSink {
+export class HttpSink extends EndpointSink<EncodedBatch> {
   readonly type = 'http';
   readonly #ndjson: boolean;
   readonly #gzip: boolean;
@@ -44,10 +44,13 @@ export class HttpSink extends EndpointSink {
     this.#gzip = cfg.gzip;
   }
 
-  protected async post(batch: readonly OutgoingRecord[], indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
-    const encoded = new EncodedBatch(indexes.map((i) => batch[i]!));
-    const all = indexes.map((_, i) => i);
-    const raw = this.#ndjson ? encoded.ndjson(all) : encoded.jsonArray(all);
+  /** The whole batch encoded once: requests (and the halves of a refused one) are cut from its bytes. */
+  protected prepare(batch: readonly OutgoingRecord[]): EncodedBatch {
+    return new EncodedBatch(batch);
+  }
+
+  protected async post(encoded: EncodedBatch, indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
+    const raw = this.#ndjson ? encoded.ndjson(indexes) : encoded.jsonArray(indexes);
     const headers: Record<string, string> = {
       'content-type': this.#ndjson ? 'application/x-ndjson' : 'application/json',
       'x-exporter-records': String(indexes.length),

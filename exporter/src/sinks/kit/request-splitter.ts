@@ -2,15 +2,13 @@
 // for what it carries is halved until the refused records stand alone (bisect.ts), the rest is delivered; after a
 // retryable failure nothing more goes now, and the records not yet settled are failed for the worker to retry.
 import type { Logger } from 'pino';
-import { SinkError, type OutgoingRecord, type RecordFailure, type SendResult } from '../sink.js';
+import { SinkError, type RecordFailure, type SendResult } from '../sink.js';
 import { chunkRuns, runIndexes } from './chunk.js';
 import { ContentRefused, PayloadTooLarge, sendRunBisecting } from './bisect.js';
 
 export interface SplitterOptions {
   maxRecords: number;
   maxBytes: number;
-  /** Bytes a record adds to a request (before compression). */
-  recordBytes(record: OutgoingRecord): number;
   /** On 413, halve the request and retry the halves; a single record refused with 413 is permanent. */
   splitOn413: boolean;
   /** On a content refusal, halve the request (else its records fail together). */
@@ -24,15 +22,21 @@ export interface SplitterOptions {
  */
 export type PostRequest = (indexes: readonly number[], failures: RecordFailure[]) => Promise<void>;
 
+/** What the splitter needs of a record: its queue position and the bytes it adds to a request (before compression). */
+export interface SplitRecord {
+  readonly seq: number;
+  readonly bytes: number;
+}
+
 export class RequestSplitter {
   /** Sequence numbers the last splitting send() found refused alone for their content. */
   #refusedAlone = new Set<number>();
 
   constructor(private readonly o: SplitterOptions) {}
 
-  async send(batch: readonly OutgoingRecord[], post: PostRequest): Promise<SendResult> {
+  async send(batch: readonly SplitRecord[], post: PostRequest): Promise<SendResult> {
     const failures: RecordFailure[] = [];
-    const runs = chunkRuns(batch.length, this.o.maxRecords, this.o.maxBytes, (i) => this.o.recordBytes(batch[i]!));
+    const runs = chunkRuns(batch.length, this.o.maxRecords, this.o.maxBytes, (i) => batch[i]!.bytes);
     // The worker retries records refused alone together. When that retry is refused again, splitting it once more would
     // only repeat the last search (and hammer a receiver that refuses everything): the records fail together.
     const retryOfRefused = batch.length > 1 && batch.every((r) => this.#refusedAlone.has(r.seq));

@@ -33,7 +33,7 @@ export function logsUrl(endpoint: string, key: string): URL {
   return u;
 }
 
-export class OtlpSink extends EndpointSink {
+export class OtlpSink extends EndpointSink<readonly OutgoingRecord[]> {
   readonly type = 'otlp';
   readonly #json: boolean;
   readonly #gzip: boolean;
@@ -58,6 +58,10 @@ export class OtlpSink extends EndpointSink {
     if (cfg.clusterName) resource['k8s.cluster.name'] = cfg.clusterName;
     Object.assign(resource, cfg.resourceAttributes);
     this.#resource = Object.entries(resource);
+  }
+
+  protected prepare(batch: readonly OutgoingRecord[]): readonly OutgoingRecord[] {
+    return batch;
   }
 
   /** One request; a partial success that rejects every record of it fails those records for good. */
