@@ -95,6 +95,7 @@ export class Queue {
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
       db?.close();
+      this.reserve?.close();
       throw e;
     }
   }
