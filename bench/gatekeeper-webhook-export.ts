@@ -3,6 +3,8 @@
 // HTTP) in blocks of reviews, alternating export off / records only (built and serialised, handed to a client that
 // keeps nothing) / on (DecisionExport and a real ExportClient into a real exporter, file sink), medians printed. The
 // exporter's CPU per review is read from /proc. Prints figures, asserts nothing. Target (issue 14): export within 5 %.
+// The engine and webhook code is imported from gatekeeper/dist, as shipped (npm run bench builds first): tsx compiles
+// sources with esbuild's keepNames, whose __name() calls on the request path cost a few µs per review.
 // Env: BENCH_POLICIES (library, default, or requiredlabels), BENCH_REVIEWS (per block; default 1,000 with the library,
 // 4,000 with requiredlabels), BENCH_ROUNDS (default 6), EXPORTER_BIN (the exporter started; default this checkout's).
 import { spawn } from 'node:child_process';
@@ -12,14 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { ExportClient, type ExportSender } from '@gk-exporter/exporter/client';
-import { DecisionExport, type DecisionExportOptions } from '../gatekeeper/src/export/decision-export.js';
-import { recordSource } from '../gatekeeper/src/export/records.js';
-import { PolicyEngine } from '../gatekeeper/src/policy/engine.js';
-import { loadObjects } from '../gatekeeper/src/policy/load.js';
-import { parseAdmissionReview, reviewResponse } from '../gatekeeper/src/webhook/admission-review.js';
-import { WebhookMetrics } from '../gatekeeper/src/webhook/metrics.js';
-import { NamespaceExemptions } from '../gatekeeper/src/webhook/namespaces.js';
-import { validate } from '../gatekeeper/src/webhook/validate.js';
+import { DecisionExport, type DecisionExportOptions } from '../gatekeeper/dist/export/decision-export.js';
+import { recordSource } from '../gatekeeper/dist/export/records.js';
+import { PolicyEngine } from '../gatekeeper/dist/policy/engine.js';
+import { loadObjects } from '../gatekeeper/dist/policy/load.js';
+import { parseAdmissionReview, reviewResponse } from '../gatekeeper/dist/webhook/admission-review.js';
+import { WebhookMetrics } from '../gatekeeper/dist/webhook/metrics.js';
+import { NamespaceExemptions } from '../gatekeeper/dist/webhook/namespaces.js';
+import { validate } from '../gatekeeper/dist/webhook/validate.js';
 import { cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
