@@ -129,7 +129,15 @@ export class ClusterNamespace {
   cgroupDirs(): string[] {
     const out: string[] = [];
     const walk = (dir: string) => {
-      for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(dir, e.name));
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (e) {
+        // Removed between its parent's listing and its own (the kubelet or containerd cleaning up as we kill): gone.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw e;
+      }
+      for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
       out.push(dir);
     };
     for (const h of this.hierarchies()) {
