@@ -29,8 +29,7 @@ function runBin(t: Parameters<Parameters<typeof t.test>[1]>[0], probe: string, o
 
 // Keeps allocating long-lived objects until V8 has grown its young generation to the maximum, then reports that size in
 // whole MB: Node 24 at times reports a quarter MB more for a moment (seen: 4.25 for 4; a Node 24 CI run failed this check,
-// probably on that), while the
-// sizes the options give differ by powers of two.
+// probably on that), while the sizes the options give differ by powers of two.
 const youngGenProbe = `
 import v8 from 'node:v8';
 const keep = [];
