@@ -30,7 +30,7 @@ function problems(raw: unknown): string[] {
 t.test('an empty config gets every default, resolved to ms and bytes', async (t) => {
   const { config, effective, warnings } = checkConfig(base);
   t.same(warnings, []);
-  t.equal(config.ingest.batchLingerMs, 10);
+  t.equal(config.ingest.batchLingerMs, 25);
   t.equal(config.ingest.idleTimeoutMs, 600_000);
   t.equal(config.ingest.maxPartialBytes, 32 * 1024 ** 2);
   t.equal(config.queue.maxBytes, 1024 ** 3);
@@ -40,7 +40,7 @@ t.test('an empty config gets every default, resolved to ms and bytes', async (t)
   t.same(config.sinks[0]!.batch, { maxRecords: 1000, maxBytes: 4 * 1024 ** 2, lingerMs: 50 });
   t.same(config.sinks[0]!.retry, { initialMs: 200, multiplier: 2, maxMs: 30_000, jitter: 0.2, maxAttempts: 5 });
   t.match(config.sinks[0], { maxBytes: 100 * 1024 ** 2, maxFiles: 5, fsync: true });
-  t.match(effective, { ingest: { batchLinger: '10ms', idleTimeout: '10m' }, queue: { maxBytes: '1Gi' }, shutdownTimeout: '10s' }, 'the effective config is in the file form');
+  t.match(effective, { ingest: { batchLinger: '25ms', idleTimeout: '10m' }, queue: { maxBytes: '1Gi' }, shutdownTimeout: '10s' }, 'the effective config is in the file form');
   t.match((effective['sinks'] as unknown[])[0], { batch: { linger: '50ms', maxBytes: '4Mi' }, retry: { initial: '200ms', max: '30s' } });
 });
 
