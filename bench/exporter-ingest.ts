@@ -7,7 +7,8 @@
 // CPU per record is given for the whole process, its main thread and its busiest other thread (the queue's writer thread
 // when queue.writerThread is on): the main thread's is what one core caps when the other is free.
 // Run: npx tsc -b exporter && node --import tsx bench/exporter-ingest.ts
-// env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, EXPORTER_INGEST (JSON merged into
+// env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, E2E_SINK (http, default, or otlp:
+// one and e2e through the OTLP sink in its JSON encoding, which the receiver counts), EXPORTER_INGEST (JSON merged into
 // the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), EXPORTER_QUEUE (the same for `queue`, e.g.
 // '{"synchronous":"normal"}'), and those of bench/_exporter-process.ts (EXPORTER_BIN, BASE_EXPORTER_BIN,
 // EXPORTER_NODE_ARGS, BENCH_DEBUG).
@@ -22,6 +23,7 @@ import { builds, cpuMicros, peakRssMb, startExporter, stopExporter, type Build, 
 const RECORDS = Number(process.env['RECORDS'] ?? 600_000);
 const E2E_RECORDS = Number(process.env['E2E_RECORDS'] ?? 300_000);
 const CONNECTIONS = Number(process.env['CONNECTIONS'] ?? 4);
+const E2E_SINK = process.env['E2E_SINK'] === 'otlp' ? 'otlp' : 'http';
 const LINES_PER_WRITE = 100;
 const WINDOW_LINES = 20_000; // unacknowledged lines a connection keeps in flight
 
@@ -179,10 +181,14 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
   const allReceived = new Promise<void>((r) => (done = r));
   const receiver = http.createServer((req, res) => {
     let n = 0;
+    const body: Buffer[] = [];
     req.on('data', (d: Buffer) => {
-      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) n++;
+      if (E2E_SINK === 'otlp') body.push(d);
+      else for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) n++;
     });
     req.on('end', () => {
+      // OTLP/JSON: one "observedTimeUnixNano" per log record (the records' own fields are in the body's kvlist).
+      if (E2E_SINK === 'otlp') n = Buffer.concat(body).toString('latin1').split('"observedTimeUnixNano"').length - 1;
       received += n;
       res.writeHead(200).end();
       if (received >= E2E_RECORDS) done();
@@ -193,7 +199,11 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
   const { child } = await startExporter(build.bin, dir, withIngest({
     socket: socketPath,
     queue: { path: path.join(dir, 'queue.db'), maxBytes: '4Gi' },
-    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, batch: { maxRecords: 2000, maxBytes: '4Mi', linger: '20ms' } }],
+    sinks: [{
+      name: 'web',
+      ...(E2E_SINK === 'otlp' ? { type: 'otlp', endpoint: `http://127.0.0.1:${port}`, encoding: 'json', gzip: false } : { type: 'http', url: `http://127.0.0.1:${port}/ingest` }),
+      batch: { maxRecords: 2000, maxBytes: '4Mi', linger: '20ms' },
+    }],
   }));
   try {
     const per = Math.floor(E2E_RECORDS / connections);
@@ -211,7 +221,7 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
     const rss = peakRssMb(child.pid!);
     const rate = (s: number) => Math.round(total / s).toLocaleString('en-US');
     console.log(
-      `${build.label}${name.padEnd(7)} socket (${connections} connection${connections > 1 ? 's' : ''}) -> queue -> HTTP sink -> local receiver, ${total} records: ` +
+      `${build.label}${name.padEnd(7)} socket (${connections} connection${connections > 1 ? 's' : ''}) -> queue -> ${E2E_SINK === 'otlp' ? 'OTLP (JSON)' : 'HTTP'} sink -> local receiver, ${total} records: ` +
         `ingest ${rate((tAcked - t0) / 1000)} records/s durable (acked) while the sink delivers, end to end ${rate(secs)} records/s ` +
         `(all acked after ${((tAcked - t0) / 1000).toFixed(2)} s, all received after ${secs.toFixed(2)} s); exporter CPU ${cpuPerRecord.toFixed(2)} µs/record (${split}); peak RSS ${rss.toFixed(0)} MB`,
     );

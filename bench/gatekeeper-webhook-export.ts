@@ -5,9 +5,14 @@
 // exporter's CPU per review is read from /proc. Prints figures, asserts nothing. Target (issue 14): export within 5 %.
 // The engine and webhook code is imported from gatekeeper/dist, as shipped (npm run bench builds first): tsx compiles
 // sources with esbuild's keepNames, whose __name() calls on the request path cost a few µs per review.
+// On two cores the exporter's work slows the webhook's on the other core (shared caches and memory bandwidth; a busy loop
+// there costs the webhook about a third more CPU per review), so "on" holds that interference as well as the client's
+// own work. BENCH_NEIGHBOUR=1 separates them: the bench runs on the first CPU, the exporter and a busy loop of its own
+// on the second, in every mode alike, so that on minus records is what the client alone costs.
 // Env: BENCH_POLICIES (library, default, or requiredlabels), BENCH_REVIEWS (per block; default 1,000 with the library,
-// 4,000 with requiredlabels), BENCH_ROUNDS (default 6), EXPORTER_BIN (the exporter started; default this checkout's).
-import { spawn } from 'node:child_process';
+// 4,000 with requiredlabels), BENCH_ROUNDS (default 6), EXPORTER_BIN (the exporter started; default this checkout's),
+// BENCH_NEIGHBOUR.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +39,14 @@ type Mode = 'off' | 'records' | 'on';
 const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-export-'));
 const exporter = spawn(process.execPath, [exporterBin, 'run', '--data-dir', work, '--log-level', 'warn'], { stdio: 'ignore' });
 process.on('exit', () => exporter.kill('SIGKILL'));
+const neighbour = process.env['BENCH_NEIGHBOUR'] === '1' && os.availableParallelism() >= 2;
+// A loop that allocates, as the exporter does, pinned with the exporter; the bench itself stays on the first CPU.
+const busyLoop = neighbour ? spawn(process.execPath, ['-e', 'let a = []; for (;;) { for (let i = 0; i < 1e5; i++) a.push({ i, s: "v" + i }); a = []; }'], { stdio: 'ignore' }) : undefined;
+process.on('exit', () => busyLoop?.kill('SIGKILL'));
+if (neighbour) {
+  for (const pid of [exporter.pid, busyLoop!.pid]) execFileSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -102,6 +115,7 @@ async function main(): Promise<void> {
 
   const what = policySet === 'requiredlabels' ? 'the K8sRequiredLabels template and constraint of bench/cluster-gatekeeper.ts' : 'the 30 library templates and their first sample constraints';
   console.log(`policies: ${what}; a 2-container Pod; ${rounds} rounds of ${perBlock} reviews per mode, order alternating; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (neighbour) console.log('BENCH_NEIGHBOUR: the bench on CPU 0; the exporter and a busy loop on CPU 1 in every mode (the exporter shares its CPU with the loop)');
   const row = (m: Mode, label: string) => `${label.padEnd(40)} ${cpu[m].map((x) => x.toFixed(1)).join(' ')} -> median ${median(cpu[m]).toFixed(1)} µs`;
   console.log(row('off', 'webhook CPU/review, export off'));
   console.log(row('records', 'records built, client keeps nothing'));
@@ -121,6 +135,7 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
+    busyLoop?.kill('SIGKILL');
     exporter.kill('SIGTERM');
     await new Promise((r) => (exporter.exitCode !== null ? r(undefined) : exporter.once('exit', r)));
     rmSync(work, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import type { OutgoingRecord, RecordFailure } from '../sink.js';
 import { configSchema, type HttpSinkConfig } from './config.js';
 import { endpointUrl } from '../kit/http-endpoint.js';
 import { EndpointSink } from '../kit/endpoint-sink.js';
-import { EncodedBatch } from './body.js';
+import { EncodedRecords } from '../kit/encoded-records.js';
 
 export { configSchema, type HttpSinkConfig };
 
@@ -25,7 +25,7 @@ const RETRYABLE_STATUS = new Set([408, 429]);
 /** Permanent statuses that may be about some records of the request rather than the endpoint (unlike 401, 403, 404). */
 const CONTENT_REFUSAL_STATUS = new Set([400, 409, 422]);
 
-export class HttpSink extends EndpointSink<EncodedBatch> {
+export class HttpSink extends EndpointSink<EncodedRecords> {
   readonly type = 'http';
   readonly #ndjson: boolean;
   readonly #gzip: boolean;
@@ -45,12 +45,12 @@ export class HttpSink extends EndpointSink<EncodedBatch> {
   }
 
   /** The whole batch encoded once: requests (and the halves of a refused one) are cut from its bytes. */
-  protected prepare(batch: readonly OutgoingRecord[]): EncodedBatch {
-    return new EncodedBatch(batch);
+  protected prepare(batch: readonly OutgoingRecord[]): EncodedRecords {
+    return new EncodedRecords(batch.map((r) => r.json), { newline: true });
   }
 
-  protected async post(encoded: EncodedBatch, indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
-    const raw = this.#ndjson ? encoded.ndjson(indexes) : encoded.jsonArray(indexes);
+  protected async post(encoded: EncodedRecords, indexes: readonly number[], _failures: RecordFailure[], signal: AbortSignal): Promise<void> {
+    const raw = this.#ndjson ? encoded.ndjson(indexes) : encoded.joined(indexes, '[', ',', ']');
     const headers: Record<string, string> = {
       'content-type': this.#ndjson ? 'application/x-ndjson' : 'application/json',
       'x-exporter-records': String(indexes.length),

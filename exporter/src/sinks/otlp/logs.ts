@@ -93,29 +93,31 @@ function anyValueJson(v: Json): object {
 
 const attributesJson = (attrs: Attributes) => attrs.map(([key, v]) => ({ key, value: anyValueJson(v) }));
 
-/** ExportLogsServiceRequest in OTLP/JSON (camelCase names, 64-bit integers as strings, enums as numbers). */
-export function requestJson(resource: Attributes, records: readonly LogRecordModel[]): string {
+/** One LogRecord in OTLP/JSON (camelCase names, 64-bit integers as strings, enums as numbers). */
+export function logRecordJson(l: LogRecordModel): string {
   return JSON.stringify({
-    resourceLogs: [
-      {
-        resource: { attributes: attributesJson(resource) },
-        scopeLogs: [
-          {
-            scope: { name: SCOPE_NAME },
-            logRecords: records.map((l) => ({
-              timeUnixNano: String(l.timeUnixNano),
-              observedTimeUnixNano: String(l.observedTimeUnixNano),
-              severityNumber: l.severityNumber,
-              severityText: l.severityText,
-              eventName: l.eventName,
-              body: anyValueJson(l.body),
-              attributes: attributesJson(l.attributes),
-            })),
-          },
-        ],
-      },
-    ],
+    timeUnixNano: String(l.timeUnixNano),
+    observedTimeUnixNano: String(l.observedTimeUnixNano),
+    severityNumber: l.severityNumber,
+    severityText: l.severityText,
+    eventName: l.eventName,
+    body: anyValueJson(l.body),
+    attributes: attributesJson(l.attributes),
   });
+}
+
+const LOG_RECORDS_MARK = '"logRecords":[]';
+
+/**
+ * An ExportLogsServiceRequest in OTLP/JSON as the text before and after its log records (each one logRecordJson's,
+ * comma-separated between them): the request's envelope is made once per sink, the records once per batch.
+ */
+export function requestJsonAround(resource: Attributes): { open: string; close: string } {
+  const empty = JSON.stringify({
+    resourceLogs: [{ resource: { attributes: attributesJson(resource) }, scopeLogs: [{ scope: { name: SCOPE_NAME }, logRecords: [] }] }],
+  });
+  const at = empty.lastIndexOf(LOG_RECORDS_MARK) + LOG_RECORDS_MARK.length - 1;
+  return { open: empty.slice(0, at), close: empty.slice(at) };
 }
 
 export interface PartialSuccess {

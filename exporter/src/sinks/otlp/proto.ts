@@ -48,8 +48,10 @@ function attributes(w: BinaryWriter, field: number, attrs: Attributes): void {
   for (const [k, v] of attrs) keyValue(w.tag(field, LEN).fork(), k, v), w.join();
 }
 
-function logRecord(w: BinaryWriter, l: LogRecordModel): void {
+/** One LogRecord message's bytes (without its field tag and length). */
+export function logRecordProto(l: LogRecordModel): Uint8Array {
   const L = F.logRecord;
+  const w = new BinaryWriter();
   w.tag(L.timeUnixNano, WireType.Bit64).fixed64(l.timeUnixNano);
   w.tag(L.severityNumber, WireType.Varint).int32(l.severityNumber);
   w.tag(L.severityText, LEN).string(l.severityText);
@@ -58,16 +60,18 @@ function logRecord(w: BinaryWriter, l: LogRecordModel): void {
   attributes(w, L.attributes, l.attributes);
   w.tag(L.observedTimeUnixNano, WireType.Bit64).fixed64(l.observedTimeUnixNano);
   if (l.eventName) w.tag(L.eventName, LEN).string(l.eventName);
+  return w.finish();
 }
 
-export function requestProto(resource: Attributes, records: readonly LogRecordModel[]): Uint8Array {
+/** The request around log records encoded by logRecordProto. */
+export function requestProto(resource: Attributes, logRecords: readonly Uint8Array[]): Uint8Array {
   const w = new BinaryWriter();
   w.tag(F.request.resourceLogs, LEN).fork();
   attributes(w.tag(F.resourceLogs.resource, LEN).fork(), F.resource.attributes, resource);
   w.join();
   w.tag(F.resourceLogs.scopeLogs, LEN).fork();
   w.tag(F.scopeLogs.scope, LEN).fork().tag(F.scope.name, LEN).string(SCOPE_NAME).join();
-  for (const l of records) logRecord(w.tag(F.scopeLogs.logRecords, LEN).fork(), l), w.join();
+  for (const l of logRecords) w.tag(F.scopeLogs.logRecords, LEN).bytes(l);
   w.join(); // scopeLogs
   w.join(); // resourceLogs
   return w.finish();

@@ -7,10 +7,11 @@ import { gzip as gzipCb } from 'node:zlib';
 import type { Logger } from 'pino';
 import { endpointUrl } from '../kit/http-endpoint.js';
 import { EndpointSink } from '../kit/endpoint-sink.js';
+import { EncodedRecords } from '../kit/encoded-records.js';
 import type { OutgoingRecord, RecordFailure } from '../sink.js';
 import { configSchema, type AttributeValue, type OtlpSinkConfig } from './config.js';
-import { requestJson, responseJson, toLogRecord, type Attributes } from './logs.js';
-import { requestProto, responseProto } from './proto.js';
+import { logRecordJson, requestJsonAround, responseJson, toLogRecord, type Attributes } from './logs.js';
+import { logRecordProto, requestProto, responseProto } from './proto.js';
 
 export { configSchema, type OtlpSinkConfig };
 
@@ -33,11 +34,13 @@ export function logsUrl(endpoint: string, key: string): URL {
   return u;
 }
 
-export class OtlpSink extends EndpointSink<readonly OutgoingRecord[]> {
+export class OtlpSink extends EndpointSink<EncodedRecords> {
   readonly type = 'otlp';
   readonly #json: boolean;
   readonly #gzip: boolean;
   readonly #resource: Attributes;
+  /** OTLP/JSON: the request's text around its log records. */
+  readonly #jsonAround: { open: string; close: string };
   readonly #log: Logger | undefined;
 
   constructor(cfg: OtlpSinkConfig, ctx: OtlpSinkContext = {}) {
@@ -58,17 +61,21 @@ export class OtlpSink extends EndpointSink<readonly OutgoingRecord[]> {
     if (cfg.clusterName) resource['k8s.cluster.name'] = cfg.clusterName;
     Object.assign(resource, cfg.resourceAttributes);
     this.#resource = Object.entries(resource);
+    this.#jsonAround = requestJsonAround(this.#resource);
   }
 
-  protected prepare(batch: readonly OutgoingRecord[]): readonly OutgoingRecord[] {
-    return batch;
+  /** Each record's log record encoded once, into one buffer: requests (and the halves of a refused one) are framed from it. */
+  protected prepare(batch: readonly OutgoingRecord[]): EncodedRecords {
+    const observed = BigInt(Date.now()) * 1_000_000n;
+    const encode = this.#json ? logRecordJson : logRecordProto;
+    return new EncodedRecords(batch.map((r) => encode(toLogRecord(r.json, observed))), { newline: false });
   }
 
   /** One request; a partial success that rejects every record of it fails those records for good. */
-  protected async post(batch: readonly OutgoingRecord[], indexes: readonly number[], failures: RecordFailure[], signal: AbortSignal): Promise<void> {
-    const observed = BigInt(Date.now()) * 1_000_000n;
-    const logs = indexes.map((i) => toLogRecord(batch[i]!.json, observed));
-    const raw = this.#json ? Buffer.from(requestJson(this.#resource, logs)) : requestProto(this.#resource, logs);
+  protected async post(encoded: EncodedRecords, indexes: readonly number[], failures: RecordFailure[], signal: AbortSignal): Promise<void> {
+    const raw = this.#json
+      ? encoded.joined(indexes, this.#jsonAround.open, ',', this.#jsonAround.close)
+      : requestProto(this.#resource, indexes.map((i) => encoded.record(i)));
     const headers: Record<string, string> = { 'content-type': this.#json ? 'application/json' : 'application/x-protobuf' };
     if (this.#gzip) headers['content-encoding'] = 'gzip';
     const res = await this.request(this.#gzip ? await gzip(raw) : raw, headers, signal);
