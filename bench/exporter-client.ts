@@ -1,6 +1,9 @@
 // ExportClient costs: send() per record (what the webhook's request path pays), the no-op client, and the client's
 // end-to-end rate into the real exporter (built dist) with every record acknowledged.
-// Run: npx tsc -b exporter && node --import tsx bench/exporter-client.ts   (env: BENCH_RECORDS)
+// Then paced like a webhook (PACED_REVIEWS reviews/s, 2 records each, PACED_SECONDS measured after 1 s, PACED_ROUNDS):
+// the exporter's CPU per record with a write every tick (writeHoldMs 0) and with the default write hold, alternating.
+// Run: npx tsc -b exporter && node --import tsx bench/exporter-client.ts
+// env: BENCH_RECORDS, PACED_REVIEWS (250), PACED_SECONDS (10), PACED_ROUNDS (2; 0 leaves the paced runs out)
 // Prints figures; asserts nothing.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,10 +11,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExportClient, createExportClient, admissionDecision } from '../exporter/src/client/index.js';
+import { ExportClient, createExportClient, admissionDecision, DEFAULT_WRITE_HOLD_MS } from '../exporter/src/client/index.js';
+import { cpuMicros } from './_exporter-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env['BENCH_RECORDS'] ?? 200_000);
+const PACED_REVIEWS = Number(process.env['PACED_REVIEWS'] ?? 250);
+const PACED_SECONDS = Number(process.env['PACED_SECONDS'] ?? 10);
+const PACED_ROUNDS = Number(process.env['PACED_ROUNDS'] ?? 2);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function records(n: number) {
@@ -116,6 +123,37 @@ try {
   console.log(`client CPU while streaming: ${(((cpu.user + cpu.system) / total) ).toFixed(2)} µs per record (send + socket writes + ack handling)`);
   console.log(`send() while streaming: p50 ${q(0.5)} ns, p99 ${q(0.99)} ns, p99.9 ${q(0.999)} ns, max ${fmt(sendNs.at(-1)! / 1000)} µs`);
   await c.close();
+
+  const paced = async (writeHoldMs: number) => {
+    const pc = new ExportClient({ socketPath: socket, writeHoldMs });
+    let i = 0;
+    let next = performance.now();
+    const run = async (ms: number) => {
+      for (const end = performance.now() + ms; performance.now() < end; ) {
+        pc.send(recs[i++ % recs.length]!);
+        pc.send(recs[i++ % recs.length]!);
+        next += 1000 / PACED_REVIEWS;
+        const wait = next - performance.now();
+        await new Promise((r) => (wait >= 1 ? setTimeout(r, wait) : setImmediate(r)));
+      }
+    };
+    await run(1000);
+    const e0 = cpuMicros(ex.pid!);
+    const c0 = process.cpuUsage();
+    const i0 = i;
+    await run(PACED_SECONDS * 1000);
+    const n = i - i0;
+    const cpu = process.cpuUsage(c0);
+    const flushed = await pc.flush(10_000);
+    console.log(
+      `paced ${PACED_REVIEWS} reviews/s (${n} records), writeHoldMs ${String(writeHoldMs).padEnd(2)}: exporter CPU ${((cpuMicros(ex.pid!) - e0) / n).toFixed(1)} µs/record, ` +
+        `this process (client and pacing) ${((cpu.user + cpu.system) / n).toFixed(1)} µs/record; ${pc.stats().sent} lines written (flushed: ${flushed})`,
+    );
+    await pc.close();
+  };
+  for (let round = 0; round < PACED_ROUNDS; round++) {
+    for (const hold of round % 2 ? [DEFAULT_WRITE_HOLD_MS, 0] : [0, DEFAULT_WRITE_HOLD_MS]) await paced(hold);
+  }
 } finally {
   ex.kill('SIGTERM');
   await new Promise((r) => ex.once('exit', r));

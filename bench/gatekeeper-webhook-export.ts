@@ -11,7 +11,7 @@
 // on the second, in every mode alike, so that on minus records is what the client alone costs.
 // Env: BENCH_POLICIES (library, default, or requiredlabels), BENCH_REVIEWS (per block; default 1,000 with the library,
 // 4,000 with requiredlabels), BENCH_ROUNDS (default 6), EXPORTER_BIN (the exporter started; default this checkout's),
-// BENCH_NEIGHBOUR.
+// BENCH_NEIGHBOUR, WRITE_HOLD_MS (the client's writeHoldMs; default the client's).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     if (i > 600) throw new Error('the exporter did not open its socket');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const client = new ExportClient({ socketPath: socket });
+  const writeHold = process.env['WRITE_HOLD_MS'];
+  const client = new ExportClient({ socketPath: socket, ...(writeHold ? { writeHoldMs: Number(writeHold) } : {}) });
   const options: DecisionExportOptions = {
     includeAllowed: true, includeObject: false, objectRedact: [], fieldPolicy: { omit: [], redact: [] },
     source: recordSource('webhook'), namespaceLabelKeys: [], flushTimeoutMs: 5000,

@@ -3,7 +3,7 @@
 import { ExportClient } from './client.js';
 import { DROP_REASONS, type DropReason, type ExportClientOptions, type ExportClientStats, type ExportSender } from './types.js';
 
-export { ExportClient } from './client.js';
+export { ExportClient, DEFAULT_WRITE_HOLD_MS } from './client.js';
 export { DROP_REASONS, type CloseOptions, type ExportClientOptions, type ExportClientStats, type ExportSender, type DropReason, type OnFullPolicy } from './types.js';
 export * from '../record/builders.js';
 export { newDecisionId, decisionIdTime } from '../record/id.js';

@@ -34,6 +34,12 @@ export interface ExportClientOptions {
   };
   /** Bytes per socket write (one write per tick up to this, then the next). Default 256 KiB. */
   maxWriteBytes?: number;
+  /**
+   * After a small write (under 32 lines), the next waits until this many ms after it, gathering what is sent meanwhile:
+   * the exporter then wakes once for several reviews' records rather than once per review. At higher rates every
+   * tick's records are written at once, as with 0. Default 10.
+   */
+  writeHoldMs?: number;
   /** At most one warning per this many ms about dropped records (with the counts since the last one). Default 10,000. */
   dropLogIntervalMs?: number;
   /** prom-client registry to expose the counters on (names: proto-docs/client.md). */

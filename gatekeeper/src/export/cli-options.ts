@@ -1,6 +1,6 @@
 // The export flags shared by `gatekeeper run`, `webhook` and `audit`, and opening the exporter's client from them.
 import path from 'node:path';
-import { ExportClient } from '@gk-exporter/exporter/client';
+import { DEFAULT_WRITE_HOLD_MS, ExportClient } from '@gk-exporter/exporter/client';
 import type { ClusterIdentity } from '@gk-exporter/exporter/record';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Logger } from 'pino';
@@ -25,6 +25,7 @@ export interface ExportFlags {
   exportSpillPath?: string;
   exportSpillMaxBytes?: number;
   exportDropLogIntervalMs?: number;
+  exportWriteHoldMs?: number;
   exportFlushTimeoutMs?: number;
   clusterName?: string;
   exportNamespaceLabels?: string;
@@ -47,6 +48,14 @@ function positive(flag: string) {
   return (v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+function nonNegative(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
     return n;
   };
 }
@@ -121,6 +130,11 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
     )
     .option('--export-spill-max-bytes <n>', `overflow file capacity in bytes (default ${EXPORT_DEFAULTS.spillMaxBytes}, 256 MiB); past it records are dropped, logged and counted`, positive('--export-spill-max-bytes'))
     .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, positive('--export-drop-log-interval-ms'))
+    .option(
+      '--export-write-hold-ms <n>',
+      `after a small write to the exporter (under 32 records), the next waits until this many ms after it, gathering the records sent meanwhile, so the exporter wakes once for several reviews (default ${DEFAULT_WRITE_HOLD_MS}; 0: a write every tick)`,
+      nonNegative('--export-write-hold-ms'),
+    )
     .option('--cluster-name <name>', 'the cluster\'s name, written into every record (source.cluster.name) so consumers tell clusters apart', nonEmpty('--cluster-name'))
     .option('--cluster-label <key=value>', 'a label of the cluster written into every record (source.cluster.labels); repeatable', collectLabel, [])
     .option('--export-namespace-labels <keys>', 'comma-separated label keys of the reviewed object\'s namespace copied into its records as namespaceLabels, for routing per tenant, e.g. team,env (default: none)')
@@ -165,6 +179,7 @@ export async function openDecisionExport(
     buffer: { maxRecords: flags.exportBufferRecords ?? EXPORT_DEFAULTS.bufferRecords },
     ...(spillPath ? { spill: { path: spillPath, maxBytes: flags.exportSpillMaxBytes ?? EXPORT_DEFAULTS.spillMaxBytes } } : {}),
     dropLogIntervalMs: flags.exportDropLogIntervalMs ?? EXPORT_DEFAULTS.dropLogIntervalMs,
+    ...(flags.exportWriteHoldMs !== undefined ? { writeHoldMs: flags.exportWriteHoldMs } : {}),
     ...(registry ? { registry } : {}),
     logger,
   });
