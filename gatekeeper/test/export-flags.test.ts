@@ -1,4 +1,4 @@
-// The provenance and tenant flags: --cluster-name, --cluster-label, --export-namespace-labels; each bad input named.
+// The provenance, tenant and write-hold flags: --cluster-name, --cluster-label, --export-namespace-labels, --export-write-hold-ms; each bad input named.
 import t from 'tap';
 import { Command } from 'commander';
 import { addExportOptions, clusterIdentity, parseLabelKeys, type ExportFlags } from '../src/export/cli-options.js';
@@ -28,4 +28,12 @@ t.test('--export-namespace-labels: label keys, deduplicated; empty by default', 
   t.same(parseLabelKeys('example.com/team', '--export-namespace-labels'), ['example.com/team']);
   t.same(parseLabelKeys(undefined, '--export-namespace-labels'), []);
   t.throws(() => parseLabelKeys('team,bad key', '--export-namespace-labels'), /--export-namespace-labels: "bad key" is not a Kubernetes label key/);
+});
+
+t.test('--export-write-hold-ms: a non-negative integer, 0 included; unset, the client keeps its default', async (t) => {
+  t.equal(parse(['--export-write-hold-ms', '25']).exportWriteHoldMs, 25);
+  t.equal(parse(['--export-write-hold-ms', '0']).exportWriteHoldMs, 0);
+  t.equal(parse([]).exportWriteHoldMs, undefined);
+  t.throws(() => parse(['--export-write-hold-ms', '-1']), /--export-write-hold-ms must be a non-negative integer, got "-1"/);
+  t.throws(() => parse(['--export-write-hold-ms', '2.5']), /--export-write-hold-ms must be a non-negative integer, got "2.5"/);
 });

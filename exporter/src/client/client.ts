@@ -16,13 +16,14 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 /**
  * Each read costs the exporter a wake-up with cold caches (~150 µs at webhook rates, bench/exporter-paced.ts), far more
- * than a record: at 250 reviews/s a write per review was 220 µs of the exporter's CPU per record, 150 with this hold.
+ * than a record: at 250 reviews/s a write per review cost the exporter a median 154 µs of CPU per record, 123 with this
+ * hold (bench/exporter-client.ts, paced).
  */
 export const DEFAULT_WRITE_HOLD_MS = 10;
 /**
  * Only after a small write: when every tick has this many lines to write, records come fast enough to fill writes
  * without waiting, and holding them longer would only keep them alive into V8's old generation (a send() p99.9 of
- * 12 ms against 51 µs at full rate, bench/exporter-client.ts).
+ * 12 ms against 44-51 µs at full rate, bench/exporter-client.ts).
  */
 const HOLD_BELOW_LINES = 32;
 
