@@ -82,28 +82,28 @@ export class ExportClient implements ExportSender {
   constructor(opts: ExportClientOptions) {
     if (!opts || typeof opts.socketPath !== 'string' || !opts.socketPath) throw new Error('export client: socketPath is required');
     this.#socketPath = opts.socketPath;
-    this.#maxRecords = positive(opts.buffer?.maxRecords, 10_000, 'buffer.maxRecords');
-    this.#maxBytes = positive(opts.buffer?.maxBytes, 16 * MiB, 'buffer.maxBytes');
-    this.#maxLineBytes = positive(opts.maxLineBytes, MiB, 'maxLineBytes');
-    this.#maxWriteBytes = positive(opts.maxWriteBytes, 256 * KiB, 'maxWriteBytes');
-    this.#writeHoldMs = nonNegative(opts.writeHoldMs, DEFAULT_WRITE_HOLD_MS, 'writeHoldMs');
+    this.#maxRecords = numberOption(opts.buffer?.maxRecords, 10_000, 'buffer.maxRecords');
+    this.#maxBytes = numberOption(opts.buffer?.maxBytes, 16 * MiB, 'buffer.maxBytes');
+    this.#maxLineBytes = numberOption(opts.maxLineBytes, MiB, 'maxLineBytes');
+    this.#maxWriteBytes = numberOption(opts.maxWriteBytes, 256 * KiB, 'maxWriteBytes');
+    this.#writeHoldMs = numberOption(opts.writeHoldMs, DEFAULT_WRITE_HOLD_MS, 'writeHoldMs', { orZero: true });
     this.#onFull = opts.onFull ?? (opts.spill?.path ? 'spill' : 'drop-newest');
     if (this.#onFull !== 'drop-newest' && this.#onFull !== 'spill') {
       throw new Error(`export client: onFull must be drop-newest or spill, got ${JSON.stringify(opts.onFull)}`);
     }
     if (this.#onFull === 'spill') {
       if (!opts.spill?.path) throw new Error('export client: onFull: spill needs spill.path');
-      this.#spill = new SpillFile(opts.spill.path, positive(opts.spill.maxBytes, 256 * MiB, 'spill.maxBytes'), () => this.#refill());
+      this.#spill = new SpillFile(opts.spill.path, numberOption(opts.spill.maxBytes, 256 * MiB, 'spill.maxBytes'), () => this.#refill());
     }
     const r = opts.reconnect ?? {};
     this.#backoff = {
-      initialMs: positive(r.initialMs, 100, 'reconnect.initialMs'),
-      maxMs: positive(r.maxMs, 5000, 'reconnect.maxMs'),
+      initialMs: numberOption(r.initialMs, 100, 'reconnect.initialMs'),
+      maxMs: numberOption(r.maxMs, 5000, 'reconnect.maxMs'),
       multiplier: r.multiplier ?? 2,
       jitter: Math.min(1, Math.max(0, r.jitter ?? 0.2)),
     };
     this.#log = opts.logger;
-    this.#dropLog = new DropLog(opts.logger, positive(opts.dropLogIntervalMs, 10_000, 'dropLogIntervalMs'));
+    this.#dropLog = new DropLog(opts.logger, numberOption(opts.dropLogIntervalMs, 10_000, 'dropLogIntervalMs'));
     if (opts.registry) registerClientMetrics(opts.registry, opts.metricPrefix ?? 'exporter_client_', () => this.stats());
     this.#connect();
   }
@@ -359,14 +359,11 @@ export class ExportClient implements ExportSender {
   }
 }
 
-function nonNegative(v: number | undefined, dflt: number, key: string): number {
+/** The option's number, or its default when unset: positive, or with orZero also 0. */
+function numberOption(v: number | undefined, dflt: number, key: string, { orZero = false } = {}): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`export client: ${key} must be a non-negative number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function positive(v: number | undefined, dflt: number, key: string): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`export client: ${key} must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !orZero)) {
+    throw new Error(`export client: ${key} must be a ${orZero ? 'non-negative' : 'positive'} number, got ${JSON.stringify(v)}`);
+  }
   return v;
 }

@@ -44,18 +44,11 @@ export function defaultSpillPath(socket: string, component: string): string {
   return path.join(path.dirname(socket), 'engine-spill', `${component}.ndjson`);
 }
 
-function positive(flag: string) {
+/** A flag's integer: positive, or with orZero also 0. */
+function integerFlag(flag: string, { orZero = false } = {}) {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
-}
-
-function nonNegative(flag: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    if (!Number.isInteger(n) || n < (orZero ? 0 : 1)) throw new InvalidArgumentError(`${flag} must be a ${orZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
     return n;
   };
 }
@@ -123,22 +116,22 @@ export function addExportOptions(cmd: Command, opts: { admission: boolean }): Co
     )
     .option('--export-omit <fields>', 'comma-separated record fields (dotted paths) left out of every record, e.g. resourceLabels,requestUserGroups')
     .option('--export-redact <fields>', 'comma-separated record fields (dotted paths) replaced by "[redacted]", e.g. details,requestUsername')
-    .option('--export-buffer-records <n>', `records held in memory until the exporter acknowledges them (default ${EXPORT_DEFAULTS.bufferRecords}); past it they go to the spill file`, positive('--export-buffer-records'))
+    .option('--export-buffer-records <n>', `records held in memory until the exporter acknowledges them (default ${EXPORT_DEFAULTS.bufferRecords}); past it they go to the spill file`, integerFlag('--export-buffer-records'))
     .option(
       '--export-spill-path <file>',
       `overflow file for records the memory buffer cannot hold (exporter down or slow); replayed on reconnect and by the next process${opts.admission ? ' (default <socket dir>/engine-spill/<component>.ndjson)' : ''}`,
     )
-    .option('--export-spill-max-bytes <n>', `overflow file capacity in bytes (default ${EXPORT_DEFAULTS.spillMaxBytes}, 256 MiB); past it records are dropped, logged and counted`, positive('--export-spill-max-bytes'))
-    .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, positive('--export-drop-log-interval-ms'))
+    .option('--export-spill-max-bytes <n>', `overflow file capacity in bytes (default ${EXPORT_DEFAULTS.spillMaxBytes}, 256 MiB); past it records are dropped, logged and counted`, integerFlag('--export-spill-max-bytes'))
+    .option('--export-drop-log-interval-ms <n>', `at most one warning per this many ms about dropped records (default ${EXPORT_DEFAULTS.dropLogIntervalMs})`, integerFlag('--export-drop-log-interval-ms'))
     .option(
       '--export-write-hold-ms <n>',
       `after a small write to the exporter (under 32 records), the next waits until this many ms after it, gathering the records sent meanwhile, so the exporter wakes once for several reviews (default ${DEFAULT_WRITE_HOLD_MS}; 0: a write every tick)`,
-      nonNegative('--export-write-hold-ms'),
+      integerFlag('--export-write-hold-ms', { orZero: true }),
     )
     .option('--cluster-name <name>', 'the cluster\'s name, written into every record (source.cluster.name) so consumers tell clusters apart', nonEmpty('--cluster-name'))
     .option('--cluster-label <key=value>', 'a label of the cluster written into every record (source.cluster.labels); repeatable', collectLabel, [])
     .option('--export-namespace-labels <keys>', 'comma-separated label keys of the reviewed object\'s namespace copied into its records as namespaceLabels, for routing per tenant, e.g. team,env (default: none)')
-    .option('--export-flush-timeout-ms <n>', `on shutdown, how long to wait for the exporter to acknowledge what was sent (default ${EXPORT_DEFAULTS.flushTimeoutMs}); the rest stays in the spill file`, positive('--export-flush-timeout-ms'));
+    .option('--export-flush-timeout-ms <n>', `on shutdown, how long to wait for the exporter to acknowledge what was sent (default ${EXPORT_DEFAULTS.flushTimeoutMs}); the rest stays in the spill file`, integerFlag('--export-flush-timeout-ms'));
   if (opts.admission) {
     cmd
       // The serving commands overflow to disk by default; the one-shot audit waits for the exporter instead (back-pressure).

@@ -106,18 +106,16 @@ export function logRecordJson(l: LogRecordModel): string {
   });
 }
 
-const LOG_RECORDS_MARK = '"logRecords":[]';
-
 /**
  * An ExportLogsServiceRequest in OTLP/JSON as the text before and after its log records (each one logRecordJson's,
  * comma-separated between them): the request's envelope is made once per sink, the records once per batch.
  */
 export function requestJsonAround(resource: Attributes): { open: string; close: string } {
-  const empty = JSON.stringify({
-    resourceLogs: [{ resource: { attributes: attributesJson(resource) }, scopeLogs: [{ scope: { name: SCOPE_NAME }, logRecords: [] }] }],
-  });
-  const at = empty.lastIndexOf(LOG_RECORDS_MARK) + LOG_RECORDS_MARK.length - 1;
-  return { open: empty.slice(0, at), close: empty.slice(at) };
+  const attributes = JSON.stringify(attributesJson(resource));
+  return {
+    open: `{"resourceLogs":[{"resource":{"attributes":${attributes}},"scopeLogs":[{"scope":{"name":${JSON.stringify(SCOPE_NAME)}},"logRecords":[`,
+    close: ']}]}]}',
+  };
 }
 
 export interface PartialSuccess {
