@@ -61,7 +61,11 @@ t.test('live sink state: a Dapr sidecar not there, an HTTP receiver down then up
   t.ok(Date.parse(sink(st, 'web').live!.nextRetryAt!) - Date.now() < 5000, 'next attempt within the backoff');
   t.ok(sink(st, 'local').live!.lastSuccessAt, 'the file sink delivered');
 
-  const text = await runCli(['status', '--queue', ex.queuePath]);
+  // The state is saved once a second, and a save during an attempt has no next attempt: read until one shows it.
+  const text = await waitFor('status showing the next attempt', async () => {
+    const r = await runCli(['status', '--queue', ex.queuePath]);
+    return /^ {2}web: .*next attempt in/m.test(r.out) ? r : undefined;
+  }, 30_000, 200);
   t.equal(text.code, 0, 'without --exit-code, status succeeds whatever it shows');
   t.match(text.out, /exporter: running \(pid \d+/);
   t.match(text.out, /^pubsub +dapr +not ready /m);
