@@ -1,10 +1,12 @@
 // ExportClient: the engine's side of the socket protocol (proto-docs/transport.md, proto-docs/acks.md).
 // send() is synchronous and never blocks or throws: the record goes into a bounded in-memory buffer (or the spill file)
-// and a tick later, with everything else sent in that tick, onto the socket. Lines stay in the buffer until the
-// exporter acknowledges them; after a reconnect every unacknowledged line is sent again (at-least-once).
+// and a tick later, with everything else sent in that tick, onto the socket. Lines stay in the buffer (encoded, outside
+// V8's heap: line-buffer.ts) until the exporter acknowledges them; after a reconnect every unacknowledged line is sent
+// again (at-least-once).
 import net from 'node:net';
 import ndjson from 'ndjson';
 import type { Logger } from 'pino';
+import { LineBuffer } from './line-buffer.js';
 import { SpillFile } from './spill.js';
 import { DropLog } from './drop-log.js';
 import { registerClientMetrics } from './metrics.js';
@@ -41,12 +43,9 @@ export class ExportClient implements ExportSender {
   readonly #log: Logger | undefined;
   readonly #dropLog: DropLog;
 
-  // The buffer: #q[#head .. #q.length) oldest first. The first #written of them were written on the current connection
-  // (and not yet acknowledged on it).
-  #q: string[] = [];
-  #qBytes: number[] = [];
-  #head = 0;
-  #bytes = 0;
+  // The buffer, oldest first. The first #written of its lines were written on the current connection (and not yet
+  // acknowledged on it).
+  #lines = new LineBuffer();
   #written = 0;
   /** The last ack of the current connection (cumulative line count). */
   #connAcked = 0;
@@ -112,7 +111,7 @@ export class ExportClient implements ExportSender {
     if (this.#closed) return this.#drop('closed');
     // Once records are in the spill file, newer ones go there too, so the exporter gets them in order.
     const spilling = this.#spill !== undefined && !this.#spill.empty;
-    const roomInBuffer = !spilling && this.#q.length - this.#head < this.#maxRecords;
+    const roomInBuffer = !spilling && this.#lines.length < this.#maxRecords;
     if (!roomInBuffer && !this.#spill) return this.#drop('buffer_full'); // decided before paying for JSON.stringify
     let line: string;
     try {
@@ -121,22 +120,21 @@ export class ExportClient implements ExportSender {
     } catch {
       return this.#drop('unserializable');
     }
-    const bytes = Buffer.byteLength(line) + 1; // with its newline, added when written
-    if (bytes > this.#maxLineBytes) return this.#drop('too_large');
-    if (roomInBuffer && this.#bytes + bytes <= this.#maxBytes) {
-      this.#push(line, bytes);
-      this.#stats.accepted++;
-      this.#scheduleFlush();
-      return;
-    }
-    if (this.#spill) {
-      if (this.#spill.fits(bytes)) {
-        this.#spill.append(line + '\n', bytes);
+    let bytes: number; // with its newline
+    if (roomInBuffer) {
+      const pushed = this.#lines.push(line, this.#maxLineBytes, this.#maxBytes);
+      if (pushed > 0) {
         this.#stats.accepted++;
-      } else this.#drop('spill_full');
-      return;
-    }
-    this.#drop('buffer_full');
+        this.#scheduleFlush();
+        return;
+      }
+      bytes = -pushed;
+    } else bytes = Buffer.byteLength(line) + 1;
+    if (bytes > this.#maxLineBytes) return this.#drop('too_large');
+    if (!this.#spill) return this.#drop('buffer_full');
+    if (!this.#spill.fits(bytes)) return this.#drop('spill_full');
+    this.#spill.append(line + '\n', bytes);
+    this.#stats.accepted++;
   }
 
   #drop(reason: DropReason): void {
@@ -158,8 +156,8 @@ export class ExportClient implements ExportSender {
       acked: s.acked,
       rejected: { ...s.rejected },
       dropped: { ...s.dropped },
-      buffered: this.#q.length - this.#head,
-      bufferedBytes: this.#bytes,
+      buffered: this.#lines.length,
+      bufferedBytes: this.#lines.bytes,
       bufferCapacity: this.#maxRecords,
       spilled: this.#spill?.lines ?? 0,
       spillBytes: this.#spill?.bytes ?? 0,
@@ -190,14 +188,12 @@ export class ExportClient implements ExportSender {
     clearTimeout(this.#retryTimer);
     await this.#refilling;
     // Not acknowledged yet: kept in front of the spill file for the next process, or dropped (counted) without one.
-    const unacked = this.#q.slice(this.#head).map((l) => l + '\n');
+    const unacked = this.#lines.takeAll();
     if (unacked.length && !this.#spill) {
       this.#stats.dropped.shutdown += unacked.length;
       this.#dropLog.note('shutdown', unacked.length);
     }
-    this.#q = [];
-    this.#qBytes = [];
-    this.#head = this.#written = this.#bytes = 0;
+    this.#written = 0;
     const sock = this.#socket;
     this.#socket = undefined;
     this.#connected = false;
@@ -218,13 +214,7 @@ export class ExportClient implements ExportSender {
   }
 
   #drained(): boolean {
-    return this.#q.length === this.#head && (this.#spill?.drained ?? true);
-  }
-
-  #push(line: string, bytes: number): void {
-    this.#q.push(line);
-    this.#qBytes.push(bytes);
-    this.#bytes += bytes;
+    return this.#lines.length === 0 && (this.#spill?.drained ?? true);
   }
 
   #scheduleFlush(): void {
@@ -244,21 +234,13 @@ export class ExportClient implements ExportSender {
   #writeOut(): void {
     const sock = this.#socket;
     if (!sock || !this.#connected) return;
-    while (!this.#blocked && this.#head + this.#written < this.#q.length) {
-      let chunk = '';
-      let n = 0;
-      let size = 0;
-      for (let i = this.#head + this.#written; i < this.#q.length && (n === 0 || size < this.#maxWriteBytes); i++) {
-        chunk += this.#q[i];
-        chunk += '\n';
-        size += this.#qBytes[i]!;
-        n++;
-      }
-      this.#written += n;
-      this.#stats.sent += n;
+    while (!this.#blocked && this.#written < this.#lines.length) {
+      const { data, lines } = this.#lines.chunk(this.#written, this.#maxWriteBytes);
+      this.#written += lines;
+      this.#stats.sent += lines;
       this.#lastWriteAt = performance.now();
-      this.#lastWriteLines = n;
-      if (!sock.write(chunk)) this.#blocked = true;
+      this.#lastWriteLines = lines;
+      if (!sock.write(data)) this.#blocked = true;
     }
   }
 
@@ -279,7 +261,7 @@ export class ExportClient implements ExportSender {
       const resending = this.#unackedAtDisconnect;
       this.#unackedAtDisconnect = 0;
       this.#stats.resent += resending;
-      this.#log?.info({ socket: this.#socketPath, resending, buffered: this.#q.length - this.#head }, 'export client connected');
+      this.#log?.info({ socket: this.#socketPath, resending, buffered: this.#lines.length }, 'export client connected');
       this.#writeOut();
       this.#refill();
     });
@@ -298,7 +280,7 @@ export class ExportClient implements ExportSender {
     });
     sock.on('close', () => {
       if (this.#socket !== sock) return;
-      if (this.#connected) this.#log?.warn({ socket: this.#socketPath, unacked: this.#q.length - this.#head }, 'export client disconnected');
+      if (this.#connected) this.#log?.warn({ socket: this.#socketPath, unacked: this.#lines.length }, 'export client disconnected');
       this.#socket = undefined;
       this.#connected = false;
       this.#unackedAtDisconnect = Math.max(this.#unackedAtDisconnect, this.#written);
@@ -322,15 +304,9 @@ export class ExportClient implements ExportSender {
       if (n <= this.#connAcked) return;
       const k = n - this.#connAcked;
       this.#connAcked = n;
-      for (let i = 0; i < k; i++) this.#bytes -= this.#qBytes[this.#head + i]!;
-      this.#head += k;
+      this.#lines.shift(k);
       this.#written -= k;
       this.#stats.acked += k;
-      if (this.#head > 4096 && this.#head * 2 > this.#q.length) {
-        this.#q = this.#q.slice(this.#head);
-        this.#qBytes = this.#qBytes.slice(this.#head);
-        this.#head = 0;
-      }
       this.#refill();
       if (this.#drained()) for (const w of this.#waiters.splice(0)) w();
     } else if (typeof m.error === 'string') {
@@ -344,12 +320,12 @@ export class ExportClient implements ExportSender {
   #refill(): void {
     const spill = this.#spill;
     if (!spill || spill.empty || this.#closed) return;
-    const roomRecords = this.#maxRecords - (this.#q.length - this.#head);
-    const roomBytes = this.#maxBytes - this.#bytes;
+    const roomRecords = this.#maxRecords - this.#lines.length;
+    const roomBytes = this.#maxBytes - this.#lines.bytes;
     if (roomRecords <= 0 || roomBytes <= 0) return;
     this.#refilling = spill.take(roomRecords, roomBytes).then((lines) => {
       // Read back, so no longer in the file: into the buffer even when closing (close() keeps the buffer).
-      for (const line of lines) this.#push(line.slice(0, -1), Buffer.byteLength(line));
+      for (const line of lines) this.#lines.push(line.slice(0, -1), Infinity, Infinity);
       if (this.#closed) return;
       if (lines.length) {
         this.#scheduleFlush();

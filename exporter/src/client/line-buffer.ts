@@ -1,0 +1,95 @@
+// The client's memory buffer: lines kept until the exporter acknowledges them, stored UTF-8 encoded (with their newline)
+// in large slabs outside V8's heap. A line is encoded once, in send(), and its string dies young; writes are views of a
+// slab (a run of consecutive lines), so nothing is concatenated, flattened or encoded again, resends included.
+// Lines held as strings until their ack lived long enough to be promoted and collected in V8's old generation.
+
+/** Bytes per slab; a longer line gets a slab of its own size. */
+const SLAB_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+export class LineBuffer {
+  // Line i (from #head) is #slabOf[i].subarray(#start[i], #end[i]), newline included.
+  #slabOf: Buffer[] = [];
+  #start: number[] = [];
+  #end: number[] = [];
+  #head = 0;
+  #bytes = 0;
+  #slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  #used = 0;
+
+  /** Lines held. */
+  get length(): number {
+    return this.#slabOf.length - this.#head;
+  }
+  /** Their bytes, newlines included. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Appends a line (without its newline) if, with its newline, it is at most maxLineBytes and keeps the buffer's bytes at
+   * most maxBytes. Returns its size with the newline, negated when it was not stored.
+   */
+  push(line: string, maxLineBytes: number, maxBytes: number): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: below that bound the string is encoded straight into the slab.
+    let room = this.#slab.length - this.#used;
+    if (line.length * 3 + 1 > room) {
+      const size = Buffer.byteLength(line) + 1;
+      if (size > maxLineBytes || this.#bytes + size > maxBytes) return -size;
+      if (size > room) {
+        this.#slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, size));
+        this.#used = 0;
+        room = this.#slab.length;
+      }
+    }
+    const start = this.#used;
+    const size = this.#slab.write(line, start) + 1;
+    if (size > maxLineBytes || this.#bytes + size > maxBytes) return -size; // its slab space goes to the next line
+    this.#slab[start + size - 1] = NEWLINE;
+    this.#used = start + size;
+    this.#slabOf.push(this.#slab);
+    this.#start.push(start);
+    this.#end.push(this.#used);
+    this.#bytes += size;
+    return size;
+  }
+
+  /**
+   * The next write from line `from` (0: the oldest held): consecutive lines of one slab, at least one, up to maxBytes.
+   * Returns the view and its line count. The view shares the slab's memory, which stays valid: slabs are never reused.
+   */
+  chunk(from: number, maxBytes: number): { data: Buffer; lines: number } {
+    const first = this.#head + from;
+    const slab = this.#slabOf[first]!;
+    const start = this.#start[first]!;
+    let last = first;
+    while (last + 1 < this.#slabOf.length && this.#slabOf[last + 1] === slab && this.#end[last + 1]! - start <= maxBytes) last++;
+    return { data: slab.subarray(start, this.#end[last]!), lines: last - first + 1 };
+  }
+
+  /** Lets go of the n oldest lines (acknowledged); returns their bytes. */
+  shift(n: number): number {
+    let freed = 0;
+    for (let i = this.#head; i < this.#head + n; i++) freed += this.#end[i]! - this.#start[i]!;
+    this.#head += n;
+    this.#bytes -= freed;
+    if (this.#head > 4096 && this.#head * 2 > this.#slabOf.length) {
+      this.#slabOf = this.#slabOf.slice(this.#head);
+      this.#start = this.#start.slice(this.#head);
+      this.#end = this.#end.slice(this.#head);
+      this.#head = 0;
+    }
+    return freed;
+  }
+
+  /** Every line held, as text with its newline, oldest first; the buffer is emptied. */
+  takeAll(): string[] {
+    const out: string[] = [];
+    for (let i = this.#head; i < this.#slabOf.length; i++) out.push(this.#slabOf[i]!.toString('utf8', this.#start[i], this.#end[i]));
+    this.#slabOf = [];
+    this.#start = [];
+    this.#end = [];
+    this.#head = this.#bytes = 0;
+    return out;
+  }
+}
