@@ -164,5 +164,6 @@ export class DecisionExport {
 
 /** proto-docs/record.md: admission records come from the webhook, the others from the audit. */
 function withComponent(component: 'webhook' | 'audit', source: ProcessSource): RecordSource {
-  return { component, ...source };
+  // Frozen: its JSON is made once and reused for every record (records.ts).
+  return Object.freeze({ component, ...source });
 }
