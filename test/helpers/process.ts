@@ -38,14 +38,14 @@ export function start(cmd: string, args: string[], opts: SpawnOptions = {}): Sta
   };
 }
 
-/** Polls fn until it returns a truthy value or the deadline passes (then throws with the label). */
-export async function waitFor<T>(label: string, fn: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/** Polls fn until it returns a truthy value (which it returns: never undefined, null or false) or the deadline passes (then throws with the label). */
+export async function waitFor<T>(label: string, fn: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 100): Promise<Exclude<T, undefined | null | false>> {
   const until = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false>;
     } catch (e) {
       lastErr = e;
     }
