@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { byStampThenAttempt, createSink, rotatedName, type FileSinkConfig } from '../src/sinks/file/sink.js';
 import { resolveSinkConfig } from '../src/config/resolve.js';
 
-/** A file sink from its keys as the config file writes them. */
-const fileSink = (cfg: Record<string, unknown>) => createSink(resolveSinkConfig<FileSinkConfig>({ type: 'file', ...cfg }));
-import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
+/** A file sink from its keys as the config file writes them, called as the delivery worker calls a Sink (FileSink's own start() and send() take no signal). */
+const fileSink = (cfg: Record<string, unknown>): Sink => createSink(resolveSinkConfig<FileSinkConfig>({ type: 'file', ...cfg }));
+import { SinkError, type OutgoingRecord, type Sink } from '../src/sinks/sink.js';
 
 const never = new AbortController().signal;
 

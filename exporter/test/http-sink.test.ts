@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { createSink, type HttpSinkConfig } from '../src/sinks/http/sink.js';
 import { resolveSinkConfig } from '../src/config/resolve.js';
-import { SinkError, type OutgoingRecord } from '../src/sinks/sink.js';
+import { SinkError, type OutgoingRecord, type Sink } from '../src/sinks/sink.js';
 
 interface Received {
   method: string;
@@ -54,7 +54,8 @@ function records(n: number, from = 1): OutgoingRecord[] {
 type Written = Record<string, unknown>;
 const httpSink = (cfg: Written) => createSink(resolveSinkConfig<HttpSinkConfig>({ name: 'web', type: 'http', ...cfg }));
 
-function sink(t: Test, cfg: Written & { url: string }) {
+/** Called as the delivery worker calls a Sink (HttpSink's own start() takes no signal). */
+function sink(t: Test, cfg: Written & { url: string }): Sink {
   const s = httpSink(cfg);
   t.teardown(() => s.close());
   return s;

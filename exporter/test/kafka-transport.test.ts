@@ -14,6 +14,10 @@ import { fromPlatformatic } from '../src/sinks/kafka/transport-platformatic.js';
 import { ProducerSequences } from '../src/sinks/kafka/sequences.js';
 
 const { KafkaJSConnectionError, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+// kafkajs' types leave out the options its error constructors take (src/errors.js). A protocol error is built below as
+// createErrorFromCode builds it (retriable in the code's entry); the last error is wrapped as kafkajs' retry wraps it
+// (src/retry/index.js), with a cause: where the sink finds the broker's error type.
+const NonRetriableWithCause = KafkaJSNonRetriableError as unknown as new (e: Error, opts: { cause: Error }) => InstanceType<typeof KafkaJSNonRetriableError>;
 const kafkajsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (b: Buffer) => number;
 
 t.test('murmur2 and the key partition match the Java client (kafkajs and @platformatic/kafka partitioners)', async (t) => {
@@ -44,17 +48,17 @@ t.test('a message: the static extras, then decisionId, eventType, schemaVersion,
 });
 
 t.test('kafkajs errors: the broker type found under its wrappers, connection errors reconnect', async (t) => {
-  const tooLarge = new KafkaJSProtocolError({ message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10 } as unknown as Error, { retriable: false });
-  t.match(classifyKafkaError(fromKafkajs(new KafkaJSNonRetriableError(tooLarge, { cause: tooLarge }))), { scope: 'record', type: 'MESSAGE_TOO_LARGE', reconnect: false });
-  const invalidTopic = new KafkaJSProtocolError({ message: 'bad name', type: 'INVALID_TOPIC_EXCEPTION', code: 17 } as unknown as Error, { retriable: false });
+  const tooLarge = new KafkaJSProtocolError({ message: 'too large', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false } as unknown as Error);
+  t.match(classifyKafkaError(fromKafkajs(new NonRetriableWithCause(tooLarge, { cause: tooLarge }))), { scope: 'record', type: 'MESSAGE_TOO_LARGE', reconnect: false });
+  const invalidTopic = new KafkaJSProtocolError({ message: 'bad name', type: 'INVALID_TOPIC_EXCEPTION', code: 17, retriable: false } as unknown as Error);
   t.match(classifyKafkaError(fromKafkajs(invalidTopic)), { scope: 'topic', type: 'INVALID_TOPIC_EXCEPTION' });
-  const notLeader = new KafkaJSProtocolError({ message: 'moved', type: 'NOT_LEADER_OR_FOLLOWER', code: 6 } as unknown as Error, { retriable: true });
+  const notLeader = new KafkaJSProtocolError({ message: 'moved', type: 'NOT_LEADER_OR_FOLLOWER', code: 6, retriable: true } as unknown as Error);
   t.match(classifyKafkaError(fromKafkajs(new KafkaJSNumberOfRetriesExceeded(notLeader, { retryCount: 3, retryTime: 800 }))), {
     scope: 'batch',
     type: 'NOT_LEADER_OR_FOLLOWER',
     reconnect: false,
   });
-  const outOfOrder = new KafkaJSProtocolError({ message: 'seq', type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', code: 45 } as unknown as Error, { retriable: false });
+  const outOfOrder = new KafkaJSProtocolError({ message: 'seq', type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', code: 45, retriable: false } as unknown as Error);
   t.match(classifyKafkaError(fromKafkajs(outOfOrder)), { scope: 'batch', reconnect: true }, 'a producer-state error starts a new producer');
   t.match(classifyKafkaError(fromKafkajs(new KafkaJSConnectionError('Connection error: ECONNREFUSED'))), { scope: 'batch', reconnect: true });
 });
