@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { bins } from '../../test/helpers/peers.js';
 import { shortDir } from './helpers/exporter.js';
 
@@ -14,7 +14,7 @@ const firstLine = (file: string) => fs.readFileSync(file, 'utf8').split('\n')[0]
  * Runs the bin itself (the kernel reads its first line, as for npm's bin link) with `probe` preloaded through the
  * user's NODE_OPTIONS; the probe prints one JSON line and exits before the command runs, unless it waits for `socket`.
  */
-function runBin(t: Parameters<Parameters<typeof t.test>[1]>[0], probe: string, opts: { nodeOptions?: string; args?: string[]; env?: Record<string, string> } = {}) {
+function runBin(t: Test, probe: string, opts: { nodeOptions?: string; args?: string[]; env?: Record<string, string> } = {}) {
   const dir = shortDir(t);
   const probeFile = path.join(dir, 'probe.mjs');
   fs.writeFileSync(probeFile, probe);

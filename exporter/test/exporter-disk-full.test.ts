@@ -17,7 +17,7 @@ function mountSmallVolume(t: Test, dir: string): string | undefined {
   fs.mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${VOLUME_MIB}m`, 'tmpfs', mnt], { encoding: 'utf8' });
   if (m.status !== 0) {
-    t.skip(`cannot mount a size-limited tmpfs here: ${(m.stderr || m.error?.message || '').trim()}`);
+    t.skip(`cannot mount a size-limited tmpfs here: ${(m.stderr || m.error?.message || '').trim()}`, () => {});
     return undefined;
   }
   t.teardown(() => void spawnSync('umount', ['-l', mnt]));

@@ -75,7 +75,7 @@ t.test('a full disk (tmpfs of 24 MiB): back-pressure and no loss', async (t) => 
   fs.mkdirSync(mnt);
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt], { encoding: 'utf8' });
   if (m.status !== 0) {
-    t.skip(`cannot mount a size-limited tmpfs here: ${(m.stderr || m.error?.message || '').trim()}`);
+    t.skip(`cannot mount a size-limited tmpfs here: ${(m.stderr || m.error?.message || '').trim()}`, () => {});
     return;
   }
   t.teardown(() => {

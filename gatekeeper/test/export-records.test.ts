@@ -41,6 +41,7 @@ const violation: Violation = {
     enforcementAction: 'deny',
     annotations: { owner: 'platform', 'kubectl.kubernetes.io/last-applied-configuration': '{...}' },
   },
+  engine: 'rego',
   enforcementAction: 'deny',
   msg: 'you must provide labels: {"owner"}',
   details: { missing_labels: ['owner'] },
@@ -103,7 +104,7 @@ t.test('admission_decision and violation_admission', async (t) => {
   t.equal(d.admissionUID, 'req-1');
   t.equal(d.id, 'req-1', "Gatekeeper's id for admission is the request uid");
   t.equal(d.allowed, false);
-  t.same(d.violations, { total: 1, byAction: { deny: 1 }, items: [{ constraintKind: 'K8sRequiredLabels', constraintName: 'must-have-owner', enforcementAction: 'deny', message: violation.msg }] });
+  t.same(d.violations, { total: 1, byAction: { deny: 1 }, items: [{ constraintKind: 'K8sRequiredLabels', constraintName: 'must-have-owner', enforcementAction: 'deny', message: violation.msg, engine: 'rego' }] });
   t.equal(d['durationMs'], 1.235);
   t.equal(d.resourceName, 'web', 'name falls back to the object metadata');
   t.equal(d.resourceGroup, 'apps');
@@ -140,7 +141,7 @@ t.test('admission lines: byte for byte the records serialised, with their own in
   const now = new Date('2026-03-04T05:06:07.089Z');
   const source = { component: 'webhook', pod: 'gk-0' };
   const scoped: Violation = { ...violation, constraint: { ...violation.constraint, enforcementAction: 'scoped' }, enforcementAction: 'warn' };
-  const bare: Violation = { constraint: { kind: 'K8sPSP', name: 'p', enforcementAction: '' }, enforcementAction: 'dryrun', msg: '', details: null };
+  const bare: Violation = { constraint: { kind: 'K8sPSP', name: 'p', enforcementAction: '' }, engine: 'cel', enforcementAction: 'dryrun', msg: '', details: null };
   const minimal: AdmissionRequest = { uid: '', kind: { group: '', version: 'v1', kind: 'Pod' }, object: null } as unknown as AdmissionRequest;
   const cases: Array<{ name: string; req: AdmissionRequest; object: any; outcome: AdmissionOutcome; source?: typeof source; redact?: string[] }> = [
     { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare, withPolicy], evaluatedConstraints: 4, durationMs: 1.23456 } },

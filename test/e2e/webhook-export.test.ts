@@ -195,7 +195,7 @@ function mixedReview(prefix: string, i: number) {
 }
 
 /** Posts reviews from..to-1, ten at a time; every answer must be a 200. Returns their uids. */
-async function answerReviews(t: Test, client: HttpsClient, from: number, to: number, review: (i: number) => unknown): Promise<string[]> {
+async function answerReviews(t: Test, client: HttpsClient, from: number, to: number, review: (i: number) => object): Promise<string[]> {
   const uids: string[] = [];
   for (let i = from; i < to; i += 10) {
     await Promise.all(

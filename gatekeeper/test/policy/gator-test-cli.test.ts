@@ -1,6 +1,6 @@
 // `gatekeeper test` takes what `gator test` takes and answers as it does: the cases of gator's own test/gator/test
 // (test.bats), ported with fixtures written here (the same shapes and messages).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,7 +28,7 @@ const pod = (name: string, probe: boolean, extra: Record<string, unknown> = {}) 
 });
 const docs = (...objs: unknown[]) => objs.map((o) => YAML.stringify(o)).join('---\n');
 
-function fixtures(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function fixtures(t: Test) {
   const dir = tempDir(t, 'gk-gator-test-');
   const put = (file: string, body: string) => {
     fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });

@@ -1,6 +1,6 @@
 // gator verify's own cases (pkg/gator/verify/runner_test.go, read_suites_test.go), ported: the namespace-selector case
 // (selected, not selected, missing Namespace = autoreject), and the inputs gator refuses with its meaning.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -11,7 +11,7 @@ import { constraint, newEngine, sawRego, template, tempDir } from './helpers.js'
 const write = (dir: string, file: string, body: unknown) => fs.writeFileSync(path.join(dir, file), typeof body === 'string' ? body : YAML.stringify(body));
 const SUITE = { kind: 'Suite', apiVersion: 'test.gatekeeper.sh/v1alpha1' };
 
-async function run(t: Parameters<Parameters<typeof t.test>[1]>[0], dir: string): Promise<Record<string, string>> {
+async function run(t: Test, dir: string): Promise<Record<string, string>> {
   const engine = await newEngine(t);
   const results: CaseResult[] = await new SuiteRunner(engine).run(await readSuites([dir]));
   return Object.fromEntries(results.map((r) => [r.case ?? r.test, r.status === 'pass' ? 'pass' : `${r.status}: ${r.error}`]));
