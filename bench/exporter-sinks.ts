@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEFAULT_TRANSPORT, TRANSPORT_NAMES } from '../exporter/src/sinks/kafka/transport.js';
-import { createSink as createDaprSink } from '../exporter/src/sinks/dapr/sink.js';
+import { createSink as createDaprSink, type DaprSinkConfig } from '../exporter/src/sinks/dapr/sink.js';
+import { resolveSinkConfig } from '../exporter/src/config/resolve.js';
 import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
 import { kafkaMajorFromEnv, startKafka } from '../test/peers/kafka.js';
 import { cpuMicros, kcatProduce, sinkAlone } from './_kafka-producers.js';
@@ -277,7 +278,8 @@ async function benchDapr(): Promise<void> {
   const sub = await startDaprd({ appId: 'subscriber', components, appPort: (app.address() as AddressInfo).port });
   try {
     // The sink alone: bulk publish acknowledged by daprd (written to Redis).
-    const sink = createDaprSink({ name: 'bench', url: pub.url, component: 'pubsub', topic: 'bench-direct', maxEntriesPerRequest: 500 });
+    // Checked and defaulted as the exporter's loader does (the sink reads every default from its config, supplies none).
+    const sink = createDaprSink(resolveSinkConfig<DaprSinkConfig>({ type: 'dapr', name: 'bench', url: pub.url, component: 'pubsub', topic: 'bench-direct', maxEntriesPerRequest: 500 }));
     const ac = new AbortController();
     await sink.send([outgoing(record('warm', 0))], ac.signal);
     const recs = Array.from({ length: DAPR_RECORDS }, (_, i) => outgoing(record('direct', i)));
