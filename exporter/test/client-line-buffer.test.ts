@@ -75,18 +75,57 @@ t.test('chunk: at most maxBytes, but always at least one line', async (t) => {
   t.same(summary(b.chunk(2, NO_LIMIT)), { text: 'cccc\n', lines: 1 });
 });
 
-t.test('a view handed out stays the same while lines are added, acknowledged and added again', async (t) => {
+t.test('a view handed out stays the same while lines are added and others acknowledged', async (t) => {
   const b = new LineBuffer();
   for (let i = 0; i < 100; i++) b.push(`{"first":${i}}`, NO_LIMIT, NO_LIMIT);
-  const inFlight = b.chunk(0, NO_LIMIT).data;
+  const inFlight = b.chunk(50, NO_LIMIT).data; // lines 50..99 written, 0..49 acknowledged below
   const copy = Buffer.from(inFlight);
-  b.shift(100);
+  b.shift(50);
   for (let i = 0; i < 50_000; i++) b.push(`{"later":${i},"pad":"${'q'.repeat(100)}"}`, NO_LIMIT, NO_LIMIT); // several slabs
-  b.shift(40_000);
-  for (let i = 0; i < 100; i++) b.push(`{"again":${i}}`, NO_LIMIT, NO_LIMIT);
-  t.ok(inFlight.equals(copy), 'the bytes of the first write are untouched');
-  t.equal(b.length, 10_100);
-  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8').split('\n')[0], `{"later":40000,"pad":"${'q'.repeat(100)}"}`, 'the oldest held is the first not acknowledged');
+  t.ok(inFlight.equals(copy), 'the bytes of the write are untouched');
+  t.equal(b.length, 50_050);
+  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8').split('\n')[0], '{"first":50}', 'the oldest held is the first not acknowledged');
+});
+
+t.test('slabs are reused once every line in them is acknowledged, and what is written from them is the new lines', async (t) => {
+  const b = new LineBuffer();
+  b.push('{"a":1}', NO_LIMIT, NO_LIMIT);
+  const first = b.chunk(0, NO_LIMIT).data;
+  b.shift(1);
+  b.push('{"b":2}', NO_LIMIT, NO_LIMIT);
+  const again = b.chunk(0, NO_LIMIT).data;
+  t.ok(again.buffer === first.buffer && again.byteOffset === first.byteOffset, 'all acknowledged: the slab starts over');
+  t.equal(again.toString('utf8'), '{"b":2}\n');
+
+  // Fill the slab (A) and go on into a second (B); acknowledge A's lines; fill B: the third slab is A again.
+  const line = `{"pad":"${'p'.repeat(1000)}"}`;
+  const slabA = again.buffer;
+  let inA = 1;
+  while (b.chunk(b.length - 1, NO_LIMIT).data.buffer === slabA) {
+    b.push(line, NO_LIMIT, NO_LIMIT);
+    inA++;
+  }
+  inA--; // the last push went to B
+  const slabB = b.chunk(b.length - 1, NO_LIMIT).data.buffer;
+  t.not(slabB, slabA);
+  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), '{"b":2}\n' + `${line}\n`.repeat(b.length - 1), 'both slabs read back whole');
+  b.shift(inA);
+  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), line + '\n', 'only the line in B is left');
+  while (b.chunk(b.length - 1, NO_LIMIT).data.buffer === slabB) b.push(line, NO_LIMIT, NO_LIMIT);
+  t.equal(b.chunk(b.length - 1, NO_LIMIT).data.buffer, slabA, 'the emptied slab is filled again');
+  const all = written(b, 0, NO_LIMIT).bytes.toString('utf8');
+  t.equal(all, `${line}\n`.repeat(b.length), 'every line held reads back whole');
+
+  // A line larger than a slab gets its own, which is not kept for reuse.
+  const huge = 'h'.repeat(2 * MiB);
+  b.shift(b.length);
+  b.push(huge, 4 * MiB, NO_LIMIT);
+  const hugeSlab = b.chunk(0, NO_LIMIT).data.buffer;
+  b.push('x', NO_LIMIT, NO_LIMIT);
+  b.shift(2);
+  b.push('y', NO_LIMIT, NO_LIMIT);
+  t.not(b.chunk(0, NO_LIMIT).data.buffer, hugeSlab);
+  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), 'y\n');
 });
 
 t.test('shift gives back the bytes acknowledged; takeAll hands back every line held as text and empties the buffer', async (t) => {
