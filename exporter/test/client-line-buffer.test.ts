@@ -7,13 +7,20 @@ import { LineBuffer } from '../src/client/line-buffer.js';
 const MiB = 1024 * 1024;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
-/** Every line from `from` on, as the client writes them (chunk after chunk); checks each chunk's line count. */
+/** A chunk, its write done at once (what a socket that takes every write immediately does). */
+function peek(b: LineBuffer, from: number, maxWrite = NO_LIMIT): { data: Buffer; lines: number } {
+  const c = b.chunk(from, maxWrite);
+  b.writeDone(c.data);
+  return c;
+}
+
+/** Every line from `from` on, as the client writes them (chunk after chunk, each write done); checks each chunk's line count. */
 function written(b: LineBuffer, from: number, maxWrite: number): { bytes: Buffer; writes: number; largestOfSeveralLines: number } {
   const parts: Buffer[] = [];
   let largestOfSeveralLines = 0;
   let lines = from;
   while (lines < b.length) {
-    const c = b.chunk(lines, maxWrite);
+    const c = peek(b, lines, maxWrite);
     if (c.lines < 1) throw new Error('a chunk without a line');
     if (c.data.toString('utf8').split('\n').length - 1 !== c.lines) throw new Error(`chunk says ${c.lines} lines, holds others`);
     parts.push(Buffer.from(c.data));
@@ -69,10 +76,10 @@ t.test('a line larger than a slab gets its own; writes never span slabs, and tog
 t.test('chunk: at most maxBytes, but always at least one line', async (t) => {
   const b = new LineBuffer();
   for (const l of ['aaaa', 'bbbb', 'cccc']) b.push(l, NO_LIMIT, NO_LIMIT);
-  t.same(summary(b.chunk(0, 10)), { text: 'aaaa\nbbbb\n', lines: 2 });
-  t.same(summary(b.chunk(0, 9)), { text: 'aaaa\n', lines: 1 });
-  t.same(summary(b.chunk(1, 1)), { text: 'bbbb\n', lines: 1 }, 'one line over the limit still goes');
-  t.same(summary(b.chunk(2, NO_LIMIT)), { text: 'cccc\n', lines: 1 });
+  t.same(summary(peek(b, 0, 10)), { text: 'aaaa\nbbbb\n', lines: 2 });
+  t.same(summary(peek(b, 0, 9)), { text: 'aaaa\n', lines: 1 });
+  t.same(summary(peek(b, 1, 1)), { text: 'bbbb\n', lines: 1 }, 'one line over the limit still goes');
+  t.same(summary(peek(b, 2, NO_LIMIT)), { text: 'cccc\n', lines: 1 });
 });
 
 t.test('a view handed out stays the same while lines are added and others acknowledged', async (t) => {
@@ -90,10 +97,10 @@ t.test('a view handed out stays the same while lines are added and others acknow
 t.test('slabs are reused once every line in them is acknowledged, and what is written from them is the new lines', async (t) => {
   const b = new LineBuffer();
   b.push('{"a":1}', NO_LIMIT, NO_LIMIT);
-  const first = b.chunk(0, NO_LIMIT).data;
+  const first = peek(b, 0).data;
   b.shift(1);
   b.push('{"b":2}', NO_LIMIT, NO_LIMIT);
-  const again = b.chunk(0, NO_LIMIT).data;
+  const again = peek(b, 0).data;
   t.ok(again.buffer === first.buffer && again.byteOffset === first.byteOffset, 'all acknowledged: the slab starts over');
   t.equal(again.toString('utf8'), '{"b":2}\n');
 
@@ -101,18 +108,18 @@ t.test('slabs are reused once every line in them is acknowledged, and what is wr
   const line = `{"pad":"${'p'.repeat(1000)}"}`;
   const slabA = again.buffer;
   let inA = 1;
-  while (b.chunk(b.length - 1, NO_LIMIT).data.buffer === slabA) {
+  while (peek(b, b.length - 1).data.buffer === slabA) {
     b.push(line, NO_LIMIT, NO_LIMIT);
     inA++;
   }
   inA--; // the last push went to B
-  const slabB = b.chunk(b.length - 1, NO_LIMIT).data.buffer;
+  const slabB = peek(b, b.length - 1).data.buffer;
   t.not(slabB, slabA);
   t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), '{"b":2}\n' + `${line}\n`.repeat(b.length - 1), 'both slabs read back whole');
   b.shift(inA);
   t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), line + '\n', 'only the line in B is left');
-  while (b.chunk(b.length - 1, NO_LIMIT).data.buffer === slabB) b.push(line, NO_LIMIT, NO_LIMIT);
-  t.equal(b.chunk(b.length - 1, NO_LIMIT).data.buffer, slabA, 'the emptied slab is filled again');
+  while (peek(b, b.length - 1).data.buffer === slabB) b.push(line, NO_LIMIT, NO_LIMIT);
+  t.equal(peek(b, b.length - 1).data.buffer, slabA, 'the emptied slab is filled again');
   const all = written(b, 0, NO_LIMIT).bytes.toString('utf8');
   t.equal(all, `${line}\n`.repeat(b.length), 'every line held reads back whole');
 
@@ -120,12 +127,26 @@ t.test('slabs are reused once every line in them is acknowledged, and what is wr
   const huge = 'h'.repeat(2 * MiB);
   b.shift(b.length);
   b.push(huge, 4 * MiB, NO_LIMIT);
-  const hugeSlab = b.chunk(0, NO_LIMIT).data.buffer;
+  const hugeSlab = peek(b, 0).data.buffer;
   b.push('x', NO_LIMIT, NO_LIMIT);
   b.shift(2);
   b.push('y', NO_LIMIT, NO_LIMIT);
-  t.not(b.chunk(0, NO_LIMIT).data.buffer, hugeSlab);
+  t.not(peek(b, 0).data.buffer, hugeSlab);
   t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), 'y\n');
+});
+
+t.test('a slab with a write in flight is not reused, even when the exporter acknowledges its lines early', async (t) => {
+  const b = new LineBuffer();
+  b.push('{"a":1}', NO_LIMIT, NO_LIMIT);
+  const inFlight = b.chunk(0, NO_LIMIT).data; // not done
+  b.shift(1);
+  b.push('{"b":2}', NO_LIMIT, NO_LIMIT);
+  t.equal(inFlight.toString('utf8'), '{"a":1}\n', 'the write in flight still holds its own line');
+  t.equal(written(b, 0, NO_LIMIT).bytes.toString('utf8'), '{"b":2}\n');
+  b.writeDone(inFlight);
+  b.shift(1);
+  b.push('{"c":3}', NO_LIMIT, NO_LIMIT);
+  t.equal(peek(b, 0).data.byteOffset, inFlight.byteOffset, 'once done and everything acknowledged, the slab starts over');
 });
 
 t.test('shift gives back the bytes acknowledged; takeAll hands back every line held as text and empties the buffer', async (t) => {

@@ -240,7 +240,7 @@ export class ExportClient implements ExportSender {
       this.#stats.sent += lines;
       this.#lastWriteAt = performance.now();
       this.#lastWriteLines = lines;
-      if (!sock.write(data)) this.#blocked = true;
+      if (!sock.write(data, () => this.#lines.writeDone(data))) this.#blocked = true;
     }
   }
 

@@ -21,6 +21,8 @@ export class LineBuffer {
   #slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
   #used = 0;
   #spare: Buffer[] = [];
+  /** Writes handed to the socket and not yet done, per slab: a slab is reused only when it has none. */
+  #writing = new Map<ArrayBufferLike, number>();
 
   /** Lines held. */
   get length(): number {
@@ -62,7 +64,7 @@ export class LineBuffer {
   /**
    * The next write from line `from` (0: the oldest held): consecutive lines of one slab, at least one, up to maxBytes.
    * Returns the view and its line count. The view shares the slab's memory, which stays as it is until its lines are
-   * shifted out.
+   * shifted out and the write is done: the caller calls writeDone(data) once the socket is done with it.
    */
   chunk(from: number, maxBytes: number): { data: Buffer; lines: number } {
     const first = this.#head + from;
@@ -70,12 +72,20 @@ export class LineBuffer {
     const start = this.#start[first]!;
     let last = first;
     while (last + 1 < this.#slabOf.length && this.#slabOf[last + 1] === slab && this.#end[last + 1]! - start <= maxBytes) last++;
+    this.#writing.set(slab.buffer, (this.#writing.get(slab.buffer) ?? 0) + 1);
     return { data: slab.subarray(start, this.#end[last]!), lines: last - first + 1 };
   }
 
+  /** A write of chunk()'s data is done (written, failed, or dropped with its socket). */
+  writeDone(data: Buffer): void {
+    const n = this.#writing.get(data.buffer) ?? 0;
+    if (n > 1) this.#writing.set(data.buffer, n - 1);
+    else this.#writing.delete(data.buffer);
+  }
+
   /**
-   * Lets go of the n oldest lines; returns their bytes. Only lines whose writes are done: their slab space is reused.
-   * The client shifts acknowledged lines, which the exporter has read, so every write that held them has completed.
+   * Lets go of the n oldest lines (acknowledged); returns their bytes. Their slab is reused once it holds no line and
+   * no write is in flight from it (an exporter acknowledging lines it was not sent must not get other lines' bytes).
    */
   shift(n: number): number {
     let freed = 0;
@@ -84,11 +94,11 @@ export class LineBuffer {
       freed += this.#end[i]! - this.#start[i]!;
       const slab = this.#slabOf[i]!;
       // The last line held in a slab that is no longer filled: the slab is empty now.
-      if (slab !== this.#slab && this.#slabOf[i + 1] !== slab && slab.length === SLAB_BYTES && this.#spare.length < MAX_SPARE_SLABS) this.#spare.push(slab);
+      if (slab !== this.#slab && this.#slabOf[i + 1] !== slab && this.#reusable(slab)) this.#spare.push(slab);
     }
     this.#head = end;
     this.#bytes -= freed;
-    if (this.length === 0) this.#used = 0; // the slab being filled is empty too: start it again
+    if (this.length === 0 && !this.#writing.has(this.#slab.buffer)) this.#used = 0; // the slab being filled is empty too: start it again
     if (this.#head > 4096 && this.#head * 2 > this.#slabOf.length) {
       this.#slabOf = this.#slabOf.slice(this.#head);
       this.#start = this.#start.slice(this.#head);
@@ -96,6 +106,10 @@ export class LineBuffer {
       this.#head = 0;
     }
     return freed;
+  }
+
+  #reusable(slab: Buffer): boolean {
+    return slab.length === SLAB_BYTES && this.#spare.length < MAX_SPARE_SLABS && !this.#writing.has(slab.buffer);
   }
 
   /** Every line held, as text with its newline, oldest first; the buffer is emptied. */
