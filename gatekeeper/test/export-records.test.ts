@@ -4,13 +4,11 @@ import os from 'node:os';
 import { redactObject } from '@gk-exporter/exporter/record';
 import {
   admissionDecisionRecord,
-  admissionRecordLines,
   admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   newAuditRun,
   objectResource,
-  objectTail,
   pickLabels,
   recordSource,
   type AdmissionOutcome,
@@ -18,6 +16,7 @@ import {
   violationAuditedRecord,
   violationSummary,
 } from '../src/export/records.js';
+import { admissionRecordLines, isoTimestamp, objectTail } from '../src/export/record-lines.js';
 import { applyFieldPolicy, parseFieldList, REDACTED } from '../src/export/redact.js';
 import type { Violation } from '../src/policy/engine.js';
 import { constraintProvenance, templateProvenance } from '../src/policy/provenance.js';
@@ -146,6 +145,8 @@ t.test('admission lines: byte for byte the records serialised, with their own in
   const cases: Array<{ name: string; req: AdmissionRequest; object: any; outcome: AdmissionOutcome; source?: typeof source; redact?: string[] }> = [
     { name: 'denied, 3 violations', req, object: req.object, source, outcome: { allowed: false, message: 'm "quoted"\n', warnings: ['w'], violations: [violation, scoped, bare, withPolicy], evaluatedConstraints: 4, durationMs: 1.23456 } },
     { name: 'allowed, no source', req: { ...req, dryRun: true }, object: req.object, outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 0, durationMs: 0 } },
+    { name: 'allowed, with source, a fractional duration', req, object: req.object, source, outcome: { allowed: true, warnings: [], violations: [], evaluatedConstraints: 3, durationMs: 1.23456 } },
+    { name: 'denied without violations (an error message)', req, object: req.object, source, outcome: { allowed: false, message: 'denied', warnings: [], violations: [], evaluatedConstraints: 3, durationMs: 0.0004 } },
     { name: 'no uid, no operation, no object', req: minimal, object: null, source, outcome: { allowed: true, warnings: [], violations: [bare], evaluatedConstraints: 1, durationMs: 0.5, exempt: true, error: 'deadline' } },
     { name: 'namespace labels', req, object: req.object, source, outcome: { allowed: false, warnings: [], violations: [violation, withPolicy], evaluatedConstraints: 2, durationMs: 1, namespaceLabels: { team: 'a' } } },
     { name: 'with the object, redacted', req, object: { metadata: { name: 'web' }, data: { k: 'v' } }, source, redact: ['data'], outcome: { allowed: false, warnings: [], violations: [violation], evaluatedConstraints: 1, durationMs: 2 } },
@@ -166,6 +167,16 @@ t.test('admission lines: byte for byte the records serialised, with their own in
     const ids = lines.map((l) => JSON.parse(l).decisionId as string);
     t.ok(ids.every((id, i) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id) && (i === 0 || id > ids[i - 1]!)), `${c.name}: UUIDv7s, increasing`);
   }
+});
+
+t.test("admission lines' timestamps are toISOString()'s text, whatever the millisecond", async (t) => {
+  const times = [0, 1, 9, 10, 99, 100, 999, 1000, -1, -999, -1000, -1001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 253402300799999, 253402300800000];
+  for (let ms = Date.UTC(2026, 2, 4, 5, 6, 6, 990); ms < Date.UTC(2026, 2, 4, 5, 6, 8, 20); ms += 7) times.push(ms);
+  for (const ms of [...times, ...times.reverse()]) {
+    const want = new Date(ms).toISOString();
+    if (isoTimestamp(ms) !== want) t.fail(`${ms}: ${isoTimestamp(ms)} instead of ${want}`);
+  }
+  t.pass(`${times.length * 2} times, each second's text reused and renewed`);
 });
 
 t.test('the decision lists at most 20 violations and says it truncated', async (t) => {

@@ -6,13 +6,11 @@ import type { Violation } from '../policy/engine.js';
 import type { AdmissionRequest } from '../webhook/admission-review.js';
 import {
   admissionDecisionRecord,
-  admissionRecordLines,
   admissionShared,
   auditCompletedRecord,
   auditStartedRecord,
   violationAdmissionRecord,
   violationAuditedRecord,
-  objectTail,
   pickLabels,
   type AdmissionOutcome,
   type AuditCompletion,
@@ -21,6 +19,7 @@ import {
   type ProcessSource,
   type ResourceIdentity,
 } from './records.js';
+import { admissionRecordLines, objectTail } from './record-lines.js';
 import { applyFieldPolicy, type FieldPolicy } from './redact.js';
 import { violationOpenedRecord, violationResolvedRecord } from '../audit/lifecycle/records.js';
 import type { ResolvedPair } from '../audit/lifecycle/run.js';

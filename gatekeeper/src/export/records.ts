@@ -30,16 +30,16 @@ export const DECISION_ITEMS_LIMIT = 20;
 
 export type { DecisionRecord };
 
-type Fields = Record<string, unknown>;
+export type Fields = Record<string, unknown>;
 
-function setIf(rec: Fields, key: string, value: unknown): void {
+export function setIf(rec: Fields, key: string, value: unknown): void {
   if (value === undefined || value === null || value === '') return;
   if (Array.isArray(value) && value.length === 0) return;
   if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value as object).length === 0) return;
   rec[key] = value;
 }
 
-function constraintAnnotations(c: ConstraintRef): Record<string, string> | undefined {
+export function constraintAnnotations(c: ConstraintRef): Record<string, string> | undefined {
   if (!c.annotations) return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(c.annotations)) if (k !== LAST_APPLIED) out[k] = v;
@@ -50,7 +50,7 @@ function constraintAnnotations(c: ConstraintRef): Record<string, string> | undef
  * A violation found on a resource an ExpansionTemplate implies: the template, and the generated resource's identity in
  * the resource* field names (the record's own resource* fields stay the reviewed object's, as Gatekeeper reports them).
  */
-function impliedField(v: Violation): ImpliedResource | undefined {
+export function impliedField(v: Violation): ImpliedResource | undefined {
   if (!v.implied) return undefined;
   const r = v.implied.resource;
   // Empty values left out, as in the record's own resource* fields (the core group is "").
@@ -171,7 +171,7 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
 }
 
 /** The verdict's own fields of an admission_decision, in the record's field order. */
-function verdictFields(outcome: AdmissionOutcome): Fields {
+export function verdictFields(outcome: AdmissionOutcome): Fields {
   const f: Fields = {};
   setIf(f, 'message', outcome.message);
   setIf(f, 'warnings', outcome.warnings);
@@ -234,79 +234,6 @@ export function violationAdmissionRecord(
   for (const k in shared) rec[k] = shared[k];
   rec.admissionUID = uid;
   return rec;
-}
-
-/** What goes after an admission_decision's own fields (the reviewed object, when exported), as JSON members with a leading comma. */
-export type DecisionTail = string;
-
-/** The reviewed object and its redacted paths as the JSON members admissionRecordLines appends to the admission_decision. */
-export function objectTail(object: unknown, redactedPaths: string[]): DecisionTail {
-  return `,"object":${JSON.stringify(object)}${redactedPaths.length ? `,"redactedPaths":${JSON.stringify(redactedPaths)}` : ''}`;
-}
-
-const q = JSON.stringify;
-
-/** The members of a JSON object's text, without its braces. */
-function members(fields: Fields): string {
-  return JSON.stringify(fields).slice(1, -1);
-}
-
-/** A process's source is the same object for every review: serialised once (a quarter of the shared fields' cost). */
-const sourceMembers = new WeakMap<RecordSource, string>();
-function sourceMember(source: RecordSource): string {
-  let m = sourceMembers.get(source);
-  if (m === undefined) sourceMembers.set(source, (m = `,"source":${JSON.stringify(source)}`));
-  return m;
-}
-
-/**
- * The records of one review as JSON lines, the admission_decision first: the same fields, values and order as
- * admissionDecisionRecord and violationAdmissionRecord give once serialised (test/export-records compares them), but the
- * request, resource and source fields every record of the review shares are serialised once, and no record object is built.
- * This runs on the webhook's thread for every exported review.
- */
-export function admissionRecordLines(
-  req: AdmissionRequest,
-  object: any,
-  outcome: AdmissionOutcome,
-  source: RecordSource | undefined,
-  now: Date,
-  decisionTail: DecisionTail = '',
-): string[] {
-  const ms = now.getTime();
-  const timestamp = now.toISOString();
-  const uid = JSON.stringify(req.uid || timestamp);
-  // source comes last among them, as in admissionShared.
-  const shared = admissionShared(req, object, undefined, outcome.namespaceLabels);
-  // Never empty: dryRun is always there. operation is only there when the request has one.
-  const sharedMembers = source ? members(shared) + sourceMember(source) : members(shared);
-  const envelope = (eventType: string) =>
-    `{"schemaVersion":"${SCHEMA_VERSION}","decisionId":"${newDecisionId(ms)}","timestamp":"${timestamp}","eventType":"${eventType}","id":${uid},`;
-
-  const head = verdictFields(outcome);
-  // The builder's operation keeps its place among the request fields when they have it, else it comes after allowed.
-  const operation = 'operation' in shared ? '' : `,"operation":${JSON.stringify(req.operation ?? '')}`;
-  const lines = [
-    `${envelope('admission_decision')}${members(head)},${sharedMembers},"admissionUID":${uid},"allowed":${outcome.allowed}${operation}${decisionTail}}`,
-  ];
-  for (const v of outcome.violations) {
-    // Serialised member by member: one JSON.stringify of a whole object per violation cost more than the strings alone.
-    const c = v.constraint;
-    let own = `"group":"${CONSTRAINT_GROUP}","version":"${CONSTRAINT_VERSION}","kind":${q(c.kind)},"name":${q(c.name)},"enforcementAction":${q(c.enforcementAction || v.enforcementAction)}`;
-    if (v.msg) own += `,"message":${q(v.msg)}`;
-    if (v.details !== undefined && v.details !== null) own += `,"details":${q(v.details)}`;
-    if (c.enforcementAction === 'scoped') own += `,"enforcementActions":[${(v.enforcementActions ?? [v.enforcementAction]).map((a) => q(a)).join(',')}]`;
-    if (c.annotations) {
-      const annotations: Fields = {};
-      setIf(annotations, 'constraintAnnotations', constraintAnnotations(c));
-      if ('constraintAnnotations' in annotations) own += `,${members(annotations)}`;
-    }
-    if (v.engine) own += `,"engine":"${v.engine}"`;
-    if (c.policyJson) own += `,"policy":${c.policyJson}`;
-    if (v.implied) own += `,"implied":${q(impliedField(v))}`;
-    lines.push(`${envelope('violation_admission')}${own},${sharedMembers},"admissionUID":${uid}}`);
-  }
-  return lines;
 }
 
 export interface AuditRun {
