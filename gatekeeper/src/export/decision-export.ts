@@ -163,6 +163,6 @@ export class DecisionExport {
 
 /** proto-docs/record.md: admission records come from the webhook, the others from the audit. */
 function withComponent(component: 'webhook' | 'audit', source: ProcessSource): RecordSource {
-  // Frozen: its JSON is made once and reused for every record (records.ts).
+  // Frozen: its JSON is made once and reused for every record (record-lines.ts).
   return Object.freeze({ component, ...source });
 }

@@ -48,7 +48,7 @@ export function isoTimestamp(ms: number): string {
  * what members(verdictFields(outcome)) gives, without building the objects; undefined for any other.
  */
 function plainVerdictMembers(outcome: AdmissionOutcome): string | undefined {
-  if (outcome.message || outcome.warnings.length || outcome.violations.length || outcome.exempt || outcome.error) return undefined;
+  if (outcome.message || outcome.warnings?.length || outcome.violations.length || outcome.exempt || outcome.error) return undefined;
   const durationMs = Math.round(outcome.durationMs * 1000) / 1000;
   if (!Number.isFinite(durationMs) || !Number.isFinite(outcome.evaluatedConstraints)) return undefined;
   return `"violations":{"total":0,"byAction":{}},"evaluatedConstraints":${outcome.evaluatedConstraints},"durationMs":${durationMs}`;
@@ -77,7 +77,7 @@ export function admissionRecordLines(
   decisionTail: DecisionTail = '',
 ): string[] {
   const ms = now.getTime();
-  const timestamp = isoTimestamp(now.getTime());
+  const timestamp = isoTimestamp(ms);
   const uid = JSON.stringify(req.uid || timestamp);
   // source comes last among them, as in admissionShared.
   const shared = admissionShared(req, object, undefined, outcome.namespaceLabels);
