@@ -103,6 +103,7 @@ t.test('the exporter killed with SIGKILL mid-stream and restarted: nothing ackno
   const s = c.stats();
   t.ok(s.reconnects >= 1, `reconnected (${s.reconnects})`);
   t.equal(s.dropped.buffer_full, 0);
+  t.same(s.rejected, {}, 'no line arrived garbled (a resend from a reused buffer slab would be malformed JSON)');
   t.ok(s.acked >= total, `acked ${s.acked} >= ${total} (lines resent after the kill may be acknowledged twice)`);
   const got = await sinkHas(path.join(dir, 'out.ndjson'), ids, 90_000);
   t.equal(new Set(got).size, total, `every decisionId reached the sink (${got.length - total} duplicates)`);
@@ -139,6 +140,7 @@ t.test('lines written but never acknowledged (exporter holding back, then killed
   t.equal(await c.flush(60_000), true, 'everything acknowledged after the restart');
   const s = c.stats();
   t.equal(s.resent, before.sent - before.acked, 'exactly the unacknowledged lines were resent');
+  t.same(s.rejected, {}, 'no line arrived garbled');
   t.equal(s.reconnects, 1);
   await waitFor('all delivered', () => new Set(rx.ids()).size >= recs.length, 60_000, 100);
   t.same(firstOccurrence(rx.ids()), recs.map((r) => r.decisionId), 'every record delivered, first occurrences in order');
