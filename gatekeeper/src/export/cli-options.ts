@@ -172,7 +172,7 @@ export async function openDecisionExport(
     buffer: { maxRecords: flags.exportBufferRecords ?? EXPORT_DEFAULTS.bufferRecords },
     ...(spillPath ? { spill: { path: spillPath, maxBytes: flags.exportSpillMaxBytes ?? EXPORT_DEFAULTS.spillMaxBytes } } : {}),
     dropLogIntervalMs: flags.exportDropLogIntervalMs ?? EXPORT_DEFAULTS.dropLogIntervalMs,
-    ...(flags.exportWriteHoldMs !== undefined ? { writeHoldMs: flags.exportWriteHoldMs } : {}),
+    writeHoldMs: flags.exportWriteHoldMs ?? DEFAULT_WRITE_HOLD_MS,
     ...(registry ? { registry } : {}),
     logger,
   });

@@ -9,6 +9,7 @@ import {
   admissionShared,
   constraintAnnotations,
   impliedField,
+  roundedDurationMs,
   setIf,
   verdictFields,
   type AdmissionOutcome,
@@ -49,7 +50,7 @@ export function isoTimestamp(ms: number): string {
  */
 function plainVerdictMembers(outcome: AdmissionOutcome): string | undefined {
   if (outcome.message || outcome.warnings?.length || outcome.violations.length || outcome.exempt || outcome.error) return undefined;
-  const durationMs = Math.round(outcome.durationMs * 1000) / 1000;
+  const durationMs = roundedDurationMs(outcome);
   if (!Number.isFinite(durationMs) || !Number.isFinite(outcome.evaluatedConstraints)) return undefined;
   return `"violations":{"total":0,"byAction":{}},"evaluatedConstraints":${outcome.evaluatedConstraints},"durationMs":${durationMs}`;
 }

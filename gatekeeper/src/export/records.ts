@@ -170,6 +170,11 @@ export function violationSummary(violations: Violation[], limit = DECISION_ITEMS
   return s;
 }
 
+/** The evaluation's duration as records carry it: milliseconds to the microsecond. */
+export function roundedDurationMs(outcome: AdmissionOutcome): number {
+  return Math.round(outcome.durationMs * 1000) / 1000;
+}
+
 /** The verdict's own fields of an admission_decision, in the record's field order. */
 export function verdictFields(outcome: AdmissionOutcome): Fields {
   const f: Fields = {};
@@ -177,7 +182,7 @@ export function verdictFields(outcome: AdmissionOutcome): Fields {
   setIf(f, 'warnings', outcome.warnings);
   f['violations'] = violationSummary(outcome.violations);
   f['evaluatedConstraints'] = outcome.evaluatedConstraints;
-  f['durationMs'] = Math.round(outcome.durationMs * 1000) / 1000;
+  f['durationMs'] = roundedDurationMs(outcome);
   if (outcome.exempt) f['exempt'] = true;
   setIf(f, 'error', outcome.error);
   return f;
