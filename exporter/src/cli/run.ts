@@ -29,6 +29,7 @@ export interface RunningExporter {
 /** Each sink's routing (filter, redaction) comes with its config and is applied by its delivery worker. */
 export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<RunningExporter> {
   const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
+  queue.onWarning((message) => log.warn(message));
   try {
     logRegistration(log, queue.registerSinks(cfg.sinks), queue.file);
     let ingest: IngestServer | undefined;

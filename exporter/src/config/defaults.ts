@@ -31,6 +31,7 @@ export const defaults = {
     deadLetterMaxRecords: 100_000,
     diskReserveBytes: '8Mi',
     writerThread: false,
+    checkpointThread: true,
     statusInterval: '5s',
   },
   metrics: {},

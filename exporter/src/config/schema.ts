@@ -99,6 +99,7 @@ export const configSchema = {
         deadLetterMaxRecords: { type: 'integer', minimum: 1, default: queue.deadLetterMaxRecords },
         diskReserveBytes: sizeSchema(queue.diskReserveBytes),
         writerThread: { type: 'boolean', default: queue.writerThread },
+        checkpointThread: { type: 'boolean', default: queue.checkpointThread },
         statusInterval: durationSchema(queue.statusInterval),
       },
     },

@@ -13,6 +13,8 @@ export interface QueueOptions {
   diskReserveBytes?: number;
   /** Ingest batches committed on a thread of their own (writer-thread.ts) while the main thread parses and acks. */
   writerThread?: boolean;
+  /** WAL checkpoints on a thread of their own (checkpointer.ts) rather than inside the commits; not with writerThread. */
+  checkpointThread?: boolean;
 }
 
 export interface DropCounts {

@@ -11,7 +11,8 @@ import { checkpointQuietly, internalFreeBytes, isDiskFull, openQueueDb, PRIVATE_
 import { takeLock, releaseLock } from './lock.js';
 import { DiskReserve } from './disk-reserve.js';
 import { RecordLog, recordSize, NOTHING_FREED, type Freed, type NewRecord } from './record-log.js';
-import { advanceTransaction, appendTransaction, deleteOldest, passedUpTo, PRUNE_SLICE, type AdvanceSink, type Advanced, type AppendBatch, type Appended } from './transactions.js';
+import { advanceTransaction, appendTransaction, deleteOldest, passedUpTo, retryTransaction, PRUNE_SLICE, type AdvanceSink, type Advanced, type AppendBatch, type Appended } from './transactions.js';
+import { Checkpointer } from './checkpointer.js';
 import { WriterThread } from './writer-thread.js';
 import { SinkCursors, type Registration, type SinkRegistration, type SinkState } from './sink-cursors.js';
 import { DeadLetterStore, type DeadLetter, type DeadLetterFilter, type NewDeadLetter } from './dead-letters.js';
@@ -41,8 +42,10 @@ export class Queue {
   private readonly append: AppendBatch;
   private readonly advance: AdvanceSink;
   private readonly thread: WriterThread | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private appendListeners = new Set<() => void>();
   private freeListeners = new Set<() => void>();
+  private warningListeners = new Set<(message: string) => void>();
 
   /**
    * Opens (creating if needed) the queue. `owner`: this process runs the exporter on it (takes a lock file so two
@@ -62,6 +65,7 @@ export class Queue {
       throw new Error(`no queue at ${this.file}`);
     }
     let db: Database.Database | undefined;
+    const checkpointThread = mode.owner && !mode.readonly && !opts.writerThread && opts.checkpointThread === true;
     try {
       const marker = mode.owner ? checkBeforeOpen(this.file) : null;
       if (mode.owner && opts.diskReserveBytes) this.reserve = new DiskReserve(this.file, opts.diskReserveBytes);
@@ -70,7 +74,8 @@ export class Queue {
           readonly: mode.readonly ?? false,
           create: mode.owner,
           synchronous: opts.synchronous,
-          walAutocheckpointPages: this.walPages(),
+          // With the checkpoint thread, the connection's own checkpoint is the backstop, for when the thread falls behind.
+          walAutocheckpointPages: (checkpointThread ? 2 : 1) * this.walPages(),
         });
         this.db = db;
         this.log = new RecordLog(db);
@@ -91,6 +96,8 @@ export class Queue {
       }
       if (mode.owner && opts.writerThread) {
         this.thread = new WriterThread({ ...opts, file: this.file, walAutocheckpointPages: this.walPages() });
+      } else if (checkpointThread) {
+        this.checkpointer = new Checkpointer(this.db, this.walPages(), (m) => this.warningListeners.forEach((fn) => fn(m)));
       }
     } catch (e) {
       if (this.lockFile) releaseLock(this.lockFile);
@@ -100,7 +107,10 @@ export class Queue {
     }
   }
 
-  /** A WAL of at most a quarter of the head-room (64 KiB pages), so a checkpoint fits in it on a small volume. */
+  /**
+   * A WAL checkpointed every quarter of the head-room (64 KiB pages), so a checkpoint fits in it on a small volume; at
+   * most half of it when the checkpoint thread falls behind.
+   */
   private walPages(): number {
     if (!this.reserve) return MAX_WAL_PAGES;
     return Math.max(1, Math.min(MAX_WAL_PAGES, Math.floor(this.reserve.bytes / 4 / 65536)));
@@ -133,6 +143,10 @@ export class Queue {
   onFree(fn: () => void): () => void {
     this.freeListeners.add(fn);
     return () => this.freeListeners.delete(fn);
+  }
+  /** What the queue worked around but an operator should know (its checkpoint thread failed). */
+  onWarning(fn: (message: string) => void): void {
+    this.warningListeners.add(fn);
   }
   private notifyFreed(f: Readonly<Freed>): void {
     if (!f.n) return;
@@ -204,6 +218,7 @@ export class Queue {
     this.log.committed(r.lastSeq, r.size - r.dropped.b);
     this.dropped.queue_full += r.dropped.n;
     this.dropped.dead_letters_full += r.deadLettersCapped;
+    this.checkpointer?.committed();
     if (records) for (const fn of this.appendListeners) fn();
     return { firstSeq: r.firstSeq };
   }
@@ -264,6 +279,7 @@ export class Queue {
   }
 
   private advanced(r: Advanced): void {
+    this.checkpointer?.committed();
     this.dropped.dead_letters_full += r.deadLettersCapped;
     this.notifyFreed(r.freed);
   }
@@ -337,52 +353,25 @@ export class Queue {
    * removes them. Dead letters from ingest (no sink) or truncated ones cannot be retried and are left in place.
    */
   retryDeadLetters(ids: readonly number[]): { retried: number; skipped: number } {
-    let retried = 0;
-    let skipped = 0;
-    let lastSeq = 0;
-    let bytes = 0;
-    const now = Date.now();
-    this.db
-      .transaction(() => {
-        lastSeq = this.log.storedLastSeq();
-        for (const id of ids) {
-          const d = this.deadLetters.get(id);
-          if (!d) continue;
-          if (d.sink === null || d.rawTruncated) {
-            skipped++;
-            continue;
-          }
-          this.deadLetters.take(id);
-          lastSeq = this.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(d.raw), json: d.raw }], d.sink, now, lastSeq);
-          bytes += recordSize(d.raw);
-          retried++;
-        }
-      })
-      .immediate();
-    this.log.committed(lastSeq, bytes);
-    if (retried) for (const fn of this.appendListeners) fn();
-    return { retried, skipped };
+    const r = this.db.transaction(() => retryTransaction(this, ids, Date.now())).immediate();
+    this.log.committed(r.lastSeq, r.bytes);
+    if (r.retried) for (const fn of this.appendListeners) fn();
+    return { retried: r.retried, skipped: r.skipped };
   }
 
   close(): void {
     try {
       this.thread?.close();
-      if (this.db.open) {
+      const closeConnection = () => {
+        if (!this.db.open) return;
         if (!this.db.readonly) checkpointQuietly(this.db);
         this.db.close();
-      }
+      };
+      if (this.checkpointer) this.checkpointer.close(closeConnection);
+      else closeConnection();
     } finally {
       if (this.lockFile) releaseLock(this.lockFile);
       this.reserve?.close();
     }
-  }
-}
-
-function eventTypeOf(json: string): string {
-  try {
-    const v = JSON.parse(json) as { eventType?: unknown };
-    return typeof v.eventType === 'string' ? v.eventType : '';
-  } catch {
-    return '';
   }
 }

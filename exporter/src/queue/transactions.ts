@@ -110,3 +110,37 @@ export function advanceTransaction(s: QueueStores): AdvanceSink {
     return { freed, deadLettersCapped: deadLetters.length ? s.deadLetters.cap() : 0 };
   };
 }
+
+/**
+ * Puts dead letters of one sink back in that sink's stream (appended to the log, addressed to that sink only) and
+ * removes them, inside the caller's transaction. Dead letters from ingest (no sink) or truncated ones cannot be retried
+ * and are left in place.
+ */
+export function retryTransaction(s: QueueStores, ids: readonly number[], now: number): { retried: number; skipped: number; lastSeq: number; bytes: number } {
+  let retried = 0;
+  let skipped = 0;
+  let bytes = 0;
+  let lastSeq = s.log.storedLastSeq();
+  for (const id of ids) {
+    const d = s.deadLetters.get(id);
+    if (!d) continue;
+    if (d.sink === null || d.rawTruncated) {
+      skipped++;
+      continue;
+    }
+    s.deadLetters.take(id);
+    lastSeq = s.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(d.raw), json: d.raw }], d.sink, now, lastSeq);
+    bytes += recordSize(d.raw);
+    retried++;
+  }
+  return { retried, skipped, lastSeq, bytes };
+}
+
+function eventTypeOf(json: string): string {
+  try {
+    const v = JSON.parse(json) as { eventType?: unknown };
+    return typeof v.eventType === 'string' ? v.eventType : '';
+  } catch {
+    return '';
+  }
+}
