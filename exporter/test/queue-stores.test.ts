@@ -23,6 +23,23 @@ function db(t: Test): Database.Database {
   return d;
 }
 
+t.test('record log: a batch that fails part-way leaves nothing of itself, and the connection goes on', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  d.transaction(() => log.insert(recs(10), null, 1000, 0))();
+  // The multi-row INSERT runs without a statement journal (INSERT OR ROLLBACK): a conflict in the 51st row of a 100-row
+  // INSERT (seq 1 again) must still undo the whole transaction, that statement's first 50 rows included.
+  const append = d.transaction(() => {
+    log.insert(recs(5, 100), null, 1000, 200);
+    log.insert(recs(200, 10), null, 1000, -50);
+  });
+  t.throws(() => append(), /UNIQUE constraint failed: records.seq/);
+  t.notOk(d.inTransaction, 'no transaction left open');
+  t.equal(log.count(), 10, 'nothing of the failed batch stayed');
+  t.equal(d.transaction(() => log.insert(recs(200, 10), null, 1000, 10))(), 210, 'the next batch commits');
+  t.equal(log.count(), 210);
+});
+
 t.test('record log: seqs continue after the stored last one; batches by count and bytes; deletes from the oldest end', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);
