@@ -9,6 +9,7 @@ import { Queue, type NewRecord } from '../src/queue/queue.js';
 import { Checkpointer } from '../src/queue/checkpointer.js';
 import { openQueueDb } from '../src/queue/db.js';
 import { shortDir } from './helpers/exporter.js';
+import { waitFor } from '../../test/helpers/process.js';
 
 const opts = { maxBytes: 1024 ** 3, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 8, deadLetterMaxRecords: 2 } as const;
 const PAGE = 65536;
@@ -18,15 +19,6 @@ const LIMIT_PAGES = 64;
 function records(n: number, from: number): NewRecord[] {
   const pad = 'x'.repeat(900);
   return Array.from({ length: n }, (_, i) => ({ decisionId: `d${from + i}`, eventType: 'admission_decision', json: `{"i":${from + i},"p":"${pad}"}` }));
-}
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
 }
 
 /** Appends 200-record batches of ~1 KB records; how many records. By count, not until the WAL reaches a size: once the
@@ -45,7 +37,7 @@ t.test('past its limit the WAL is copied into the file by the thread, short of t
   // short of the main connection's own (128).
   const n = append(q, 12);
   t.ok(fs.statSync(`${file}-wal`).size < 2 * LIMIT_PAGES * PAGE, 'the main connection’s own limit is not reached');
-  t.ok(await until(() => fs.statSync(file).size > empty + 32 * PAGE, 30_000), `the file received the pages (${fs.statSync(file).size} bytes, was ${empty})`);
+  t.ok(await waitFor('the file to grow', () => fs.statSync(file).size > empty + 32 * PAGE, 30_000, 10), `the file received the pages (${fs.statSync(file).size} bytes, was ${empty})`);
   t.equal(q.recordCount(), n, 'every record is in the queue');
 });
 
@@ -56,7 +48,7 @@ t.test('the thread checkpoints once the WAL reaches its threshold, not at every 
   const warnings: string[] = [];
   const cp = new Checkpointer(db, 16, (m) => warnings.push(m));
   t.teardown(() => cp.close(() => db.close()));
-  t.ok(await until(() => cp.running, 30_000), 'the thread started');
+  t.ok(await waitFor('the thread to start', () => cp.running, 30_000, 10), 'the thread started');
   const insert = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
   db.pragma('wal_checkpoint(TRUNCATE)'); // the schema's pages into the file, the WAL empty
   const empty = fs.statSync(file).size;
@@ -72,7 +64,7 @@ t.test('the thread checkpoints once the WAL reaches its threshold, not at every 
   await new Promise((r) => setTimeout(r, 300));
   t.equal(fs.statSync(file).size, empty, 'below the threshold (16 frames): nothing copied');
   insertRows(10);
-  t.ok(await until(() => fs.statSync(file).size > empty, 30_000), `past it: copied (${fs.statSync(file).size} bytes, was ${empty})`);
+  t.ok(await waitFor('the file to grow', () => fs.statSync(file).size > empty, 30_000, 10), `past it: copied (${fs.statSync(file).size} bytes, was ${empty})`);
   t.same(warnings, []);
 });
 
@@ -101,7 +93,7 @@ t.test('a thread that cannot run hands the checkpoints back to the main connecti
     const warnings: string[] = [];
     const db = { name: c.name, open: true, pragma: (p: string) => pragmas.push(p) };
     const cp = new Checkpointer(db as unknown as ConstructorParameters<typeof Checkpointer>[0], 16, (m) => warnings.push(m));
-    t.ok(await until(() => warnings.length > 0, 30_000), `${c.why}: a warning`);
+    t.ok(await waitFor('a warning', () => warnings.length > 0, 30_000, 10), `${c.why}: a warning`);
     cp.committed();
     await new Promise((r) => setTimeout(r, 100));
     t.same(pragmas, ['wal_autocheckpoint = 16'], `${c.why}: the main connection checkpoints at the limit again`);

@@ -19,8 +19,7 @@ export interface CheckpointThreadData {
   shmFd: number;
 }
 
-export interface CheckpointReport {
-  checkpoints: number;
-  failures: number;
-  lastError?: string;
+/** What the thread posts, only when it could not checkpoint (or open the queue): why. */
+export interface CheckpointFailure {
+  error: string;
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openSqlite } from './sqlite.js';
-import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointThreadData, type CheckpointReport } from './checkpoint-job.js';
+import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
 
 const d = workerData as CheckpointThreadData;
 const shared = d.shared;
@@ -20,7 +20,7 @@ const header = Buffer.alloc(N_BACKFILL + 4);
 const readU32 = os.endianness() === 'LE' ? (o: number) => header.readUInt32LE(o) : (o: number) => header.readUInt32BE(o);
 
 let db: Database.Database | undefined;
-const report: CheckpointReport = { checkpoints: 0, failures: 0 };
+const failed = (error: string) => port.postMessage({ error } satisfies CheckpointFailure);
 
 function walBehind(): { frames: number; partial: boolean } | undefined {
   try {
@@ -40,12 +40,9 @@ function checkpointIfDue(): void {
   if (behind && behind.frames < d.thresholdFrames && !behind.partial) return;
   try {
     db!.pragma('wal_checkpoint(PASSIVE)');
-    report.checkpoints++;
   } catch (e) {
     // The main connection's own automatic checkpoint is still there: a failure here (a full disk) only moves the work back.
-    report.failures++;
-    report.lastError = (e as Error).message;
-    port.postMessage(report);
+    failed((e as Error).message);
   }
 }
 
@@ -54,9 +51,7 @@ try {
   Atomics.store(shared, CHECKPOINT_STATE, 1);
   Atomics.notify(shared, CHECKPOINT_STATE);
 } catch (e) {
-  report.failures++;
-  report.lastError = `could not open the queue for checkpoints: ${(e as Error).message}`;
-  port.postMessage(report);
+  failed(`could not open the queue for checkpoints: ${(e as Error).message}`);
 }
 
 if (db) {
@@ -71,6 +66,5 @@ if (db) {
   }
   db.close();
 }
-port.postMessage(report);
 Atomics.store(shared, CHECKPOINT_STATE, 2);
 Atomics.notify(shared, CHECKPOINT_STATE);

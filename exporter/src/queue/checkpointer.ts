@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointReport, type CheckpointThreadData } from './checkpoint-job.js';
+import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
 
 /** How long close() waits for the thread to start, then to close its connection. */
 const CLOSE_WAIT_MS = 15_000;
@@ -17,8 +17,6 @@ export class Checkpointer {
   private readonly shmFd: number | undefined;
   private ended = false;
   private failed = false;
-  /** The thread's counts, as last reported (it reports on a failure and when it closes). */
-  report: CheckpointReport = { checkpoints: 0, failures: 0 };
 
   /**
    * Call with the queue's own connection open in WAL mode (its -shm file exists then), its automatic checkpoint at twice
@@ -47,14 +45,8 @@ export class Checkpointer {
       return;
     }
     this.worker.unref();
-    this.worker.on('message', (r: CheckpointReport) => {
-      if (r.failures > this.report.failures) this.fail(r.lastError ?? 'a checkpoint failed');
-      this.report = r;
-    });
-    this.worker.on('error', (e) => {
-      this.report = { ...this.report, failures: this.report.failures + 1, lastError: e.message };
-      this.fail(`it ended: ${e.message}`);
-    });
+    this.worker.on('message', (m: CheckpointFailure) => this.fail(m.error));
+    this.worker.on('error', (e) => this.fail(`it ended: ${e.message}`));
     this.worker.on('exit', () => (this.ended = true));
   }
 

@@ -42,7 +42,7 @@ export class RecordLog {
       insert: db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       // OR ROLLBACK: a multi-row INSERT that may abort half-way makes SQLite keep a statement journal, a copy of each
       // 64 KiB page the statement touches that the transaction had already changed, spilled to a temporary file past
-      // 64 KiB. Every failure here ends the whole batch's transaction anyway. Without it: 2.3 -> 1.75 µs of CPU per
+      // 64 KiB. Every failure here ends the whole batch's transaction anyway. Without it: 2.3 -> 1.8 µs of CPU per
       // record for the inserts and their commit (README, issue 14's targets).
       insertMany: db.prepare(
         `INSERT OR ROLLBACK INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
