@@ -1,12 +1,13 @@
 // The @platformatic/kafka transport, through its public API only. A Producer answers topic metadata, connects to the
-// brokers and takes the idempotent producer's id; produce requests go through the library's Produce API on those
-// connections, with the sequence numbers kept here (sequences.ts): the library's own send() keeps them itself and
+// brokers and takes the idempotent producer's id; produce requests (produce-request.ts, their RecordBatch encoded in
+// record-batch.ts) go out on those connections, with the sequence numbers kept here (sequences.ts): the library's own send() keeps them itself and
 // advances them on an acknowledgement only, so an idempotent producer of the library has one request in flight per
 // connection. Here a partition may have several (the sink's PartitionedProducer decides, asking pipelines()).
-import { Producer, produceV7, produceV8, produceV9, produceV10, produceV11, NumericMap, type MessageRecord } from '@platformatic/kafka';
+import { Producer } from '@platformatic/kafka';
 import { readyPartitions, translateError, KafkaTransportError, type ErrorReader, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
 import { ProducerSequences, type TakenSequence } from './sequences.js';
-import type { KafkaRecord } from './message.js';
+import { encodeRecordBatch, HeaderBytes } from './record-batch.js';
+import { PRODUCE_VERSIONS, produceBatchApi, type ProduceBatch } from './produce-request.js';
 
 const PLATFORMATIC_ERRORS: ErrorReader = {
   brokerType: (e) => (typeof e.apiId === 'string' ? e.apiId : undefined),
@@ -17,13 +18,8 @@ const PLATFORMATIC_ERRORS: ErrorReader = {
 
 export const fromPlatformatic = (e: unknown): KafkaTransportError => translateError(e, PLATFORMATIC_ERRORS);
 
-const MAX_CACHED_HEADER_BYTES = 256;
-
 const SASL = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
-/** The Produce versions the library implements, newest first; the broker's ApiVersions picks one. */
-const PRODUCE_APIS = [produceV11, produceV10, produceV9, produceV8, produceV7].map((m) => m.api);
-type ProduceApi = (typeof PRODUCE_APIS)[number];
 const PRODUCE_KEY = 0;
 
 /** A produce request handed to its connection (in call order), and its acknowledgement. */
@@ -35,9 +31,9 @@ export class PlatformaticTransport implements KafkaTransport {
   readonly #o: TransportOptions;
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   /** Header names and repeated values (eventType, schemaVersion, content-type, extras) as bytes, made once. */
-  readonly #headerBytes = new Map<string, Buffer>();
+  readonly #headerBytes = new HeaderBytes();
   readonly #sequences = new ProducerSequences();
-  #produceApi: ProduceApi | undefined;
+  #produceApi: ProduceBatch | undefined;
   #producerId = -1n;
   #producerEpoch = -1;
   /** The producer id of the sequences' generation, once taken (a failure starts a generation without one). */
@@ -71,7 +67,8 @@ export class PlatformaticTransport implements KafkaTransport {
     try {
       await this.#producer.metadata({ topics: [] });
       const api = (await this.#producer.listApis()).find((a) => a.apiKey === PRODUCE_KEY);
-      this.#produceApi = PRODUCE_APIS.find((p) => api && p.version >= api.minVersion && p.version <= api.maxVersion);
+      const version = PRODUCE_VERSIONS.find((v) => api && v >= api.minVersion && v <= api.maxVersion);
+      this.#produceApi = version === undefined ? undefined : produceBatchApi(version);
       if (!this.#produceApi) throw new KafkaTransportError(`the broker offers Produce v${api?.minVersion}-${api?.maxVersion}, the client v7-v11`, { retriable: false, reconnect: true });
       if (this.#o.idempotent) await this.#takeProducerId();
     } catch (e) {
@@ -124,14 +121,14 @@ export class PlatformaticTransport implements KafkaTransport {
       throw new KafkaTransportError(`not sent: an earlier request failed (${topic}/${partition})`, { retriable: true, reconnect: false });
     }
     const taken: TakenSequence | undefined = this.#o.idempotent ? this.#sequences.take(id, batch.records.length) : undefined;
-    const messages = batch.records.map((r) => this.#message(topic, partition, r));
-    const options = {
-      compression: this.#o.gzip ? ('gzip' as const) : ('none' as const),
-      ...(taken ? { producerId: this.#producerId, producerEpoch: this.#producerEpoch, sequences: new NumericMap([[id, taken.first]]) } : {}),
-    };
+    const encoded = encodeRecordBatch(batch.records, {
+      gzip: this.#o.gzip,
+      headers: this.#headerBytes,
+      ...(taken ? { producer: { producerId: this.#producerId, producerEpoch: this.#producerEpoch, firstSequence: taken.first } } : {}),
+    });
     this.#inFlight.set(id, (this.#inFlight.get(id) ?? 0) + 1);
     const answer = this.#answer(id, taken);
-    this.#produceApi!(connection, this.#o.acks, this.#o.requestTimeoutMs, messages, options, answer.callback);
+    this.#produceApi!(connection, this.#o.acks, this.#o.requestTimeoutMs, topic, partition, encoded, answer.callback);
     return { acknowledged: answer.acknowledged };
   }
 
@@ -164,33 +161,6 @@ export class PlatformaticTransport implements KafkaTransport {
     this.#producerId = this.#producer.producerId!;
     this.#producerEpoch = this.#producer.producerEpoch!;
     this.#idGeneration = generation;
-  }
-
-  #message(topic: string, partition: number, r: KafkaRecord): MessageRecord {
-    return {
-      topic,
-      partition,
-      // A tombstone has no value: the library writes a missing value as null.
-      value: (r.value === null ? undefined : Buffer.from(r.value)) as Buffer,
-      ...(r.key ? { key: r.key } : {}),
-      headers: this.#headers(r.headers),
-    };
-  }
-
-  /** The decisionId is new on every record; every other name and value repeats, so its bytes are made once. */
-  #headers(headers: KafkaRecord['headers']): Map<Buffer, Buffer> {
-    const out = new Map<Buffer, Buffer>();
-    for (const [name, value] of headers) out.set(this.#bytes(name), name === 'decisionId' ? Buffer.from(value) : this.#bytes(value));
-    return out;
-  }
-
-  #bytes(text: string): Buffer {
-    let b = this.#headerBytes.get(text);
-    if (!b) {
-      b = Buffer.from(text);
-      if (this.#headerBytes.size < MAX_CACHED_HEADER_BYTES) this.#headerBytes.set(text, b);
-    }
-    return b;
   }
 
   async close(): Promise<void> {
