@@ -50,9 +50,11 @@ export class RecordLog {
       getLastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       setLastSeq: db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
       maxSeq: db.prepare('SELECT max(seq) AS m FROM records'),
-      readBatch: db.prepare(
-        'SELECT seq, decision_id AS decisionId, event_type AS eventType, json FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT ?',
-      ),
+      // raw: rows as arrays, made into records below. better-sqlite3 builds a row object one named property at a
+      // time: 1.5 against 1.0-1.2 µs per ~500-byte row with the arrays and an object literal each (micro-benchmark).
+      readBatch: db
+        .prepare('SELECT seq, decision_id, event_type, json FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT ?')
+        .raw(true),
       oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT 1'),
       countFor: db.prepare('SELECT count(*) AS n FROM records WHERE seq > ? AND seq <= ? AND (only_sink IS NULL OR only_sink = ?)'),
       firstSeq: db.prepare('SELECT min(seq) AS m FROM records'),
@@ -129,17 +131,16 @@ export class RecordLog {
 
   /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
   readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
-    // The rows are the records (columns named as OutgoingRecord's fields): no copy per record.
-    const rows = this.s.readBatch.all(afterSeq, sink, maxRecords) as OutgoingRecord[];
+    const rows = this.s.readBatch.all(afterSeq, sink, maxRecords) as [number, string, string, string][];
+    const out: OutgoingRecord[] = [];
     let bytes = 0;
     for (let i = 0; i < rows.length; i++) {
-      bytes += rows[i]!.json.length;
-      if (i > 0 && bytes > maxBytes) {
-        rows.length = i;
-        break;
-      }
+      const [seq, decisionId, eventType, json] = rows[i]!;
+      bytes += json.length;
+      if (i > 0 && bytes > maxBytes) break;
+      out.push({ seq, decisionId, eventType, json });
     }
-    return rows;
+    return out;
   }
 
   firstSeq(): number | null {
