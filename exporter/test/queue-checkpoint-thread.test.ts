@@ -63,8 +63,11 @@ t.test('the thread checkpoints once the WAL reaches its threshold, not at every 
   insertRows(3);
   await new Promise((r) => setTimeout(r, 300));
   t.equal(fs.statSync(file).size, empty, 'below the threshold (16 frames): nothing copied');
+  t.equal(cp.checkpoints, 0, 'no checkpoint counted');
   insertRows(10);
   t.ok(await waitFor('the file to grow', () => fs.statSync(file).size > empty, 30_000, 10), `past it: copied (${fs.statSync(file).size} bytes, was ${empty})`);
+  t.ok(await waitFor('the checkpoint counted', () => cp.checkpoints > 0, 30_000, 10), `${cp.checkpoints} checkpoint(s) counted`);
+  t.ok(cp.up, 'the thread has the checkpoints');
   t.same(warnings, []);
 });
 
@@ -98,6 +101,7 @@ t.test('a thread that cannot run hands the checkpoints back to the main connecti
     await new Promise((r) => setTimeout(r, 100));
     t.same(pragmas, ['wal_autocheckpoint = 16'], `${c.why}: the main connection checkpoints at the limit again`);
     t.equal(warnings.length, 1, `${c.why}: one warning`);
+    t.notOk(cp.up, `${c.why}: reported as failed (exporter_queue_checkpoint_thread_failed)`);
     t.match(warnings[0], /checkpointed inside the commits again: its checkpoint thread failed/);
     let closed = 0;
     cp.close(() => closed++);

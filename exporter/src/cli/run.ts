@@ -61,6 +61,7 @@ export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<R
       connections: () => ingest?.connectionCount ?? 0,
       full: () => ingest?.isFull ?? false,
       orphaned: () => housekeeping.orphaned,
+      checkpointThread: () => queue.checkpointThread,
     });
     for (const r of ['malformed_json', 'not_an_object', 'schema', 'oversized', 'truncated', 'invalid_utf8', 'too_large_for_queue']) {
       metrics.rejected.inc({ reason: r }, 0);

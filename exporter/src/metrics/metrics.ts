@@ -16,6 +16,8 @@ export interface QueueView {
   full(): boolean;
   /** Records each sink removed from the configuration still holds in the queue (none: empty map). */
   orphaned(): Map<string, number>;
+  /** The queue's checkpoint thread, undefined when it has none (queue.checkpointThread off, or queue.writerThread on). */
+  checkpointThread?(): { up: boolean; checkpoints: number } | undefined;
 }
 
 export class ExporterMetrics {
@@ -102,6 +104,20 @@ export class ExporterMetrics {
     gaugeBy('exporter_dead_letters', `Dead letters currently stored, by sink (${INGEST_LABEL}: rejected at ingest).`, 'sink', () =>
       [...view.deadLetters()].map(([sink, n]): [string, number] => [sink ?? INGEST_LABEL, n]),
     );
+    gauge(
+      'exporter_queue_checkpoint_thread_failed',
+      "1 once the queue's checkpoint thread failed and the commits checkpoint the WAL themselves again (slower ingest; the log says why); 0 otherwise.",
+      () => (view.checkpointThread?.()?.up === false ? 1 : 0),
+    );
+    new Counter({
+      name: 'exporter_queue_checkpoints_total',
+      help: "WAL checkpoints run by the queue's checkpoint thread (not those the commits run, with queue.checkpointThread off or after it failed).",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(view.checkpointThread?.()?.checkpoints ?? 0);
+      },
+    });
     gauge('exporter_connections', 'Open client connections on the socket.', () => view.connections());
     this.connectionsClosed = counter(
       'exporter_ingest_connections_closed_total',
@@ -132,6 +148,8 @@ export const METRIC_NAMES = [
   'exporter_queue_capacity_bytes',
   'exporter_queue_full',
   'exporter_orphaned_sink_records{sink}',
+  'exporter_queue_checkpoint_thread_failed',
+  'exporter_queue_checkpoints_total',
   'exporter_records_received_total',
   'exporter_records_rejected_total{reason}',
   'exporter_records_delivered_total{sink}',

@@ -6,6 +6,10 @@ export const CHECKPOINT_COMMITS = 0;
 export const CHECKPOINT_CLOSE = 1;
 /** Index of the thread's state: 0 starting, 1 running, 2 closed. */
 export const CHECKPOINT_STATE = 2;
+/** Index of the count of checkpoints the thread ran (for the exporter's metrics). */
+export const CHECKPOINT_DONE = 3;
+/** Int32 slots in the shared buffer. */
+export const CHECKPOINT_SLOTS = 4;
 
 export interface CheckpointThreadData {
   file: string;

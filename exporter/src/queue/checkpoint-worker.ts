@@ -7,7 +7,7 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openSqlite } from './sqlite.js';
-import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
+import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_DONE, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
 
 const d = workerData as CheckpointThreadData;
 const shared = d.shared;
@@ -40,6 +40,7 @@ function checkpointIfDue(): void {
   if (behind && behind.frames < d.thresholdFrames && !behind.partial) return;
   try {
     db!.pragma('wal_checkpoint(PASSIVE)');
+    Atomics.add(shared, CHECKPOINT_DONE, 1);
   } catch (e) {
     // The main connection's own automatic checkpoint is still there: a failure here (a full disk) only moves the work back.
     failed((e as Error).message);

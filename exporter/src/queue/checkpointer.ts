@@ -6,14 +6,14 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
-import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
+import { CHECKPOINT_CLOSE, CHECKPOINT_COMMITS, CHECKPOINT_DONE, CHECKPOINT_SLOTS, CHECKPOINT_STATE, type CheckpointFailure, type CheckpointThreadData } from './checkpoint-job.js';
 
 /** How long close() waits for the thread to start, then to close its connection. */
 const CLOSE_WAIT_MS = 15_000;
 
 export class Checkpointer {
   private readonly worker: Worker | undefined;
-  private readonly shared = new Int32Array(new SharedArrayBuffer(3 * 4));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(CHECKPOINT_SLOTS * 4));
   private readonly shmFd: number | undefined;
   private ended = false;
   private failed = false;
@@ -60,6 +60,16 @@ export class Checkpointer {
   /** The thread has opened its connection and waits for commits. */
   get running(): boolean {
     return !this.ended && Atomics.load(this.shared, CHECKPOINT_STATE) === 1;
+  }
+
+  /** Whether the thread has the checkpoints: false once it failed and the commits took them back. */
+  get up(): boolean {
+    return !this.failed;
+  }
+
+  /** Checkpoints the thread ran. */
+  get checkpoints(): number {
+    return Atomics.load(this.shared, CHECKPOINT_DONE);
   }
 
   /** After a commit: wakes the thread, which checks the WAL (a futex wake, no message). */

@@ -258,6 +258,12 @@ export class Queue {
     return owed;
   }
 
+  /** The checkpoint thread's state (queue.checkpointThread), undefined when the queue has none. */
+  get checkpointThread(): { up: boolean; checkpoints: number } | undefined {
+    const c = this.checkpointer;
+    return c && { up: c.up, checkpoints: c.checkpoints };
+  }
+
   /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
   readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
     return this.log.readBatch(sink, afterSeq, maxRecords, maxBytes);
