@@ -57,6 +57,27 @@ t.test('every record reaches the topic with its key and headers', async (t) => {
   await sink.close();
 });
 
+t.test('without idempotence (acks 1), uncompressed: every record reaches the topic, in order', async (t) => {
+  const topic = 'decisions-plain';
+  await kafka.createTopic(topic, { partitions: 1 });
+  const sink = createSink({ name: 'k', brokers: [kafka.broker], topic, idempotent: false, acks: 1 }, { logger, transport });
+  const ac = new AbortController();
+  await sink.start(ac.signal);
+  const batch = batchOf(2000);
+  for (let i = 0; i < batch.length; i += 500) {
+    const { refused } = await deliver(sink, batch.slice(i, i + 500), ac.signal);
+    t.equal(refused.length, 0);
+  }
+  const got = await kcatReadAll(kafka.broker, topic);
+  t.same(
+    got.map((m) => m.headers['decisionId']),
+    batch.map((r) => r.decisionId),
+    'every record once, in order',
+  );
+  t.equal(got[7]!.value, batch[7]!.json, 'value is the record JSON as committed');
+  await sink.close();
+});
+
 t.test('topics per eventType and enforcementAction, template key', async (t) => {
   const sink = createSink(
     {
