@@ -1,8 +1,10 @@
 // The Kafka RecordBatch the sink writes itself (record-batch.ts), against @platformatic/kafka's own encoder and reader:
-// for the same records, timestamp and producer the bytes must be the same, gzip included, and read back alike.
+// for the same records, timestamp and producer the bytes must be the same, gzip included, and read back alike; and the
+// Produce request around it (produce-request.ts), v7 to v11, the same bytes as the library's request of that version.
 import t from 'tap';
-import { createRecordsBatch, jsCRC32C, readRecordsBatch, Reader, type MessageRecord } from '@platformatic/kafka';
+import { createRecordsBatch, jsCRC32C, readRecordsBatch, Reader, produceV7, produceV8, produceV9, produceV10, produceV11, type MessageRecord } from '@platformatic/kafka';
 import { encodeRecordBatch, HeaderBytes } from '../src/sinks/kafka/record-batch.js';
+import { PRODUCE_VERSIONS, produceRequest } from '../src/sinks/kafka/produce-request.js';
 import { MessageHeaders, type KafkaRecord } from '../src/sinks/kafka/message.js';
 
 const NOW = 1_796_000_000_123;
@@ -68,4 +70,21 @@ t.test('read back by the library: fields, headers, tombstones, producer and CRC'
     t.same(r.value === null ? null : r.value.toString(), want.value, `record ${i}: value (null: a tombstone)`);
     t.same(r.headers.map(([k, v]) => [k!.toString(), v!.toString()]), want.headers, `record ${i}: headers in order`);
   });
+});
+
+t.test('the Produce request of every version: the same bytes as the library\'s', async (t) => {
+  const library = { 7: produceV7, 8: produceV8, 9: produceV9, 10: produceV10, 11: produceV11 } as const;
+  const recs = records(5);
+  for (const version of PRODUCE_VERSIONS) {
+    for (const acks of [-1, 1]) {
+      const ours = produceRequest(version)(acks, 30_000, 'decisions', 2, encodeRecordBatch(recs, { gzip: false, headers: new HeaderBytes(), producer, now: NOW }));
+      const messages = libraryMessages(recs).map((m) => ({ ...m, topic: 'decisions', partition: 2 }));
+      const theirs = library[version].createRequest(acks, 30_000, messages, {
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        sequences: { getWithDefault: () => producer.firstSequence } as never,
+      });
+      t.ok(ours.buffer.equals(theirs.buffer), `v${version}, acks ${acks}: identical (${ours.length} bytes)`);
+    }
+  }
 });

@@ -12,10 +12,18 @@ const PARSERS = { 7: produceV7.parseResponse, 8: produceV8.parseResponse, 9: pro
 export const PRODUCE_VERSIONS = [11, 10, 9, 8, 7] as const;
 export type ProduceVersion = (typeof PRODUCE_VERSIONS)[number];
 
+/** v9 on: compact strings and arrays, tagged fields. */
+const isFlexible = (version: ProduceVersion) => version >= 9;
+
 export function produceBatchApi(version: ProduceVersion): ProduceBatch {
-  // v9 on: compact strings and arrays, tagged fields.
-  const flexible = version >= 9;
-  const create = (acks: number, timeoutMs: number, topic: string, partition: number, batch: Buffer): Writer => {
+  const flexible = isFlexible(version);
+  return createAPI(0, version, produceRequest(version), PARSERS[version], flexible, flexible);
+}
+
+/** The request's body (after the request header the connection writes) for one partition's encoded batch. */
+export function produceRequest(version: ProduceVersion): (acks: number, timeoutMs: number, topic: string, partition: number, batch: Buffer) => Writer {
+  const flexible = isFlexible(version);
+  return (acks, timeoutMs, topic, partition, batch) => {
     const w = Writer.create()
       .appendString(null, flexible) // transactional_id
       .appendInt16(acks)
@@ -42,5 +50,4 @@ export function produceBatchApi(version: ProduceVersion): ProduceBatch {
     if (acks === 0) w.context['noResponse'] = true;
     return w;
   };
-  return createAPI(0, version, create, PARSERS[version], flexible, flexible);
 }
