@@ -47,6 +47,8 @@ export function encodeRecordBatch(records: readonly KafkaRecord[], o: { producer
   const valueLen = new Int32Array(n);
   const idLen = new Int32Array(n);
   const bodyLen = new Int32Array(n);
+  // Every header's name and value bytes, looked up once for both passes (null: the decisionId, written from its text).
+  const headerBytes: (Buffer | null)[] = [];
   let recordsBytes = 0;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -58,11 +60,11 @@ export function encodeRecordBatch(records: readonly KafkaRecord[], o: { producer
     body += vl < 0 ? 1 : varIntSize(vl) + vl;
     body += varIntSize(r.headers.length);
     for (const [name, value] of r.headers) {
-      const nb = o.headers.of(name).length;
-      let vb: number;
-      if (name === 'decisionId') vb = idLen[i] = Buffer.byteLength(value);
-      else vb = o.headers.of(value).length;
-      body += varIntSize(nb) + nb + varIntSize(vb) + vb;
+      const nameBytes = o.headers.of(name);
+      const valueBytes = name === 'decisionId' ? null : o.headers.of(value);
+      headerBytes.push(nameBytes, valueBytes);
+      const vb = valueBytes ? valueBytes.length : (idLen[i] = Buffer.byteLength(value));
+      body += varIntSize(nameBytes.length) + nameBytes.length + varIntSize(vb) + vb;
     }
     bodyLen[i] = body;
     recordsBytes += varIntSize(body) + body;
@@ -70,6 +72,7 @@ export function encodeRecordBatch(records: readonly KafkaRecord[], o: { producer
 
   const out = Buffer.allocUnsafe(HEADER + recordsBytes);
   let p = HEADER;
+  let h = 0;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     p = writeVarInt(out, p, bodyLen[i]!);
@@ -84,17 +87,17 @@ export function encodeRecordBatch(records: readonly KafkaRecord[], o: { producer
     p = writeVarInt(out, p, vl);
     if (vl > 0) p += out.write(r.value!, p, vl, 'utf8');
     p = writeVarInt(out, p, r.headers.length);
-    for (const [name, value] of r.headers) {
-      const nb = o.headers.of(name);
-      p = writeVarInt(out, p, nb.length);
-      p += nb.copy(out, p);
-      if (name === 'decisionId') {
+    for (const [, value] of r.headers) {
+      const nameBytes = headerBytes[h++]!;
+      const valueBytes = headerBytes[h++];
+      p = writeVarInt(out, p, nameBytes.length);
+      p += nameBytes.copy(out, p);
+      if (valueBytes) {
+        p = writeVarInt(out, p, valueBytes.length);
+        p += valueBytes.copy(out, p);
+      } else {
         p = writeVarInt(out, p, idLen[i]!);
         p += out.write(value, p, idLen[i]!, 'utf8');
-      } else {
-        const vb = o.headers.of(value);
-        p = writeVarInt(out, p, vb.length);
-        p += vb.copy(out, p);
       }
     }
   }

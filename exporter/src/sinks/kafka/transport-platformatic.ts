@@ -1,8 +1,9 @@
 // The @platformatic/kafka transport, through its public API only. A Producer answers topic metadata, connects to the
 // brokers and takes the idempotent producer's id; produce requests (produce-request.ts, their RecordBatch encoded in
-// record-batch.ts) go out on those connections, with the sequence numbers kept here (sequences.ts): the library's own send() keeps them itself and
-// advances them on an acknowledgement only, so an idempotent producer of the library has one request in flight per
-// connection. Here a partition may have several (the sink's PartitionedProducer decides, asking pipelines()).
+// record-batch.ts) go out on those connections, with the sequence numbers kept here (sequences.ts): the library's own
+// send() keeps them itself and advances them on an acknowledgement only, so an idempotent producer of the library has
+// one request in flight per connection. Here a partition may have several (the sink's PartitionedProducer decides,
+// asking pipelines()).
 import { Producer } from '@platformatic/kafka';
 import { readyPartitions, translateError, KafkaTransportError, type ErrorReader, type KafkaTransport, type PartitionBatch, type TransportOptions } from './transport.js';
 import { ProducerSequences, type TakenSequence } from './sequences.js';
