@@ -1,6 +1,7 @@
 // The ~500-byte record the exporter benchmarks send: a violation_admission as the engine exports it, padded.
 export function benchRecord(idPrefix: string, conn: number, i: number): string {
   const base = {
+    schemaVersion: '1',
     decisionId: `${idPrefix}-${conn}-${i}`,
     timestamp: '2026-11-24T10:00:00.000Z',
     eventType: 'violation_admission',

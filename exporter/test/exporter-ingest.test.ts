@@ -77,6 +77,32 @@ t.test('bad lines get an error line, are counted and dead-lettered, and the conn
   c.destroy();
 });
 
+t.test('a record reaches the sink as the text received: byte for byte when complete, non-ASCII and escapes too', async (t) => {
+  const dir = shortDir(t);
+  const ex = await startExporter(t, dir, { sinks: fileSink(dir) });
+  const c = await Client.connect(ex.socket);
+  const complete = (id: string, extra: string) =>
+    `{"schemaVersion":"1","decisionId":"${id}","timestamp":"2026-11-24T10:00:00Z","eventType":"admission_decision"${extra}}`;
+  const lines = [
+    complete('plain', ',"n":1'),
+    complete('utf8', ',"message":"é — 日本語 😀","ns":"équipe"'),
+    complete('escapes', ', "message" : "\\u00e9 \\"quoted\\" \\ud83d\\ude00" , "a":[1, 2]'),
+  ];
+  // Stored as built by the exporter: surrounding whitespace trimmed; schemaVersion spliced in.
+  const padded = complete('padded', '');
+  const spliced = complete('spliced', '').replace('"schemaVersion":"1",', '');
+  await c.write(Buffer.from([...lines, `  ${padded}\t`, spliced].join('\n') + '\n'));
+  await c.waitAck(5);
+  t.same(c.errors, []);
+  const out = path.join(dir, 'out.ndjson');
+  await waitFor('records in the file sink', () => readNdjson(out).length === 5);
+  const written = fs.readFileSync(out, 'utf8').split('\n');
+  t.same(written.slice(0, 4), [...lines, padded], 'the text received, byte for byte');
+  t.same(JSON.parse(written[4]!), { schemaVersion: '1', ...(JSON.parse(spliced) as object) }, 'schemaVersion spliced in');
+  t.equal(JSON.parse(written[1]!).message, 'é — 日本語 😀');
+  c.destroy();
+});
+
 t.test('a client that never reads acks still gets everything stored and delivered', async (t) => {
   const dir = shortDir(t);
   const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { ackBufferBytes: '1Ki' } });

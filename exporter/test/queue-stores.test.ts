@@ -40,6 +40,29 @@ t.test('record log: a batch that fails part-way leaves nothing of itself, and th
   t.equal(log.count(), 210);
 });
 
+t.test('record log: a record given as its UTF-8 bytes is stored as TEXT, the same as its string, in both INSERTs', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  const texts = Array.from({ length: 150 }, (_, i) => `{"i":${i},"s":"é 日本 😀 \\u00e9","n":null}`);
+  // 150 rows: one 100-row INSERT and 50 single ones, bytes and strings alternating.
+  const batch: NewRecord[] = texts.map((json, i) => ({ decisionId: `d${i}`, eventType: 'admission_decision', json: i % 2 ? json : Buffer.from(json) }));
+  t.equal(d.transaction(() => log.insert(batch, null, 1000, 0))(), 150);
+  const rows = d.prepare('SELECT typeof(json) AS type, json, json_extract(json, \'$.s\') AS s FROM records ORDER BY seq').all() as { type: string; json: string; s: string }[];
+  t.ok(rows.every((r) => r.type === 'text'), 'TEXT, as a string is stored: SQL tools read it as JSON');
+  t.same(rows.map((r) => r.json), texts, 'the same text back, byte for byte');
+  t.equal(rows[0]!.s, 'é 日本 😀 é', "SQLite's JSON functions read it");
+  t.same(log.readBatch('a', 0, 200, 1e9).map((r) => r.json), texts);
+  t.equal(recordSize(Buffer.from(texts[0]!)), Buffer.byteLength(texts[0]!) + 64, 'bytes count as bytes');
+  // The multi-row INSERT binds the seq base, the time and the sink once per statement.
+  t.equal(d.transaction(() => log.insert(batch.slice(0, 100), 'only-b', 2000, 150))(), 250);
+  const meta = d.prepare('SELECT seq, received_at AS at, only_sink AS sink, size, decision_id AS id FROM records ORDER BY seq').all() as Record<string, unknown>[];
+  t.same(
+    meta.map((r) => [r['seq'], r['at'], r['sink'], r['id']]),
+    [...texts, ...texts.slice(0, 100)].map((_, i) => [i + 1, i < 150 ? 1000 : 2000, i < 150 ? null : 'only-b', `d${i % 150}`]),
+  );
+  t.same(meta.slice(0, 2).map((r) => r['size']), [Buffer.byteLength(texts[0]!) + 64, texts[1]!.length + 64], 'sizes as given');
+});
+
 t.test('record log: seqs continue after the stored last one; batches by count and bytes; deletes from the oldest end', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);

@@ -9,8 +9,12 @@ import { shortDir, type Teardown } from './helpers/exporter.js';
 
 const opts = { maxBytes: 1024 ** 3, onFull: 'block', synchronous: 'full', maxAgeMs: 0, deadLetterMaxRawBytes: 8, deadLetterMaxRecords: 2 } as const;
 
+/** Every other record given as its UTF-8 bytes, as ingest hands over a line received complete. */
 function records(n: number, from = 0): NewRecord[] {
-  return Array.from({ length: n }, (_, i) => ({ decisionId: `d${from + i}`, eventType: 'admission_decision', json: `{"i":${from + i},"s":"é✓"}` }));
+  return Array.from({ length: n }, (_, i) => {
+    const json = `{"i":${from + i},"s":"é✓"}`;
+    return { decisionId: `d${from + i}`, eventType: 'admission_decision', json: i % 2 ? Buffer.from(json) : json };
+  });
 }
 
 function openQueue(t: Teardown, file: string, writerThread: boolean): Queue {

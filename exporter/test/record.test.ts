@@ -26,6 +26,7 @@ t.test('the exporter fills decisionId (UUIDv7), timestamp and schemaVersion when
   t.ok(r.ok);
   if (!r.ok) return;
   t.equal(r.record.assignedId, true);
+  t.equal(r.record.asReceived, false, 'not the line as received: ingest stores the text built here');
   t.match(r.record.decisionId, UUID_V7);
   t.equal(decisionIdTime(r.record.decisionId)?.getTime(), at.getTime(), 'the assigned id carries the receive time');
   const obj = JSON.parse(r.record.json);
@@ -46,8 +47,13 @@ t.test('a complete record is stored byte for byte', async (t) => {
   t.ok(r.ok);
   if (!r.ok) return;
   t.equal(r.record.json, line);
+  t.equal(r.record.asReceived, true, "the line as received: ingest stores the line's own bytes");
   t.equal(r.record.decisionId, 'abc');
   t.equal(r.record.assignedId, false);
+  const padded = normalizeLine(` ${line}\t`, at);
+  t.ok(padded.ok && padded.record.json === line && !padded.record.asReceived, 'whitespace around it: trimmed, so not as received');
+  const missing = normalizeLine(line.replace('"schemaVersion":"1",', ''), at);
+  t.ok(missing.ok && !missing.record.asReceived, 'schemaVersion spliced in: not as received');
   t.equal(r.record.eventType, 'audit_started');
   t.ok(normalizeLine('{"eventType":"x","schemaVersion":"1.4","timestamp":"2026-01-02t03:04:05.5+02:00"}', at).ok, 'minor versions and offsets accepted');
 });

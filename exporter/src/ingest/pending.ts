@@ -14,7 +14,7 @@ export class PendingLine implements NewRecord {
     readonly readAt: number,
     readonly decisionId: string,
     readonly eventType: string,
-    readonly json: string,
+    readonly json: string | Buffer,
     /** What the line counts against ingest.maxPendingBytes and, for a record, against queue.maxBytes. */
     readonly size: number,
     readonly reject: NewDeadLetter | null,

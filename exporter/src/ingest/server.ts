@@ -140,13 +140,15 @@ export class IngestServer {
       return;
     }
     const rec = r.record;
-    const size = Queue.recordSize(rec.json);
+    // The bytes as received when they are the record's text: SQLite stores them without re-encoding the string.
+    const json = rec.asReceived ? bytes : rec.json;
+    const size = Queue.recordSize(json);
     if (size > this.cfg.queue.maxBytes) {
       this.addReject(conn, readAt, 'too_large_for_queue', `record larger than queue.maxBytes (${this.cfg.queue.maxBytes})`, bytes);
       return;
     }
     conn.uncommitted++;
-    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, rec.json, size, null));
+    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, json, size, null));
   }
 
   private addReject(conn: Connection, readAt: number, reason: string, error: string, raw: Buffer): void {

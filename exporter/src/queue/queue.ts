@@ -154,7 +154,7 @@ export class Queue {
     for (const fn of this.freeListeners) fn();
   }
 
-  static recordSize(json: string): number {
+  static recordSize(json: string | Buffer): number {
     return recordSize(json);
   }
 

@@ -2,7 +2,7 @@
 // ingest batch's record strings travel concatenated into one string with their lengths beside it, so posting a batch
 // copies one flat string instead of cloning thousands of objects on the main thread.
 import type { MessagePort } from 'node:worker_threads';
-import type { NewRecord } from './record-log.js';
+import { recordSize, type NewRecord } from './record-log.js';
 import type { NewDeadLetter } from './dead-letters.js';
 import type { Advanced, Appended } from './transactions.js';
 
@@ -11,7 +11,7 @@ export interface AppendJob {
   kind: 'append';
   /** Each record's decisionId, eventType and json, one after the other. */
   text: string;
-  /** The lengths of those strings, three per record. */
+  /** Per record: the lengths of those strings, then its size (NewRecord.size). */
   lengths: Int32Array;
   rejects: readonly NewDeadLetter[];
   onlySink: string | null;
@@ -52,27 +52,34 @@ export const THREAD_READY = 1;
 export const THREAD_FAILED = 2;
 export const THREAD_CLOSED = 3;
 
+const PACKED = 4;
+
 export function packRecords(records: readonly NewRecord[]): { text: string; lengths: Int32Array } {
-  const lengths = new Int32Array(records.length * 3);
+  const lengths = new Int32Array(records.length * PACKED);
   let text = '';
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    lengths[3 * i] = r.decisionId.length;
-    lengths[3 * i + 1] = r.eventType.length;
-    lengths[3 * i + 2] = r.json.length;
-    text += r.decisionId + r.eventType + r.json;
+    const json = typeof r.json === 'string' ? r.json : r.json.toString();
+    const o = PACKED * i;
+    lengths[o] = r.decisionId.length;
+    lengths[o + 1] = r.eventType.length;
+    lengths[o + 2] = json.length;
+    // The size counted from the bytes when given bytes: the same on either side of the thread.
+    lengths[o + 3] = r.size ?? recordSize(r.json);
+    text += r.decisionId + r.eventType + json;
   }
   return { text, lengths };
 }
 
 export function unpackRecords(text: string, lengths: Int32Array): NewRecord[] {
-  const out: NewRecord[] = new Array(lengths.length / 3);
+  const out: NewRecord[] = new Array(lengths.length / PACKED);
   let at = 0;
   for (let i = 0; i < out.length; i++) {
-    const d = at + lengths[3 * i]!;
-    const e = d + lengths[3 * i + 1]!;
-    const j = e + lengths[3 * i + 2]!;
-    out[i] = { decisionId: text.slice(at, d), eventType: text.slice(d, e), json: text.slice(e, j) };
+    const o = PACKED * i;
+    const d = at + lengths[o]!;
+    const e = d + lengths[o + 1]!;
+    const j = e + lengths[o + 2]!;
+    out[i] = { decisionId: text.slice(at, d), eventType: text.slice(d, e), json: text.slice(e, j), size: lengths[o + 3]! };
     at = j;
   }
   return out;

@@ -10,6 +10,8 @@ export interface NormalizedRecord {
   eventType: string;
   /** The JSON text to store: the line as received, with decisionId / timestamp / schemaVersion spliced in when absent. */
   json: string;
+  /** json is the line exactly as received (nothing spliced in, no surrounding whitespace). */
+  asReceived: boolean;
   assignedId: boolean;
 }
 
@@ -74,6 +76,7 @@ export function normalizeLine(line: string, receivedAt: Date | number, opts?: No
   }
 
   let json = line.trim();
+  const asReceived = json.length === line.length && !(assignedId || timestamp === undefined || version === undefined);
   if (assignedId || timestamp === undefined || version === undefined) {
     let head = '{';
     if (assignedId) head += `"decisionId":"${decisionId as string}",`;
@@ -83,7 +86,7 @@ export function normalizeLine(line: string, receivedAt: Date | number, opts?: No
     // flattens into yet another copy (allocated in the old generation once the rope has been promoted).
     json = [head, json.slice(1)].join('');
   }
-  return { ok: true, record: { decisionId: decisionId as string, eventType, json, assignedId } };
+  return { ok: true, record: { decisionId: decisionId as string, eventType, json, asReceived, assignedId } };
 }
 
 function isSupportedVersion(v: unknown): boolean {
