@@ -140,7 +140,9 @@ export class IngestServer {
       return;
     }
     const rec = r.record;
-    // The bytes as received when they are the record's text: SQLite stores them without re-encoding the string.
+    // The bytes as received when they are the record's text: SQLite stores them without re-encoding the string. A view
+    // of the chunk read: it pins the chunk until the commit, as the lines' strings were held, and the socket has no
+    // `onread` buffer that a later read would overwrite.
     const json = rec.asReceived ? bytes : rec.json;
     const size = Queue.recordSize(json);
     if (size > this.cfg.queue.maxBytes) {

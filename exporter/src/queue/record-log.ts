@@ -46,9 +46,9 @@ export class RecordLog {
   ) {
     this.s = {
       insert: db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))'),
-      // CAST: ingest hands a line received complete over as its bytes (a Buffer), stored as TEXT without the string's
-      // re-encoding (2026-12-07: 4.70/4.08/4.22 -> 4.33/4.02/4.02 µs of main thread per record, bench/exporter-ingest.ts).
-      // The shared values named: 4 arguments bound per row instead of 7, 1.53 -> 1.36 µs per row (micro-benchmark medians).
+      // CAST: ingest hands a line received complete over as its bytes (a Buffer), stored as TEXT without better-sqlite3
+      // measuring and re-encoding a string. The shared values named: 4 arguments bound per row instead of 7. Together:
+      // ingest's main thread 4.41 -> 4.05 µs per record (medians of 8 pairs; README, "A line received complete ...").
       // OR ROLLBACK: a multi-row INSERT that may abort half-way makes SQLite keep a statement journal, a copy of each
       // 64 KiB page the statement touches that the transaction had already changed, spilled to a temporary file past
       // 64 KiB. Every failure here ends the whole batch's transaction anyway. Without it: 2.3 -> 1.8 µs of CPU per
