@@ -26,6 +26,7 @@ const cases: [string, string, RegExp][] = [
   ['a bad retry', 'socket: /tmp/x.sock\nqueue: {path: /tmp/x.db}\nsinks: [{name: l, type: file, path: /tmp/a, retry: {multiplier: 0.5}}]\n', /sinks\[0\]\.retry\.multiplier: must be >= 1/],
   ['a bad metrics address', 'socket: /tmp/x.sock\nqueue: {path: /tmp/x.db}\nsinks: [{name: l, type: file, path: /tmp/a}]\nmetrics: {address: "localhost"}\n', /metrics\.address: must be host:port/],
   ['a bad pending bound', 'socket: /tmp/x.sock\nqueue: {path: /tmp/x.db}\ningest: {maxPendingBytes: 1Ki}\nsinks: [{name: l, type: file, path: /tmp/a}]\n', /ingest\.maxPendingBytes: must be at least 64Ki/],
+  ['a bad validation mode', 'socket: /tmp/x.sock\nqueue: {path: /tmp/x.db}\ningest: {validate: strict}\nsinks: [{name: l, type: file, path: /tmp/a}]\n', /ingest\.validate: must be one of "basic", "full"/],
   ['invalid YAML', 'socket: [unclosed\n', /not valid YAML/],
 ];
 

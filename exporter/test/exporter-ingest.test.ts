@@ -103,6 +103,32 @@ t.test('a record reaches the sink as the text received: byte for byte when compl
   c.destroy();
 });
 
+t.test('ingest.validate: full checks each record against the whole record schema; basic lets the same record through', async (t) => {
+  // resourceLabels' values must be strings (proto-docs/record.md); basic checks only the envelope.
+  const typed = record('typed', { eventType: 'violation_audited', auditId: 'a', kind: 'K', name: 'n', enforcementAction: 'deny' });
+  const badLabels = record('bad-labels', { eventType: 'violation_audited', auditId: 'a', kind: 'K', name: 'n', enforcementAction: 'deny', resourceLabels: { app: 3 } });
+  const noAction = record('no-action', { eventType: 'violation_audited', auditId: 'a', kind: 'K', name: 'n' });
+  for (const validate of ['full', 'basic'] as const) {
+    const dir = shortDir(t);
+    const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { validate } });
+    const c = await Client.connect(ex.socket);
+    await c.write([typed, badLabels, noAction].join('\n') + '\n');
+    await c.waitAck(3);
+    const out = path.join(dir, 'out.ndjson');
+    if (validate === 'full') {
+      t.same(c.errors.map((e) => [e.line, e.reason]), [[2, 'schema'], [3, 'schema']], 'full: both rejected as schema errors');
+      t.match(c.errors[0]!.error, /resourceLabels\.app/, 'the error names the field');
+      t.match(c.errors[1]!.error, /enforcementAction: required/);
+      await waitFor('the valid record in the file sink', () => readNdjson(out).length === 1);
+      t.equal(await metric(ex.metricsUrl, 'exporter_records_rejected_total', { reason: 'schema' }), 2);
+    } else {
+      t.same(c.errors, [], 'basic: all three accepted');
+      await waitFor('all three in the file sink', () => readNdjson(out).length === 3);
+    }
+    c.destroy();
+  }
+});
+
 t.test('a client that never reads acks still gets everything stored and delivered', async (t) => {
   const dir = shortDir(t);
   const ex = await startExporter(t, dir, { sinks: fileSink(dir), ingest: { ackBufferBytes: '1Ki' } });

@@ -48,6 +48,8 @@ export interface ExporterConfig {
     maxPartialBytes: number;
     /** A connection silent this long with nothing uncommitted is closed; 0 = never. */
     idleTimeoutMs: number;
+    /** Per-record validation at ingest (record.md#validation): basic invariants, or the whole record schema too. */
+    validate: 'basic' | 'full';
   };
   queue: Required<QueueOptions> & {
     path: string;

@@ -21,6 +21,8 @@ export const defaults = {
     maxPartialBytes: '32Mi',
     // The engine's client reconnects by itself; a closed idle connection costs it a reconnect.
     idleTimeout: '10m',
+    // basic: the invariants every consumer relies on; full: also the record JSON Schema (ajv, ~1-3 µs more per record).
+    validate: 'basic' as 'basic' | 'full',
   },
   queue: {
     maxBytes: '1Gi',

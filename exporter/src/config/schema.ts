@@ -83,6 +83,7 @@ export const configSchema = {
         maxConnections: { type: 'integer', minimum: 1, default: ingest.maxConnections },
         maxPartialBytes: sizeSchema(ingest.maxPartialBytes),
         idleTimeout: durationSchema(ingest.idleTimeout),
+        validate: { enum: ['basic', 'full'], default: ingest.validate },
       },
     },
     queue: {

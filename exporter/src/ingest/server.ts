@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
-import { normalizeLine } from '../record/index.js';
+import { fullValidator, normalizeLine, type NormalizeOptions } from '../record/index.js';
 import type { ExporterConfig } from '../config/config.js';
 import { Queue, QueueFullError, type NewDeadLetter } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
@@ -42,6 +42,7 @@ export class IngestServer {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly unsubscribeFree: () => void;
   private readonly guard: ConnectionGuard;
+  private readonly normalize: NormalizeOptions;
 
   constructor(
     private readonly cfg: ExporterConfig,
@@ -53,6 +54,9 @@ export class IngestServer {
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
     this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
     this.pending = new PendingLines(cfg.ingest);
+    this.normalize = { validate: cfg.ingest.validate };
+    // Compiled now: a first record must not wait for ajv, nor a broken schema surface only then.
+    if (cfg.ingest.validate === 'full') fullValidator();
     this.unsubscribeFree = queue.onFree(() => {
       if (this.fullSince) this.scheduleCommit();
     });
@@ -134,7 +138,7 @@ export class IngestServer {
       this.addReject(conn, readAt, 'invalid_utf8', 'line is not valid UTF-8', bytes);
       return;
     }
-    const r = normalizeLine(bytes.toString('utf8'), receivedAt);
+    const r = normalizeLine(bytes.toString('utf8'), receivedAt, this.normalize);
     if (!r.ok) {
       this.addReject(conn, readAt, r.reason, r.error, bytes);
       return;
