@@ -43,6 +43,7 @@ export class IngestServer {
   private readonly unsubscribeFree: () => void;
   private readonly guard: ConnectionGuard;
   private readonly normalize: NormalizeOptions;
+  private readonly stringsToThread: boolean;
 
   constructor(
     private readonly cfg: ExporterConfig,
@@ -55,6 +56,7 @@ export class IngestServer {
     this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
     this.pending = new PendingLines(cfg.ingest);
     this.normalize = { validate: cfg.ingest.validate };
+    this.stringsToThread = cfg.queue.writerThread;
     // Compiled now: a first record must not wait for ajv, nor a broken schema surface only then.
     if (cfg.ingest.validate === 'full') fullValidator();
     this.unsubscribeFree = queue.onFree(() => {
@@ -146,8 +148,8 @@ export class IngestServer {
     const rec = r.record;
     // The bytes as received when they are the record's text: SQLite stores them without re-encoding the string. A view
     // of the chunk read: it pins the chunk until the commit, as the lines' strings were held, and the socket has no
-    // `onread` buffer that a later read would overwrite.
-    const json = rec.asReceived ? bytes : rec.json;
+    // `onread` buffer that a later read would overwrite. Not for the writer thread: a batch goes to it as one string.
+    const json = rec.asReceived && !this.stringsToThread ? bytes : rec.json;
     const size = Queue.recordSize(json);
     if (size > this.cfg.queue.maxBytes) {
       this.addReject(conn, readAt, 'too_large_for_queue', `record larger than queue.maxBytes (${this.cfg.queue.maxBytes})`, bytes);
