@@ -21,7 +21,8 @@ export const defaults = {
     maxPartialBytes: '32Mi',
     // The engine's client reconnects by itself; a closed idle connection costs it a reconnect.
     idleTimeout: '10m',
-    // basic: the invariants every consumer relies on; full: also the record JSON Schema (ajv, ~1-3 µs more per record).
+    // basic: the invariants every consumer relies on; full: also the record JSON Schema (ajv; ~1.5 µs more per record,
+    // proto-docs/record.md).
     validate: 'basic' as 'basic' | 'full',
   },
   queue: {
