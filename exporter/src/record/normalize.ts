@@ -76,8 +76,9 @@ export function normalizeLine(line: string, receivedAt: Date | number, opts?: No
   }
 
   let json = line.trim();
-  const asReceived = json.length === line.length && !(assignedId || timestamp === undefined || version === undefined);
-  if (assignedId || timestamp === undefined || version === undefined) {
+  const splice = assignedId || timestamp === undefined || version === undefined;
+  const asReceived = !splice && json.length === line.length;
+  if (splice) {
     let head = '{';
     if (assignedId) head += `"decisionId":"${decisionId as string}",`;
     if (timestamp === undefined) head += `"timestamp":"${new Date(receivedAt).toISOString()}",`;
