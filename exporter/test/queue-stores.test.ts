@@ -6,12 +6,13 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { openQueueDb } from '../src/queue/db.js';
 import { openSqlite } from '../src/queue/sqlite.js';
-import { RecordLog, recordSize, type NewRecord } from '../src/queue/record-log.js';
+import { RECORDS_PER_ROW, RecordLog, recordSize, type NewRecord } from '../src/queue/record-log.js';
 import { SinkCursors } from '../src/queue/sink-cursors.js';
 import { DeadLetterStore } from '../src/queue/dead-letters.js';
 import { DiskReserve } from '../src/queue/disk-reserve.js';
 import { QueueLostError, bindMarker, checkBeforeOpen, readMarker } from '../src/queue/marker.js';
 import { Queue } from '../src/queue/queue.js';
+import { recoverQueue } from '../src/ops/repair.js';
 import { shortDir } from './helpers/exporter.js';
 
 const recs = (n: number, from = 0): NewRecord[] =>
@@ -27,62 +28,79 @@ t.test('record log: a batch that fails part-way leaves nothing of itself, and th
   const d = db(t);
   const log = new RecordLog(d);
   d.transaction(() => log.insert(recs(10), null, 1000, 0))();
-  // The multi-row INSERT runs without a statement journal (INSERT OR ROLLBACK): a conflict in the 51st row of a 100-row
-  // INSERT (seq 1 again) must still undo the whole transaction, that statement's first 50 rows included.
+  // A conflict in the batch's second row (last seq 205 again) must undo the whole transaction, its first row included.
   const append = d.transaction(() => {
     log.insert(recs(5, 100), null, 1000, 200);
-    log.insert(recs(200, 10), null, 1000, -50);
+    log.insert(recs(RECORDS_PER_ROW + 72, 10), null, 1000, 205 - RECORDS_PER_ROW - 72);
   });
-  t.throws(() => append(), /UNIQUE constraint failed: records.seq/);
+  t.throws(() => append(), /UNIQUE constraint failed: records.last_seq/);
   t.notOk(d.inTransaction, 'no transaction left open');
   t.equal(log.count(), 10, 'nothing of the failed batch stayed');
   t.equal(d.transaction(() => log.insert(recs(200, 10), null, 1000, 10))(), 210, 'the next batch commits');
   t.equal(log.count(), 210);
 });
 
-t.test('record log: a record given as its UTF-8 bytes is stored as TEXT, the same as its string, in both INSERTs', async (t) => {
+t.test('record log: records given as UTF-8 bytes are stored as TEXT, the same as strings, a run of them to a row', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);
   const texts = Array.from({ length: 150 }, (_, i) => `{"i":${i},"s":"é 日本 😀 \\u00e9","n":null}`);
-  // 150 rows: one 100-row INSERT and 50 single ones, bytes and strings alternating.
-  const batch: NewRecord[] = texts.map((json, i) => ({ decisionId: `d${i}`, eventType: 'admission_decision', json: i % 2 ? json : Buffer.from(json) }));
-  t.equal(d.transaction(() => log.insert(batch, null, 1000, 0))(), 150);
-  const rows = d.prepare('SELECT typeof(json) AS type, json, json_extract(json, \'$.s\') AS s FROM records ORDER BY seq').all() as { type: string; json: string; s: string }[];
-  t.ok(rows.every((r) => r.type === 'text'), 'TEXT, as a string is stored: SQL tools read it as JSON');
-  t.same(rows.map((r) => r.json), texts, 'the same text back, byte for byte');
-  t.equal(rows[0]!.s, 'é 日本 😀 é', "SQLite's JSON functions read it");
-  t.same(log.readBatch('a', 0, 200, 1e9).map((r) => r.json), texts);
+  const batch = (from: number, to: number, bytes: (i: number) => boolean): NewRecord[] =>
+    texts.slice(from, to).map((json, k) => ({ decisionId: `d${from + k}`, eventType: `e${(from + k) % 3}`, json: bytes(from + k) ? Buffer.from(json) : json }));
+  // A row of bytes only, a row of strings and bytes, and a row of one record given as bytes.
+  const batches = [batch(0, 100, () => true), batch(100, 149, (i) => i % 2 === 0), batch(149, 150, () => true)];
+  t.equal(d.transaction(() => log.insert(batches[0]!, null, 1000, 0))(), 100);
+  t.equal(d.transaction(() => log.insert(batches[1]!, 'only-b', 2000, 100))(), 149);
+  t.equal(d.transaction(() => log.insert(batches[2]!, null, 3000, 149))(), 150);
+  const rows = d.prepare('SELECT last_seq AS last, first_seq AS first, received_at AS at, only_sink AS sink, size, keys, typeof(json) AS type, json FROM records ORDER BY last_seq').all() as Record<string, unknown>[];
+  t.same(rows.map((r) => [r['first'], r['last'], r['at'], r['sink'], r['type']]), [[1, 100, 1000, null, 'text'], [101, 149, 2000, 'only-b', 'text'], [150, 150, 3000, null, 'text']]);
+  t.same(rows.flatMap((r) => (r['json'] as string).split('\n')), texts, 'the same text back, byte for byte, one record per line');
+  t.same(JSON.parse(rows[1]!['keys'] as string), texts.slice(100, 149).flatMap((_, k) => [`d${100 + k}`, `e${(100 + k) % 3}`]), 'decisionId and eventType of each record');
+  t.same(rows.map((r) => r['size']), batches.map((b) => b.reduce((sum, r) => sum + recordSize(r.json), 0)), "the row's size: its records' (bytes as bytes)");
+  const read = log.readBatch('only-b', 0, 200, 1e9);
+  t.same(read.map((r) => r.json), texts, 'read back as the strings');
+  t.same(read.map((r) => [r.seq, r.decisionId, r.eventType]), texts.map((_, i) => [i + 1, `d${i}`, `e${i % 3}`]));
+  t.same(log.readBatch('a', 0, 200, 1e9).map((r) => r.seq), [...Array.from({ length: 100 }, (_, i) => i + 1), 150], "another sink's records skipped");
   t.equal(recordSize(Buffer.from(texts[0]!)), Buffer.byteLength(texts[0]!) + 64, 'bytes count as bytes');
-  // The multi-row INSERT binds the seq base, the time and the sink once per statement.
-  t.equal(d.transaction(() => log.insert(batch.slice(0, 100), 'only-b', 2000, 150))(), 250);
-  const meta = d.prepare('SELECT seq, received_at AS at, only_sink AS sink, size, decision_id AS id FROM records ORDER BY seq').all() as Record<string, unknown>[];
-  t.same(
-    meta.map((r) => [r['seq'], r['at'], r['sink'], r['id']]),
-    [...texts, ...texts.slice(0, 100)].map((_, i) => [i + 1, i < 150 ? 1000 : 2000, i < 150 ? null : 'only-b', `d${i % 150}`]),
-  );
-  t.same(meta.slice(0, 2).map((r) => r['size']), [Buffer.byteLength(texts[0]!) + 64, texts[1]!.length + 64], 'sizes as given');
 });
 
-t.test('record log: seqs continue after the stored last one; batches by count and bytes; deletes from the oldest end', async (t) => {
+t.test('record log: seqs continue after the stored last one; batches by count and bytes, inside and across rows; rows deleted whole', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);
+  const size = recordSize('{"i":0}');
   const last = d.transaction(() => log.insert(recs(250), null, 1000, log.storedLastSeq()))();
-  log.committed(last, 250 * recordSize('{"i":0}'));
-  t.equal(last, 250, '250 rows: two multi-row INSERTs and 50 single ones');
+  log.committed(last, 250 * size);
+  t.equal(last, 250);
+  t.equal(d.prepare('SELECT count(*) AS n FROM records').get()!['n' as never], 2, `two rows: ${RECORDS_PER_ROW} and ${250 - RECORDS_PER_ROW} records`);
   t.equal(log.count(), 250);
   t.equal(d.transaction(() => log.insert(recs(1, 250), 'only-b', 2000, log.storedLastSeq()))(), 251);
   t.equal(log.countFor('a', 0), 250, 'a record addressed to one sink is not counted for another');
   t.equal(log.countFor('only-b', 240), 11);
+  t.equal(log.countFor('a', 10, 20), 10, 'inside a row');
+  t.equal(log.countFor('a', RECORDS_PER_ROW - 3, RECORDS_PER_ROW + 4), 7, 'across two rows');
   t.same(log.readBatch('a', 10, 5, 1e9).map((r) => r.seq), [11, 12, 13, 14, 15]);
+  t.same(log.readBatch('a', RECORDS_PER_ROW - 2, 4, 1e9).map((r) => r.seq), [RECORDS_PER_ROW - 1, RECORDS_PER_ROW, RECORDS_PER_ROW + 1, RECORDS_PER_ROW + 2], 'across a row boundary');
   t.equal(log.readBatch('a', 0, 100, 1).length, 1, 'at least one record even over maxBytes');
-  t.equal(log.oldestRun({ needBytes: 3 * recordSize('{"i":0}') }), 3);
+  t.equal(log.readBatch('a', 0, 100, 3 * 7).length, 3, 'maxBytes of JSON, inside a row');
+  t.equal(log.readBatch('a', 0, 1000, 1e9).length, 250, 'more rows than one read takes');
+  t.equal(log.oldestRun({ needBytes: 3 * size }), RECORDS_PER_ROW, 'a whole row');
   t.equal(log.oldestRun({ cutoff: 1500 }), 250, 'everything received before the cutoff');
-  const f = log.deleteUpTo(100);
-  t.equal(f.n, 100);
-  t.equal(log.firstSeq(), 101);
+  t.same(log.deleteUpTo(100), { b: 0, n: 0 }, 'a row goes only once all its records are passed');
+  t.equal(log.firstSeq(), 1);
+  t.same(log.deleteUpTo(RECORDS_PER_ROW), { b: recs(RECORDS_PER_ROW).reduce((n, r) => n + recordSize(r.json), 0), n: RECORDS_PER_ROW });
+  t.equal(log.firstSeq(), RECORDS_PER_ROW + 1);
   // A new handle sees the last seq even after every record is gone.
   log.deleteUpTo(1000);
   t.equal(new RecordLog(d).lastSeq, 251);
+});
+
+t.test('record log: a row holds at most 256 KiB of JSON (and always one record)', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  const big = (i: number): NewRecord => ({ decisionId: `d${i}`, eventType: 'e', json: `{"i":${i},"pad":"${'x'.repeat(200 * 1024)}"}` });
+  d.transaction(() => log.insert([big(0), big(1), big(2), { decisionId: 'small', eventType: 'e', json: '{}' }, big(4)], null, 1000, 0))();
+  const rows = d.prepare('SELECT first_seq AS f, last_seq AS l FROM records ORDER BY last_seq').all();
+  t.same(rows, [{ f: 1, l: 1 }, { f: 2, l: 2 }, { f: 3, l: 4 }, { f: 5, l: 5 }]);
+  t.same(log.readBatch('a', 0, 10, 1e9).map((r) => r.decisionId), ['d0', 'd1', 'd2', 'small', 'd4']);
 });
 
 t.test('sink cursors: new sinks by startFrom, renames take the lowest old cursor, removed sinks hold what they owe', async (t) => {
@@ -175,8 +193,8 @@ t.test('marker: a new queue gets one; a missing, empty or replaced queue file is
   other.close();
 });
 
-t.test('a queue file an older exporter wrote (no new columns, no marker) opens and keeps its records and cursors', async (t) => {
-  const file = path.join(shortDir(t), 'old.db');
+/** A queue file as an exporter before 2026-12-07 wrote it: one row per record, no added columns, no marker. */
+function perRecordFile(file: string): void {
   const old = openSqlite(file);
   old.exec(`
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -194,14 +212,44 @@ t.test('a queue file an older exporter wrote (no new columns, no marker) opens a
     INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 1, 1);
   `);
   old.close();
-  const q = new Queue(file, { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 });
+}
+
+t.test('a queue file an older exporter wrote (no new columns, no marker) opens and keeps its records and cursors', async (t) => {
+  const file = path.join(shortDir(t), 'old.db');
+  perRecordFile(file);
+  const options = { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 } as const;
+  // Read-only (exporter status while no exporter has run the new version on it): read through a view, nothing changed.
+  const reader = new Queue(file, options, { owner: false, readonly: true });
+  t.same(reader.readBatch('web', 1, 10, 1e9).map((r) => [r.seq, r.decisionId, r.eventType, r.json]), [[2, 'b', 'admission_decision', '{"i":2}'], [3, 'c', 'admission_decision', '{"i":3}']]);
+  t.equal(reader.exactDepth('web', 1), 2);
+  reader.close();
+  const told: unknown[] = [];
+  const q = new Queue(file, options, { owner: true, onMigration: { progress: (m, n) => told.push(['progress', m, n]), done: (n) => told.push(['done', n]) } });
   t.teardown(() => q.close());
+  t.same(told, [['progress', 3, 3], ['done', 3]], 'the migration of the per-record rows, told');
+  t.same(q.db.prepare('SELECT first_seq AS f, last_seq AS l, keys FROM records').all(), [1, 2, 3].map((i) => ({ f: i, l: i, keys: `["${'abc'[i - 1]}","admission_decision"]` })));
+  t.throws(
+    () => q.db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    /no column named seq/,
+    "an older exporter's INSERT fails at start-up rather than writing beside the records",
+  );
   q.registerSinks([{ name: 'web', type: 'http', startFrom: 'newest' }]);
   t.equal(q.lastSeq, 3);
   t.equal(q.sinkCursor('web'), 1);
   t.same(q.readBatch('web', 1, 10, 1e9).map((r) => r.decisionId), ['b', 'c']);
   t.equal(q.sinkStates()[0]!.startFrom, null, 'unknown for a sink an older exporter added');
   t.ok(readMarker(file), 'the marker is written');
+});
+
+t.test('recovering a damaged queue file in the per-record format salvages it and moves it to the batched one', async (t) => {
+  const file = path.join(shortDir(t), 'old.db');
+  perRecordFile(file);
+  const r = recoverQueue(file, { fresh: false });
+  t.equal(r.salvaged['records'], 3, 'records counted, not rows');
+  const q = new Queue(file, { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 });
+  t.teardown(() => q.close());
+  t.same(q.db.prepare('SELECT first_seq AS f, last_seq AS l FROM records').all(), [1, 2, 3].map((i) => ({ f: i, l: i })));
+  t.same(q.readBatch('web', 0, 10, 1e9).map((r) => r.json), ['{"i":1}', '{"i":2}', '{"i":3}']);
 });
 
 t.test('record log: the highest seq survives deleting its row, a reopen, and a second writer on the same file', async (t) => {

@@ -5,6 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Queue, type NewRecord } from '../src/queue/queue.js';
+import { RECORDS_PER_ROW } from '../src/queue/record-log.js';
 import { shortDir, type Teardown } from './helpers/exporter.js';
 
 const opts = { maxBytes: 1024 ** 3, onFull: 'block', synchronous: 'full', maxAgeMs: 0, deadLetterMaxRawBytes: 8, deadLetterMaxRecords: 2 } as const;
@@ -36,7 +37,7 @@ t.test('batches and advances committed on the writer thread: the same queue as o
     let freed = 0;
     q.onAppend(() => appended++);
     q.onFree(() => freed++);
-    // 250 records: two 100-row INSERTs and 50 single ones; text beyond Latin-1 survives the trip.
+    // 250 records: two rows; text beyond Latin-1 survives the trip.
     const first = await q.appendBatchAsync(records(250), [
       { sink: null, reason: 'malformed_json', error: 'bad', raw: Buffer.from('0123456789abcdef') },
       { sink: null, reason: 'oversized', error: 'big', raw: 'a string raw' },
@@ -52,8 +53,8 @@ t.test('batches and advances committed on the writer thread: the same queue as o
     const dead = q.deadLetters.list({});
     await q.advanceSinkAsync('a', 255, 255, []);
     t.equal(q.recordCount(), 255, 'b still owes them all');
-    await q.advanceSinkAsync('b', 100, 99, [{ sink: 'b', reason: 'rejected', error: 'no', raw: Buffer.from('{"i":7}'), seq: 8, decisionId: 'd7', attempts: 3 }]);
-    t.equal(q.recordCount(), 155, 'what both sinks passed is gone in the advance');
+    await q.advanceSinkAsync('b', 200, 199, [{ sink: 'b', reason: 'rejected', error: 'no', raw: Buffer.from('{"i":7}'), seq: 8, decisionId: 'd7', attempts: 3 }]);
+    t.equal(q.recordCount(), 255 - RECORDS_PER_ROW, 'the row both sinks passed is gone in the advance (the next still has records b needs)');
     t.equal(freed, 1, 'free listeners told');
     results.push({
       rows: q.readBatch('b', 0, 1000, 1e9).map((r) => [r.seq, r.decisionId, r.eventType, r.json]),
@@ -85,8 +86,9 @@ t.test('closing the queue closes the writer thread\'s connection too, and the co
 
 t.test('a SQLite error on the thread rejects the batch and nothing of it is stored', async (t) => {
   const q = openQueue(t, path.join(shortDir(t), 'queue.db'), true);
-  q.db.exec('CREATE TRIGGER refuse BEFORE INSERT ON records WHEN NEW.decision_id = \'d3\' BEGIN SELECT RAISE(ABORT, \'refused d3\'); END');
-  await t.rejects(q.appendBatchAsync(records(5), []), /refused d3/);
+  q.db.exec('CREATE TRIGGER refuse BEFORE INSERT ON records WHEN NEW.keys LIKE \'%"d150"%\' BEGIN SELECT RAISE(ABORT, \'refused d150\'); END');
+  // The refused record is in the batch's second row.
+  await t.rejects(q.appendBatchAsync(records(200), []), /refused d150/);
   t.equal(q.recordCount(), 0);
   t.equal(q.lastSeq, 0);
   q.db.exec('DROP TRIGGER refuse');

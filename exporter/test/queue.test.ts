@@ -24,7 +24,8 @@ t.test('a sink advancing deletes the records every active sink has passed, in th
   const q = openQueue(t);
   let freed = 0;
   q.onFree(() => freed++);
-  q.appendBatch(records(10), []);
+  q.appendBatch(records(10).slice(0, 4), []);
+  q.appendBatch(records(10).slice(4), []);
   const full = q.bytes;
   q.advanceSink('fast', 10, 10, []);
   t.equal(q.recordCount(), 10, 'the slow sink still needs them all');
@@ -38,4 +39,11 @@ t.test('a sink advancing deletes the records every active sink has passed, in th
     ['d4', 'd5', 'd6', 'd7', 'd8', 'd9'],
   );
   t.equal(q.prune(), 0, 'nothing left for prune');
+  // The second batch is one row: it goes once both sinks have passed all of it.
+  q.advanceSink('slow', 8, 4, []);
+  t.equal(q.recordCount(), 6, 'a row stays while a sink still needs part of it');
+  q.advanceSink('slow', 10, 2, []);
+  t.equal(q.recordCount(), 0);
+  t.equal(q.bytes, 0);
+  t.equal(freed, 2);
 });

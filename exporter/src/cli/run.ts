@@ -28,7 +28,13 @@ export interface RunningExporter {
 
 /** Each sink's routing (filter, redaction) comes with its config and is applied by its delivery worker. */
 export async function startExporter(cfg: ExporterConfig, log: Logger): Promise<RunningExporter> {
-  const queue = new Queue(cfg.queue.path, cfg.queue, { owner: true });
+  const queue = new Queue(cfg.queue.path, cfg.queue, {
+    owner: true,
+    onMigration: {
+      progress: (moved, total) => log.info({ moved, total }, `moving the queue's records to the batched format: ${moved} of ${total}`),
+      done: (records, ms) => log.info({ records, ms }, `the queue file was in the per-record format of exporters before 2026-12-07: its ${records} records now stored in the batched format (an older exporter can no longer open it)`),
+    },
+  });
   queue.onWarning((message) => log.warn(message));
   try {
     logRegistration(log, queue.registerSinks(cfg.sinks), queue.file);

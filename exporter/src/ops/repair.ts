@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../queue/sqlite.js';
-import { openQueueDb, restrictModes } from '../queue/db.js';
+import { PER_RECORD_TABLE, hasColumn, migrateRecords, openQueueDb, restrictModes } from '../queue/db.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
 import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
 
@@ -44,7 +44,7 @@ export interface RecoverResult {
   queue: string;
   /** Where the old files went. */
   movedAside: string[];
-  /** Rows copied into the new file, per table (salvage only). */
+  /** Rows copied into the new file, per table (salvage only); for records, the records those rows hold. */
   salvaged: Record<string, number>;
   /** Places SQLite could not read (each may have hidden one or more rows). */
   unreadable: number;
@@ -104,11 +104,22 @@ function salvageInto(from: string, to: string, result: RecoverResult): void {
   }
   const dst = openQueueDb(to, { readonly: false, create: true, synchronous: 'full', walAutocheckpointPages: 64 });
   try {
+    // A file in the per-record format is salvaged as it is and then migrated, as the exporter does on open.
+    let perRecord = false;
+    try {
+      perRecord = hasColumn(src, 'records', 'seq');
+    } catch {
+      // an unreadable schema: copyTable counts it
+    }
+    if (perRecord) dst.exec(`DROP TABLE records; ${PER_RECORD_TABLE}`);
     for (const table of SALVAGED_TABLES) {
       const r = copyTable(src, dst, table);
       result.salvaged[table] = r.rows;
       result.unreadable += r.unreadable;
     }
+    if (perRecord) migrateRecords(dst);
+    // Records, not rows: a row of the log holds a run of them.
+    result.salvaged['records'] = (dst.prepare('SELECT coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM records').get() as { n: number }).n;
     dst.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     src.close();

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { OutgoingRecord } from '../sinks/sink.js';
-import { checkpointQuietly, internalFreeBytes, isDiskFull, openQueueDb, PRIVATE_DIR_MODE, restrictModes } from './db.js';
+import { checkpointQuietly, internalFreeBytes, isDiskFull, openQueueDb, PRIVATE_DIR_MODE, restrictModes, type OpenOptions } from './db.js';
 import { takeLock, releaseLock } from './lock.js';
 import { DiskReserve } from './disk-reserve.js';
 import { RecordLog, recordSize, NOTHING_FREED, type Freed, type NewRecord } from './record-log.js';
@@ -54,7 +54,7 @@ export class Queue {
   constructor(
     file: string,
     readonly opts: QueueOptions,
-    mode: { owner: boolean; readonly?: boolean } = { owner: true },
+    mode: { owner: boolean; readonly?: boolean; onMigration?: OpenOptions['onMigration'] } = { owner: true },
   ) {
     this.file = path.resolve(file);
     if (mode.owner) {
@@ -76,6 +76,7 @@ export class Queue {
           synchronous: opts.synchronous,
           // With the checkpoint thread, the connection's own checkpoint is the backstop, for when the thread falls behind.
           walAutocheckpointPages: (checkpointThread ? 2 : 1) * this.walPages(),
+          ...(mode.onMigration ? { onMigration: mode.onMigration } : {}),
         });
         this.db = db;
         this.log = new RecordLog(db);

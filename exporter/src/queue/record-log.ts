@@ -1,23 +1,28 @@
-// The append-only log of records: rows numbered by seq, appended in batches, read in order for a sink, deleted from
-// the oldest end. Keeps the running byte count that queue.maxBytes limits. Transactions are the caller's (the queue).
+// The append-only log of records, numbered by seq: appended in batches, read in order for a sink, deleted from the
+// oldest end. A row holds a run of consecutive records received together (up to RECORDS_PER_ROW of them), so SQLite
+// inserts, reads and deletes one row per run instead of one per record. Keeps the running byte count that queue.maxBytes
+// limits. Transactions are the caller's (the queue).
 import type Database from 'better-sqlite3';
 import type { OutgoingRecord } from '../sinks/sink.js';
 
 export interface NewRecord {
   decisionId: string;
   eventType: string;
-  /** The record's JSON text, or its UTF-8 bytes (ingest's line as received: stored as they are, no re-encoding). */
+  /** The record's JSON text on one line, or its UTF-8 bytes (ingest's line as received: stored as they are, no re-encoding). */
   json: string | Buffer;
   /** What it counts against queue.maxBytes when the caller computed it already: recordSize(json). */
   size?: number;
 }
 
-/** Per-row bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
+/** Per-record bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
 export const ROW_OVERHEAD_BYTES = 64;
-const ROWS_PER_INSERT = 100;
-/** Bound per row in the multi-row INSERT: the batch's seq base, time and sink are bound once per statement. */
-const ROW_ARGS = 4;
+/** Records in a row at most, and their JSON's bytes at most (a row always holds at least one). */
+export const RECORDS_PER_ROW = 128;
+const ROW_MAX_BYTES = 256 * 1024;
+/** Rows read per statement while filling a sink's batch. */
+const READ_ROWS = 16;
 const SCAN_CHUNK = 1000;
+const NEWLINE = Buffer.from('\n');
 
 export interface Freed {
   /** Stored bytes (as counted against maxBytes). */
@@ -35,9 +40,8 @@ export function recordSize(json: string | Buffer): number {
 export class RecordLog {
   private lastSeqValue = 0;
   private bytesValue = 0;
-  private readonly multiArgs: unknown[] = new Array(ROWS_PER_INSERT * ROW_ARGS).fill(null);
-  private readonly multiShared: { base: number; now: number; onlySink: string | null } = { base: 0, now: 0, onlySink: null };
   private readonly s;
+  private writes: ReturnType<typeof prepareWrites> | undefined;
 
   /** countBytes false: the running byte count is kept elsewhere (the writer thread's log: the queue keeps it). */
   constructor(
@@ -45,46 +49,36 @@ export class RecordLog {
     o: { countBytes: boolean } = { countBytes: true },
   ) {
     this.s = {
-      insert: db.prepare('INSERT INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))'),
-      // CAST: ingest hands a line received complete over as its bytes (a Buffer), stored as TEXT without better-sqlite3
-      // measuring and re-encoding a string. The shared values named: 4 arguments bound per row instead of 7. Together:
-      // ingest's main thread 4.41 -> 4.05 µs per record (medians of 8 pairs; README, "A line received complete ...").
-      // OR ROLLBACK: a multi-row INSERT that may abort half-way makes SQLite keep a statement journal, a copy of each
-      // 64 KiB page the statement touches that the transaction had already changed, spilled to a temporary file past
-      // 64 KiB. Every failure here ends the whole batch's transaction anyway. Without it: 2.3 -> 1.8 µs of CPU per
-      // record for the inserts and their commit (README, issue 14's targets).
-      insertMany: db.prepare(
-        `INSERT OR ROLLBACK INTO records (seq, received_at, size, only_sink, decision_id, event_type, json) VALUES ${Array.from(
-          { length: ROWS_PER_INSERT },
-          (_, k) => `(@base + ${k + 1}, @now, ?, @onlySink, ?, ?, CAST(? AS TEXT))`,
-        ).join(', ')}`,
-      ),
       getLastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
-      setLastSeq: db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
-      maxSeq: db.prepare('SELECT max(seq) AS m FROM records'),
-      // raw: rows as arrays, made into records below. better-sqlite3 builds a row object one named property at a
-      // time: 1.5 against 1.0-1.2 µs per ~500-byte row with the arrays and an object literal each (micro-benchmark,
-      // after its first, warming-up round: 2.4 against 2.0).
-      readBatch: db
-        .prepare('SELECT seq, decision_id, event_type, json FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT ?')
+      maxSeq: db.prepare('SELECT max(last_seq) AS m FROM records'),
+      // raw: rows as arrays (better-sqlite3 builds a row object one named property at a time).
+      readRows: db
+        .prepare('SELECT first_seq, keys, json FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
         .raw(true),
-      oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY seq LIMIT 1'),
-      countFor: db.prepare('SELECT count(*) AS n FROM records WHERE seq > ? AND seq <= ? AND (only_sink IS NULL OR only_sink = ?)'),
-      firstSeq: db.prepare('SELECT min(seq) AS m FROM records'),
-      oldestRows: db.prepare('SELECT seq, size, received_at FROM records WHERE seq > ? ORDER BY seq LIMIT ?'),
-      sumUpTo: db.prepare('SELECT coalesce(sum(size), 0) AS b, count(*) AS n FROM records WHERE seq <= ?'),
-      deleteUpTo: db.prepare('DELETE FROM records WHERE seq <= ?'),
-      count: db.prepare('SELECT count(*) AS n FROM records'),
+      oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT 1'),
+      // The records of each row inside (after, upTo]: a row's seqs are consecutive.
+      countFor: db.prepare(
+        'SELECT coalesce(sum(min(last_seq, @upTo) - max(first_seq, @after + 1) + 1), 0) AS n FROM records WHERE last_seq > @after AND first_seq <= @upTo AND (only_sink IS NULL OR only_sink = @sink)',
+      ),
+      firstSeq: db.prepare('SELECT first_seq AS m FROM records ORDER BY last_seq LIMIT 1'),
+      oldestRows: db.prepare('SELECT last_seq AS seq, size, received_at FROM records WHERE last_seq > ? ORDER BY last_seq LIMIT ?'),
+      sumUpTo: db.prepare('SELECT coalesce(sum(size), 0) AS b, coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM records WHERE last_seq <= ?'),
+      count: db.prepare('SELECT coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM records'),
       totalBytes: db.prepare('SELECT coalesce(sum(size), 0) AS b FROM records'),
     };
     this.lastSeqValue = this.storedLastSeq();
     if (o.countBytes) this.bytesValue = (this.s.totalBytes.get() as { b: number }).b;
   }
 
+  /** Prepared on first use: a read-only handle on a file in the per-record format reads a view (db.ts), never writes. */
+  private get w(): ReturnType<typeof prepareWrites> {
+    return (this.writes ??= prepareWrites(this.db));
+  }
+
   get lastSeq(): number {
     return this.lastSeqValue;
   }
-  /** Approximate stored size of the records (JSON length + per-row overhead), what maxBytes limits. */
+  /** Approximate stored size of the records (JSON length + per-record overhead), what maxBytes limits. */
   get bytes(): number {
     return this.bytesValue;
   }
@@ -103,33 +97,31 @@ export class RecordLog {
     return Number(meta?.value ?? 0);
   }
 
-  /** Inserts the records after afterSeq (the stored last seq, read in the caller's transaction); returns the last seq. */
+  /**
+   * Inserts the records after afterSeq (the stored last seq, read in the caller's transaction), a row per run of up to
+   * RECORDS_PER_ROW of them; returns the last seq. Each record's JSON is one line (ingest splits on newlines; JSON text
+   * from a serialiser has none).
+   */
   insert(records: readonly NewRecord[], onlySink: string | null, now: number, afterSeq: number): number {
     let seq = afterSeq;
-    // Many rows per INSERT statement: about twice the rows/s of one statement per row (bench/exporter-ingest.ts).
-    const args = this.multiArgs;
-    const shared = this.multiShared;
-    shared.now = now;
-    shared.onlySink = onlySink;
-    let i = 0;
-    for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-      for (let k = 0; k < ROWS_PER_INSERT; k++) {
-        const r = records[i + k]!;
-        const o = k * ROW_ARGS;
-        args[o] = r.size ?? recordSize(r.json);
-        args[o + 1] = r.decisionId;
-        args[o + 2] = r.eventType;
-        args[o + 3] = r.json;
+    for (let i = 0; i < records.length; ) {
+      let end = i;
+      let jsonBytes = 0;
+      let size = 0;
+      let allBytes = true;
+      const keys: string[] = [];
+      for (; end < records.length && end - i < RECORDS_PER_ROW; end++) {
+        const r = records[end]!;
+        if (end > i && jsonBytes + r.json.length > ROW_MAX_BYTES) break;
+        jsonBytes += r.json.length;
+        size += r.size ?? recordSize(r.json);
+        if (typeof r.json === 'string') allBytes = false;
+        keys.push(r.decisionId, r.eventType);
       }
-      shared.base = seq;
-      this.s.insertMany.run(args, shared);
-      seq += ROWS_PER_INSERT;
+      this.w.insert.run(seq + end - i, seq + 1, now, size, onlySink, JSON.stringify(keys), lines(records, i, end, allBytes));
+      seq += end - i;
+      i = end;
     }
-    for (; i < records.length; i++) {
-      const r = records[i]!;
-      this.s.insert.run(++seq, now, r.size ?? recordSize(r.json), onlySink, r.decisionId, r.eventType, r.json);
-    }
-    args.fill(null);
     return seq;
   }
 
@@ -146,25 +138,34 @@ export class RecordLog {
 
   /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
   readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
-    const rows = this.s.readBatch.all(afterSeq, sink, maxRecords) as [number, string, string, string][];
     const out: OutgoingRecord[] = [];
     let bytes = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const [seq, decisionId, eventType, json] = rows[i]!;
-      bytes += json.length;
-      if (i > 0 && bytes > maxBytes) break;
-      out.push({ seq, decisionId, eventType, json });
+    for (let after = afterSeq; ; ) {
+      const rows = this.s.readRows.all(after, sink, READ_ROWS) as [number, string, string][];
+      for (const [firstSeq, keysText, text] of rows) {
+        const jsons = text.split('\n');
+        const keys = JSON.parse(keysText) as string[];
+        // Only the first row may start at or before afterSeq (a sink's batch may end inside a row).
+        for (let k = Math.max(0, afterSeq + 1 - firstSeq); k < jsons.length; k++) {
+          const json = jsons[k]!;
+          bytes += json.length;
+          if (out.length > 0 && bytes > maxBytes) return out;
+          out.push({ seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json });
+          if (out.length >= maxRecords) return out;
+        }
+        after = firstSeq + jsons.length - 1;
+      }
+      if (rows.length < READ_ROWS) return out;
     }
-    return out;
   }
 
   firstSeq(): number | null {
-    return (this.s.firstSeq.get() as { m: number | null }).m;
+    return (this.s.firstSeq.get() as { m: number } | undefined)?.m ?? null;
   }
 
   /** Records addressed to a sink with afterSeq < seq <= upToSeq (a scan). */
   countFor(sink: string, afterSeq: number, upToSeq = Number.MAX_SAFE_INTEGER): number {
-    return (this.s.countFor.get(afterSeq, upToSeq, sink) as { n: number }).n;
+    return (this.s.countFor.get({ after: afterSeq, upTo: upToSeq, sink }) as { n: number }).n;
   }
 
   oldestAgeMs(sink: string, afterSeq: number, now: number): number {
@@ -176,19 +177,19 @@ export class RecordLog {
     return (this.s.count.get() as { n: number }).n;
   }
 
-  /** Deletes every record with seq <= upTo (inside the caller's transaction); what left. */
+  /** Deletes the rows whose records all have seq <= upTo (inside the caller's transaction); what left. */
   deleteUpTo(upTo: number): Freed {
-    // The highest seq goes to meta only when its row is about to go: while it is there, max(seq) says it. Written with
-    // every commit, meta's page was one more WAL page (64 KiB) per ingest commit.
+    // The highest seq goes to meta only when its row is about to go: while it is there, max(last_seq) says it. Written
+    // with every commit, meta's page was one more WAL page (64 KiB) per ingest commit.
     const top = (this.s.maxSeq.get() as { m: number | null }).m;
-    if (top !== null && top <= upTo) this.s.setLastSeq.run(String(Math.max(top, this.metaLastSeq())));
+    if (top !== null && top <= upTo) this.w.setLastSeq.run(String(Math.max(top, this.metaLastSeq())));
     const s = this.s.sumUpTo.get(upTo) as Freed;
-    this.s.deleteUpTo.run(upTo);
+    this.w.deleteUpTo.run(upTo);
     return s;
   }
 
   /**
-   * The last seq of the oldest run of records that adds up to needBytes, or whose records all arrived before cutoff
+   * The last seq of the oldest run of rows that adds up to needBytes, or whose records all arrived before cutoff
    * (received_at < cutoff); 0 when none.
    */
   oldestRun(until: { needBytes?: number; cutoff?: number }): number {
@@ -205,4 +206,34 @@ export class RecordLog {
       }
     }
   }
+}
+
+function prepareWrites(db: Database.Database) {
+  return {
+    // CAST: ingest hands lines received complete over as their bytes, concatenated into a Buffer, stored as TEXT
+    // without better-sqlite3 measuring and re-encoding a string (README, "A line received complete ...").
+    // OR ROLLBACK: every failure here ends the whole batch's transaction anyway; SQLite keeps no statement journal.
+    insert: db.prepare('INSERT OR ROLLBACK INTO records (last_seq, first_seq, received_at, size, only_sink, keys, json) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))'),
+    setLastSeq: db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    deleteUpTo: db.prepare('DELETE FROM records WHERE last_seq <= ?'),
+  };
+}
+
+/** The JSON of records[from..end) one per line: the bytes concatenated when all are bytes, else as a string. */
+function lines(records: readonly NewRecord[], from: number, end: number, allBytes: boolean): string | Buffer {
+  if (end - from === 1) return records[from]!.json;
+  if (allBytes) {
+    const parts: Buffer[] = [];
+    for (let i = from; i < end; i++) {
+      if (i > from) parts.push(NEWLINE);
+      parts.push(records[i]!.json as Buffer);
+    }
+    return Buffer.concat(parts);
+  }
+  let text = '';
+  for (let i = from; i < end; i++) {
+    const json = records[i]!.json;
+    text += (i > from ? '\n' : '') + (typeof json === 'string' ? json : json.toString());
+  }
+  return text;
 }

@@ -129,11 +129,22 @@ export function retryTransaction(s: QueueStores, ids: readonly number[], now: nu
       continue;
     }
     s.deadLetters.take(id);
-    lastSeq = s.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(d.raw), json: d.raw }], d.sink, now, lastSeq);
-    bytes += recordSize(d.raw);
+    const json = oneLine(d.raw);
+    lastSeq = s.log.insert([{ decisionId: d.decisionId ?? '', eventType: eventTypeOf(json), json }], d.sink, now, lastSeq);
+    bytes += recordSize(json);
     retried++;
   }
   return { retried, skipped, lastSeq, bytes };
+}
+
+/** The log stores a record per line: a dead letter's JSON written over several lines is put back on one. */
+function oneLine(raw: string): string {
+  if (!raw.includes('\n')) return raw;
+  try {
+    return JSON.stringify(JSON.parse(raw));
+  } catch {
+    return raw.replace(/\r?\n/g, ' ');
+  }
 }
 
 function eventTypeOf(json: string): string {
