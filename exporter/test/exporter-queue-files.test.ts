@@ -9,6 +9,7 @@ import { Client, Receiver, quickRetry, record, runCli, shortDir, startExporter }
 import { bins } from '../../test/helpers/peers.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/process.js';
+import { openSqlite } from '../src/queue/sqlite.js';
 
 const range = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
 const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
@@ -145,4 +146,45 @@ t.test('operations output piped into head ends quietly; status says ingest is he
   const lines = ex.proc.output().split('\n').filter((l) => l.includes('"sink":'));
   t.ok(lines.length > 0);
   t.same(lines.filter((l) => l.split('"sink":').length !== 2), [], 'every line with a sink key has it once');
+});
+
+t.test('a queue file in the per-record format of older exporters: migrated at start (logged), every record delivered once, in order', async (t) => {
+  const dir = shortDir(t);
+  const file = path.join(dir, 'data', 'queue.db');
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const old = openSqlite(file);
+  old.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE records (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, size INTEGER NOT NULL, only_sink TEXT,
+      decision_id TEXT NOT NULL, event_type TEXT NOT NULL, json TEXT NOT NULL);
+    CREATE TABLE sinks (name TEXT PRIMARY KEY, type TEXT NOT NULL, cursor INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
+      delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, dead_lettered INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_error_at INTEGER, last_success_at INTEGER, added_at INTEGER NOT NULL);
+    CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, sink TEXT, reason TEXT NOT NULL,
+      error TEXT NOT NULL, seq INTEGER, decision_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, raw BLOB NOT NULL,
+      raw_truncated INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 200, 1);
+  `);
+  // 1,200 records, the first 200 already delivered; 100 of them addressed to another sink only (a dead-letter retry).
+  const ids = range('old', 1200);
+  const insert = old.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)');
+  old.transaction(() => ids.forEach((id, i) => insert.run(i + 1, Date.now(), 600, i >= 1000 && i < 1100 ? 'other' : null, id, 'admission_decision', record(id))))();
+  old.close();
+
+  const port = await freePort();
+  const rx = await Receiver.start(t, 'ok', port);
+  const ex = await startExporter(t, dir, {
+    queue: { path: file },
+    sinks: [{ name: 'web', type: 'http', url: `http://127.0.0.1:${port}/ingest`, retry: quickRetry, batch: { maxRecords: 300 } }],
+  });
+  await send(ex.socket, range('new', 50).map((id) => record(id)));
+  const want = [...ids.slice(200, 1000), ...ids.slice(1100), ...range('new', 50)];
+  await waitFor('every record delivered', () => rx.records.length >= want.length, 60_000, 100);
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(rx.ids(), want, 'the records the sink still owed, once each, in order, then the new ones');
+  t.match(ex.proc.output(), /the queue file was in the per-record format of exporters before 2026-12-07: its 1200 records now stored in the batched format/);
+  const st = await runCli(['status', '--queue', file, '-o', 'json']);
+  t.equal(st.code, 0, st.out);
+  t.equal((JSON.parse(st.out) as { sinks: { sink: string; depth: number }[] }).sinks.find((s) => s.sink === 'web')?.depth, 0, 'status: nothing left for the sink');
+  await ex.proc.kill('SIGTERM');
 });
