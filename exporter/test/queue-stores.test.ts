@@ -13,6 +13,7 @@ import { DiskReserve } from '../src/queue/disk-reserve.js';
 import { QueueLostError, bindMarker, checkBeforeOpen, readMarker } from '../src/queue/marker.js';
 import { Queue } from '../src/queue/queue.js';
 import { recoverQueue } from '../src/ops/repair.js';
+import { migrateRecords } from '../src/queue/records-table.js';
 import { shortDir } from './helpers/exporter.js';
 
 const recs = (n: number, from = 0): NewRecord[] =>
@@ -239,6 +240,34 @@ t.test('a queue file an older exporter wrote (no new columns, no marker) opens a
   t.same(q.readBatch('web', 1, 10, 1e9).map((r) => r.decisionId), ['b', 'c']);
   t.equal(q.sinkStates()[0]!.startFrom, null, 'unknown for a sink an older exporter added');
   t.ok(readMarker(file), 'the marker is written');
+});
+
+t.test('a migration cut short keeps what it moved, reads whole meanwhile, is salvaged whole, and goes on at the next open', async (t) => {
+  const dir = shortDir(t);
+  const file = path.join(dir, 'old.db');
+  perRecordFile(file);
+  const raw = openSqlite(file);
+  const add = raw.prepare("INSERT INTO records VALUES (?, 1, 70, NULL, ?, 'admission_decision', ?)");
+  for (let i = 4; i <= 25; i++) add.run(i, `r${i}`, `{"i":${i}}`);
+  // Cut after its first slice of 10 (a crash, a full disk): the progress callback runs after each committed slice.
+  t.throws(() => migrateRecords(raw, () => { throw new Error('cut short'); }, 10), /cut short/);
+  t.same(raw.prepare('SELECT count(*) AS n FROM records').get(), { n: 10 }, 'the first slice moved');
+  t.same(raw.prepare('SELECT count(*) AS n FROM records_per_record').get(), { n: 15 }, "and its old rows deleted: the file holds each record once");
+  raw.close();
+  const opts = { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 } as const;
+  const all = Array.from({ length: 25 }, (_, i) => `{"i":${i + 1}}`);
+  const reader = new Queue(file, opts, { owner: false, readonly: true });
+  t.same(reader.readBatch('web', 0, 100, 1e9).map((r) => r.json), all, 'a read-only handle reads both tables, in order');
+  t.equal(reader.recordCount(), 25);
+  reader.close();
+  fs.copyFileSync(file, path.join(dir, 'copy.db'));
+  t.equal(recoverQueue(path.join(dir, 'copy.db'), { fresh: false }).salvaged['records'], 25, 'a salvage takes both tables and finishes the migration');
+  const told: number[][] = [];
+  const q = new Queue(file, opts, { owner: true, onMigration: { progress: (m, n) => told.push([m, n]) } });
+  t.teardown(() => q.close());
+  t.same(told, [[15, 15]], 'the next open moves the rest');
+  t.same(q.readBatch('web', 0, 100, 1e9).map((r) => r.json), all);
+  t.same(q.db.prepare("SELECT name FROM sqlite_master WHERE name = 'records_per_record'").all(), []);
 });
 
 t.test('recovering a damaged queue file in the per-record format salvages it and moves it to the batched one', async (t) => {

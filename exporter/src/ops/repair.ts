@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../queue/sqlite.js';
-import { PER_RECORD_TABLE, hasColumn, migrateRecords, openQueueDb, restrictModes } from '../queue/db.js';
+import { openQueueDb, restrictModes } from '../queue/db.js';
+import { MIGRATING_TABLE, migrateRecords, perRecordTable } from '../queue/records-table.js';
+import { hasColumn, hasTable } from '../queue/sqlite.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
 import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
 
@@ -104,22 +106,27 @@ function salvageInto(from: string, to: string, result: RecoverResult): void {
   }
   const dst = openQueueDb(to, { readonly: false, create: true, synchronous: 'full', walAutocheckpointPages: 64 });
   try {
-    // A file in the per-record format is salvaged as it is and then migrated, as the exporter does on open.
+    // A file in the per-record format, or one whose migration was cut short, is salvaged as it is and then migrated,
+    // as the exporter does on open.
     let perRecord = false;
+    let migrating = false;
     try {
       perRecord = hasColumn(src, 'records', 'seq');
+      migrating = hasTable(src, MIGRATING_TABLE);
     } catch {
       // an unreadable schema: copyTable counts it
     }
-    if (perRecord) dst.exec(`DROP TABLE records; ${PER_RECORD_TABLE}`);
-    for (const table of SALVAGED_TABLES) {
+    if (perRecord) dst.exec(`DROP TABLE records; ${perRecordTable('records')}`);
+    if (migrating) dst.exec(perRecordTable(MIGRATING_TABLE));
+    for (const table of [...SALVAGED_TABLES, ...(migrating ? [MIGRATING_TABLE] : [])]) {
       const r = copyTable(src, dst, table);
       result.salvaged[table] = r.rows;
       result.unreadable += r.unreadable;
     }
-    if (perRecord) migrateRecords(dst);
+    if (perRecord || migrating) migrateRecords(dst);
     // Records, not rows: a row of the log holds a run of them.
     result.salvaged['records'] = (dst.prepare('SELECT coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM records').get() as { n: number }).n;
+    delete result.salvaged[MIGRATING_TABLE];
     dst.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     src.close();

@@ -2,34 +2,7 @@
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openSqlite } from './sqlite.js';
-
-/**
- * The record log, a run of consecutive records to a row (record-log.ts): seqs first_seq..last_seq, received together,
- * with the same only_sink. keys: a JSON array of each record's decisionId then eventType; json: the records' JSON, one per
- * line. size: what the records count against queue.maxBytes.
- */
-function recordsTable(name: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${name} (
-  last_seq INTEGER PRIMARY KEY,
-  first_seq INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  only_sink TEXT,
-  keys TEXT NOT NULL,
-  json TEXT NOT NULL
-);`;
-}
-
-/** The record log as exporters before 2026-12-07 wrote it: one row per record (migrated on open: migrateRecords). */
-export const PER_RECORD_TABLE = `CREATE TABLE records (
-  seq INTEGER PRIMARY KEY,
-  received_at INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  only_sink TEXT,
-  decision_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  json TEXT NOT NULL
-);`;
+import { migrateRecords, recordsTable, viewOlderFormat, type MigrationProgress } from './records-table.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,10 +84,8 @@ export function openQueueDb(file: string, o: OpenOptions): Database.Database {
       const started = Date.now();
       const moved = migrateRecords(db, o.onMigration?.progress);
       if (moved !== null) o.onMigration?.done?.(moved, Date.now() - started);
-    } else if (hasColumn(db, 'records', 'seq')) {
-      // A file in the per-record format that nobody has opened for writing since: read through a view of the new one.
-      db.exec(`CREATE TEMP VIEW records AS SELECT seq AS last_seq, seq AS first_seq, received_at, size, only_sink,
-        json_array(decision_id, event_type) AS keys, json FROM main.records`);
+    } else {
+      viewOlderFormat(db);
     }
     return db;
   } catch (e) {
@@ -123,51 +94,11 @@ export function openQueueDb(file: string, o: OpenOptions): Database.Database {
   }
 }
 
-/** Records migrated per statement, between progress reports. */
-const MIGRATE_SLICE = 100_000;
-
-/** Progress of a migration: records moved so far, of total. */
-export type MigrationProgress = (moved: number, total: number) => void;
-
-/**
- * A file an older exporter wrote holds one row per record: each becomes a row of its own in the new table, in one
- * transaction (nothing changes if it fails: a full disk, say, since the copy needs the records' size again for a while).
- * An older exporter started on a migrated file fails at start-up (its statements name columns the table lacks) instead of
- * seeing an empty queue. Returns the records moved, or null when the file was in the current format.
- */
-export function migrateRecords(db: Database.Database, progress?: MigrationProgress): number | null {
-  if (!hasColumn(db, 'records', 'seq')) return null;
-  return db
-    .transaction(() => {
-      db.exec(`ALTER TABLE records RENAME TO records_per_record; ${recordsTable('records')}`);
-      const total = (db.prepare('SELECT count(*) AS n FROM records_per_record').get() as { n: number }).n;
-      const slice = db.prepare(`INSERT INTO records (last_seq, first_seq, received_at, size, only_sink, keys, json)
-        SELECT seq, seq, received_at, size, only_sink, json_array(decision_id, event_type), json FROM records_per_record
-        WHERE seq > ? ORDER BY seq LIMIT ${MIGRATE_SLICE}`);
-      let moved = 0;
-      for (let after = Number.MIN_SAFE_INTEGER; ; ) {
-        const n = slice.run(after).changes;
-        if (!n) break;
-        moved += n;
-        after = (db.prepare('SELECT max(last_seq) AS m FROM records').get() as { m: number }).m;
-        progress?.(moved, total);
-      }
-      db.exec('DROP TABLE records_per_record');
-      return moved;
-    })
-    .immediate();
-}
-
 function addMissingColumns(db: Database.Database): void {
   for (const c of ADDED_COLUMNS) {
     const have = (db.pragma(`table_info(${c.table})`) as { name: string }[]).some((r) => r.name === c.column);
     if (!have) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.decl}`);
   }
-}
-
-/** Whether a table has a column (a read-only handle on a file an older exporter wrote may lack one). */
-export function hasColumn(db: Database.Database, table: string, column: string): boolean {
-  return (db.pragma(`table_info(${table})`) as { name: string }[]).some((r) => r.name === column);
 }
 
 export function isDiskFull(e: unknown): boolean {

@@ -2,7 +2,7 @@
 // keeps its place and the records it still owes (up to removed_at_seq): it is an orphan, holding them on disk until it
 // comes back (under its name or, declared with previousNames, under a new one) or an operator drops it.
 import type Database from 'better-sqlite3';
-import { hasColumn } from './db.js';
+import { hasColumn } from './sqlite.js';
 
 export type StartFrom = 'newest' | 'oldest';
 

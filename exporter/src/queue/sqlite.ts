@@ -9,3 +9,12 @@ export function openSqlite(file: string, options: Database.Options = {}): Databa
   const addon = process.env[SQLITE_ADDON_ENV];
   return new Database(file, addon ? { ...options, nativeBinding: addon } : options);
 }
+
+/** Whether a table has a column (a read-only handle on a file an older exporter wrote may lack one). */
+export function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.pragma(`table_info(${table})`) as { name: string }[]).some((r) => r.name === column);
+}
+
+export function hasTable(db: Database.Database, table: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined;
+}
