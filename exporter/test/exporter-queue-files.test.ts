@@ -9,7 +9,7 @@ import { Client, Receiver, quickRetry, record, runCli, shortDir, startExporter }
 import { bins } from '../../test/helpers/peers.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { waitFor } from '../../test/helpers/process.js';
-import { openSqlite } from '../src/queue/sqlite.js';
+import { perRecordQueueFile } from './helpers/per-record-queue.js';
 
 const range = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
 const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
@@ -152,24 +152,13 @@ t.test('a queue file in the per-record format of older exporters: migrated at st
   const dir = shortDir(t);
   const file = path.join(dir, 'data', 'queue.db');
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const old = openSqlite(file);
-  old.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE records (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, size INTEGER NOT NULL, only_sink TEXT,
-      decision_id TEXT NOT NULL, event_type TEXT NOT NULL, json TEXT NOT NULL);
-    CREATE TABLE sinks (name TEXT PRIMARY KEY, type TEXT NOT NULL, cursor INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
-      delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, dead_lettered INTEGER NOT NULL DEFAULT 0,
-      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_error_at INTEGER, last_success_at INTEGER, added_at INTEGER NOT NULL);
-    CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, sink TEXT, reason TEXT NOT NULL,
-      error TEXT NOT NULL, seq INTEGER, decision_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, raw BLOB NOT NULL,
-      raw_truncated INTEGER NOT NULL DEFAULT 0);
-    INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 200, 1);
-  `);
   // 1,200 records, the first 200 already delivered; 100 of them addressed to another sink only (a dead-letter retry).
   const ids = range('old', 1200);
-  const insert = old.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)');
-  old.transaction(() => ids.forEach((id, i) => insert.run(i + 1, Date.now(), 600, i >= 1000 && i < 1100 ? 'other' : null, id, 'admission_decision', record(id))))();
-  old.close();
+  perRecordQueueFile(file, (db) => {
+    db.prepare("INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 200, 1)").run();
+    const insert = db.prepare('INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)');
+    ids.forEach((id, i) => insert.run(i + 1, Date.now(), 600, i >= 1000 && i < 1100 ? 'other' : null, id, 'admission_decision', record(id)));
+  });
 
   const port = await freePort();
   const rx = await Receiver.start(t, 'ok', port);

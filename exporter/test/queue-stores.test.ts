@@ -15,6 +15,7 @@ import { Queue } from '../src/queue/queue.js';
 import { recoverQueue } from '../src/ops/repair.js';
 import { migrateRecords } from '../src/queue/records-table.js';
 import { shortDir } from './helpers/exporter.js';
+import { perRecordQueueFile } from './helpers/per-record-queue.js';
 
 const recs = (n: number, from = 0): NewRecord[] =>
   Array.from({ length: n }, (_, i) => ({ decisionId: `d${from + i}`, eventType: 'admission_decision', json: `{"i":${from + i}}` }));
@@ -62,6 +63,10 @@ t.test('record log: records given as UTF-8 bytes are stored as TEXT, the same as
   t.same(read.map((r) => [r.seq, r.decisionId, r.eventType]), texts.map((_, i) => [i + 1, `d${i}`, `e${i % 3}`]));
   t.same(log.readBatch('a', 0, 200, 1e9).map((r) => r.seq), [...Array.from({ length: 100 }, (_, i) => i + 1), 150], "another sink's records skipped");
   t.equal(recordSize(Buffer.from(texts[0]!)), Buffer.byteLength(texts[0]!) + 64, 'bytes count as bytes');
+  // Three rows of bytes in one batch: each row's lines are gathered in one buffer the log reuses.
+  const more = Array.from({ length: 2 * RECORDS_PER_ROW + 5 }, (_, i) => `{"more":${i},"s":"${'é'.repeat(i % 7)}"}`);
+  t.equal(d.transaction(() => log.insert(more.map((json, i) => ({ decisionId: `m${i}`, eventType: 'e', json: Buffer.from(json) })), null, 4000, 150))(), 150 + more.length);
+  t.same(log.readBatch('a', 150, 1000, 1e9).map((r) => r.json), more, 'every row its own lines');
 });
 
 t.test('record log: seqs continue after the stored last one; batches by count and bytes, inside and across rows; rows deleted whole', async (t) => {
@@ -194,25 +199,16 @@ t.test('marker: a new queue gets one; a missing, empty or replaced queue file is
   other.close();
 });
 
-/** A queue file as an exporter before 2026-12-07 wrote it: one row per record, no added columns, no marker. */
+/** Three records (a, b, c), the sink "web" at 1. */
 function perRecordFile(file: string): void {
-  const old = openSqlite(file);
-  old.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE records (seq INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, size INTEGER NOT NULL, only_sink TEXT,
-      decision_id TEXT NOT NULL, event_type TEXT NOT NULL, json TEXT NOT NULL);
-    CREATE TABLE sinks (name TEXT PRIMARY KEY, type TEXT NOT NULL, cursor INTEGER NOT NULL, active INTEGER NOT NULL DEFAULT 1,
-      delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, dead_lettered INTEGER NOT NULL DEFAULT 0,
-      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_error_at INTEGER, last_success_at INTEGER, added_at INTEGER NOT NULL);
-    CREATE TABLE dead_letters (id INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, sink TEXT, reason TEXT NOT NULL,
-      error TEXT NOT NULL, seq INTEGER, decision_id TEXT, attempts INTEGER NOT NULL DEFAULT 0, raw BLOB NOT NULL,
-      raw_truncated INTEGER NOT NULL DEFAULT 0);
-    INSERT INTO meta VALUES ('last_seq', '3');
-    INSERT INTO records VALUES (1, 1, 70, NULL, 'a', 'admission_decision', '{"i":1}'), (2, 1, 70, NULL, 'b', 'admission_decision', '{"i":2}'),
-      (3, 1, 70, NULL, 'c', 'admission_decision', '{"i":3}');
-    INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 1, 1);
-  `);
-  old.close();
+  perRecordQueueFile(file, (db) =>
+    db.exec(`
+      INSERT INTO meta VALUES ('last_seq', '3');
+      INSERT INTO records VALUES (1, 1, 70, NULL, 'a', 'admission_decision', '{"i":1}'), (2, 1, 70, NULL, 'b', 'admission_decision', '{"i":2}'),
+        (3, 1, 70, NULL, 'c', 'admission_decision', '{"i":3}');
+      INSERT INTO sinks (name, type, cursor, added_at) VALUES ('web', 'http', 1, 1);
+    `),
+  );
 }
 
 t.test('a queue file an older exporter wrote (no new columns, no marker) opens and keeps its records and cursors', async (t) => {

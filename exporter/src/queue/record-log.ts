@@ -22,7 +22,6 @@ const ROW_MAX_BYTES = 256 * 1024;
 /** Rows read per statement while filling a sink's batch. */
 const READ_ROWS = 16;
 const SCAN_CHUNK = 1000;
-const NEWLINE = Buffer.from('\n');
 
 export interface Freed {
   /** Stored bytes (as counted against maxBytes). */
@@ -42,6 +41,9 @@ export class RecordLog {
   private bytesValue = 0;
   private readonly s;
   private writes: ReturnType<typeof prepareWrites> | undefined;
+  private scratchBuffer: Buffer | undefined;
+  /** A row's lines (at most ROW_MAX_BYTES of JSON and their newlines): one buffer reused, not one allocated per row. */
+  private readonly scratch = () => (this.scratchBuffer ??= Buffer.allocUnsafe(ROW_MAX_BYTES + RECORDS_PER_ROW));
 
   /** countBytes false: the running byte count is kept elsewhere (the writer thread's log: the queue keeps it). */
   constructor(
@@ -118,7 +120,7 @@ export class RecordLog {
         if (typeof r.json === 'string') allBytes = false;
         keys.push(r.decisionId, r.eventType);
       }
-      this.w.insert.run(seq + end - i, seq + 1, now, size, onlySink, JSON.stringify(keys), lines(records, i, end, allBytes));
+      this.w.insert.run(seq + end - i, seq + 1, now, size, onlySink, JSON.stringify(keys), lines(records, i, end, allBytes, this.scratch));
       seq += end - i;
       i = end;
     }
@@ -219,16 +221,20 @@ function prepareWrites(db: Database.Database) {
   };
 }
 
-/** The JSON of records[from..end) one per line: the bytes concatenated when all are bytes, else as a string. */
-function lines(records: readonly NewRecord[], from: number, end: number, allBytes: boolean): string | Buffer {
+/**
+ * The JSON of records[from..end) one per line: the bytes copied into `scratch` when all are bytes (better-sqlite3 copies
+ * a bound Buffer, so one scratch buffer serves every row), else joined as a string.
+ */
+function lines(records: readonly NewRecord[], from: number, end: number, allBytes: boolean, scratch: () => Buffer): string | Buffer {
   if (end - from === 1) return records[from]!.json;
   if (allBytes) {
-    const parts: Buffer[] = [];
+    const into = scratch();
+    let at = 0;
     for (let i = from; i < end; i++) {
-      if (i > from) parts.push(NEWLINE);
-      parts.push(records[i]!.json as Buffer);
+      if (i > from) into[at++] = 0x0a;
+      at += (records[i]!.json as Buffer).copy(into, at);
     }
-    return Buffer.concat(parts);
+    return into.subarray(0, at);
   }
   let text = '';
   for (let i = from; i < end; i++) {
