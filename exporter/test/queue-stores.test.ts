@@ -99,6 +99,14 @@ t.test('record log: seqs continue after the stored last one; batches by count an
   t.equal(new RecordLog(d).lastSeq, 251);
 });
 
+t.test('record log: a row whose lines do not match its seqs is reported as damaged, not read in a loop', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  d.transaction(() => log.insert(recs(5), null, 1000, 0))();
+  d.prepare("UPDATE records SET json = substr(json, 1, instr(json, char(10)) - 1)").run(); // keeps the first line only
+  t.throws(() => log.readBatch('a', 0, 10, 1e9), /row of records 1-5 holds 1 lines and 5 keys: damaged/);
+});
+
 t.test('record log: a row holds at most 256 KiB of JSON (and always one record)', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);

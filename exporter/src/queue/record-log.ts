@@ -55,7 +55,7 @@ export class RecordLog {
       maxSeq: db.prepare('SELECT max(last_seq) AS m FROM records'),
       // raw: rows as arrays (better-sqlite3 builds a row object one named property at a time).
       readRows: db
-        .prepare('SELECT first_seq, keys, json FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
+        .prepare('SELECT first_seq, last_seq, keys, json FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
         .raw(true),
       oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT 1'),
       // The records of each row inside (after, upTo]: a row's seqs are consecutive.
@@ -143,10 +143,13 @@ export class RecordLog {
     const out: OutgoingRecord[] = [];
     let bytes = 0;
     for (let after = afterSeq; ; ) {
-      const rows = this.s.readRows.all(after, sink, READ_ROWS) as [number, string, string][];
-      for (const [firstSeq, keysText, text] of rows) {
+      const rows = this.s.readRows.all(after, sink, READ_ROWS) as [number, number, string, string][];
+      for (const [firstSeq, lastSeq, keysText, text] of rows) {
         const jsons = text.split('\n');
         const keys = JSON.parse(keysText) as string[];
+        if (jsons.length !== lastSeq - firstSeq + 1 || keys.length !== 2 * jsons.length) {
+          throw new Error(`the queue's row of records ${firstSeq}-${lastSeq} holds ${jsons.length} lines and ${keys.length / 2} keys: damaged (exporter queue check)`);
+        }
         // Only the first row may start at or before afterSeq (a sink's batch may end inside a row).
         for (let k = Math.max(0, afterSeq + 1 - firstSeq); k < jsons.length; k++) {
           const json = jsons[k]!;
@@ -155,7 +158,7 @@ export class RecordLog {
           out.push({ seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json });
           if (out.length >= maxRecords) return out;
         }
-        after = firstSeq + jsons.length - 1;
+        after = lastSeq;
       }
       if (rows.length < READ_ROWS) return out;
     }
