@@ -10,7 +10,8 @@
 // env: ONLY=normal|full|one|e2e (comma-separated), RECORDS, E2E_RECORDS, CONNECTIONS, E2E_SINK (http, default, or otlp:
 // one and e2e through the OTLP sink in its JSON encoding, which the receiver counts), EXPORTER_INGEST (JSON merged into
 // the config's `ingest`, e.g. '{"maxPendingBytes":"4Mi"}'), EXPORTER_QUEUE (the same for `queue`, e.g.
-// '{"synchronous":"normal"}'), and those of bench/_exporter-process.ts (EXPORTER_BIN, BASE_EXPORTER_BIN,
+// '{"synchronous":"normal"}'), EXPORTER_SINK (the same for the one and e2e scenarios' sink, e.g. a filter that keeps
+// every record: '{"filter":{"exclude":{"namespaces":["kube-system"]}}}'), and those of bench/_exporter-process.ts (EXPORTER_BIN, BASE_EXPORTER_BIN,
 // EXPORTER_NODE_ARGS, BENCH_DEBUG).
 import fs from 'node:fs';
 import http from 'node:http';
@@ -70,6 +71,12 @@ function threadSplit(pid: number, before: Map<number, number>, records: number):
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** EXPORTER_SINK: keys merged into the delivering sink's configuration. */
+function sinkExtra(): object {
+  const extra = process.env['EXPORTER_SINK'];
+  return extra ? (JSON.parse(extra) as object) : {};
 }
 
 function withIngest(cfg: ExporterConfigFile): ExporterConfigFile {
@@ -203,6 +210,7 @@ async function endToEndRun(build: Build, name: string, connections: number): Pro
       name: 'web',
       ...(E2E_SINK === 'otlp' ? { type: 'otlp', endpoint: `http://127.0.0.1:${port}`, encoding: 'json', gzip: false } : { type: 'http', url: `http://127.0.0.1:${port}/ingest` }),
       batch: { maxRecords: 2000, maxBytes: '4Mi', linger: '20ms' },
+      ...sinkExtra(),
     }],
   }));
   try {

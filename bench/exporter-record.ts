@@ -1,9 +1,10 @@
 // Rate of normalizeLine() (the ingest hot path) on ~500-byte records: basic invariants vs full JSON Schema validation,
 // with the id sent by the engine vs assigned by the exporter; plus newDecisionId(), the builders, and a sink's filter on
-// event types read from the stored eventType against the same filter through a parse of the record (as every filter did).
+// event types read from the stored eventType against the same filter through a parse of the record (as every filter did);
+// the facts ingest computes for filters on other criteria: their cost at ingest, and a filter reading them against a parse.
 // Run: node --import tsx bench/exporter-record.ts   (prints figures, asserts nothing)
-import { admissionDecision, newDecisionId, normalizeLine, violationAudited, type ValidationMode } from '../exporter/src/record/index.js';
-import { compileRouting, type FilterSpec } from '../exporter/src/routing/index.js';
+import { admissionDecision, newDecisionId, normalizeLine, violationAudited, type NormalizeOptions, type ValidationMode } from '../exporter/src/record/index.js';
+import { compileRouting, factsFor, type FilterSpec, type RecordFacts } from '../exporter/src/routing/index.js';
 import type { OutgoingRecord } from '../exporter/src/sinks/sink.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 200_000);
@@ -95,4 +96,34 @@ rate('full (ajv), decisionId assigned', withoutId, 'full');
     `${'sink filter on eventTypes'.padEnd(44)} ${cpuPerRecord({ eventTypes: ['violation_*'] })} (stored eventType); ` +
       `through a parse: ${cpuPerRecord({ eventTypes: ['violation_*'], exclude: { resourceKinds: ['NoSuchKind'] } })}`,
   );
+}
+{
+  // Facts (README, "Routing facts"): what filters beyond eventTypes read, computed by ingest from its own parse and
+  // stored with each record, so that a sink's filter reads them instead of parsing the record.
+  // Keeps every record (cluster-scoped Namespaces): each criterion is read for each record.
+  const filter: FilterSpec = { namespaces: [''], resourceKinds: ['Namespace'] };
+  const facts = factsFor([{ filter }])!;
+  const cpu = (label: string, lines: string[], opts: NormalizeOptions) => {
+    const now = Date.now();
+    for (let i = 0; i < 20_000; i++) normalizeLine(lines[i % lines.length]!, now, opts);
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) normalizeLine(lines[i % lines.length]!, now, opts);
+    const c = process.cpuUsage(c0);
+    console.log(`${label.padEnd(44)} ${((c.user + c.system) / N).toFixed(3)} µs CPU/record`);
+  };
+  cpu('normalizeLine (basic), no facts', withId, { validate: 'basic' });
+  cpu('normalizeLine (basic), with facts', withId, { validate: 'basic', facts });
+  cpu('normalizeLine (basic), no facts (again)', withId, { validate: 'basic' });
+  const stored: OutgoingRecord[] = withId.map((json, i) => ({ seq: i + 1, decisionId: `d${i}`, eventType: 'violation_audited', json }));
+  const withFacts: OutgoingRecord[] = stored.map((r) => ({ ...r, facts: JSON.parse(facts(JSON.parse(r.json) as Record<string, unknown>)) as RecordFacts }));
+  const route = compileRouting({ name: 'bench', filter })!;
+  const perRecord = (records: OutgoingRecord[]) => {
+    let kept = 0;
+    for (let i = 0; i < 20_000; i++) if (route(records[i % records.length]!)) kept++;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < N; i++) if (route(records[i % records.length]!)) kept++;
+    const c = process.cpuUsage(c0);
+    return `${((c.user + c.system) / N).toFixed(3)} µs CPU/record${kept ? '' : ' (none kept!)'}`;
+  };
+  console.log(`${'sink filter on namespaces and resourceKinds'.padEnd(44)} ${perRecord(withFacts)} (facts); through a parse: ${perRecord(stored)}`);
 }

@@ -107,6 +107,31 @@ t.test('record log: a row whose lines do not match its seqs is reported as damag
   t.throws(() => log.readBatch('a', 0, 10, 1e9), /row of records 1-5 holds 1 lines and 5 keys: damaged/);
 });
 
+t.test('record log: routing facts stored with their records, per row; read only for a sink that asks; damaged counts reported', async (t) => {
+  const d = db(t);
+  const log = new RecordLog(d);
+  const withFacts = recs(RECORDS_PER_ROW + 2).map((r, i) => (i % 2 ? r : { ...r, facts: `{"namespaces":["n${i}"],"namespaceLabels":{"team":null}}` }));
+  d.transaction(() => log.insert(withFacts, null, 1000, 0))();
+  d.transaction(() => log.insert(recs(3, 500), null, 1000, log.storedLastSeq()))();
+  const rows = d.prepare('SELECT last_seq AS l, facts FROM records ORDER BY last_seq').all() as { l: number; facts: string | null }[];
+  t.same(rows.map((r) => r.l), [RECORDS_PER_ROW, RECORDS_PER_ROW + 2, RECORDS_PER_ROW + 5]);
+  t.ok(rows[0]!.facts!.startsWith('[{"namespaces":["n0"],"namespaceLabels":{"team":null}},null,{"namespaces":["n2"]'), 'a JSON array, null for a record without');
+  t.equal(rows[2]!.facts, null, 'a row without any facts stores none');
+  const read = log.readBatch('a', RECORDS_PER_ROW - 2, 10, 1e9, true);
+  t.same(read.map((r) => r.facts), [
+    { namespaces: [`n${RECORDS_PER_ROW - 2}`], namespaceLabels: { team: null } },
+    undefined,
+    { namespaces: [`n${RECORDS_PER_ROW}`], namespaceLabels: { team: null } },
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ], 'each record its own facts, across rows, from inside a row');
+  t.ok(log.readBatch('a', 0, 1000, 1e9).every((r) => !('facts' in r)), 'a sink that does not read them does not get them');
+  d.prepare('UPDATE records SET facts = ? WHERE last_seq = ?').run('[null]', RECORDS_PER_ROW + 2);
+  t.throws(() => log.readBatch('a', RECORDS_PER_ROW, 10, 1e9, true), /row of records 129-130 holds 2 lines and 2 keys and 1 facts: damaged/);
+});
+
 t.test('record log: a row holds at most 256 KiB of JSON (and always one record)', async (t) => {
   const d = db(t);
   const log = new RecordLog(d);

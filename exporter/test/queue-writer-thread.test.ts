@@ -10,11 +10,12 @@ import { shortDir, type Teardown } from './helpers/exporter.js';
 
 const opts = { maxBytes: 1024 ** 3, onFull: 'block', synchronous: 'full', maxAgeMs: 0, deadLetterMaxRawBytes: 8, deadLetterMaxRecords: 2 } as const;
 
-/** Every other record given as its UTF-8 bytes, as ingest hands over a line received complete. */
+/** Every other record given as its UTF-8 bytes, as ingest hands over a line received complete; every third with routing facts. */
 function records(n: number, from = 0): NewRecord[] {
   return Array.from({ length: n }, (_, i) => {
     const json = `{"i":${from + i},"s":"é✓"}`;
-    return { decisionId: `d${from + i}`, eventType: 'admission_decision', json: i % 2 ? Buffer.from(json) : json };
+    const facts = i % 3 ? undefined : `{"namespaces":["ns-${from + i}-é"]}`;
+    return { decisionId: `d${from + i}`, eventType: 'admission_decision', json: i % 2 ? Buffer.from(json) : json, facts };
   });
 }
 
@@ -57,7 +58,7 @@ t.test('batches and advances committed on the writer thread: the same queue as o
     t.equal(q.recordCount(), 255 - RECORDS_PER_ROW, 'the row both sinks passed is gone in the advance (the next still has records b needs)');
     t.equal(freed, 1, 'free listeners told');
     results.push({
-      rows: q.readBatch('b', 0, 1000, 1e9).map((r) => [r.seq, r.decisionId, r.eventType, r.json]),
+      rows: q.readBatch('b', 0, 1000, 1e9, true).map((r) => [r.seq, r.decisionId, r.eventType, r.json, r.facts]),
       dead: q.deadLetters.list({}).map((d) => [d.sink, d.reason, d.raw, d.rawTruncated, d.seq, d.decisionId, d.attempts]),
       before: dead.map((d) => [d.reason, d.raw, d.rawTruncated]),
       sinks: q.sinkStates().map((s) => [s.name, s.cursor, s.delivered, s.deadLettered]),
@@ -65,6 +66,9 @@ t.test('batches and advances committed on the writer thread: the same queue as o
     });
   }
   t.same(results[1], results[0], 'rows, dead letters (raw bytes cut the same), cursors and counts are the same either way');
+  const withFacts = results[0]!.rows.filter((r) => r[4] !== undefined);
+  t.equal(withFacts.length, 41 + 2, 'the routing facts of every third record of each batch still stored (seq 129-255) read back');
+  t.same(withFacts[0], [130, 'd129', 'admission_decision', '{"i":129,"s":"é✓"}', { namespaces: ['ns-129-é'] }]);
   t.same(results[0]!.before, [
     ['oversized', 'a string', true],
     ['schema', '{}', false],

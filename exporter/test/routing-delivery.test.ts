@@ -6,6 +6,7 @@ import pino from 'pino';
 import { resolveConfig, startExporter } from '../src/index.js';
 import { Client, readNdjson, record, shortDir } from './helpers/exporter.js';
 import { waitFor } from '../../test/helpers/process.js';
+import { openSqlite } from '../src/queue/sqlite.js';
 
 t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered sink gets everything as stored', async (t) => {
   const dir = shortDir(t);
@@ -42,4 +43,51 @@ t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered si
   t.ok(readNdjson(all).every((r) => r['requestUsername'] === 'alice'), 'the sink without routing gets the records as stored');
   await waitFor('filtered counted', async () => (await ex.metrics.registry.getSingleMetricAsString('exporter_records_filtered_total')).includes('sink="denied"} 20'));
   t.match(await ex.metrics.registry.getSingleMetricAsString('exporter_records_filtered_total'), /sink="denied"} 20/, '20 left out by the filter');
+});
+
+t.test('ingest stores what the filters read with each record (facts), and the sinks route on them: the same records out', async (t) => {
+  const dir = shortDir(t);
+  const teamA = path.join(dir, 'team-a.ndjson');
+  const queueFile = path.join(dir, 'queue.db');
+  const cfg = resolveConfig({
+    socket: path.join(dir, 'exporter.sock'),
+    queue: { path: queueFile },
+    sinks: [
+      {
+        name: 'team-a',
+        type: 'file',
+        path: teamA,
+        filter: { namespaces: ['team-a'], exclude: { namespaceLabels: { tier: ['test'] } } },
+        redact: [{ path: '/requestUsername', action: 'replace', when: { resourceKinds: ['Secret'] } }],
+      },
+      // Never delivers (nothing listens there): every record stays in the queue, to be read back below.
+      { name: 'held', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initial: '1s', max: '1s', maxAttempts: 1000 } },
+    ],
+  });
+  const ex = await startExporter(cfg, pino({ level: 'silent' }));
+  t.teardown(() => ex.stop());
+  const c = await Client.connect(cfg.socket);
+  const lines = Array.from({ length: 40 }, (_, i) =>
+    record(`r-${i}`, {
+      resourceNamespace: i % 2 ? 'team-a' : 'team-b',
+      resourceName: `o-${i}`,
+      resourceKind: i % 4 === 1 ? 'Secret' : 'ConfigMap',
+      namespaceLabels: i % 8 === 5 ? { tier: 'test' } : { tier: 'prod' },
+      requestUsername: 'alice',
+    }),
+  );
+  await c.write(lines.map((l) => l + '\n').join(''));
+  await c.waitAck(40);
+  c.destroy();
+  await waitFor('team-a delivered', () => readNdjson(teamA).length === 15, 30_000, 50);
+  const got = readNdjson(teamA);
+  const expected = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 2 === 1 && i % 8 !== 5);
+  t.same(got.map((r) => r['decisionId']), expected.map((i) => `r-${i}`), 'team-a records without the test tier, in order');
+  t.same(got.map((r) => r['requestUsername']), expected.map((i) => (i % 4 === 1 ? '[redacted]' : 'alice')), 'the user name redacted on Secrets only');
+  const db = openSqlite(queueFile, { readonly: true, fileMustExist: true });
+  t.teardown(() => db.close());
+  const rows = db.prepare('SELECT facts FROM records ORDER BY last_seq').all() as { facts: string | null }[];
+  const facts = rows.flatMap((r) => JSON.parse(r.facts!) as unknown[]);
+  t.equal(facts.length, 40, 'every record stored with its facts');
+  t.same(facts[1], { namespaces: ['team-a'], resourceKinds: ['Secret'], namespaceLabels: { tier: 'prod' } }, 'what the filter and the redaction read, and no more');
 });

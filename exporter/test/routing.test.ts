@@ -1,6 +1,6 @@
 // Per-sink routing: filter and redaction (exporter/src/routing/).
 import t from 'tap';
-import { compileRouting } from '../src/routing/index.js';
+import { compileRouting, factsFor, type RecordFacts } from '../src/routing/index.js';
 import { parsePointer } from '../src/routing/redact.js';
 import type { OutgoingRecord } from '../src/sinks/sink.js';
 
@@ -120,4 +120,67 @@ t.test('bad pointers are refused with the key named', async (t) => {
   t.throws(() => compileRouting({ name: 's', redact: [{ path: 'object' }] }), /sinks\[s\]\.redact\[0\]\.path: a JSON pointer starts with "\/"/);
   t.throws(() => compileRouting({ name: 's', redact: [{ path: '/' }] }), /whole record/);
   t.throws(() => parsePointer('/a~2', 'k'), /invalid escape/);
+});
+
+t.test('facts computed at ingest route every record as its parse does; the record is parsed only to redact it', async (t) => {
+  const records: Record<string, unknown>[] = [
+    violation(),
+    violation({ resourceNamespace: 'kube-system', enforcementAction: 'warn', namespaceLabels: { team: 'a', env: 'prod' } }),
+    violation({ enforcementAction: 'scoped', enforcementActions: ['warn', 'dryrun'], namespaceLabels: { team: 'b' } }),
+    violation({ resourceNamespace: undefined, resourceKind: 'Namespace', resourceName: 'ns1' }),
+    { decisionId: 'a1', eventType: 'audit_started' },
+    {
+      decisionId: 'x1',
+      eventType: 'admission_decision',
+      resourceKind: 'Pod',
+      resourceNamespace: 'team-a',
+      resourceName: 'p',
+      violations: { total: 2, items: [{ constraintKind: 'K8sPSP', constraintName: 'no-priv', enforcementAction: 'warn' }, { constraintKind: 'K8sRequiredLabels', constraintName: 'owner', enforcementAction: 'deny' }] },
+      namespaceLabels: { team: 'a' },
+    },
+  ];
+  const filters: object[] = [
+    { namespaces: ['team-*'] },
+    { namespaces: [''] },
+    { enforcementActions: ['warn'] },
+    { constraintKinds: ['K8sPSP'], exclude: { namespaces: ['kube-*'] } },
+    { constraintNames: ['owner', 'must-*'] },
+    { resourceKinds: ['Pod', 'Namespace'] },
+    { namespaceLabels: { team: ['a'] } },
+    { namespaceLabels: { team: ['*'], env: ['prod'] } },
+    { eventTypes: ['violation_*'], namespaces: ['team-a'] },
+    { exclude: { namespaceLabels: { team: ['b'] } } },
+  ];
+  const redacts = [undefined, [{ path: '/requestUsername', when: { namespaces: ['kube-system'] } }], [{ path: '/requestUsername' }]];
+  const configs = filters.flatMap((filter) => redacts.map((redact) => ({ name: 's', filter, ...(redact ? { redact } : {}) })));
+  const facts = factsFor(configs)!;
+  t.ok(facts, 'facts are computed when a filter reads more than eventType');
+  t.equal(factsFor([{ filter: { eventTypes: ['x'] } }, {}]), undefined, 'and not when none does');
+  let compared = 0;
+  let unparsed = 0;
+  for (const cfg of configs) {
+    const route = compileRouting(cfg)!;
+    t.equal(route.readsFacts, true);
+    for (const rec of records) {
+      const stored = out(rec);
+      const withFacts: OutgoingRecord = { ...stored, facts: JSON.parse(facts(rec)) as RecordFacts };
+      const parsed = route(stored);
+      t.same(route(withFacts)?.json, parsed?.json, `${JSON.stringify(cfg)} ${String(rec['decisionId'])}`);
+      compared++;
+      // The same facts with a record that cannot be parsed: a record left out is left out on its facts alone, and one
+      // sent as stored was not parsed (an unparsable record a sink has to parse is left out: the safe side).
+      const unparsable = { ...withFacts, json: 'not parsed' };
+      const r = route(unparsable);
+      if (parsed === null) t.equal(r, null, 'left out on its facts alone');
+      if (parsed === null || r === unparsable) unparsed++;
+      if (r === unparsable) t.equal(parsed, stored, 'sent as stored without a parse: the parse sends it as stored too');
+    }
+  }
+  t.equal(compared, configs.length * records.length);
+  // Redaction with no `when` needs the record for every record it sends; the rest are decided without a parse.
+  t.ok(unparsed > compared / 2, `${unparsed} of ${compared} decided without parsing the record`);
+  t.comment(`${unparsed} of ${compared} decided without parsing the record`);
+  const partial: OutgoingRecord = { ...out(violation()), facts: { resourceKinds: ['ConfigMap'] } };
+  t.equal(compileRouting({ name: 's', filter: { namespaces: ['team-a'] } })!(partial), partial, 'facts without the criterion: the record is parsed');
+  t.equal(compileRouting({ name: 's', filter: { namespaceLabels: { team: ['a'] } } })!({ ...partial, facts: { namespaceLabels: { env: null } } }), null, 'nor a label key not computed');
 });

@@ -117,7 +117,7 @@ export class DeliveryWorker {
         await sleep(lingerMs, this.stopSignal.signal);
         if (this.stopping) break;
       }
-      const batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes);
+      const batch = this.o.queue.readBatch(this.name, this.cursor, maxRecords, maxBytes, this.route?.readsFacts);
       if (!batch.length) {
         await this.waitForRecords(this.o.idlePollMs ?? 1000);
         continue;
@@ -134,7 +134,7 @@ export class DeliveryWorker {
     const first = items[0]!.seq;
     const span = items[items.length - 1]!.seq - first + 1;
     const bySeq = new Map<number, OutgoingRecord>();
-    for (const rec of this.o.queue.readBatch(this.name, first - 1, span, Number.MAX_SAFE_INTEGER)) bySeq.set(rec.seq, rec);
+    for (const rec of this.o.queue.readBatch(this.name, first - 1, span, Number.MAX_SAFE_INTEGER, this.route?.readsFacts)) bySeq.set(rec.seq, rec);
     return items.map((i) => {
       const rec = bySeq.get(i.seq);
       return rec && this.route ? (this.route(rec) ?? undefined) : rec;

@@ -18,6 +18,8 @@ export class PendingLine implements NewRecord {
     /** What the line counts against ingest.maxPendingBytes and, for a record, against queue.maxBytes. */
     readonly size: number,
     readonly reject: NewDeadLetter | null,
+    /** What the sinks' routing reads of the record (routing/facts.ts), as JSON, when configured. */
+    readonly facts?: string,
   ) {}
 }
 

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { fullValidator, normalizeLine, type NormalizeOptions } from '../record/index.js';
+import { factsFor, type RoutingConfig } from '../routing/index.js';
 import type { ExporterConfig } from '../config/config.js';
 import { Queue, QueueFullError, type NewDeadLetter } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
@@ -55,7 +56,8 @@ export class IngestServer {
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
     this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
     this.pending = new PendingLines(cfg.ingest);
-    this.normalize = { validate: cfg.ingest.validate };
+    // The facts the sinks' filters read, computed once per record here (none when no filter reads more than eventType).
+    this.normalize = { validate: cfg.ingest.validate, facts: factsFor(cfg.sinks as RoutingConfig[]) };
     this.stringsToThread = cfg.queue.writerThread;
     // Compiled now: a first record must not wait for ajv, nor a broken schema surface only then.
     if (cfg.ingest.validate === 'full') fullValidator();
@@ -156,7 +158,7 @@ export class IngestServer {
       return;
     }
     conn.uncommitted++;
-    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, json, size, null));
+    this.pending.push(new PendingLine(conn, ++conn.lineNo, readAt, rec.decisionId, rec.eventType, json, size, null, rec.facts));
   }
 
   private addReject(conn: Connection, readAt: number, reason: string, error: string, raw: Buffer): void {

@@ -40,10 +40,12 @@ CREATE INDEX IF NOT EXISTS dead_letters_by_sink ON dead_letters (sink, reason);
  * Columns added after the first release, added to older files on open (older exporters ignore them).
  * sinks.removed_at_seq: the last record a sink removed from the configuration still owes (its backlog is kept);
  * sinks.start_from: where the sink started when it was added (startFrom), for `exporter status`.
+ * records.facts: what the sinks' routing reads of each record, computed at ingest (routing/facts.ts).
  */
 const ADDED_COLUMNS: readonly { table: string; column: string; decl: string }[] = [
   { table: 'sinks', column: 'removed_at_seq', decl: 'INTEGER' },
   { table: 'sinks', column: 'start_from', decl: 'TEXT' },
+  { table: 'records', column: 'facts', decl: 'TEXT' },
 ];
 
 /** Files the queue creates are the owner's alone (decision records hold user names and objects). */

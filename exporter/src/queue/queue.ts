@@ -266,8 +266,8 @@ export class Queue {
   }
 
   /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
-  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
-    return this.log.readBatch(sink, afterSeq, maxRecords, maxBytes);
+  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number, withFacts = false): OutgoingRecord[] {
+    return this.log.readBatch(sink, afterSeq, maxRecords, maxBytes, withFacts);
   }
 
   /**

@@ -3,7 +3,7 @@
 // inserts, reads and deletes one row per run instead of one per record. Keeps the running byte count that queue.maxBytes
 // limits. Transactions are the caller's (the queue).
 import type Database from 'better-sqlite3';
-import type { OutgoingRecord } from '../sinks/sink.js';
+import type { OutgoingRecord, RecordFacts } from '../sinks/sink.js';
 
 export interface NewRecord {
   decisionId: string;
@@ -12,6 +12,8 @@ export interface NewRecord {
   json: string | Buffer;
   /** What it counts against queue.maxBytes when the caller computed it already: recordSize(json). */
   size?: number;
+  /** What the sinks' routing reads of it, as JSON (routing/facts.ts); stored in its row's facts column. */
+  facts?: string | undefined;
 }
 
 /** Per-record bookkeeping added to the JSON length when accounting the queue's size against maxBytes. */
@@ -56,6 +58,9 @@ export class RecordLog {
       // raw: rows as arrays (better-sqlite3 builds a row object one named property at a time).
       readRows: db
         .prepare('SELECT first_seq, last_seq, keys, json FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
+        .raw(true),
+      readRowsWithFacts: db
+        .prepare('SELECT first_seq, last_seq, keys, json, facts FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
         .raw(true),
       oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT 1'),
       // The records of each row inside (after, upTo]: a row's seqs are consecutive.
@@ -111,6 +116,7 @@ export class RecordLog {
       let jsonBytes = 0;
       let size = 0;
       let allBytes = true;
+      let anyFacts = false;
       const keys: string[] = [];
       for (; end < records.length && end - i < RECORDS_PER_ROW; end++) {
         const r = records[end]!;
@@ -118,9 +124,11 @@ export class RecordLog {
         jsonBytes += r.json.length;
         size += r.size ?? recordSize(r.json);
         if (typeof r.json === 'string') allBytes = false;
+        if (r.facts !== undefined) anyFacts = true;
         keys.push(r.decisionId, r.eventType);
       }
-      this.w.insert.run(seq + end - i, seq + 1, now, size, onlySink, JSON.stringify(keys), lines(records, i, end, allBytes, this.scratch));
+      const facts = anyFacts ? factsColumn(records, i, end) : null;
+      this.w.insert.run(seq + end - i, seq + 1, now, size, onlySink, JSON.stringify(keys), lines(records, i, end, allBytes, this.scratch), facts);
       seq += end - i;
       i = end;
     }
@@ -138,24 +146,31 @@ export class RecordLog {
     this.bytesValue -= f.b;
   }
 
-  /** Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one). */
-  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number): OutgoingRecord[] {
+  /**
+   * Records after afterSeq for a sink, at most maxRecords and maxBytes of JSON (but at least one); withFacts: with the
+   * facts stored for the sinks' routing (OutgoingRecord.facts), for a sink whose routing reads them.
+   */
+  readBatch(sink: string, afterSeq: number, maxRecords: number, maxBytes: number, withFacts = false): OutgoingRecord[] {
     const out: OutgoingRecord[] = [];
     let bytes = 0;
+    const read = withFacts ? this.s.readRowsWithFacts : this.s.readRows;
     for (let after = afterSeq; ; ) {
-      const rows = this.s.readRows.all(after, sink, READ_ROWS) as [number, number, string, string][];
-      for (const [firstSeq, lastSeq, keysText, text] of rows) {
+      const rows = read.all(after, sink, READ_ROWS) as [number, number, string, string, string | null | undefined][];
+      for (const [firstSeq, lastSeq, keysText, text, factsText] of rows) {
         const jsons = text.split('\n');
         const keys = JSON.parse(keysText) as string[];
-        if (jsons.length !== lastSeq - firstSeq + 1 || keys.length !== 2 * jsons.length) {
-          throw new Error(`the queue's row of records ${firstSeq}-${lastSeq} holds ${jsons.length} lines and ${keys.length / 2} keys: damaged (exporter queue check)`);
+        const facts = factsText ? (JSON.parse(factsText) as (RecordFacts | null)[]) : undefined;
+        if (jsons.length !== lastSeq - firstSeq + 1 || keys.length !== 2 * jsons.length || (facts && facts.length !== jsons.length)) {
+          const what = `${jsons.length} lines and ${keys.length / 2} keys${facts ? ` and ${facts.length} facts` : ''}`;
+          throw new Error(`the queue's row of records ${firstSeq}-${lastSeq} holds ${what}: damaged (exporter queue check)`);
         }
         // Only the first row may start at or before afterSeq (a sink's batch may end inside a row).
         for (let k = Math.max(0, afterSeq + 1 - firstSeq); k < jsons.length; k++) {
           const json = jsons[k]!;
           bytes += json.length;
           if (out.length > 0 && bytes > maxBytes) return out;
-          out.push({ seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json });
+          const f = facts?.[k];
+          out.push(f ? { seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json, facts: f } : { seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json });
           if (out.length >= maxRecords) return out;
         }
         after = lastSeq;
@@ -218,10 +233,17 @@ function prepareWrites(db: Database.Database) {
     // CAST: ingest hands lines received complete over as their bytes, concatenated into a Buffer, stored as TEXT
     // without better-sqlite3 measuring and re-encoding a string (README, "A line received complete ...").
     // OR ROLLBACK: every failure here ends the whole batch's transaction anyway; SQLite keeps no statement journal.
-    insert: db.prepare('INSERT OR ROLLBACK INTO records (last_seq, first_seq, received_at, size, only_sink, keys, json) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))'),
+    insert: db.prepare('INSERT OR ROLLBACK INTO records (last_seq, first_seq, received_at, size, only_sink, keys, json, facts) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?)'),
     setLastSeq: db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
     deleteUpTo: db.prepare('DELETE FROM records WHERE last_seq <= ?'),
   };
+}
+
+/** The row's facts column: a JSON array of each record's facts (null for a record without). */
+function factsColumn(records: readonly NewRecord[], from: number, end: number): string {
+  let text = '[';
+  for (let i = from; i < end; i++) text += (i > from ? ',' : '') + (records[i]!.facts ?? 'null');
+  return text + ']';
 }
 
 /**

@@ -15,7 +15,8 @@ export function recordsTable(name: string): string {
   size INTEGER NOT NULL,
   only_sink TEXT,
   keys TEXT NOT NULL,
-  json TEXT NOT NULL
+  json TEXT NOT NULL,
+  facts TEXT
 );`;
 }
 
@@ -35,7 +36,7 @@ export const MIGRATING_TABLE = 'records_per_record';
 const OLD = MIGRATING_TABLE;
 /** A per-record table's rows in the columns of the new one, each record a row of its own. */
 const asRows = (table: string) =>
-  `SELECT seq AS last_seq, seq AS first_seq, received_at, size, only_sink, json_array(decision_id, event_type) AS keys, json FROM ${table}`;
+  `SELECT seq AS last_seq, seq AS first_seq, received_at, size, only_sink, json_array(decision_id, event_type) AS keys, json, NULL AS facts FROM ${table}`;
 
 /** Records moved per transaction. */
 export const MIGRATE_SLICE = 20_000;
@@ -80,6 +81,7 @@ export function migrateRecords(db: Database.Database, progress?: MigrationProgre
  * record log read a view that shows its records in the new table's columns (the file is left as it is).
  */
 export function viewOlderFormat(db: Database.Database): void {
-  const parts = hasColumn(db, 'records', 'seq') ? [asRows('main.records')] : hasTable(db, OLD) ? ['SELECT * FROM main.records', asRows(`main.${OLD}`)] : [];
+  const rows = hasColumn(db, 'records', 'facts') ? 'SELECT * FROM main.records' : 'SELECT *, NULL AS facts FROM main.records';
+  const parts = hasColumn(db, 'records', 'seq') ? [asRows('main.records')] : hasTable(db, OLD) ? [rows, asRows(`main.${OLD}`)] : hasColumn(db, 'records', 'facts') ? [] : [rows];
   if (parts.length) db.exec(`CREATE TEMP VIEW records AS ${parts.join(' UNION ALL ')}`);
 }

@@ -9,9 +9,9 @@ import type { Advanced, Appended } from './transactions.js';
 export interface AppendJob {
   id: number;
   kind: 'append';
-  /** Each record's decisionId, eventType and json, one after the other. */
+  /** Each record's decisionId, eventType, json and facts, one after the other. */
   text: string;
-  /** Per record: the lengths of those strings, then its size (NewRecord.size). */
+  /** Per record: the lengths of those strings (-1: no facts), then its size (NewRecord.size). */
   lengths: Int32Array;
   rejects: readonly NewDeadLetter[];
   onlySink: string | null;
@@ -52,7 +52,7 @@ export const THREAD_READY = 1;
 export const THREAD_FAILED = 2;
 export const THREAD_CLOSED = 3;
 
-const PACKED = 4;
+const PACKED = 5;
 
 export function packRecords(records: readonly NewRecord[]): { text: string; lengths: Int32Array } {
   const lengths = new Int32Array(records.length * PACKED);
@@ -64,9 +64,10 @@ export function packRecords(records: readonly NewRecord[]): { text: string; leng
     lengths[o] = r.decisionId.length;
     lengths[o + 1] = r.eventType.length;
     lengths[o + 2] = json.length;
+    lengths[o + 3] = r.facts === undefined ? -1 : r.facts.length;
     // The size counted from the bytes when given bytes: the same on either side of the thread.
-    lengths[o + 3] = r.size ?? recordSize(r.json);
-    text += r.decisionId + r.eventType + json;
+    lengths[o + 4] = r.size ?? recordSize(r.json);
+    text += r.decisionId + r.eventType + json + (r.facts ?? '');
   }
   return { text, lengths };
 }
@@ -79,8 +80,11 @@ export function unpackRecords(text: string, lengths: Int32Array): NewRecord[] {
     const d = at + lengths[o]!;
     const e = d + lengths[o + 1]!;
     const j = e + lengths[o + 2]!;
-    out[i] = { decisionId: text.slice(at, d), eventType: text.slice(d, e), json: text.slice(e, j), size: lengths[o + 3]! };
-    at = j;
+    const factsLength = lengths[o + 3]!;
+    const f = j + Math.max(0, factsLength);
+    out[i] = { decisionId: text.slice(at, d), eventType: text.slice(d, e), json: text.slice(e, j), size: lengths[o + 4]! };
+    if (factsLength >= 0) out[i]!.facts = text.slice(j, f);
+    at = f;
   }
   return out;
 }

@@ -13,6 +13,8 @@ export interface NormalizedRecord {
   /** json is the line exactly as received (nothing spliced in, no surrounding whitespace). */
   asReceived: boolean;
   assignedId: boolean;
+  /** What the sinks' routing reads of it, as JSON (NormalizeOptions.facts), when asked for. */
+  facts?: string;
 }
 
 export type NormalizeResult = { ok: true; record: NormalizedRecord } | { ok: false; reason: string; error: string };
@@ -26,6 +28,8 @@ export type ValidationMode = 'basic' | 'full';
 
 export interface NormalizeOptions {
   validate?: ValidationMode;
+  /** Computes what the sinks' routing reads of the record (routing/facts.ts), from the parse ingest does anyway. */
+  facts?: ((rec: Record<string, unknown>) => string) | undefined;
 }
 
 // RFC 3339 date-time (upper or lower case T/Z, optional fraction, Z or offset).
@@ -87,7 +91,9 @@ export function normalizeLine(line: string, receivedAt: Date | number, opts?: No
     // flattens into yet another copy (allocated in the old generation once the rope has been promoted).
     json = [head, json.slice(1)].join('');
   }
-  return { ok: true, record: { decisionId: decisionId as string, eventType, json, asReceived, assignedId } };
+  const record: NormalizedRecord = { decisionId: decisionId as string, eventType, json, asReceived, assignedId };
+  if (opts?.facts) record.facts = opts.facts(rec);
+  return { ok: true, record };
 }
 
 function isSupportedVersion(v: unknown): boolean {

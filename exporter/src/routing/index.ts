@@ -2,9 +2,11 @@
 // Compiled by each sink's delivery worker from the sink's config (delivery/worker.ts); documented in proto-docs/routing.md.
 import type { Logger } from 'pino';
 import type { OutgoingRecord } from '../sinks/sink.js';
-import { compileMatch, globTest, type MatchSpec } from './match.js';
+import { compileMatch, globTest, RecordView, type MatchSpec } from './match.js';
 import { compileRedaction, type RedactRule } from './redact.js';
+import { covers, FactsView, routingNeeds } from './facts.js';
 
+export { factsFor, type RecordFacts } from './facts.js';
 export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
 export type { MatchSpec } from './match.js';
 export type { RedactRule } from './redact.js';
@@ -19,8 +21,11 @@ export interface RoutingConfig {
   redact?: RedactRule[];
 }
 
-/** Returns the record to send, or null when it is not for this sink (then it counts as done for the sink). */
-export type RecordTransform = (record: OutgoingRecord) => OutgoingRecord | null;
+/**
+ * Returns the record to send, or null when it is not for this sink (then it counts as done for the sink). readsFacts:
+ * it reads the facts ingest stored with records (the queue's reads for this sink include them).
+ */
+export type RecordTransform = ((record: OutgoingRecord) => OutgoingRecord | null) & { readonly readsFacts?: boolean };
 
 /** The sink's transform, or undefined when it has no filter and no redaction (records go out as stored, unparsed). */
 export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransform | undefined {
@@ -32,7 +37,16 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
   if (!includes && !excludes && !redact) return undefined;
   log?.info({ filter: cfg.filter ?? null, redactPaths: cfg.redact?.map((r) => r.path) ?? [] }, 'routing for this sink');
   if (!redact && onlyEventTypes(include) && onlyEventTypes(exclude)) return eventTypeFilter(include.eventTypes, exclude?.eventTypes);
-  return (out) => {
+  const needs = routingNeeds(cfg);
+  const transform = (out: OutgoingRecord): OutgoingRecord | null => {
+    // The facts ingest stored with the record, when they hold what this sink reads: no parse to leave a record out, nor
+    // to send one no redaction rule applies to.
+    if (out.facts && covers(out.facts, needs)) {
+      const view = new FactsView(out.eventType, out.facts);
+      if (includes && !includes(view)) return null;
+      if (excludes && excludes(view)) return null;
+      if (!redact || redact.skips(view)) return out;
+    }
     let rec: Record<string, unknown>;
     try {
       rec = JSON.parse(out.json) as Record<string, unknown>;
@@ -40,11 +54,13 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
       // The queue holds only valid JSON objects; should one not parse, leaving it out of a filtered sink is the safe side.
       return includes || redact ? null : out;
     }
-    if (includes && !includes(rec)) return null;
-    if (excludes && excludes(rec)) return null;
-    if (redact && redact(rec)) return { ...out, json: JSON.stringify(rec) };
+    const view = new RecordView(rec);
+    if (includes && !includes(view)) return null;
+    if (excludes && excludes(view)) return null;
+    if (redact && redact.apply(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };
+  return Object.assign(transform, { readsFacts: true });
 }
 
 function onlyEventTypes(spec: MatchSpec | undefined): boolean {

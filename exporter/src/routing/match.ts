@@ -12,9 +12,19 @@ export interface MatchSpec {
   namespaceLabels?: Record<string, string[]>;
 }
 
-type ListKey = Exclude<keyof MatchSpec, 'namespaceLabels'>;
+export type ListKey = Exclude<keyof MatchSpec, 'namespaceLabels'>;
 
-export type Matcher = (rec: Record<string, unknown>) => boolean;
+/**
+ * What criteria read of a record: the values of each list criterion, and the labels of the resource's namespace. Either
+ * the parsed record (RecordView) or what ingest computed from it once (routing/facts.ts).
+ */
+export interface MatchView {
+  values(key: ListKey): readonly string[];
+  /** The namespace label's value; null when the record has no such label. */
+  label(key: string): string | null;
+}
+
+export type Matcher = (view: MatchView) => boolean;
 
 /** "*" matches any run of characters; everything else is literal. */
 export function globTest(patterns: string[]): (v: string) => boolean {
@@ -60,14 +70,53 @@ const extract: Record<ListKey, (rec: Record<string, unknown>) => string[]> = {
 
 export const MATCH_KEYS = Object.keys(extract) as ListKey[];
 
+/** The values a list criterion reads from a parsed record. */
+export function recordValues(rec: Record<string, unknown>, key: ListKey): string[] {
+  return extract[key](rec);
+}
+
+/** The value of one of the record's namespaceLabels, or null. */
+export function recordLabel(rec: Record<string, unknown>, key: string): string | null {
+  const labels = rec['namespaceLabels'];
+  const v = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[key] : undefined;
+  return typeof v === 'string' ? v : null;
+}
+
+/** A parsed record as criteria read it. */
+export class RecordView implements MatchView {
+  constructor(readonly rec: Record<string, unknown>) {}
+  values(key: ListKey): string[] {
+    return extract[key](this.rec);
+  }
+  label(key: string): string | null {
+    return recordLabel(this.rec, key);
+  }
+}
+
+/** What a set of criteria reads: list criteria other than eventTypes (stored with every record) and label keys. */
+export interface MatchNeeds {
+  criteria: ListKey[];
+  labels: string[];
+}
+
+export function matchNeeds(specs: readonly (MatchSpec | undefined)[]): MatchNeeds {
+  const criteria = new Set<ListKey>();
+  const labels = new Set<string>();
+  for (const spec of specs) {
+    if (!spec) continue;
+    for (const key of MATCH_KEYS) if (key !== 'eventTypes' && spec[key]) criteria.add(key);
+    for (const key of Object.keys(spec.namespaceLabels ?? {})) labels.add(key);
+  }
+  return { criteria: MATCH_KEYS.filter((k) => criteria.has(k)), labels: [...labels].sort() };
+}
+
 /** Each listed label must be there with one of its values; a record without namespaceLabels matches none. */
-function namespaceLabelTests(spec: Record<string, string[]>): ((rec: Record<string, unknown>) => boolean)[] {
+function namespaceLabelTests(spec: Record<string, string[]>): Matcher[] {
   return Object.entries(spec).map(([key, values]) => {
     const test = globTest(values);
-    return (rec) => {
-      const labels = rec['namespaceLabels'];
-      const v = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[key] : undefined;
-      return typeof v === 'string' && test(v);
+    return (view) => {
+      const v = view.label(key);
+      return v !== null && test(v);
     };
   });
 }
@@ -75,15 +124,14 @@ function namespaceLabelTests(spec: Record<string, string[]>): ((rec: Record<stri
 /** Compiles criteria; undefined when there are none (everything matches). */
 export function compileMatch(spec: MatchSpec | undefined): Matcher | undefined {
   if (!spec) return undefined;
-  const tests: ((rec: Record<string, unknown>) => boolean)[] = [];
+  const tests: Matcher[] = [];
   for (const key of MATCH_KEYS) {
     const patterns = spec[key];
     if (!patterns) continue;
     const test = globTest(patterns);
-    const get = extract[key];
-    tests.push((rec) => get(rec).some(test));
+    tests.push((view) => view.values(key).some(test));
   }
   if (spec.namespaceLabels) tests.push(...namespaceLabelTests(spec.namespaceLabels));
   if (!tests.length) return undefined;
-  return (rec) => tests.every((t) => t(rec));
+  return (view) => tests.every((t) => t(view));
 }

@@ -1,7 +1,7 @@
 // Redaction of fields before a record leaves for a sink, in the spirit of OPA's decision-log masking:
 // JSON pointers (RFC 6901, plus "*" for any key or index) removed or replaced; the record lists what it lost
 // in `erased` (removed) and `masked` (replaced), like OPA's decision log events.
-import { compileMatch, type Matcher, type MatchSpec } from './match.js';
+import { compileMatch, RecordView, type Matcher, type MatchSpec, type MatchView } from './match.js';
 
 export interface RedactRule {
   /** JSON pointer, e.g. "/object/data", "/requestUsername", "/object/spec/containers/*\/env". */
@@ -30,7 +30,14 @@ export function parsePointer(p: string, key: string): string[] {
   return tokens;
 }
 
-export function compileRedaction(rules: RedactRule[], key: string): (rec: Record<string, unknown>) => boolean {
+export interface Redaction {
+  /** Applies the rules to rec in place; true when something changed. */
+  apply(rec: Record<string, unknown>): boolean;
+  /** No rule applies to a record seen this way: every rule has a `when` it does not match. */
+  skips(view: MatchView): boolean;
+}
+
+export function compileRedaction(rules: RedactRule[], key: string): Redaction {
   const compiled: CompiledRule[] = rules.map((r, i) => ({
     path: r.path,
     tokens: parsePointer(r.path, `${key}[${i}].path`),
@@ -38,12 +45,15 @@ export function compileRedaction(rules: RedactRule[], key: string): (rec: Record
     value: r.value === undefined ? '[redacted]' : r.value,
     when: compileMatch(r.when),
   }));
-  /** Applies the rules to rec in place; true when something changed. */
-  return (rec) => {
+  // A rule that does not apply changes nothing, so the next rule's `when` sees the record as it was: when none applies
+  // to the record as stored, none applies at all.
+  const skips = (view: MatchView) => compiled.every((r) => r.when && !r.when(view));
+  const redactRecord = (rec: Record<string, unknown>) => {
     const erased: string[] = [];
     const masked: string[] = [];
+    const view = new RecordView(rec);
     for (const r of compiled) {
-      if (r.when && !r.when(rec)) continue;
+      if (r.when && !r.when(view)) continue;
       apply(rec, r.tokens, 0, '', r, erased, masked);
     }
     if (!erased.length && !masked.length) return false;
@@ -51,6 +61,7 @@ export function compileRedaction(rules: RedactRule[], key: string): (rec: Record
     if (masked.length) rec['masked'] = [...(Array.isArray(rec['masked']) ? (rec['masked'] as unknown[]) : []), ...masked];
     return true;
   };
+  return { apply: redactRecord, skips };
 }
 
 const esc = (t: string) => t.replace(/~/g, '~0').replace(/\//g, '~1');

@@ -9,7 +9,18 @@ export interface OutgoingRecord {
   readonly eventType: string;
   /** The record as committed, serialised JSON (one line, no trailing newline). */
   readonly json: string;
+  /** What ingest computed of the record for the sinks' routing (routing/facts.ts), when asked for; sinks ignore it. */
+  readonly facts?: RecordFacts;
 }
+
+/**
+ * The values routing criteria read of a record, by criterion (e.g. namespaces, resourceKinds), and the namespace labels
+ * they read (null: the record has no such label). A member not there was not computed.
+ */
+export type RecordFacts = {
+  readonly [criterion: string]: readonly string[] | Readonly<Record<string, string | null>> | undefined;
+  readonly namespaceLabels?: Readonly<Record<string, string | null>>;
+};
 
 /** A per-record failure inside a batch that otherwise went through (e.g. one Dapr bulk entry, one oversized Kafka message). */
 export interface RecordFailure {
