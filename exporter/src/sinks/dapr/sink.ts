@@ -39,8 +39,8 @@ export class DaprSink implements Sink {
   readonly #token: Secret | undefined;
   readonly #envelope: 'cloudevent' | 'raw';
   readonly #textData: boolean;
-  readonly #ceSource: string;
-  readonly #ceType: string;
+  /** The CloudEvent's members after its id: source, type, datacontenttype (the same for every record). */
+  readonly #ceMembers: string;
   readonly #topic: string;
   readonly #component: string;
   readonly #bulk: boolean;
@@ -84,8 +84,7 @@ export class DaprSink implements Sink {
         ? Secret.from({ env: 'DAPR_API_TOKEN' }, `${key}.apiToken`, { env })
         : undefined;
     this.#textData = cfg.dataContentType === 'text/plain';
-    this.#ceSource = cfg.cloudEvent.source;
-    this.#ceType = cfg.cloudEvent.type;
+    this.#ceMembers = `"source":${JSON.stringify(cfg.cloudEvent.source)},"type":${JSON.stringify(cfg.cloudEvent.type)},"datacontenttype":"${this.#textData ? 'text/plain' : 'application/json'}"`;
     this.#bulk = cfg.bulk;
     this.#maxEntries = cfg.maxEntriesPerRequest;
     this.#maxBytes = cfg.maxBytesPerRequest;
@@ -173,18 +172,15 @@ export class DaprSink implements Sink {
     await this.#agent.close();
   }
 
-  /** The entry as Dapr publishes it (event + contentType). */
-  #entry(r: OutgoingRecord): { event: unknown; contentType: string } {
-    if (this.#envelope === 'raw') return { event: JSON.parse(r.json), contentType: 'application/json' };
+  /**
+   * The entry as Dapr publishes it: its event as JSON text, with the record's JSON as stored spliced in (the queue holds
+   * validated JSON; parsing it only to serialise it again cost a parse and a stringify per record), and its content type.
+   */
+  #entry(r: OutgoingRecord): { event: string; contentType: string } {
+    if (this.#envelope === 'raw') return { event: r.json, contentType: 'application/json' };
+    const data = this.#textData ? JSON.stringify(r.json) : r.json;
     return {
-      event: {
-        specversion: '1.0',
-        id: r.decisionId,
-        source: this.#ceSource,
-        type: this.#ceType,
-        datacontenttype: this.#textData ? 'text/plain' : 'application/json',
-        data: this.#textData ? r.json : JSON.parse(r.json),
-      },
+      event: `{"specversion":"1.0","id":${JSON.stringify(r.decisionId)},${this.#ceMembers},"data":${data}}`,
       contentType: 'application/cloudevents+json',
     };
   }
@@ -201,8 +197,11 @@ export class DaprSink implements Sink {
    * bisector halves it), SinkError otherwise.
    */
   async #bulkPublish(batch: readonly OutgoingRecord[], items: readonly number[], signal: AbortSignal, failed: Map<number, string>): Promise<void> {
-    const entries = items.map((i) => ({ entryId: String(i), ...this.#entry(batch[i]!) }));
-    const res = await this.#post(this.#bulkPath, JSON.stringify(entries), 'application/json', signal);
+    const entries = items.map((i) => {
+      const { event, contentType } = this.#entry(batch[i]!);
+      return `{"entryId":"${i}","event":${event},"contentType":"${contentType}"}`;
+    });
+    const res = await this.#post(this.#bulkPath, `[${entries.join(',')}]`, 'application/json', signal);
     if (res.status >= 200 && res.status < 300) {
       this.#ok();
       return;
@@ -237,7 +236,7 @@ export class DaprSink implements Sink {
         const i = next++;
         const { event, contentType } = this.#entry(batch[i]!);
         try {
-          const res = await this.#post(this.#publishPath, JSON.stringify(event), contentType, signal);
+          const res = await this.#post(this.#publishPath, event, contentType, signal);
           if (res.status >= 200 && res.status < 300) continue;
           if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND/.test(res.body)) {
             permanent.push({ index: i, error: `dapr: HTTP ${res.status}: ${excerpt(res.body)}`, retryable: false });
