@@ -97,6 +97,25 @@ t.test('Gatekeeper connection shape and single publishes', async (t) => {
   await sink.close();
 });
 
+t.test('CloudEvents with JSON data, bulk and single: the record as stored is the event\'s data', async (t) => {
+  for (const bulk of [true, false]) {
+    const sink = createSink({ name: 'j', url: pub.url, component: 'pubsub', dataContentType: 'application/json', bulk, apiToken: TOKEN }, { logger });
+    const ac = new AbortController();
+    const batch = batchOf(30);
+    t.equal((await deliver(sink, batch, ac.signal)).refused.length, 0);
+    await waitFor('delivered', () => batch.every((r) => receivedIds(sub).has(r.decisionId)), 30_000);
+    for (const r of [batch[0]!, batch[29]!]) {
+      const d = sub.delivered.find((x) => x.record['decisionId'] === r.decisionId)!;
+      t.same(d.record, JSON.parse(r.json), `bulk ${bulk}: the record JSON as is`);
+      t.equal(d.cloudEvent['datacontenttype'], 'application/json');
+      t.equal(d.cloudEvent['id'], r.decisionId);
+      t.equal(d.cloudEvent['source'], 'gk-exporter', 'the default source');
+    }
+    await sink.close();
+  }
+  t.equal(sub.undecodable.length, 0);
+});
+
 t.test('raw payload', async (t) => {
   const sink = createSink({ name: 'raw', url: pub.url, component: 'pubsub', topic: 'raw-channel', envelope: 'raw', apiToken: TOKEN }, { logger });
   const ac = new AbortController();

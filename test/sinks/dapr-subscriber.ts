@@ -55,6 +55,10 @@ export async function startSubscriber(pubsub: string, topic: string, opts: { raw
           // rawPayload subscription: daprd wraps the raw bytes in data_base64.
           const raw = typeof ce['data_base64'] === 'string' ? Buffer.from(ce['data_base64'], 'base64').toString() : JSON.stringify(ce['data'] ?? ce);
           record = JSON.parse(raw) as Record<string, unknown>;
+        } else if (ce['datacontenttype'] === 'application/json') {
+          // The sink's dataContentType application/json: the record is the CloudEvent's data as JSON.
+          if (!ce['data'] || typeof ce['data'] !== 'object') throw new Error(`data is not an object: ${JSON.stringify(ce['data']).slice(0, 80)}`);
+          record = ce['data'] as Record<string, unknown>;
         } else {
           // Gatekeeper's subscriber: strconv.Unquote(string(e.RawData)) then json.Unmarshal: data must be a JSON string.
           if (typeof ce['data'] !== 'string') throw new Error(`data is not a string: ${JSON.stringify(ce['data']).slice(0, 80)}`);

@@ -39,8 +39,10 @@ export class DaprSink implements Sink {
   readonly #token: Secret | undefined;
   readonly #envelope: 'cloudevent' | 'raw';
   readonly #textData: boolean;
-  /** The CloudEvent's members after its id: source, type, datacontenttype (the same for every record). */
-  readonly #ceMembers: string;
+  readonly #ceSource: string;
+  readonly #ceType: string;
+  readonly #ceSourceJson: string;
+  readonly #ceTypeJson: string;
   readonly #topic: string;
   readonly #component: string;
   readonly #bulk: boolean;
@@ -84,7 +86,10 @@ export class DaprSink implements Sink {
         ? Secret.from({ env: 'DAPR_API_TOKEN' }, `${key}.apiToken`, { env })
         : undefined;
     this.#textData = cfg.dataContentType === 'text/plain';
-    this.#ceMembers = `"source":${JSON.stringify(cfg.cloudEvent.source)},"type":${JSON.stringify(cfg.cloudEvent.type)},"datacontenttype":"${this.#textData ? 'text/plain' : 'application/json'}"`;
+    this.#ceSource = cfg.cloudEvent.source;
+    this.#ceType = cfg.cloudEvent.type;
+    this.#ceSourceJson = JSON.stringify(cfg.cloudEvent.source);
+    this.#ceTypeJson = JSON.stringify(cfg.cloudEvent.type);
     this.#bulk = cfg.bulk;
     this.#maxEntries = cfg.maxEntriesPerRequest;
     this.#maxBytes = cfg.maxBytesPerRequest;
@@ -172,17 +177,34 @@ export class DaprSink implements Sink {
     await this.#agent.close();
   }
 
+  get #contentType(): string {
+    return this.#envelope === 'raw' ? 'application/json' : 'application/cloudevents+json';
+  }
+
+  /** A CloudEvent whose data is the record's JSON as a string (text/plain: Gatekeeper's format, the default). */
+  #textEvent(r: OutgoingRecord): object {
+    return { specversion: '1.0', id: r.decisionId, source: this.#ceSource, type: this.#ceType, datacontenttype: 'text/plain', data: r.json };
+  }
+
   /**
-   * The entry as Dapr publishes it: its event as JSON text, with the record's JSON as stored spliced in (the queue holds
-   * validated JSON; parsing it only to serialise it again cost a parse and a stringify per record), and its content type.
+   * The event Dapr publishes for a record, as JSON text. A record that goes in as JSON (raw, or application/json data)
+   * is spliced in as stored: the queue holds validated JSON, and parsing it only to serialise it again cost 1.5 µs per
+   * record (bench in README, "Routing facts").
    */
-  #entry(r: OutgoingRecord): { event: string; contentType: string } {
-    if (this.#envelope === 'raw') return { event: r.json, contentType: 'application/json' };
-    const data = this.#textData ? JSON.stringify(r.json) : r.json;
-    return {
-      event: `{"specversion":"1.0","id":${JSON.stringify(r.decisionId)},${this.#ceMembers},"data":${data}}`,
-      contentType: 'application/cloudevents+json',
-    };
+  #eventText(r: OutgoingRecord): string {
+    if (this.#envelope === 'raw') return r.json;
+    if (this.#textData) return JSON.stringify(this.#textEvent(r));
+    return `{"specversion":"1.0","id":${JSON.stringify(r.decisionId)},"source":${this.#ceSourceJson},"type":${this.#ceTypeJson},"datacontenttype":"application/json","data":${r.json}}`;
+  }
+
+  /** The bulk request's body: the entries at `items`, each with its index as entryId. */
+  #bulkBody(batch: readonly OutgoingRecord[], items: readonly number[]): string {
+    const contentType = this.#contentType;
+    // Text data is escaped faster by one JSON.stringify of the whole body than record by record (1.0 against 2.0 µs).
+    if (this.#envelope === 'cloudevent' && this.#textData) {
+      return JSON.stringify(items.map((i) => ({ entryId: String(i), event: this.#textEvent(batch[i]!), contentType })));
+    }
+    return `[${items.map((i) => `{"entryId":"${i}","event":${this.#eventText(batch[i]!)},"contentType":"${contentType}"}`).join(',')}]`;
   }
 
   async #headers(contentType: string): Promise<Record<string, string>> {
@@ -197,11 +219,7 @@ export class DaprSink implements Sink {
    * bisector halves it), SinkError otherwise.
    */
   async #bulkPublish(batch: readonly OutgoingRecord[], items: readonly number[], signal: AbortSignal, failed: Map<number, string>): Promise<void> {
-    const entries = items.map((i) => {
-      const { event, contentType } = this.#entry(batch[i]!);
-      return `{"entryId":"${i}","event":${event},"contentType":"${contentType}"}`;
-    });
-    const res = await this.#post(this.#bulkPath, `[${entries.join(',')}]`, 'application/json', signal);
+    const res = await this.#post(this.#bulkPath, this.#bulkBody(batch, items), 'application/json', signal);
     if (res.status >= 200 && res.status < 300) {
       this.#ok();
       return;
@@ -234,9 +252,8 @@ export class DaprSink implements Sink {
     const worker = async () => {
       while (next < batch.length) {
         const i = next++;
-        const { event, contentType } = this.#entry(batch[i]!);
         try {
-          const res = await this.#post(this.#publishPath, event, contentType, signal);
+          const res = await this.#post(this.#publishPath, this.#eventText(batch[i]!), this.#contentType, signal);
           if (res.status >= 200 && res.status < 300) continue;
           if ((res.status === 400 || res.status === 413) && !/ERR_PUBSUB_NOT_FOUND/.test(res.body)) {
             permanent.push({ index: i, error: `dapr: HTTP ${res.status}: ${excerpt(res.body)}`, retryable: false });
