@@ -136,7 +136,10 @@ t.test('a client that never reads acks still gets everything stored and delivere
   await new Promise((r) => s.once('connect', r));
   const n = 20_000;
   let batch = '';
-  for (let i = 0; i < n; i++) batch += record(`nr-${i}`) + '\n';
+  // ~600 bytes each: 12 MB in all, so the WAL crosses its 2 MiB limit however ingest groups the commits (with ~100-byte
+  // records, 2 MB in a few large commits under load could stay below it: no checkpoint, a failed run).
+  const pad = 'x'.repeat(500);
+  for (let i = 0; i < n; i++) batch += record(`nr-${i}`, { pad }) + '\n';
   await new Promise<void>((resolve, reject) => s.write(batch, (e) => (e ? reject(e) : resolve())));
   const out = path.join(dir, 'out.ndjson');
   await waitFor('all records delivered', () => readNdjson(out).length >= n, 60_000, 200);
@@ -144,8 +147,8 @@ t.test('a client that never reads acks still gets everything stored and delivere
   t.equal(ids.length, n);
   t.equal(ids[n - 1], `nr-${n - 1}`);
   t.equal(await metric(ex.metricsUrl, 'exporter_records_received_total'), n);
-  // 20,000 records (~1.9 MB) committed, delivered and deleted, each commit rewriting 64 KiB pages, through a WAL
-  // limited to 2 MiB: the queue's checkpoint thread copied it back, and is not reported failed.
+  // 20,000 records (~12 MB) committed, delivered and deleted, through a WAL limited to 2 MiB: the queue's checkpoint
+  // thread copied it back, and is not reported failed.
   t.ok(await waitFor('a checkpoint counted', async () => (await metric(ex.metricsUrl, 'exporter_queue_checkpoints_total')) > 0, 30_000, 100), 'exporter_queue_checkpoints_total > 0');
   t.equal(await metric(ex.metricsUrl, 'exporter_queue_checkpoint_thread_failed'), 0);
   s.destroy();
