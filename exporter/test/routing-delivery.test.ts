@@ -1,6 +1,6 @@
 // Routing belongs to delivery (issue 14, item 3): the exporter started from its configuration alone, through the
 // package's API (startExporter(cfg, log), no transform passed in), applies each sink's filter and redaction.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import path from 'node:path';
 import pino from 'pino';
 import { resolveConfig, startExporter } from '../src/index.js';
@@ -8,27 +8,22 @@ import { Client, readNdjson, record, shortDir } from './helpers/exporter.js';
 import { waitFor } from '../../test/helpers/process.js';
 import { openSqlite } from '../src/queue/sqlite.js';
 
+/** An exporter started through the package's API on these sinks (their paths inside dir), and a client to it. */
+async function started(t: Test, dir: string, sinks: object[]) {
+  const cfg = resolveConfig({ socket: path.join(dir, 'exporter.sock'), queue: { path: path.join(dir, 'queue.db') }, sinks });
+  const ex = await startExporter(cfg, pino({ level: 'silent' }));
+  t.teardown(() => ex.stop());
+  return { ex, client: await Client.connect(cfg.socket) };
+}
+
 t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered sink gets everything as stored', async (t) => {
   const dir = shortDir(t);
   const denied = path.join(dir, 'denied.ndjson');
   const all = path.join(dir, 'all.ndjson');
-  const cfg = resolveConfig({
-    socket: path.join(dir, 'exporter.sock'),
-    queue: { path: path.join(dir, 'queue.db') },
-    sinks: [
-      {
-        name: 'denied',
-        type: 'file',
-        path: denied,
-        filter: { enforcementActions: ['deny'] },
-        redact: [{ path: '/requestUsername', action: 'replace' }],
-      },
-      { name: 'all', type: 'file', path: all },
-    ],
-  });
-  const ex = await startExporter(cfg, pino({ level: 'silent' }));
-  t.teardown(() => ex.stop());
-  const c = await Client.connect(cfg.socket);
+  const { ex, client: c } = await started(t, dir, [
+    { name: 'denied', type: 'file', path: denied, filter: { enforcementActions: ['deny'] }, redact: [{ path: '/requestUsername', action: 'replace' }] },
+    { name: 'all', type: 'file', path: all },
+  ]);
   const lines = Array.from({ length: 30 }, (_, i) =>
     record(`r-${i}`, { enforcementAction: i % 3 === 0 ? 'deny' : 'warn', requestUsername: 'alice' }),
   );
@@ -48,25 +43,17 @@ t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered si
 t.test('ingest stores what the filters read with each record (facts), and the sinks route on them: the same records out', async (t) => {
   const dir = shortDir(t);
   const teamA = path.join(dir, 'team-a.ndjson');
-  const queueFile = path.join(dir, 'queue.db');
-  const cfg = resolveConfig({
-    socket: path.join(dir, 'exporter.sock'),
-    queue: { path: queueFile },
-    sinks: [
-      {
-        name: 'team-a',
-        type: 'file',
-        path: teamA,
-        filter: { namespaces: ['team-a'], exclude: { namespaceLabels: { tier: ['test'] } } },
-        redact: [{ path: '/requestUsername', action: 'replace', when: { resourceKinds: ['Secret'] } }],
-      },
-      // Never delivers (nothing listens there): every record stays in the queue, to be read back below.
-      { name: 'held', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initial: '1s', max: '1s', maxAttempts: 1000 } },
-    ],
-  });
-  const ex = await startExporter(cfg, pino({ level: 'silent' }));
-  t.teardown(() => ex.stop());
-  const c = await Client.connect(cfg.socket);
+  const { client: c } = await started(t, dir, [
+    {
+      name: 'team-a',
+      type: 'file',
+      path: teamA,
+      filter: { namespaces: ['team-a'], exclude: { namespaceLabels: { tier: ['test'] } } },
+      redact: [{ path: '/requestUsername', action: 'replace', when: { resourceKinds: ['Secret'] } }],
+    },
+    // Never delivers (nothing listens there): every record stays in the queue, to be read back below.
+    { name: 'held', type: 'http', url: 'http://127.0.0.1:1/never', retry: { initial: '1s', max: '1s', maxAttempts: 1000 } },
+  ]);
   const lines = Array.from({ length: 40 }, (_, i) =>
     record(`r-${i}`, {
       resourceNamespace: i % 2 ? 'team-a' : 'team-b',
@@ -84,7 +71,7 @@ t.test('ingest stores what the filters read with each record (facts), and the si
   const expected = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 2 === 1 && i % 8 !== 5);
   t.same(got.map((r) => r['decisionId']), expected.map((i) => `r-${i}`), 'team-a records without the test tier, in order');
   t.same(got.map((r) => r['requestUsername']), expected.map((i) => (i % 4 === 1 ? '[redacted]' : 'alice')), 'the user name redacted on Secrets only');
-  const db = openSqlite(queueFile, { readonly: true, fileMustExist: true });
+  const db = openSqlite(path.join(dir, 'queue.db'), { readonly: true, fileMustExist: true });
   t.teardown(() => db.close());
   const rows = db.prepare('SELECT facts FROM records ORDER BY last_seq').all() as { facts: string | null }[];
   const facts = rows.flatMap((r) => JSON.parse(r.facts!) as unknown[]);
