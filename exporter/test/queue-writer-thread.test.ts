@@ -48,7 +48,7 @@ t.test('batches and advances committed on the writer thread: the same queue as o
     t.equal(first.firstSeq, 1);
     t.equal(second.firstSeq, 251);
     t.equal(q.lastSeq, 255, `writerThread ${writerThread}: the queue's last seq follows the commits`);
-    t.equal(q.bytes, records(255).reduce((n, r) => n + Queue.recordSize(r.json), 0), 'and its byte count');
+    t.equal(q.bytes, [...records(250), ...records(5, 250)].reduce((n, r) => n + Queue.recordSize(r.json, r.facts), 0), 'and its byte count (routing facts included)');
     t.equal(appended, 2, 'append listeners told once per batch');
     t.equal(q.dropped.dead_letters_full, 1, 'dead letters beyond deadLetterMaxRecords counted');
     const dead = q.deadLetters.list({});

@@ -152,7 +152,7 @@ export class IngestServer {
     // of the chunk read: it pins the chunk until the commit, as the lines' strings were held, and the socket has no
     // `onread` buffer that a later read would overwrite. Not for the writer thread: a batch goes to it as one string.
     const json = rec.asReceived && !this.stringsToThread ? bytes : rec.json;
-    const size = Queue.recordSize(json);
+    const size = Queue.recordSize(json, rec.facts);
     if (size > this.cfg.queue.maxBytes) {
       this.addReject(conn, readAt, 'too_large_for_queue', `record larger than queue.maxBytes (${this.cfg.queue.maxBytes})`, bytes);
       return;

@@ -155,8 +155,8 @@ export class Queue {
     for (const fn of this.freeListeners) fn();
   }
 
-  static recordSize(json: string | Buffer): number {
-    return recordSize(json);
+  static recordSize(json: string | Buffer, facts?: string): number {
+    return recordSize(json, facts);
   }
 
   private room = () => {

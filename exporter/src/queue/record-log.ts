@@ -10,7 +10,7 @@ export interface NewRecord {
   eventType: string;
   /** The record's JSON text on one line, or its UTF-8 bytes (ingest's line as received: stored as they are, no re-encoding). */
   json: string | Buffer;
-  /** What it counts against queue.maxBytes when the caller computed it already: recordSize(json). */
+  /** What it counts against queue.maxBytes when the caller computed it already: recordSize(json, facts). */
   size?: number;
   /** What the sinks' routing reads of it, as JSON (routing/facts.ts); stored in its row's facts column. */
   facts?: string | undefined;
@@ -33,9 +33,9 @@ export interface Freed {
 }
 export const NOTHING_FREED: Readonly<Freed> = { b: 0, n: 0 };
 
-/** The JSON's length (UTF-16 units of a string, bytes of bytes) plus the per-row overhead. */
-export function recordSize(json: string | Buffer): number {
-  return json.length + ROW_OVERHEAD_BYTES;
+/** The JSON's length (UTF-16 units of a string, bytes of bytes) and its routing facts', plus the per-row overhead. */
+export function recordSize(json: string | Buffer, facts?: string): number {
+  return json.length + (facts?.length ?? 0) + ROW_OVERHEAD_BYTES;
 }
 
 export class RecordLog {
@@ -122,7 +122,7 @@ export class RecordLog {
         const r = records[end]!;
         if (end > i && jsonBytes + r.json.length > ROW_MAX_BYTES) break;
         jsonBytes += r.json.length;
-        size += r.size ?? recordSize(r.json);
+        size += r.size ?? recordSize(r.json, r.facts);
         if (typeof r.json === 'string') allBytes = false;
         if (r.facts !== undefined) anyFacts = true;
         keys.push(r.decisionId, r.eventType);

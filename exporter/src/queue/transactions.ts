@@ -63,7 +63,7 @@ export type AppendBatch = (
 export function appendTransaction(s: QueueStores, opts: Pick<QueueOptions, 'onFull' | 'maxBytes'>): AppendBatch {
   const tx = s.db.transaction((records: readonly NewRecord[], rejects: readonly NewDeadLetter[], onlySink: string | null, bytesBefore: number, now: number) => {
     let size = 0;
-    for (const r of records) size += r.size ?? recordSize(r.json);
+    for (const r of records) size += r.size ?? recordSize(r.json, r.facts);
     const after = s.log.storedLastSeq();
     const lastSeq = s.log.insert(records, onlySink, now, after);
     let dropped: Freed = NOTHING_FREED;

@@ -66,7 +66,7 @@ export function packRecords(records: readonly NewRecord[]): { text: string; leng
     lengths[o + 2] = json.length;
     lengths[o + 3] = r.facts === undefined ? -1 : r.facts.length;
     // The size counted from the bytes when given bytes: the same on either side of the thread.
-    lengths[o + 4] = r.size ?? recordSize(r.json);
+    lengths[o + 4] = r.size ?? recordSize(r.json, r.facts);
     text += r.decisionId + r.eventType + json + (r.facts ?? '');
   }
   return { text, lengths };
