@@ -183,4 +183,9 @@ t.test('facts computed at ingest route every record as its parse does; the recor
   const partial: OutgoingRecord = { ...out(violation()), facts: { resourceKinds: ['ConfigMap'] } };
   t.equal(compileRouting({ name: 's', filter: { namespaces: ['team-a'] } })!(partial), partial, 'facts without the criterion: the record is parsed');
   t.equal(compileRouting({ name: 's', filter: { namespaceLabels: { team: ['a'] } } })!({ ...partial, facts: { namespaceLabels: { env: null } } }), null, 'nor a label key not computed');
+  const onTypes = compileRouting({ name: 's', filter: { eventTypes: ['violation_*', 'audit_*'] }, redact: [{ path: '/requestUsername', when: { eventTypes: ['violation_*'] } }] })!;
+  t.equal(onTypes.readsFacts, false, 'criteria on eventTypes alone: no facts read');
+  const audit: OutgoingRecord = { seq: ++seq, decisionId: 'a', eventType: 'audit_started', json: 'not parsed' };
+  t.equal(onTypes(audit), audit, 'a record no rule applies to by its eventType is sent unparsed');
+  t.equal(onTypes({ ...audit, eventType: 'admission_decision' }), null, 'one the filter leaves out by its eventType is left out unparsed');
 });

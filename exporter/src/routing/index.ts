@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { OutgoingRecord } from '../sinks/sink.js';
 import { compileMatch, globTest, RecordView, type MatchSpec } from './match.js';
 import { compileRedaction, type RedactRule } from './redact.js';
-import { covers, FactsView, routingNeeds } from './facts.js';
+import { covers, FactsView, routingNeeds, type RecordFacts } from './facts.js';
 
 export { factsFor, type RecordFacts } from './facts.js';
 export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
@@ -38,11 +38,14 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
   log?.info({ filter: cfg.filter ?? null, redactPaths: cfg.redact?.map((r) => r.path) ?? [] }, 'routing for this sink');
   if (!redact && onlyEventTypes(include) && onlyEventTypes(exclude)) return eventTypeFilter(include.eventTypes, exclude?.eventTypes);
   const needs = routingNeeds(cfg);
+  // Criteria on eventTypes alone need no facts: every record's eventType is stored beside it.
+  const readsFacts = needs.criteria.length > 0 || needs.labels.length > 0;
   const transform = (out: OutgoingRecord): OutgoingRecord | null => {
     // The facts ingest stored with the record, when they hold what this sink reads: no parse to leave a record out, nor
     // to send one no redaction rule applies to.
-    if (out.facts && covers(out.facts, needs)) {
-      const view = new FactsView(out.eventType, out.facts);
+    const facts = readsFacts ? out.facts : NO_FACTS;
+    if (facts && covers(facts, needs)) {
+      const view = new FactsView(out.eventType, facts);
       if (includes && !includes(view)) return null;
       if (excludes && excludes(view)) return null;
       if (!redact || redact.skips(view)) return out;
@@ -60,8 +63,10 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
     if (redact && redact.apply(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };
-  return Object.assign(transform, { readsFacts: true });
+  return Object.assign(transform, { readsFacts });
 }
+
+const NO_FACTS: RecordFacts = Object.freeze({});
 
 function onlyEventTypes(spec: MatchSpec | undefined): boolean {
   return !spec || Object.entries(spec).every(([key, v]) => key === 'eventTypes' || v === undefined);
