@@ -8,12 +8,13 @@ import { Client, readNdjson, record, shortDir } from './helpers/exporter.js';
 import { waitFor } from '../../test/helpers/process.js';
 import { openSqlite } from '../src/queue/sqlite.js';
 
-/** An exporter started through the package's API on these sinks (their paths inside dir), and a client to it. */
+/** An exporter started through the package's API on these sinks (their paths inside dir), a client to it, its log lines. */
 async function started(t: Test, dir: string, sinks: object[]) {
   const cfg = resolveConfig({ socket: path.join(dir, 'exporter.sock'), queue: { path: path.join(dir, 'queue.db') }, sinks });
-  const ex = await startExporter(cfg, pino({ level: 'silent' }));
+  const logs: Record<string, unknown>[] = [];
+  const ex = await startExporter(cfg, pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }));
   t.teardown(() => ex.stop());
-  return { ex, client: await Client.connect(cfg.socket) };
+  return { ex, logs, client: await Client.connect(cfg.socket) };
 }
 
 t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered sink gets everything as stored', async (t) => {
@@ -43,7 +44,7 @@ t.test('startExporter(cfg) applies a sink filter and redaction; an unfiltered si
 t.test('ingest stores what the filters read with each record (facts), and the sinks route on them: the same records out', async (t) => {
   const dir = shortDir(t);
   const teamA = path.join(dir, 'team-a.ndjson');
-  const { client: c } = await started(t, dir, [
+  const { client: c, logs } = await started(t, dir, [
     {
       name: 'team-a',
       type: 'file',
@@ -76,5 +77,7 @@ t.test('ingest stores what the filters read with each record (facts), and the si
   const rows = db.prepare('SELECT facts FROM records ORDER BY last_seq').all() as { facts: string | null }[];
   const facts = rows.flatMap((r) => JSON.parse(r.facts!) as unknown[]);
   t.equal(facts.length, 40, 'every record stored with its facts');
+  const said = logs.find((l) => String(l['msg']).includes('routing facts'));
+  t.same([said?.['criteria'], said?.['namespaceLabels']], [['namespaces', 'resourceKinds'], ['tier']], 'the log says which facts ingest stores');
   t.same(facts[1], { namespaces: ['team-a'], resourceKinds: ['Secret'], namespaceLabels: { tier: 'prod' } }, 'what the filter and the redaction read, and no more');
 });

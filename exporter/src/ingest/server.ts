@@ -5,7 +5,7 @@ import net from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { fullValidator, normalizeLine, type NormalizeOptions } from '../record/index.js';
-import { factsFor, type RoutingConfig } from '../routing/index.js';
+import { factsFor, factsNeeded, type RoutingConfig } from '../routing/index.js';
 import type { ExporterConfig } from '../config/config.js';
 import { Queue, QueueFullError, type NewDeadLetter } from '../queue/queue.js';
 import type { ExporterMetrics } from '../metrics/metrics.js';
@@ -57,7 +57,10 @@ export class IngestServer {
     this.guard = new ConnectionGuard(cfg.ingest, this.conns, metrics, log);
     this.pending = new PendingLines(cfg.ingest);
     // The facts the sinks' filters read, computed once per record here (none when no filter reads more than eventType).
-    this.normalize = { validate: cfg.ingest.validate, facts: factsFor(cfg.sinks as RoutingConfig[]) };
+    const sinks = cfg.sinks as RoutingConfig[];
+    this.normalize = { validate: cfg.ingest.validate, facts: factsFor(sinks) };
+    const needs = factsNeeded(sinks);
+    if (needs) log.info({ criteria: needs.criteria, namespaceLabels: needs.labels }, "ingest stores with each record what the sinks' filters read (routing facts)");
     this.stringsToThread = cfg.queue.writerThread;
     // Compiled now: a first record must not wait for ajv, nor a broken schema surface only then.
     if (cfg.ingest.validate === 'full') fullValidator();

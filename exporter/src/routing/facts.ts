@@ -30,9 +30,14 @@ export function routingNeeds(cfg: RoutingNeedsConfig): MatchNeeds {
  * more than the eventType (then ingest computes nothing).
  */
 export function factsFor(sinks: readonly RoutingNeedsConfig[]): ((rec: Record<string, unknown>) => string) | undefined {
+  const all = factsNeeded(sinks);
+  return all && ((rec) => JSON.stringify(computeFacts(all, rec)));
+}
+
+/** What any of these sinks' routing reads beyond eventTypes, or undefined when none does. */
+export function factsNeeded(sinks: readonly RoutingNeedsConfig[]): MatchNeeds | undefined {
   const all = matchNeeds(sinks.flatMap(criteriaOf));
-  if (!all.criteria.length && !all.labels.length) return undefined;
-  return (rec) => JSON.stringify(computeFacts(all, rec));
+  return all.criteria.length || all.labels.length ? all : undefined;
 }
 
 export function computeFacts(needs: MatchNeeds, rec: Record<string, unknown>): RecordFacts {

@@ -6,7 +6,7 @@ import { compileMatch, globTest, RecordView, type MatchSpec } from './match.js';
 import { compileRedaction, type RedactRule } from './redact.js';
 import { covers, FactsView, routingNeeds, type RecordFacts } from './facts.js';
 
-export { factsFor, type RecordFacts } from './facts.js';
+export { factsFor, factsNeeded, type RecordFacts } from './facts.js';
 export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
 export type { MatchSpec } from './match.js';
 export type { RedactRule } from './redact.js';
