@@ -12,7 +12,7 @@ import { DeadLetterStore } from '../src/queue/dead-letters.js';
 import { DiskReserve } from '../src/queue/disk-reserve.js';
 import { QueueLostError, bindMarker, checkBeforeOpen, readMarker } from '../src/queue/marker.js';
 import { Queue } from '../src/queue/queue.js';
-import { recoverQueue } from '../src/ops/repair.js';
+import { checkQueue, recoverQueue } from '../src/ops/repair.js';
 import { migrateRecords } from '../src/queue/records-table.js';
 import { shortDir } from './helpers/exporter.js';
 import { perRecordQueueFile } from './helpers/per-record-queue.js';
@@ -130,6 +130,30 @@ t.test('record log: routing facts stored with their records, per row; read only 
   t.ok(log.readBatch('a', 0, 1000, 1e9).every((r) => !('facts' in r)), 'a sink that does not read them does not get them');
   d.prepare('UPDATE records SET facts = ? WHERE last_seq = ?').run('[null]', RECORDS_PER_ROW + 2);
   t.throws(() => log.readBatch('a', RECORDS_PER_ROW, 10, 1e9, true), /row of records 129-130 holds 2 lines and 2 keys and 1 facts: damaged/);
+});
+
+t.test('a damaged row: queue check names it; recover moves its records to the dead letters and delivery goes on past it', async (t) => {
+  const file = path.join(shortDir(t), 'queue.db');
+  const opts = { maxBytes: 1e9, onFull: 'block', synchronous: 'normal', maxAgeMs: 0, deadLetterMaxRawBytes: 1024, deadLetterMaxRecords: 10 } as const;
+  const q = new Queue(file, opts);
+  q.registerSinks([{ name: 'web', type: 'file', startFrom: 'oldest' }]);
+  for (let b = 0; b < 3; b++) q.appendBatch(recs(3, 3 * b), []);
+  q.close();
+  t.same(checkQueue(file).problems, [], 'sound before');
+  const w = openSqlite(file, { fileMustExist: true });
+  w.prepare("UPDATE records SET keys = '[]' WHERE last_seq = 6").run();
+  w.close();
+  const check = checkQueue(file);
+  t.equal(check.ok, false);
+  t.match(check.problems, [/row of records 4-6 holds 3 lines and 0 keys: damaged: `exporter queue recover` moves its records to the dead letters/]);
+  const r = recoverQueue(file, { fresh: false });
+  t.equal(r.damagedRows, 1);
+  t.equal(r.salvaged['records'], 6, 'the sound rows salvaged');
+  t.ok(checkQueue(file).ok, 'sound after');
+  const again = new Queue(file, opts);
+  t.teardown(() => again.close());
+  t.same(again.readBatch('web', 0, 100, 1e9).map((x) => x.seq), [1, 2, 3, 7, 8, 9], 'delivery reads past where the row was');
+  t.same(again.deadLetters.list({}).map((d) => [d.sink, d.reason, d.seq, String(d.raw)]), [[null, 'damaged_row', 4, '{"i":3}\n{"i":4}\n{"i":5}']], 'its records kept in a dead letter');
 });
 
 t.test('record log: a row holds at most 256 KiB of JSON (and always one record)', async (t) => {

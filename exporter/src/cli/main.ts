@@ -212,7 +212,8 @@ queueOpts(queueCmd.command('recover').description('salvage what SQLite can read 
       r.fresh
         ? `${r.queue}: ${moved}; the exporter starts an empty queue\n`
         : `${r.queue}: salvaged ${r.salvaged['records']} records, ${r.salvaged['sinks']} sink cursors, ${r.salvaged['dead_letters']} dead letters` +
-            `${r.unreadable ? ` (${r.unreadable} unreadable places skipped)` : ''}; ${moved}\n`,
+            `${r.unreadable ? ` (${r.unreadable} unreadable places skipped)` : ''}` +
+            `${r.damagedRows ? `; ${r.damagedRows} damaged rows of records moved to the dead letters (reason damaged_row)` : ''}; ${moved}\n`,
     );
   });
 

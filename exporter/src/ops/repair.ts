@@ -8,6 +8,7 @@ import { openSqlite } from '../queue/sqlite.js';
 import { openQueueDb, restrictModes } from '../queue/db.js';
 import { MIGRATING_TABLE, migrateRecords, perRecordTable } from '../queue/records-table.js';
 import { hasColumn, hasTable } from '../queue/sqlite.js';
+import { damagedRows } from '../queue/row-check.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
 import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
 
@@ -17,7 +18,7 @@ export interface CheckResult {
   problems: string[];
 }
 
-/** The marker's story (missing / truncated / replaced file), then SQLite's integrity check. */
+/** The marker's story (missing / truncated / replaced file), SQLite's integrity check, then the log's rows one by one. */
 export function checkQueue(file: string): CheckResult {
   const queue = path.resolve(file);
   const problems: string[] = [];
@@ -29,6 +30,10 @@ export function checkQueue(file: string): CheckResult {
       try {
         const rows = db.pragma('integrity_check') as { integrity_check: string }[];
         for (const r of rows) if (r.integrity_check !== 'ok') problems.push(r.integrity_check);
+        // A file in the per-record format has no rows of records to check (the exporter migrates it on open).
+        if (!problems.length && hasColumn(db, 'records', 'first_seq')) {
+          for (const d of damagedRows(db)) problems.push(`${d.problem}: \`exporter queue recover\` moves its records to the dead letters`);
+        }
         const id = db.prepare(`SELECT value FROM meta WHERE key = 'queue_id'`).get() as { value: string } | undefined;
         const m = readMarker(queue);
         if (m && id && m.id !== id.value) problems.push(`${markerFile(queue)} names queue ${m.id}, the file holds ${id.value}`);
@@ -50,6 +55,8 @@ export interface RecoverResult {
   salvaged: Record<string, number>;
   /** Places SQLite could not read (each may have hidden one or more rows). */
   unreadable: number;
+  /** Rows of records that did not hold what their seqs say: their text moved to the dead letters (reason damaged_row). */
+  damagedRows: number;
   fresh: boolean;
 }
 
@@ -62,7 +69,7 @@ export function recoverQueue(file: string, opts: { fresh: boolean }): RecoverRes
   try {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const aside = opts.fresh ? `${queue}.lost-${stamp}` : `${queue}.damaged-${stamp}`;
-    const result: RecoverResult = { queue, movedAside: [], salvaged: {}, unreadable: 0, fresh: opts.fresh };
+    const result: RecoverResult = { queue, movedAside: [], salvaged: {}, unreadable: 0, damagedRows: 0, fresh: opts.fresh };
     let tmp: string | undefined;
     if (!opts.fresh) {
       const st = fs.statSync(queue, { throwIfNoEntry: false });
@@ -124,6 +131,7 @@ function salvageInto(from: string, to: string, result: RecoverResult): void {
       result.unreadable += r.unreadable;
     }
     if (perRecord || migrating) migrateRecords(dst);
+    result.damagedRows = moveDamagedRows(dst);
     // Records, not rows: a row of the log holds a run of them.
     result.salvaged['records'] = (dst.prepare('SELECT coalesce(sum(last_seq - first_seq + 1), 0) AS n FROM records').get() as { n: number }).n;
     delete result.salvaged[MIGRATING_TABLE];
@@ -138,6 +146,26 @@ function salvageInto(from: string, to: string, result: RecoverResult): void {
 const MAX_SKIP = 2 ** 40;
 
 /** Copies the rows it can read, in rowid order, stepping over the places that fail. */
+/**
+ * Rows that do not hold what their seqs say leave the log (delivery would stop on them): their text goes to the dead
+ * letters, for no sink in particular, where `exporter dead-letters list` shows it; nothing is dropped unseen.
+ */
+function moveDamagedRows(db: Database.Database): number {
+  const damaged = damagedRows(db);
+  if (!damaged.length) return 0;
+  const dead = db.prepare(
+    "INSERT INTO dead_letters (created_at, sink, reason, error, seq, decision_id, attempts, raw, raw_truncated) VALUES (?, NULL, 'damaged_row', ?, ?, NULL, 0, ?, 0)",
+  );
+  const remove = db.prepare('DELETE FROM records WHERE last_seq = ?');
+  db.transaction(() => {
+    for (const d of damaged) {
+      dead.run(Date.now(), d.problem, d.firstSeq, Buffer.from(d.json));
+      remove.run(d.lastSeq);
+    }
+  })();
+  return damaged.length;
+}
+
 function copyTable(src: Database.Database, dst: Database.Database, table: string): { rows: number; unreadable: number } {
   let columns: string[];
   try {

@@ -4,6 +4,7 @@
 // limits. Transactions are the caller's (the queue).
 import type Database from 'better-sqlite3';
 import type { OutgoingRecord, RecordFacts } from '../sinks/sink.js';
+import { DAMAGED_ROW_HINT, parseArray, rowProblem } from './row-check.js';
 
 export interface NewRecord {
   decisionId: string;
@@ -158,19 +159,19 @@ export class RecordLog {
       const rows = read.all(after, sink, READ_ROWS) as [number, number, string, string, string | null | undefined][];
       for (const [firstSeq, lastSeq, keysText, text, factsText] of rows) {
         const jsons = text.split('\n');
-        const keys = JSON.parse(keysText) as string[];
-        const facts = factsText ? (JSON.parse(factsText) as (RecordFacts | null)[]) : undefined;
-        if (jsons.length !== lastSeq - firstSeq + 1 || keys.length !== 2 * jsons.length || (facts && facts.length !== jsons.length)) {
-          const what = `${jsons.length} lines and ${keys.length / 2} keys${facts ? ` and ${facts.length} facts` : ''}`;
-          throw new Error(`the queue's row of records ${firstSeq}-${lastSeq} holds ${what}: damaged (exporter queue check)`);
-        }
+        const keys = parseArray(keysText) as string[] | null;
+        const facts = factsText ? (parseArray(factsText) as (RecordFacts | null)[] | null) : undefined;
+        const problem = rowProblem(firstSeq, lastSeq, jsons.length, keys?.length ?? -1, facts === undefined ? undefined : (facts?.length ?? -1));
+        if (problem) throw new Error(`${problem} (${DAMAGED_ROW_HINT})`);
         // Only the first row may start at or before afterSeq (a sink's batch may end inside a row).
         for (let k = Math.max(0, afterSeq + 1 - firstSeq); k < jsons.length; k++) {
           const json = jsons[k]!;
           bytes += json.length;
           if (out.length > 0 && bytes > maxBytes) return out;
           const f = facts?.[k];
-          out.push(f ? { seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json, facts: f } : { seq: firstSeq + k, decisionId: keys[2 * k]!, eventType: keys[2 * k + 1]!, json });
+          const decisionId = keys![2 * k]!;
+          const eventType = keys![2 * k + 1]!;
+          out.push(f ? { seq: firstSeq + k, decisionId, eventType, json, facts: f } : { seq: firstSeq + k, decisionId, eventType, json });
           if (out.length >= maxRecords) return out;
         }
         after = lastSeq;
