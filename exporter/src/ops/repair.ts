@@ -9,6 +9,7 @@ import { openQueueDb, restrictModes } from '../queue/db.js';
 import { MIGRATING_TABLE, migrateRecords, perRecordTable } from '../queue/records-table.js';
 import { hasColumn, hasTable } from '../queue/sqlite.js';
 import { damagedRows } from '../queue/row-check.js';
+import { DeadLetterStore } from '../queue/dead-letters.js';
 import { takeLock, releaseLock } from '../queue/lock.js';
 import { bindMarker, checkBeforeOpen, markerFile, readMarker } from '../queue/marker.js';
 
@@ -145,27 +146,26 @@ function salvageInto(from: string, to: string, result: RecoverResult): void {
 /** Largest jump over rowids SQLite cannot read, doubling from 1 while reads keep failing. */
 const MAX_SKIP = 2 ** 40;
 
-/** Copies the rows it can read, in rowid order, stepping over the places that fail. */
 /**
  * Rows that do not hold what their seqs say leave the log (delivery would stop on them): their text goes to the dead
- * letters, for no sink in particular, where `exporter dead-letters list` shows it; nothing is dropped unseen.
+ * letters whole (no size cap: it is all that is left of those records), for no sink in particular, where
+ * `exporter dead-letters list` shows it; nothing is dropped unseen.
  */
 function moveDamagedRows(db: Database.Database): number {
   const damaged = damagedRows(db);
   if (!damaged.length) return 0;
-  const dead = db.prepare(
-    "INSERT INTO dead_letters (created_at, sink, reason, error, seq, decision_id, attempts, raw, raw_truncated) VALUES (?, NULL, 'damaged_row', ?, ?, NULL, 0, ?, 0)",
-  );
+  const dead = new DeadLetterStore(db, { maxRawBytes: Infinity, maxRecords: Infinity });
   const remove = db.prepare('DELETE FROM records WHERE last_seq = ?');
   db.transaction(() => {
     for (const d of damaged) {
-      dead.run(Date.now(), d.problem, d.firstSeq, Buffer.from(d.json));
+      dead.add({ sink: null, reason: 'damaged_row', error: d.problem, seq: d.firstSeq, raw: d.json }, Date.now());
       remove.run(d.lastSeq);
     }
   })();
   return damaged.length;
 }
 
+/** Copies the rows it can read, in rowid order, stepping over the places that fail. */
 function copyTable(src: Database.Database, dst: Database.Database, table: string): { rows: number; unreadable: number } {
   let columns: string[];
   try {

@@ -56,13 +56,8 @@ export class RecordLog {
     this.s = {
       getLastSeq: db.prepare(`SELECT value FROM meta WHERE key = 'last_seq'`),
       maxSeq: db.prepare('SELECT max(last_seq) AS m FROM records'),
-      // raw: rows as arrays (better-sqlite3 builds a row object one named property at a time).
-      readRows: db
-        .prepare('SELECT first_seq, last_seq, keys, json FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
-        .raw(true),
-      readRowsWithFacts: db
-        .prepare('SELECT first_seq, last_seq, keys, json, facts FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?')
-        .raw(true),
+      readRows: readRows(db, 'first_seq, last_seq, keys, json'),
+      readRowsWithFacts: readRows(db, 'first_seq, last_seq, keys, json, facts'),
       oldestFor: db.prepare('SELECT received_at AS t FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT 1'),
       // The records of each row inside (after, upTo]: a row's seqs are consecutive.
       countFor: db.prepare(
@@ -227,6 +222,11 @@ export class RecordLog {
       }
     }
   }
+}
+
+/** A sink's rows after a seq (its own and everyone's), these columns, as arrays (better-sqlite3 builds a row object one named property at a time). */
+function readRows(db: Database.Database, columns: string) {
+  return db.prepare(`SELECT ${columns} FROM records WHERE last_seq > ? AND (only_sink IS NULL OR only_sink = ?) ORDER BY last_seq LIMIT ?`).raw(true);
 }
 
 function prepareWrites(db: Database.Database) {

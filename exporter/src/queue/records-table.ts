@@ -81,7 +81,13 @@ export function migrateRecords(db: Database.Database, progress?: MigrationProgre
  * record log read a view that shows its records in the new table's columns (the file is left as it is).
  */
 export function viewOlderFormat(db: Database.Database): void {
-  const rows = hasColumn(db, 'records', 'facts') ? 'SELECT * FROM main.records' : 'SELECT *, NULL AS facts FROM main.records';
-  const parts = hasColumn(db, 'records', 'seq') ? [asRows('main.records')] : hasTable(db, OLD) ? [rows, asRows(`main.${OLD}`)] : hasColumn(db, 'records', 'facts') ? [] : [rows];
-  if (parts.length) db.exec(`CREATE TEMP VIEW records AS ${parts.join(' UNION ALL ')}`);
+  const hasFacts = hasColumn(db, 'records', 'facts');
+  // The rows of records, with a facts column whether or not the file has one yet (it is added on a writable open).
+  const current = hasFacts ? 'SELECT * FROM main.records' : 'SELECT *, NULL AS facts FROM main.records';
+  let parts: string[];
+  if (hasColumn(db, 'records', 'seq')) parts = [asRows('main.records')];
+  else if (hasTable(db, OLD)) parts = [current, asRows(`main.${OLD}`)];
+  else if (!hasFacts) parts = [current];
+  else return;
+  db.exec(`CREATE TEMP VIEW records AS ${parts.join(' UNION ALL ')}`);
 }

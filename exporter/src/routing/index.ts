@@ -44,7 +44,8 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
     // The facts ingest stored with the record, when they hold what this sink reads: no parse to leave a record out, nor
     // to send one no redaction rule applies to.
     const facts = readsFacts ? out.facts : NO_FACTS;
-    if (facts && covers(facts, needs)) {
+    const filtered = facts !== undefined && covers(facts, needs);
+    if (filtered) {
       const view = new FactsView(out.eventType, facts);
       if (includes && !includes(view)) return null;
       if (excludes && excludes(view)) return null;
@@ -57,9 +58,11 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
       // The queue holds only valid JSON objects; should one not parse, leaving it out of a filtered sink is the safe side.
       return includes || redact ? null : out;
     }
-    const view = new RecordView(rec);
-    if (includes && !includes(view)) return null;
-    if (excludes && excludes(view)) return null;
+    if (!filtered) {
+      const view = new RecordView(rec);
+      if (includes && !includes(view)) return null;
+      if (excludes && excludes(view)) return null;
+    }
     if (redact && redact.apply(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };

@@ -41,8 +41,8 @@ export class DaprSink implements Sink {
   readonly #textData: boolean;
   readonly #ceSource: string;
   readonly #ceType: string;
-  readonly #ceSourceJson: string;
-  readonly #ceTypeJson: string;
+  /** A CloudEvent's members after its id when its data is JSON (the same for every record). */
+  readonly #jsonEventMembers: string;
   readonly #topic: string;
   readonly #component: string;
   readonly #bulk: boolean;
@@ -88,8 +88,7 @@ export class DaprSink implements Sink {
     this.#textData = cfg.dataContentType === 'text/plain';
     this.#ceSource = cfg.cloudEvent.source;
     this.#ceType = cfg.cloudEvent.type;
-    this.#ceSourceJson = JSON.stringify(cfg.cloudEvent.source);
-    this.#ceTypeJson = JSON.stringify(cfg.cloudEvent.type);
+    this.#jsonEventMembers = `"source":${JSON.stringify(this.#ceSource)},"type":${JSON.stringify(this.#ceType)},"datacontenttype":"application/json"`;
     this.#bulk = cfg.bulk;
     this.#maxEntries = cfg.maxEntriesPerRequest;
     this.#maxBytes = cfg.maxBytesPerRequest;
@@ -194,7 +193,7 @@ export class DaprSink implements Sink {
   #eventText(r: OutgoingRecord): string {
     if (this.#envelope === 'raw') return r.json;
     if (this.#textData) return JSON.stringify(this.#textEvent(r));
-    return `{"specversion":"1.0","id":${JSON.stringify(r.decisionId)},"source":${this.#ceSourceJson},"type":${this.#ceTypeJson},"datacontenttype":"application/json","data":${r.json}}`;
+    return `{"specversion":"1.0","id":${JSON.stringify(r.decisionId)},${this.#jsonEventMembers},"data":${r.json}}`;
   }
 
   /** The bulk request's body: the entries at `items`, each with its index as entryId. */
