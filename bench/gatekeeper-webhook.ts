@@ -8,7 +8,9 @@
 // default; or requiredlabels: the one template and constraint of bench/cluster-gatekeeper.ts, where the request path
 // around the evaluation dominates), GATEKEEPER_BIN / EXPORTER_BIN (another build), BASE_GATEKEEPER_BIN / BASE_EXPORTER_BIN
 // (a second build measured in the same run: every round runs both, in alternating order, and medians are printed),
-// BENCH_ROUNDS (default 1), WEBHOOK_NODE_ARGS (node flags for the webhook process, e.g. "--cpu-prof
+// BENCH_ROUNDS (default 1), BENCH_PIN=1 (the webhook alone on the first CPU, the load generator and the exporter on the
+// second: the webhook with a core of its own and the sidecar beside it, as in a pod whose containers each request a CPU;
+// the second CPU is busy with the load in both cases, so what it does weighs on the webhook's core alike), WEBHOOK_NODE_ARGS (node flags for the webhook process, e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" or "--trace-gc"), BENCH_KEEP_LOGS=1 (keep the processes' output).
 // CPU per review is each process's user+system time (/proc/<pid>/stat, all its threads) over the reviews answered in
 // that phase, warm-up included. It moves less than latency when other processes share the cores, but on a machine
@@ -53,6 +55,12 @@ const policySet = process.env['BENCH_POLICIES'] ?? 'library';
 const webhookNodeArgs = (process.env['WEBHOOK_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 const cases = new Set((process.env['BENCH_CASES'] ?? 'plain,export').split(',').map((c) => c.trim()));
 const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-'));
+const pin = process.env['BENCH_PIN'] === '1' && os.availableParallelism() >= 2;
+
+/** The command that runs node with argv, on the given CPU when BENCH_PIN is set (every thread it starts inherits it). */
+function nodeOn(cpu: 0 | 1, argv: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', String(cpu), process.execPath, ...argv]] : [process.execPath, argv];
+}
 
 function rssPeakKiB(pid: number): number | undefined {
   try {
@@ -77,9 +85,10 @@ async function waitFor(label: string, fn: () => Promise<boolean> | boolean, time
 }
 
 /** The child's output goes straight to logFile (kept with BENCH_KEEP_LOGS, e.g. for --trace-gc). */
-function launch(argv: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+function launch(cpu: 0 | 1, argv: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', fd, fd] });
+  const [cmd, args] = nodeOn(cpu, argv);
+  const child = spawn(cmd, args, { env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   started.add(child);
   child.on('exit', () => started.delete(child));
@@ -97,7 +106,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 function generate(opts: object): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/_load-generator.ts'), JSON.stringify(opts)], {
+    const [cmd, args] = nodeOn(1, ['--import', 'tsx', path.join(root, 'bench/_load-generator.ts'), JSON.stringify(opts)]);
+    const child = spawn(cmd, args, {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -148,11 +158,11 @@ async function runCase(label: string, build: Build, withExport: boolean, common:
   let exporter: ChildProcess | undefined;
   const args = [build.gatekeeper, 'webhook', '--policies', common.policies, '--cert-dir', common.certDir, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', '--eval-workers', String(evalWorkers)];
   if (withExport) {
-    exporter = launch([build.exporter, 'run', '--data-dir', exporterDir, '--log-level', 'warn'], process.env, path.join(work, `exporter-${tag}.log`));
+    exporter = launch(1, [build.exporter, 'run', '--data-dir', exporterDir, '--log-level', 'warn'], process.env, path.join(work, `exporter-${tag}.log`));
     await waitFor('exporter socket', () => existsSync(path.join(exporterDir, 'exporter.sock')), 60_000);
     args.push('--export-socket', path.join(exporterDir, 'exporter.sock'));
   }
-  const webhook = launch([...webhookNodeArgs, ...args], { ...process.env, GATEKEEPER_OPA_PATH: common.opa }, path.join(work, `webhook-${tag}.log`));
+  const webhook = launch(0, [...webhookNodeArgs, ...args], { ...process.env, GATEKEEPER_OPA_PATH: common.opa }, path.join(work, `webhook-${tag}.log`));
   const agent = new Agent({ connect: { ca: readFileSync(path.join(common.certDir, 'tls.crt')), servername: 'localhost' } });
   await waitFor('webhook ready', async () => (await (await request(`https://127.0.0.1:${port}/readyz`, { dispatcher: agent })).body.text()) === 'ok\n');
   await agent.close();
@@ -215,7 +225,7 @@ async function main(): Promise<void> {
   console.log(`each figure: ${seconds} s after 1 s of warm-up; fixed rate ${rate}/s; saturation with ${concurrency} requests in flight; load from a separate process; --eval-workers ${evalWorkers}`);
   if (builds.length > 1) console.log(`builds: ${builds.map((b) => `${b.label} ${b.gatekeeper}`).join('; ')}; ${rounds} round(s), order alternating`);
   const loadavg = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  console.log(`machine: ${os.cpus().length} cores, load average ${loadavg()} at start`);
+  console.log(`machine: ${os.cpus().length} cores, load average ${loadavg()} at start${pin ? '; BENCH_PIN: the webhook on CPU 0, the load generator and the exporter on CPU 1' : ''}`);
 
   const cpu = (c: CaseCpu) => `CPU/review: webhook ${c.webhook} µs (kernel ${c.webhookSys} µs)${c.exporter !== undefined ? `, exporter ${c.exporter} µs` : ''}`;
   const row = (c: Case) =>
