@@ -10,7 +10,9 @@
 // (a second build measured in the same run: every round runs both, in alternating order, and medians are printed),
 // BENCH_ROUNDS (default 1), BENCH_PIN=1 (the webhook alone on the first CPU, the load generator and the exporter on the
 // second: the webhook with a core of its own and the sidecar beside it, as in a pod whose containers each request a CPU;
-// the second CPU is busy with the load in both cases, so what it does weighs on the webhook's core alike), WEBHOOK_NODE_ARGS (node flags for the webhook process, e.g. "--cpu-prof
+// the second CPU is busy with the load in both cases, but more so with the exporter), BENCH_NEIGHBOUR=1 (with BENCH_PIN: a
+// busy loop on the second CPU too, in every case, so that its work weighs on the webhook's core alike and export's
+// difference is the webhook's own: as in bench/gatekeeper-webhook-export.ts), WEBHOOK_NODE_ARGS (node flags for the webhook process, e.g. "--cpu-prof
 // --cpu-prof-dir=/tmp/prof" or "--trace-gc"), BENCH_KEEP_LOGS=1 (keep the processes' output).
 // CPU per review is each process's user+system time (/proc/<pid>/stat, all its threads) over the reviews answered in
 // that phase, warm-up included. It moves less than latency when other processes share the cores, but on a machine
@@ -56,6 +58,7 @@ const webhookNodeArgs = (process.env['WEBHOOK_NODE_ARGS'] ?? '').split(' ').filt
 const cases = new Set((process.env['BENCH_CASES'] ?? 'plain,export').split(',').map((c) => c.trim()));
 const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-'));
 const pin = process.env['BENCH_PIN'] === '1' && os.availableParallelism() >= 2;
+const neighbour = pin && process.env['BENCH_NEIGHBOUR'] === '1';
 
 /** The command that runs node with argv, on the given CPU when BENCH_PIN is set (every thread it starts inherits it). */
 function nodeOn(cpu: 0 | 1, argv: string[]): [string, string[]] {
@@ -211,6 +214,13 @@ const median = (xs: number[]): number => {
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
+  if (neighbour) {
+    // A loop that allocates, as the exporter does; killed with the bench (started, below).
+    const [cmd, args] = nodeOn(1, ['-e', 'let a = []; for (;;) { for (let i = 0; i < 1e5; i++) a.push({ i, s: "v" + i }); a = []; }']);
+    const loop = spawn(cmd, args, { stdio: 'ignore' });
+    started.add(loop);
+    loop.unref(); // the bench exits when it is done; the exit handler kills the loop
+  }
   const opa = opaPath();
   const policies = path.join(work, 'policies');
   const counts = policySet === 'requiredlabels' ? requiredLabelsPolicies(policies) : libraryPolicies(policies);
@@ -225,7 +235,7 @@ async function main(): Promise<void> {
   console.log(`each figure: ${seconds} s after 1 s of warm-up; fixed rate ${rate}/s; saturation with ${concurrency} requests in flight; load from a separate process; --eval-workers ${evalWorkers}`);
   if (builds.length > 1) console.log(`builds: ${builds.map((b) => `${b.label} ${b.gatekeeper}`).join('; ')}; ${rounds} round(s), order alternating`);
   const loadavg = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
-  console.log(`machine: ${os.cpus().length} cores, load average ${loadavg()} at start${pin ? '; BENCH_PIN: the webhook on CPU 0, the load generator and the exporter on CPU 1' : ''}`);
+  console.log(`machine: ${os.cpus().length} cores, load average ${loadavg()} at start${pin ? `; BENCH_PIN: the webhook on CPU 0, the load generator and the exporter on CPU 1${neighbour ? ' with a busy loop' : ''}` : ''}`);
 
   const cpu = (c: CaseCpu) => `CPU/review: webhook ${c.webhook} µs (kernel ${c.webhookSys} µs)${c.exporter !== undefined ? `, exporter ${c.exporter} µs` : ''}`;
   const row = (c: Case) =>
