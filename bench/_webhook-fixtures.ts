@@ -98,3 +98,9 @@ export function cpuMicros(pid: number | undefined, sysOnly = false): number {
     return NaN;
   }
 }
+
+/**
+ * node's arguments for a loop that keeps a CPU busy and allocates, as the exporter does: run beside the webhook in
+ * every case (BENCH_NEIGHBOUR), its interference weighs on export on and off alike.
+ */
+export const BUSY_LOOP_ARGS: readonly string[] = ['-e', 'let a = []; for (;;) { for (let i = 0; i < 1e5; i++) a.push({ i, s: "v" + i }); a = []; }'];

@@ -27,7 +27,7 @@ import { parseAdmissionReview, reviewResponse } from '../gatekeeper/dist/webhook
 import { WebhookMetrics } from '../gatekeeper/dist/webhook/metrics.js';
 import { NamespaceExemptions } from '../gatekeeper/dist/webhook/namespaces.js';
 import { validate } from '../gatekeeper/dist/webhook/validate.js';
-import { cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
+import { BUSY_LOOP_ARGS, cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const policySet = process.env['BENCH_POLICIES'] ?? 'library';
@@ -40,8 +40,8 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'gk-bench-webhook-export-'));
 const exporter = spawn(process.execPath, [exporterBin, 'run', '--data-dir', work, '--log-level', 'warn'], { stdio: 'ignore' });
 process.on('exit', () => exporter.kill('SIGKILL'));
 const neighbour = process.env['BENCH_NEIGHBOUR'] === '1' && os.availableParallelism() >= 2;
-// A loop that allocates, as the exporter does, pinned with the exporter; the bench itself stays on the first CPU.
-const busyLoop = neighbour ? spawn(process.execPath, ['-e', 'let a = []; for (;;) { for (let i = 0; i < 1e5; i++) a.push({ i, s: "v" + i }); a = []; }'], { stdio: 'ignore' }) : undefined;
+// The busy loop pinned with the exporter; the bench itself stays on the first CPU.
+const busyLoop = neighbour ? spawn(process.execPath, BUSY_LOOP_ARGS, { stdio: 'ignore' }) : undefined;
 process.on('exit', () => busyLoop?.kill('SIGKILL'));
 if (neighbour) {
   for (const pid of [exporter.pid, busyLoop!.pid]) execFileSync('taskset', ['-a', '-p', '-c', '1', String(pid)], { stdio: 'ignore' });

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
-import { cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
+import { BUSY_LOOP_ARGS, cpuMicros, libraryPolicies, opaPath, podReview, requiredLabelsPolicies } from './_webhook-fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -215,8 +215,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
   if (neighbour) {
-    // A loop that allocates, as the exporter does; killed with the bench (started, below).
-    const [cmd, args] = nodeOn(1, ['-e', 'let a = []; for (;;) { for (let i = 0; i < 1e5; i++) a.push({ i, s: "v" + i }); a = []; }']);
+    const [cmd, args] = nodeOn(1, [...BUSY_LOOP_ARGS]);
     const loop = spawn(cmd, args, { stdio: 'ignore' });
     started.add(loop);
     loop.unref(); // the bench exits when it is done; the exit handler kills the loop

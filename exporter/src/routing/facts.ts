@@ -37,7 +37,12 @@ export function factsFor(sinks: readonly RoutingNeedsConfig[]): ((rec: Record<st
 /** What any of these sinks' routing reads beyond eventTypes, or undefined when none does. */
 export function factsNeeded(sinks: readonly RoutingNeedsConfig[]): MatchNeeds | undefined {
   const all = matchNeeds(sinks.flatMap(criteriaOf));
-  return all.criteria.length || all.labels.length ? all : undefined;
+  return readsFacts(all) ? all : undefined;
+}
+
+/** These needs read more than eventTypes (stored beside every record), so facts are computed for them. */
+export function readsFacts(needs: MatchNeeds): boolean {
+  return needs.criteria.length > 0 || needs.labels.length > 0;
 }
 
 export function computeFacts(needs: MatchNeeds, rec: Record<string, unknown>): RecordFacts {

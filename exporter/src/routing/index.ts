@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { OutgoingRecord } from '../sinks/sink.js';
 import { compileMatch, globTest, RecordView, type MatchSpec } from './match.js';
 import { compileRedaction, type RedactRule } from './redact.js';
-import { covers, FactsView, routingNeeds, type RecordFacts } from './facts.js';
+import { covers, FactsView, readsFacts, routingNeeds, type RecordFacts } from './facts.js';
 
 export { factsFor, factsNeeded, type RecordFacts } from './facts.js';
 export { routingKeys, routingSchemaProperties, filterSchema, redactSchema, matchSchema } from './schema.js';
@@ -38,12 +38,11 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
   log?.info({ filter: cfg.filter ?? null, redactPaths: cfg.redact?.map((r) => r.path) ?? [] }, 'routing for this sink');
   if (!redact && onlyEventTypes(include) && onlyEventTypes(exclude)) return eventTypeFilter(include.eventTypes, exclude?.eventTypes);
   const needs = routingNeeds(cfg);
-  // Criteria on eventTypes alone need no facts: every record's eventType is stored beside it.
-  const readsFacts = needs.criteria.length > 0 || needs.labels.length > 0;
+  const withFacts = readsFacts(needs);
   const transform = (out: OutgoingRecord): OutgoingRecord | null => {
     // The facts ingest stored with the record, when they hold what this sink reads: no parse to leave a record out, nor
     // to send one no redaction rule applies to.
-    const facts = readsFacts ? out.facts : NO_FACTS;
+    const facts = withFacts ? out.facts : NO_FACTS;
     const filtered = facts !== undefined && covers(facts, needs);
     if (filtered) {
       const view = new FactsView(out.eventType, facts);
@@ -66,7 +65,7 @@ export function compileRouting(cfg: RoutingConfig, log?: Logger): RecordTransfor
     if (redact && redact.apply(rec)) return { ...out, json: JSON.stringify(rec) };
     return out;
   };
-  return Object.assign(transform, { readsFacts });
+  return Object.assign(transform, { readsFacts: withFacts });
 }
 
 const NO_FACTS: RecordFacts = Object.freeze({});

@@ -86,7 +86,7 @@ export function recordLabel(rec: Record<string, unknown>, key: string): string |
 export class RecordView implements MatchView {
   constructor(readonly rec: Record<string, unknown>) {}
   values(key: ListKey): string[] {
-    return extract[key](this.rec);
+    return recordValues(this.rec, key);
   }
   label(key: string): string | null {
     return recordLabel(this.rec, key);
